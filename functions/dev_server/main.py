@@ -1,0 +1,28 @@
+"""Local runner: one ASGI process serving every HTTP function's routes, with every dependency.
+
+Production deploys each function on its own (knative/); locally one process keeps the demo
+and tests light on a 2-core machine. Add a function's router here when you add the function.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.platform.http import create_app
+from shared.platform.resources import Needs
+from shared.platform.settings import Settings
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    from functions.query_api.routes import router as query_router
+
+    routers = [query_router]
+    return create_app(
+        title="Causal Organism (all HTTP functions)",
+        needs=Needs.everything(),
+        routers=routers,
+        settings=settings,
+    )
+
+
+app = build_app()

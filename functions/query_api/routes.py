@@ -1,0 +1,48 @@
+"""Read side over materialised values: graph stats and individual employee metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel
+
+from shared.platform.auth import Permission, Principal, require
+from shared.platform.errors import ApiError
+from shared.platform.http import resources_of
+
+router = APIRouter(prefix="/v1", tags=["graph"])
+
+PersonId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
+
+
+class GraphStats(BaseModel):
+    people: int
+    ties: int
+    total_weight: float
+
+
+class EmployeeMetrics(BaseModel):
+    id: str
+    metrics: dict[str, Any]
+
+
+@router.get("/graph/stats", response_model=GraphStats)
+async def graph_stats(
+    request: Request, _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))
+) -> GraphStats:
+    counts = await resources_of(request).graph.counts()
+    return GraphStats(people=counts.people, ties=counts.ties, total_weight=counts.total_weight)
+
+
+@router.get("/employees/{person_id}/metrics", response_model=EmployeeMetrics)
+async def employee_metrics(
+    person_id: PersonId,
+    request: Request,
+    _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS)),
+) -> EmployeeMetrics:
+    props = await resources_of(request).graph.get_person(person_id)
+    if props is None:
+        raise ApiError(404, "not_found", "no such employee")
+    props.pop("id", None)
+    return EmployeeMetrics(id=person_id, metrics=props)

@@ -1,0 +1,1 @@
+"""Causal Organism's own library: domain, adapters, services and platform concerns."""

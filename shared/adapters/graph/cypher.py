@@ -1,0 +1,55 @@
+"""OpenCypher text shared by every adapter (FalkorDB and Neo4j agree on all of it).
+
+Dialect differences (index and constraint DDL, result decoding, transactions) live in the
+adapters. Every value travels as a parameter, never as query text.
+"""
+
+UPSERT_PEOPLE = """
+UNWIND $rows AS r
+MERGE (p:Person {id: r.id})
+WITH p, r WHERE coalesce(p.version, -1) < r.version
+SET p.version = r.version,
+    p.team = coalesce(r.team, p.team),
+    p.out_weight = r.out_weight,
+    p.in_weight = r.in_weight,
+    p.out_degree = r.out_degree,
+    p.in_degree = r.in_degree,
+    p.degree = r.out_degree + r.in_degree,
+    p.weighted_degree = r.out_weight + r.in_weight
+RETURN count(p) AS applied
+"""
+
+UPSERT_TIES = """
+UNWIND $rows AS r
+MERGE (a:Person {id: r.src})
+MERGE (b:Person {id: r.dst})
+MERGE (a)-[t:INTERACTS]->(b)
+WITH t, r WHERE coalesce(t.version, -1) < r.version
+SET t.version = r.version, t.weight = r.weight, t.count = r.count, t.last_at = r.last_at
+RETURN count(t) AS applied
+"""
+
+WRITE_METRICS = """
+UNWIND $rows AS r
+MATCH (p:Person {id: r.id})
+SET p += r.values
+RETURN count(p) AS applied
+"""
+
+PEOPLE_PAGE = """
+MATCH (p:Person) WHERE p.id > $after
+RETURN p.id AS id, p.team AS team ORDER BY p.id LIMIT $limit
+"""
+
+TIES_OF_PEOPLE = """
+UNWIND $ids AS pid
+MATCH (a:Person {id: pid})-[t:INTERACTS]->(b:Person)
+RETURN a.id AS src, b.id AS dst, t.weight AS weight, t.count AS count
+"""
+
+GET_PERSON = "MATCH (p:Person {id: $id}) RETURN properties(p) AS props"
+
+COUNT_PEOPLE = "MATCH (p:Person) RETURN count(p) AS n"
+COUNT_TIES = "MATCH ()-[t:INTERACTS]->() RETURN count(t) AS n, sum(t.weight) AS w"
+
+CLEAR = "MATCH (n) DETACH DELETE n"

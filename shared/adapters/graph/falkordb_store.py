@@ -1,0 +1,201 @@
+"""FalkorDB adapter (the local default): FalkorDB's own async client on a bounded Redis pool.
+
+FalkorDB specifics isolated here: index/constraint DDL, the compact result decoding for bulk
+pulls, and per-statement commits (there are no multi-statement transactions; every write we
+send is idempotent by design, so a retry is always safe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from falkordb.asyncio import FalkorDB
+from falkordb.helpers import stringify_param_value
+from redis.exceptions import RedisError, ResponseError
+
+from shared.adapters.graph import cypher
+from shared.adapters.graph.base import (
+    Edge,
+    GraphCounts,
+    GraphSnapshot,
+    GraphStoreError,
+    MetricRow,
+    PersonRow,
+    TieRow,
+)
+from shared.adapters.graph.rows import chunks, latest_people, latest_ties, metric_dicts
+from shared.adapters.pool_stats import PoolStats, redis_pool_stats
+
+# compact result-set value types (FalkorDB's wire protocol)
+_NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY = 1, 2, 3, 4, 5, 6
+_SNAPSHOT_PAGE = 50_000
+
+
+def _decode_scalar(cell: list[Any]) -> Any:
+    """Decode one compact scalar cell; bulk pulls only return scalars."""
+    kind, value = cell[0], cell[1]
+    if kind == _NULL:
+        return None
+    if kind == _STRING:
+        return value.decode() if isinstance(value, bytes) else value
+    if kind == _INTEGER:
+        return int(value)
+    if kind == _BOOLEAN:
+        return value in (b"true", "true", True)
+    if kind == _DOUBLE:
+        return float(value)
+    if kind == _ARRAY:
+        return [_decode_scalar(v) for v in value]
+    raise GraphStoreError(f"non-scalar value type {kind} in a bulk pull")
+
+
+class FalkorDBGraphStore:
+    """GraphStore over FalkorDB."""
+
+    backend = "falkordb"
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        graph_name: str,
+        password: str | None = None,
+        max_connections: int = 16,
+        pool_timeout_s: float = 5.0,
+        socket_timeout_s: float | None = 60.0,
+        batch_size: int = 1000,
+    ) -> None:
+        self._pool = aioredis.BlockingConnectionPool(
+            host=host,
+            port=port,
+            password=password,
+            max_connections=max_connections,
+            timeout=pool_timeout_s,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=5.0,
+            health_check_interval=30,
+        )
+        self._db = FalkorDB(connection_pool=self._pool)
+        self._graph = self._db.select_graph(graph_name)
+        self._graph_name = graph_name
+        self._batch = batch_size
+
+    @property
+    def graph_name(self) -> str:
+        return self._graph_name
+
+    async def ping(self) -> None:
+        try:
+            await self._db.connection.ping()
+        except RedisError as exc:
+            raise GraphStoreError(f"falkordb unreachable: {exc}") from exc
+
+    async def ensure_schema(self) -> None:
+        """Index + unique constraint on Person.id (idempotent). MERGE is slow without the index."""
+        try:
+            await self._graph.query("CREATE INDEX FOR (p:Person) ON (p.id)")
+        except ResponseError as exc:
+            if "already indexed" not in str(exc):
+                raise GraphStoreError(str(exc)) from exc
+        try:
+            await self._graph.create_node_unique_constraint("Person", "id")
+        except ResponseError as exc:
+            if "already exists" not in str(exc).lower():
+                raise GraphStoreError(str(exc)) from exc
+
+    async def execute(
+        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+    ) -> list[dict[str, Any]]:
+        try:
+            if read_only:
+                result = await self._graph.ro_query(query, dict(params or {}))
+            else:
+                result = await self._graph.query(query, dict(params or {}))
+        except ResponseError as exc:
+            if "empty key" in str(exc).lower() or "Invalid graph operation on empty key" in str(exc):
+                return []
+            raise GraphStoreError(str(exc)) from exc
+        except RedisError as exc:
+            raise GraphStoreError(f"falkordb: {exc}") from exc
+        names = [h[1].decode() if isinstance(h[1], bytes) else h[1] for h in result.header]
+        return [dict(zip(names, row, strict=True)) for row in result.result_set]
+
+    async def _raw_scalar_query(self, query: str, params: Mapping[str, Any]) -> list[list[Any]]:
+        """A read-only query decoded straight from the compact protocol (fast path for bulk)."""
+        header = "CYPHER " + " ".join(f"{k}={stringify_param_value(v)}" for k, v in params.items()) + " "
+        try:
+            raw = await self._db.connection.execute_command(
+                "GRAPH.RO_QUERY", self._graph_name, header + query, "--compact"
+            )
+        except ResponseError as exc:
+            if "empty key" in str(exc).lower():
+                return []
+            raise GraphStoreError(str(exc)) from exc
+        if len(raw) < 3:
+            return []
+        return [[_decode_scalar(cell) for cell in row] for row in raw[1]]
+
+    async def _applied(self, query: str, rows: list[dict[str, Any]]) -> int:
+        applied = 0
+        for batch in chunks(rows, self._batch):
+            out = await self.execute(query, {"rows": batch})
+            applied += int(out[0]["applied"]) if out else 0
+        return applied
+
+    async def upsert_people(self, rows: Sequence[PersonRow]) -> int:
+        return await self._applied(cypher.UPSERT_PEOPLE, latest_people(rows))
+
+    async def upsert_ties(self, rows: Sequence[TieRow]) -> int:
+        return await self._applied(cypher.UPSERT_TIES, latest_ties(rows))
+
+    async def write_metrics(self, rows: Sequence[MetricRow]) -> int:
+        return await self._applied(cypher.WRITE_METRICS, metric_dicts(rows))
+
+    async def snapshot(self) -> GraphSnapshot:
+        """Pull people and ties in id-ordered pages (bounded replies, index-driven)."""
+        snap = GraphSnapshot()
+        after = ""
+        while True:
+            page = await self._raw_scalar_query(cypher.PEOPLE_PAGE, {"after": after, "limit": _SNAPSHOT_PAGE})
+            if not page:
+                break
+            snap.people.extend((row[0], row[1]) for row in page)
+            after = page[-1][0]
+            for start in range(0, len(page), 2_000):
+                ids = [row[0] for row in page[start : start + 2_000]]
+                ties = await self._raw_scalar_query(cypher.TIES_OF_PEOPLE, {"ids": ids})
+                snap.edges.extend(Edge(r[0], r[1], float(r[2] or 0.0), int(r[3] or 0)) for r in ties)
+            if len(page) < _SNAPSHOT_PAGE:
+                break
+        return snap
+
+    async def get_person(self, person_id: str) -> dict[str, Any] | None:
+        rows = await self.execute(cypher.GET_PERSON, {"id": person_id}, read_only=True)
+        return dict(rows[0]["props"]) if rows else None
+
+    async def counts(self) -> GraphCounts:
+        people = await self.execute(cypher.COUNT_PEOPLE, read_only=True)
+        ties = await self.execute(cypher.COUNT_TIES, read_only=True)
+        return GraphCounts(
+            people=int(people[0]["n"]) if people else 0,
+            ties=int(ties[0]["n"]) if ties else 0,
+            total_weight=float(ties[0]["w"] or 0.0) if ties else 0.0,
+        )
+
+    async def clear(self) -> None:
+        """Delete the whole graph key (fast) and recreate the schema."""
+        try:
+            await self._graph.delete()
+        except ResponseError as exc:
+            if "empty key" not in str(exc).lower() and "not exist" not in str(exc).lower():
+                raise GraphStoreError(str(exc)) from exc
+        await self.ensure_schema()
+
+    def pool_stats(self) -> PoolStats:
+        return redis_pool_stats("falkordb", self._pool)
+
+    async def close(self) -> None:
+        await self._pool.aclose()

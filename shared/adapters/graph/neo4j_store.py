@@ -1,0 +1,160 @@
+"""Neo4j adapter (production) on the official async driver.
+
+Pool: bounded size, acquisition timeout, liveness check, max lifetime. Writes run as managed
+transactions (``execute_write``), which the driver retries on transient errors for up to
+``max_transaction_retry_time``. GDS is used for expensive metrics when it is detected; nothing
+requires it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.exceptions import Neo4jError, ServiceUnavailable
+
+from shared.adapters.graph import cypher
+from shared.adapters.graph.base import (
+    Edge,
+    GraphCounts,
+    GraphSnapshot,
+    GraphStoreError,
+    MetricRow,
+    PersonRow,
+    TieRow,
+)
+from shared.adapters.graph.rows import chunks, latest_people, latest_ties, metric_dicts
+from shared.adapters.pool_stats import PoolStats
+
+_SCHEMA = (
+    "CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE",
+)
+_SNAPSHOT_PAGE = 50_000
+
+
+class Neo4jGraphStore:
+    """GraphStore over Neo4j 5+ (Bolt)."""
+
+    backend = "neo4j"
+
+    def __init__(
+        self,
+        *,
+        uri: str,
+        user: str,
+        password: str | None,
+        database: str | None = None,
+        max_pool_size: int = 50,
+        acquisition_timeout_s: float = 30.0,
+        liveness_check_s: float = 30.0,
+        max_lifetime_s: float = 3600.0,
+        max_retry_time_s: float = 15.0,
+        batch_size: int = 1000,
+        schema: Sequence[str] = _SCHEMA,
+    ) -> None:
+        self._max_pool = max_pool_size
+        self._driver: AsyncDriver = AsyncGraphDatabase.driver(
+            uri,
+            auth=(user, password) if password is not None else None,
+            max_connection_pool_size=max_pool_size,
+            connection_acquisition_timeout=acquisition_timeout_s,
+            liveness_check_timeout=liveness_check_s,
+            max_connection_lifetime=max_lifetime_s,
+            max_transaction_retry_time=max_retry_time_s,
+        )
+        self._database = database
+        self._batch = batch_size
+        self._schema = tuple(schema)
+
+    async def ping(self) -> None:
+        try:
+            await self._driver.verify_connectivity()
+        except (Neo4jError, ServiceUnavailable, OSError) as exc:
+            raise GraphStoreError(f"neo4j unreachable: {exc}") from exc
+
+    async def ensure_schema(self) -> None:
+        for statement in self._schema:
+            await self.execute(statement)
+
+    async def execute(
+        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+    ) -> list[dict[str, Any]]:
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            result = await tx.run(query, dict(params or {}))
+            return [record.data() async for record in result]
+
+        try:
+            async with self._driver.session(database=self._database) as session:
+                if read_only:
+                    return await session.execute_read(work)
+                return await session.execute_write(work)
+        except (Neo4jError, ServiceUnavailable) as exc:
+            raise GraphStoreError(f"neo4j: {exc}") from exc
+
+    async def _applied(self, query: str, rows: list[dict[str, Any]]) -> int:
+        applied = 0
+        for batch in chunks(rows, self._batch):
+            out = await self.execute(query, {"rows": batch})
+            applied += int(out[0]["applied"]) if out else 0
+        return applied
+
+    async def upsert_people(self, rows: Sequence[PersonRow]) -> int:
+        return await self._applied(cypher.UPSERT_PEOPLE, latest_people(rows))
+
+    async def upsert_ties(self, rows: Sequence[TieRow]) -> int:
+        return await self._applied(cypher.UPSERT_TIES, latest_ties(rows))
+
+    async def write_metrics(self, rows: Sequence[MetricRow]) -> int:
+        return await self._applied(cypher.WRITE_METRICS, metric_dicts(rows))
+
+    async def snapshot(self) -> GraphSnapshot:
+        snap = GraphSnapshot()
+        after = ""
+        while True:
+            page = await self.execute(cypher.PEOPLE_PAGE, {"after": after, "limit": _SNAPSHOT_PAGE}, read_only=True)
+            if not page:
+                break
+            snap.people.extend((r["id"], r["team"]) for r in page)
+            after = page[-1]["id"]
+            for start in range(0, len(page), 2_000):
+                ids = [r["id"] for r in page[start : start + 2_000]]
+                ties = await self.execute(cypher.TIES_OF_PEOPLE, {"ids": ids}, read_only=True)
+                snap.edges.extend(
+                    Edge(t["src"], t["dst"], float(t["weight"] or 0.0), int(t["count"] or 0)) for t in ties
+                )
+            if len(page) < _SNAPSHOT_PAGE:
+                break
+        return snap
+
+    async def get_person(self, person_id: str) -> dict[str, Any] | None:
+        rows = await self.execute(cypher.GET_PERSON, {"id": person_id}, read_only=True)
+        return dict(rows[0]["props"]) if rows else None
+
+    async def counts(self) -> GraphCounts:
+        people = await self.execute(cypher.COUNT_PEOPLE, read_only=True)
+        ties = await self.execute(cypher.COUNT_TIES, read_only=True)
+        return GraphCounts(
+            people=int(people[0]["n"]) if people else 0,
+            ties=int(ties[0]["n"]) if ties else 0,
+            total_weight=float(ties[0]["w"] or 0.0) if ties else 0.0,
+        )
+
+    async def clear(self) -> None:
+        await self.execute(cypher.CLEAR)
+
+    def pool_stats(self) -> PoolStats:
+        """Best effort: the driver exposes no public pool metrics, so read its pool's books."""
+        pool = getattr(self._driver, "_pool", None)
+        in_use = idle = 0
+        connections = getattr(pool, "connections", {}) or {}
+        for conns in connections.values():
+            for conn in conns:
+                if getattr(conn, "in_use", False):
+                    in_use += 1
+                else:
+                    idle += 1
+        return PoolStats(name="neo4j", in_use=in_use, idle=idle, waiting=0, max_size=self._max_pool)
+
+    async def close(self) -> None:
+        await self._driver.close()

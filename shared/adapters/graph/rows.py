@@ -1,0 +1,44 @@
+"""Row preparation shared by the adapters: dedupe per key, keep the highest version.
+
+FalkorDB crashes when one UNWIND ... MERGE batch creates the same relationship twice
+(measured, see ARCHITECTURE.md), and two rows for one key are ambiguous anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from shared.adapters.graph.base import MetricRow, PersonRow, TieRow
+
+
+def latest_people(rows: Sequence[PersonRow]) -> list[dict[str, Any]]:
+    best: dict[str, PersonRow] = {}
+    for row in rows:
+        kept = best.get(row.id)
+        if kept is None or row.version > kept.version:
+            best[row.id] = row
+    return [asdict(r) for r in best.values()]
+
+
+def latest_ties(rows: Sequence[TieRow]) -> list[dict[str, Any]]:
+    best: dict[tuple[str, str], TieRow] = {}
+    for row in rows:
+        key = (row.src, row.dst)
+        kept = best.get(key)
+        if kept is None or row.version > kept.version:
+            best[key] = row
+    return [asdict(r) for r in best.values()]
+
+
+def metric_dicts(rows: Sequence[MetricRow]) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        merged.setdefault(row.id, {}).update(row.values)
+    return [{"id": pid, "values": values} for pid, values in merged.items()]
+
+
+def chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,87 @@
+"""`causal-organism` command line: schema set-up, local keys and tokens, and the analysts' tools.
+
+Subcommands register themselves in :func:`build_parser`; each imports its heavy dependencies
+only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from shared.platform.settings import Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+async def _migrate(settings: Settings) -> dict[str, object]:
+    import asyncpg
+
+    from shared.adapters.graph import build_graph_store
+    from shared.adapters.postgres.migrations import migrate
+
+    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+    try:
+        applied = await migrate(conn)
+    finally:
+        await conn.close()
+    graph = build_graph_store(settings)
+    try:
+        await graph.ensure_schema()
+    finally:
+        await graph.close()
+    return {"postgres_applied": applied, "graph_schema": "ok"}
+
+
+def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
+    print(json.dumps(asyncio.run(_migrate(settings))))
+    return 0
+
+
+def cmd_dev_keys(args: argparse.Namespace, _: Settings) -> int:
+    from pathlib import Path
+
+    from shared.platform.tokens import generate_local_keypair
+
+    print(generate_local_keypair(Path(args.directory)))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from shared.platform.tokens import mint_token
+
+    print(mint_token(settings, subject=args.subject, roles=args.role, ttl_s=args.ttl))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="causal-organism", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("migrate", help="apply PostgreSQL migrations and graph indexes (idempotent)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("dev-keys", help="generate the local JWT signing key pair (idempotent)")
+    p.add_argument("--directory", default="var/secrets")
+    p.set_defaults(func=cmd_dev_keys)
+
+    p = sub.add_parser("token", help="mint a local JWT for a role (development only)")
+    p.add_argument("--role", action="append", required=True, help="viewer|analyst|approver|admin|service")
+    p.add_argument("--subject", default="dev-user")
+    p.add_argument("--ttl", type=int, default=3600)
+    p.set_defaults(func=cmd_token)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    return func(args, load_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

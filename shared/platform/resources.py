@@ -1,0 +1,162 @@
+"""Per-process resources (pools and clients), built from settings and injected, never global.
+
+Each function opens only what it needs; the lifespan closes everything it opened. Readiness
+checks every resource the function holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shared.adapters.graph import build_graph_store
+from shared.adapters.graph.base import GraphStore
+from shared.adapters.pool_stats import PoolStats
+from shared.adapters.postgres.pool import PgPool
+from shared.adapters.redis_pool import build_redis, redis_stats
+from shared.platform.settings import Settings
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+    from temporalio.client import Client as TemporalClient
+
+READY_CHECK_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Which dependencies a function uses."""
+
+    graph: bool = False
+    redis: bool = False
+    pg: bool = False
+    temporal: bool = False
+    s3: bool = False
+
+    @classmethod
+    def everything(cls) -> Needs:
+        return cls(graph=True, redis=True, pg=True, temporal=True, s3=True)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    needs: Needs
+    _graph: GraphStore | None = None
+    _redis: aioredis.Redis | None = None
+    _pg: PgPool | None = None
+    _s3: Any = None
+    _temporal: TemporalClient | None = None
+    _temporal_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def graph(self) -> GraphStore:
+        if self._graph is None:
+            raise RuntimeError("this function was not given a graph store")
+        return self._graph
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise RuntimeError("this function was not given redis")
+        return self._redis
+
+    @property
+    def pg(self) -> PgPool:
+        if self._pg is None:
+            raise RuntimeError("this function was not given postgres")
+        return self._pg
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            raise RuntimeError("this function was not given object storage")
+        return self._s3
+
+    async def temporal(self) -> TemporalClient:
+        """Connect on first use, so a function starts serving even while Temporal is down."""
+        async with self._temporal_lock:
+            if self._temporal is None:
+                from temporalio.client import Client
+
+                self._temporal = await Client.connect(
+                    self.settings.temporal_address, namespace=self.settings.temporal_namespace
+                )
+            return self._temporal
+
+    def pool_stats(self) -> list[PoolStats]:
+        stats: list[PoolStats] = []
+        if self._graph is not None:
+            stats.append(self._graph.pool_stats())
+        if self._redis is not None:
+            stats.append(redis_stats(self._redis))
+        if self._pg is not None:
+            stats.append(self._pg.stats())
+        return stats
+
+    async def readiness(self) -> dict[str, dict[str, Any]]:
+        """Check each dependency with a real request, concurrently, each bounded in time."""
+        checks: dict[str, Callable[[], Awaitable[Any]]] = {}
+        if self.needs.graph:
+            checks["graph"] = self.graph.ping
+        if self.needs.redis:
+            checks["redis"] = self.redis.ping
+        if self.needs.pg:
+            checks["postgres"] = self.pg.ping
+        if self.needs.temporal:
+            checks["temporal"] = self._temporal_health
+        if self.needs.s3:
+            checks["s3"] = lambda: asyncio.to_thread(self.s3.list_buckets)
+
+        async def run(name: str, check: Callable[[], Awaitable[Any]]) -> tuple[str, dict[str, Any]]:
+            started = time.perf_counter()
+            try:
+                await asyncio.wait_for(check(), READY_CHECK_TIMEOUT_S)
+                return name, {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+            except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+                return name, {"ok": False, "error": type(exc).__name__ + ": " + str(exc)[:200]}
+
+        results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
+        return dict(results)
+
+    async def _temporal_health(self) -> None:
+        client = await self.temporal()
+        await client.service_client.check_health()
+
+    async def close(self) -> None:
+        if self._graph is not None:
+            await self._graph.close()
+        if self._redis is not None:
+            await self._redis.aclose()
+        if self._pg is not None:
+            await self._pg.close()
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Resources]:
+    """Build the pools a function needs. Connections are made lazily where the client allows."""
+    res = Resources(settings=settings, needs=needs)
+    try:
+        if needs.graph:
+            res._graph = build_graph_store(settings)
+        if needs.redis:
+            res._redis = build_redis(settings)
+        if needs.pg:
+            res._pg = await PgPool.connect(
+                settings.pg_dsn.get_secret_value(),
+                min_size=settings.pg_min_size,
+                max_size=settings.pg_max_size,
+                command_timeout_s=settings.pg_command_timeout_s,
+                acquire_timeout_s=settings.pg_acquire_timeout_s,
+            )
+        if needs.s3:
+            from shared.adapters.objects import build_s3
+
+            res._s3 = build_s3(settings)
+        yield res
+    finally:
+        await res.close()

@@ -1,0 +1,128 @@
+"""One typed settings object for every function, read from env, `.env` and mounted secret files.
+
+Precedence (highest first): process environment, `.env` in the working directory, secret files
+in ``CO_SECRETS_DIR`` (default ``/var/run/secrets/causal-organism``; one file per field, named
+like the field), then the defaults below. Every variable is listed in docs/settings.md.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRETS_DIR = "/var/run/secrets/causal-organism"
+
+
+def _secrets_dirs() -> list[str]:
+    """Secret directories that exist; pydantic-settings warns about missing ones."""
+    wanted = os.environ.get("CO_SECRETS_DIR", DEFAULT_SECRETS_DIR)
+    return [d for d in wanted.split(os.pathsep) if d and Path(d).is_dir()]
+
+
+class Settings(BaseSettings):
+    """Everything a function needs to know about its environment. Immutable once built."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CO_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    environment: Literal["local", "test", "production"] = "local"
+    service_name: str = "causal-organism"
+
+    # graph store
+    graph_backend: Literal["falkordb", "neo4j"] = "falkordb"
+    graph_name: str = "collaboration"
+    falkordb_host: str = "127.0.0.1"
+    falkordb_port: int = 6380
+    falkordb_password: SecretStr | None = None
+    falkordb_max_connections: int = 16
+    neo4j_uri: str = "neo4j://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str | None = None
+    neo4j_max_pool_size: int = 50
+    neo4j_acquisition_timeout_s: float = 30.0
+    neo4j_liveness_check_s: float = 30.0
+    neo4j_max_lifetime_s: float = 3600.0
+    neo4j_max_retry_time_s: float = 15.0
+    graph_write_batch: int = 1000
+
+    # redis: streams, cache, rate limits, pub/sub
+    redis_url: str = "redis://127.0.0.1:6381/0"
+    redis_max_connections: int = 64
+    redis_pool_timeout_s: float = 5.0
+    redis_socket_timeout_s: float = 5.0
+    redis_health_check_interval_s: int = 30
+
+    # postgres: ledger and time series
+    pg_dsn: SecretStr = SecretStr("postgresql://causal_organism@127.0.0.1:5433/causal_organism")
+    pg_min_size: int = 2
+    pg_max_size: int = 10
+    pg_command_timeout_s: float = 30.0
+    pg_acquire_timeout_s: float = 10.0
+
+    # temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "causal-organism"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # object storage (S3 API)
+    s3_endpoint_url: str | None = "http://127.0.0.1:8333"
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "causal-organism"
+
+    # privacy
+    hmac_key: SecretStr | None = None
+    hmac_key_file: Path | None = None
+    hmac_key_id: str = "k1"
+    min_group_size: int = 5
+    raw_retention_days: int = 90
+
+    # streams
+    stream_name: str = "co:interactions"
+    stream_group: str = "graph-updater"
+    dead_letter_stream: str = "co:interactions:dead"
+
+    # http
+    api_base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 1_048_576
+
+    # auth (JWT): production verifies with a JWKS URL or configured public keys, chosen by kid
+    jwt_issuer: str = "causal-organism"
+    jwt_audience: str = "causal-organism-api"
+    jwt_algorithms: tuple[str, ...] = ("ES256", "RS256")
+    jwt_jwks_url: str | None = None
+    jwt_public_keys_dir: Path | None = None  # files <kid>.pem
+    jwt_private_key_file: Path | None = None  # local only: mints dev tokens
+    jwt_leeway_s: int = 30
+
+    # observability
+    sentry_dsn: SecretStr | None = None
+    otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+
+    @cached_property
+    def pseudonymisation_key(self) -> bytes:
+        """The HMAC key, from the value or from the file that holds it."""
+        if self.hmac_key is not None:
+            return self.hmac_key.get_secret_value().encode()
+        if self.hmac_key_file is not None:
+            return self.hmac_key_file.read_bytes().strip()
+        raise RuntimeError("no pseudonymisation key: set CO_HMAC_KEY or CO_HMAC_KEY_FILE")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings; keyword overrides win over every other source (tests use this)."""
+    return Settings(_secrets_dir=_secrets_dirs() or None, **overrides)  # type: ignore[call-arg]

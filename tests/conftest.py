@@ -1,0 +1,111 @@
+"""Test fixtures on the real servers started by ops/stack.py (`task up`).
+
+Every test session gets its own PostgreSQL database, graph and Redis key prefix, so test runs
+never see each other's data (or the demo's).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared.adapters.postgres.migrations import migrate
+from shared.platform.resources import Needs, Resources, open_resources
+from shared.platform.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def _stack_env() -> dict[str, str]:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "ops" / "stack.py"), "env"], capture_output=True, text=True, check=True
+    ).stdout
+    env: dict[str, str] = {}
+    for line in out.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, _, value = line[len("export ") :].partition("=")
+            env[key] = value.strip().strip("'\"")
+    return env
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> dict[str, str]:
+    env = _stack_env()
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA.is_dir():
+        pytest.fail(f"real data not found at {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+async def test_database(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this session; dropped afterwards."""
+    base = stack_env["CO_PG_DSN"]
+    name = f"co_test_{run_id}"
+    admin = await asyncpg.connect(base)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = base.rsplit("/", 1)[0] + "/" + name
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    yield dsn
+    admin = await asyncpg.connect(base)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings(stack_env: dict[str, str], test_database: str, run_id: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    keys = tmp_path_factory.mktemp("keys")
+    from shared.platform.tokens import generate_local_keypair
+
+    private = generate_local_keypair(keys)
+    return load_settings(
+        environment="test",
+        pg_dsn=test_database,
+        graph_name=f"test_{run_id}",
+        stream_name=f"test:{run_id}:interactions",
+        dead_letter_stream=f"test:{run_id}:interactions:dead",
+        stream_group="graph-updater",
+        jwt_private_key_file=private,
+        jwt_public_keys_dir=keys / "jwt_public",
+    )
+
+
+@pytest.fixture(scope="session")
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as res:
+        await res.graph.ensure_schema()
+        yield res
+        await res.graph.clear()
+        await res.graph.execute("MATCH (n) DETACH DELETE n")
+
+
+@pytest.fixture()
+def project_root() -> Iterator[Path]:
+    yield ROOT
