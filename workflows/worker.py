@@ -1,0 +1,85 @@
+"""The Temporal worker: one process hosting every workflow package's workflows and activities.
+
+Each package under ``workflows/`` that runs on this worker exposes:
+- ``WORKFLOWS``: a list of workflow classes;
+- ``build_activities(resources) -> list[Callable]``: activity callables bound to injected resources.
+Add a package to ``WORKFLOW_PACKAGES`` to host it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from shared.platform.resources import Needs, Resources, open_resources
+from shared.platform.settings import Settings, load_settings
+
+WORKFLOW_PACKAGES: tuple[str, ...] = (
+    "workflows.metrics_refresh",
+    "workflows.analysis",
+    "workflows.intervention",
+)
+
+log = logging.getLogger(__name__)
+
+
+def collect(resources: Resources, packages: tuple[str, ...] = WORKFLOW_PACKAGES) -> tuple[list[type], list[Callable[..., Any]]]:
+    """Workflows and activities of every package that exists."""
+    workflows: list[type] = []
+    activities: list[Callable[..., Any]] = []
+    for name in packages:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        workflows.extend(getattr(module, "WORKFLOWS", []))
+        build = getattr(module, "build_activities", None)
+        if build is not None:
+            activities.extend(build(resources))
+    return workflows, activities
+
+
+def build_worker(client: Client, resources: Resources, executor: ThreadPoolExecutor, task_queue: str) -> Worker:
+    workflows, activities = collect(resources)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=workflows,
+        activities=activities,
+        activity_executor=executor,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run(settings: Settings) -> None:
+    async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
+        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            worker = build_worker(client, resources, executor, settings.temporal_task_queue)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            async with worker:
+                log.info("worker running on task queue %s", settings.temporal_task_queue)
+                await stop.wait()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(run(load_settings()))
+
+
+if __name__ == "__main__":
+    main()
