@@ -109,3 +109,32 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
 @pytest.fixture()
 def project_root() -> Iterator[Path]:
     yield ROOT
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for a subprocess that must see exactly these settings (functions, workers)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "CO_ENVIRONMENT": settings.environment,
+            "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
+            "CO_GRAPH_NAME": settings.graph_name,
+            "CO_STREAM_NAME": settings.stream_name,
+            "CO_DEAD_LETTER_STREAM": settings.dead_letter_stream,
+            "CO_STREAM_GROUP": settings.stream_group,
+            "CO_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+            "CO_JWT_PUBLIC_KEYS_DIR": str(settings.jwt_public_keys_dir or ""),
+            "CO_JWT_PRIVATE_KEY_FILE": str(settings.jwt_private_key_file or ""),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     stream_name: str = "co:interactions"
     stream_group: str = "graph-updater"
     dead_letter_stream: str = "co:interactions:dead"
+    stream_maxlen: int = 2_000_000  # approximate; ACKED policy: never trims unconsumed entries
+    consumer_batch: int = 1000
+    consumer_block_ms: int = 1000
+    consumer_claim_idle_ms: int = 30_000  # pending this long => its consumer is presumed dead
+    consumer_max_deliveries: int = 5  # then the entry goes to the dead-letter stream
+    graph_changed_channel: str = "co:graph:changed"
+    graph_build_key: str = "co:graph:build"  # hash: state, done, total, started_at, eta_s
+    events_sink_url: str | None = None  # Knative K_SINK for graph.updated CloudEvents
 
     # http
     api_base_url: str = "http://127.0.0.1:8000"
@@ -107,6 +115,27 @@ class Settings(BaseSettings):
     jwt_public_keys_dir: Path | None = None  # files <kid>.pem
     jwt_private_key_file: Path | None = None  # local only: mints dev tokens
     jwt_leeway_s: int = 30
+
+    # api platform (issue 7): rate limits, response cache, graph readiness. See docs/api.md.
+    rate_limit_enabled: bool = True
+    rate_limit_prefix: str = "co:rl"
+    rate_limit_window_s: int = 60
+    rate_limit_read: int = 600  # requests per window per user, by endpoint class
+    rate_limit_write: int = 120
+    rate_limit_analysis: int = 20
+    rate_limit_ingest: int = 1200
+    rate_limit_admin: int = 60
+    rate_limit_ip_factor: float = 4.0  # per-IP budget = factor x per-user budget
+    rate_limit_premium_factor: float = 5.0  # role "premium"/claim tier=premium
+    rate_limit_fail_open: tuple[str, ...] = ("read",)  # classes still served when Redis is down
+    rate_limit_timeout_s: float = 0.25
+    cache_enabled: bool = True
+    cache_prefix: str = "co:cache"
+    cache_channel: str = "co:cache:invalidate"
+    cache_ttl_s: int = 30
+    cache_l1_ttl_s: float = 5.0
+    cache_l1_max_entries: int = 2048
+    graph_ready_key: str = "co:graph:ready"
 
     # observability
     sentry_dsn: SecretStr | None = None

@@ -1,0 +1,51 @@
+"""HTTP ingest: a batch of interaction events, all-or-nothing, 202 once the stream holds them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from shared.domain.events import MAX_BATCH_EVENTS, EventBatch, validation_context
+from shared.platform.auth import Permission, Principal, require
+from shared.platform.errors import ApiError, validation_details
+from shared.platform.http import resources_of
+from shared.services.ingest import accept_events
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+
+class Accepted(BaseModel):
+    accepted: int
+    event_ids: list[str]
+
+
+def parse_batch(body: Any, retention_days: int, now: datetime | None = None) -> EventBatch:
+    """Validate with the clock and retention as context; field-level 422 on any problem."""
+    if not isinstance(body, dict):
+        raise ApiError(422, "validation_error", "body must be a JSON object", [{"field": "body", "problem": "not an object"}])
+    try:
+        return EventBatch.model_validate(body, context=validation_context(now or datetime.now(UTC), retention_days))
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "batch rejected: nothing was written", validation_details(exc.errors())) from exc
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=Accepted,
+    summary=f"Ingest a batch of up to {MAX_BATCH_EVENTS} interaction events (all or nothing)",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EventBatch.model_json_schema()}}}},
+)
+async def ingest_events(request: Request, _: Principal = Depends(require(Permission.INGEST_EVENTS))) -> JSONResponse:
+    resources = resources_of(request)
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", "body is not valid JSON") from exc
+    batch = parse_batch(body, resources.settings.raw_retention_days)
+    ids = await accept_events(resources.settings, resources.redis, batch.events)
+    return JSONResponse(Accepted(accepted=len(ids), event_ids=ids).model_dump(), status_code=202)

@@ -1,0 +1,43 @@
+"""Readers for the public SNAP email networks in ../shared/data (streamed, never copied).
+
+Each reader yields plain tuples; callers turn them into events or graph rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _rows(path: Path) -> Iterator[list[str]]:
+    with path.open(newline="") as handle:
+        first = handle.readline()
+        delimiter = "\t" if "\t" in first else " "
+        handle.seek(0)
+        for row in csv.reader(handle, delimiter=delimiter):
+            if not row or row[0].startswith("#"):
+                continue
+            yield [c for c in row if c != ""]
+
+
+def eu_core_edges(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """email-Eu-core: directed (src, dst) pairs, self-loops included as published."""
+    for row in _rows(data_dir / "email-Eu-core" / "email-Eu-core.txt"):
+        yield row[0], row[1]
+
+
+def eu_core_departments(data_dir: Path) -> dict[str, str]:
+    return {row[0]: row[1] for row in _rows(data_dir / "email-Eu-core" / "email-Eu-core-department-labels.txt")}
+
+
+def eu_core_temporal(data_dir: Path) -> Iterator[tuple[str, str, int]]:
+    """email-Eu-core-temporal (first 150 days): (src, dst, seconds since start), one line per email."""
+    for row in _rows(data_dir / "email-Eu-core" / "email-Eu-core-temporal-first150days.txt"):
+        yield row[0], row[1], int(row[2])
+
+
+def enron_edges(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """email-Enron: each undirected pair appears in both directions."""
+    for row in _rows(data_dir / "email-Enron" / "email-Enron.txt"):
+        yield row[0], row[1]

@@ -1,0 +1,161 @@
+"""The interaction ledger: applies a batch of events exactly once and returns absolute totals.
+
+One transaction: record receipts (``ON CONFLICT DO NOTHING`` on the event id), insert the raw
+pairs of the events that were new, add their deltas to the per-pair and per-person totals
+(bumping each row's version), then read back the absolute totals of *everything the batch
+touched*, new or not. A redelivered batch therefore changes no total but still returns the
+values to project, which is what makes a crash between commit and graph write harmless.
+Rows are locked in key order, so concurrent consumers cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+
+from shared.adapters.graph.base import PersonRow, TieRow
+from shared.domain.events import INTERACTION_WEIGHT, StoredEvent, pair_deltas
+
+
+@dataclass
+class AppliedBatch:
+    new_events: int
+    duplicate_events: int
+    ties: list[TieRow] = field(default_factory=list)
+    people: list[PersonRow] = field(default_factory=list)
+
+
+def _ts(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+async def apply_events(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> AppliedBatch:
+    """Apply ``events`` exactly once; returns the projection rows for all touched pairs/people."""
+    unique: dict[str, StoredEvent] = {}
+    for event in events:
+        unique.setdefault(event.event_id, event)
+    batch = sorted(unique.values(), key=lambda e: e.event_id)  # stable lock order
+    async with conn.transaction():
+        new_ids = {
+            r["event_id"]
+            for r in await conn.fetch(
+                """INSERT INTO event_receipts (event_id, occurred_at)
+                   SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS r(id, at) ORDER BY id
+                   ON CONFLICT (event_id) DO NOTHING RETURNING event_id""",
+                [e.event_id for e in batch],
+                [_ts(e.occurred_at) for e in batch],
+            )
+        }
+        fresh = [e for e in batch if e.event_id in new_ids]
+        if fresh:
+            await _record_fresh(conn, fresh)
+        touched_pairs = sorted({pair for e in batch for pair in e.ties()})
+        touched_people = sorted({p for e in batch for p in e.attendees()})
+        tie_rows = await conn.fetch(
+            """SELECT t.src, t.dst, t.weight, t.count, extract(epoch FROM t.last_at) AS last_at, t.version
+               FROM pair_totals t JOIN unnest($1::text[], $2::text[]) AS k(src, dst)
+                 ON t.src = k.src AND t.dst = k.dst""",
+            [p[0] for p in touched_pairs],
+            [p[1] for p in touched_pairs],
+        )
+        people_rows = await conn.fetch(
+            """SELECT person, team, out_weight, in_weight, out_degree, in_degree, version
+               FROM person_totals WHERE person = ANY($1::text[])""",
+            touched_people,
+        )
+    return AppliedBatch(
+        new_events=len(fresh),
+        duplicate_events=len(events) - len(fresh),
+        ties=[
+            TieRow(r["src"], r["dst"], int(r["version"]), float(r["weight"]), int(r["count"]), float(r["last_at"]))
+            for r in tie_rows
+        ],
+        people=[
+            PersonRow(
+                id=r["person"],
+                version=int(r["version"]),
+                team=r["team"],
+                out_weight=float(r["out_weight"]),
+                in_weight=float(r["in_weight"]),
+                out_degree=int(r["out_degree"]),
+                in_degree=int(r["in_degree"]),
+            )
+            for r in people_rows
+        ],
+    )
+
+
+async def _record_fresh(conn: asyncpg.Connection, fresh: list[StoredEvent]) -> None:
+    raw = [(e, src, dst) for e in fresh for src, dst in e.ties()]
+    await conn.execute(
+        """INSERT INTO interactions (event_id, occurred_at, kind, src, dst, weight, duration_s)
+           SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                                $6::float8[], $7::int[])
+           ON CONFLICT DO NOTHING""",
+        [e.event_id for e, _, _ in raw],
+        [_ts(e.occurred_at) for e, _, _ in raw],
+        [e.kind for e, _, _ in raw],
+        [s for _, s, _ in raw],
+        [d for _, _, d in raw],
+        [INTERACTION_WEIGHT] * len(raw),
+        [e.duration_s for e, _, _ in raw],
+    )
+    deltas = pair_deltas(fresh)  # sorted by (src, dst): a stable lock order
+    inserted = await conn.fetch(
+        """INSERT INTO pair_totals AS t (src, dst, weight, count, last_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::timestamptz[])
+               AS d(src, dst, weight, count, last_at) ORDER BY src, dst
+           ON CONFLICT (src, dst) DO UPDATE
+             SET weight = t.weight + EXCLUDED.weight,
+                 count = t.count + EXCLUDED.count,
+                 last_at = greatest(t.last_at, EXCLUDED.last_at),
+                 version = t.version + 1
+           RETURNING src, dst, (xmax = 0) AS inserted""",
+        [d.src for d in deltas],
+        [d.dst for d in deltas],
+        [d.weight for d in deltas],
+        [d.count for d in deltas],
+        [_ts(d.last_at) for d in deltas],
+    )
+    new_pairs = [(r["src"], r["dst"]) for r in inserted if r["inserted"]]
+    person: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0, 0])
+    for d in deltas:
+        person[d.src][0] += d.weight
+        person[d.dst][1] += d.weight
+    for src, dst in new_pairs:
+        person[src][2] += 1
+        person[dst][3] += 1
+    teams: dict[str, str] = {}
+    for e in fresh:
+        if e.kind == "meeting" and e.duration_s:
+            for p in e.attendees():
+                person[p][4] += e.duration_s
+        if e.teams:
+            teams.update(e.teams)
+    keys = sorted(person)
+    await conn.execute(
+        """INSERT INTO person_totals AS t (person, team, out_weight, in_weight, out_degree, in_degree, meeting_s)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::int[], $6::int[],
+                                $7::bigint[])
+               AS d(person, team, ow, iw, od, idg, ms) ORDER BY person
+           ON CONFLICT (person) DO UPDATE
+             SET team = coalesce(EXCLUDED.team, t.team),
+                 out_weight = t.out_weight + EXCLUDED.out_weight,
+                 in_weight = t.in_weight + EXCLUDED.in_weight,
+                 out_degree = t.out_degree + EXCLUDED.out_degree,
+                 in_degree = t.in_degree + EXCLUDED.in_degree,
+                 meeting_s = t.meeting_s + EXCLUDED.meeting_s,
+                 version = t.version + 1,
+                 updated_at = now()""",
+        keys,
+        [teams.get(k) for k in keys],
+        [person[k][0] for k in keys],
+        [person[k][1] for k in keys],
+        [int(person[k][2]) for k in keys],
+        [int(person[k][3]) for k in keys],
+        [int(person[k][4]) for k in keys],
+    )

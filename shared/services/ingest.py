@@ -1,0 +1,29 @@
+"""Ingest use case: validated events are pseudonymised and appended to the stream.
+
+Nothing here touches the ledger or the graph: the HTTP and CloudEvents functions return as soon
+as the stream (durable, AOF) holds the events, and the graph updater does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from shared.adapters.streams import StreamNames, ensure_group, publish
+from shared.domain.events import InteractionEvent
+from shared.platform.settings import Settings
+
+
+def stream_names(settings: Settings) -> StreamNames:
+    return StreamNames(settings.stream_name, settings.stream_group, settings.dead_letter_stream)
+
+
+async def accept_events(settings: Settings, redis: aioredis.Redis, events: Sequence[InteractionEvent]) -> list[str]:
+    """Pseudonymise and append ``events`` (all or none). Returns the accepted event ids."""
+    key = settings.pseudonymisation_key
+    payloads = [e.pseudonymised(key).model_dump_json().encode() for e in events]
+    names = stream_names(settings)
+    await ensure_group(redis, names)  # must exist before XADD ... ACKED trims anything
+    await publish(redis, names.stream, payloads, settings.stream_maxlen)
+    return [e.event_id for e in events]
