@@ -5,20 +5,19 @@ Each reader yields plain tuples; callers turn them into events or graph rows.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
 
 def _rows(path: Path) -> Iterator[list[str]]:
-    with path.open(newline="") as handle:
-        first = handle.readline()
-        delimiter = "\t" if "\t" in first else " "
-        handle.seek(0)
-        for row in csv.reader(handle, delimiter=delimiter):
-            if not row or row[0].startswith("#"):
+    """Whitespace-separated fields (the files mix tabs and spaces), '#' comments skipped."""
+    with path.open() as handle:
+        for line in handle:
+            if line.startswith("#"):
                 continue
-            yield [c for c in row if c != ""]
+            fields = line.split()
+            if fields:
+                yield fields
 
 
 def eu_core_edges(data_dir: Path) -> Iterator[tuple[str, str]]:
