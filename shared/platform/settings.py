@@ -137,10 +137,42 @@ class Settings(BaseSettings):
     cache_l1_max_entries: int = 2048
     graph_ready_key: str = "co:graph:ready"
 
+    # metrics (issue 4): definitions and refresh policy. See docs/metrics.md.
+    metrics_window_days: int = 28
+    metrics_workday_start_hour: int = 8
+    metrics_workday_end_hour: int = 18
+    metrics_timezone: str = "UTC"
+    metrics_strong_tie_min_weight: float = 2.0
+    metrics_exact_max_nodes: int = 5000  # exact betweenness up to this many people
+    metrics_pivots: int = 2048  # sampled sources above it
+    metrics_seed: int = 42
+    metrics_refresh_lock_ttl_s: float = 900.0
+    metrics_refresh_max_age_s: float = 86400.0  # refresh an unchanged graph after this long
+    metrics_raw_retention_days: int = 90
+    metrics_rollup_retention_days: int = 730
+    metrics_raw_history_max_days: int = 7  # longer raw ranges must use hour/day rollups
+
     # observability
     sentry_dsn: SecretStr | None = None
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
+
+    # interventions (issue 6): connectors, breaker, approval and monitoring. See docs/interventions.md.
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 8765
+    simulator_url: str = "http://127.0.0.1:8765"
+    connector: Literal["simulator", "webhook"] = "simulator"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    connector_timeout_s: float = 10.0
+    breaker_failure_threshold: int = 5
+    breaker_reset_timeout_s: float = 30.0
+    breaker_half_open_max_calls: int = 1
+    approval_timeout_s: float = 24 * 3600.0
+    monitoring_window_s: float = 7 * 24 * 3600.0
+    rollback_window_s: float = 30 * 24 * 3600.0
+    intervention_max_attempts: int = 6
+    intervention_task_queue: str | None = None  # defaults to temporal_task_queue
 
     @cached_property
     def pseudonymisation_key(self) -> bytes:

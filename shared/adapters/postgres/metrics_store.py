@@ -1,0 +1,272 @@
+"""The metrics side of PostgreSQL: history (employee_metrics + hourly rollup), refresh runs,
+materialised summaries, and the ledger window the time-based measures come from.
+
+The SQL is identical on plain PostgreSQL and TimescaleDB: both migration flavours define the
+same tables and the helper functions ``metrics_ensure_partition``, ``metrics_after_write`` and
+``metrics_retention`` (see migrations/0010_*).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from shared.adapters.postgres.pool import PgPool
+from shared.domain.metrics import HISTORY_COLUMNS, NUMERIC_METRICS, LastRun, MetricDefinitions, WindowMeasures
+
+Granularity = Literal["raw", "hour", "day"]
+
+# averages from the rollup's sums: metrics that may be NULL carry their own count
+_NULLABLE = {"cross_team_ratio", "after_hours_share"}
+
+
+def _rollup_mean(col: str, agg: bool) -> str:
+    """SQL for the mean of ``col`` from rollup sums (``agg``: re-aggregate several rows)."""
+    n = f"n_{col}" if col in _NULLABLE else "n"
+    if agg:
+        return f"sum(sum_{col}) / nullif(sum({n}), 0) AS {col}"
+    return f"sum_{col} / nullif({n}, 0) AS {col}"
+
+
+_RAW_COLS = ", ".join(NUMERIC_METRICS)
+_HOUR_COLS = ", ".join(_rollup_mean(c, agg=False) for c in NUMERIC_METRICS)
+_AGG_COLS = ", ".join(_rollup_mean(c, agg=True) for c in NUMERIC_METRICS)
+_AVG_COLS = ", ".join(f"avg({c})::double precision AS {c}" for c in NUMERIC_METRICS)
+
+_EMPLOYEE_SQL: dict[str, str] = {
+    "raw": f"""SELECT time, 1::bigint AS samples, {_RAW_COLS} FROM employee_metrics
+               WHERE employee = $1 AND time >= $2 AND time < $3 ORDER BY time""",
+    "hour": f"""SELECT bucket AS time, n AS samples, {_HOUR_COLS} FROM employee_metrics_hourly
+                WHERE employee = $1 AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
+                ORDER BY bucket""",
+    "day": f"""SELECT date_trunc('day', bucket, 'UTC') AS time, sum(n)::bigint AS samples, {_AGG_COLS}
+               FROM employee_metrics_hourly
+               WHERE employee = $1 AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
+               GROUP BY 1 ORDER BY 1""",
+}
+
+# team series: a point is shown only when at least $4 distinct people contributed to it
+_TEAM_SQL: dict[str, str] = {
+    "raw": f"""SELECT time, count(*)::bigint AS members, {_AVG_COLS} FROM employee_metrics
+               WHERE team = $1 AND time >= $2 AND time < $3
+               GROUP BY time HAVING count(DISTINCT employee) >= $4 ORDER BY time""",
+    "hour": f"""SELECT bucket AS time, count(DISTINCT employee)::bigint AS members, {_AGG_COLS}
+                FROM employee_metrics_hourly
+                WHERE team = $1 AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
+                GROUP BY bucket HAVING count(DISTINCT employee) >= $4 ORDER BY bucket""",
+    "day": f"""SELECT date_trunc('day', bucket, 'UTC') AS time, count(DISTINCT employee)::bigint AS members,
+                      {_AGG_COLS}
+               FROM employee_metrics_hourly
+               WHERE team = $1 AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
+               GROUP BY 1 HAVING count(DISTINCT employee) >= $4 ORDER BY 1""",
+}
+
+_WINDOW_SQL = """
+WITH w AS (
+    SELECT event_id, occurred_at, kind, src, dst, duration_s
+      FROM interactions
+     WHERE occurred_at >= $1 AND occurred_at < $2 AND src <> dst
+), pe AS (
+    SELECT src AS person, event_id, occurred_at, kind, duration_s FROM w
+    UNION
+    SELECT dst AS person, event_id, occurred_at, kind, duration_s FROM w
+)
+SELECT person,
+       count(*) AS events,
+       count(*) FILTER (
+           WHERE extract(isodow FROM occurred_at AT TIME ZONE $3) >= 6
+              OR extract(hour FROM occurred_at AT TIME ZONE $3) < $4
+              OR extract(hour FROM occurred_at AT TIME ZONE $3) >= $5) AS after_hours,
+       coalesce(sum(duration_s) FILTER (WHERE kind = 'meeting'), 0)::double precision AS meeting_s
+  FROM pe
+ GROUP BY person
+"""
+
+_RUN_FIELDS = (
+    "status",
+    "skipped_reason",
+    "fingerprint",
+    "people",
+    "ties",
+    "mode",
+    "pivots",
+    "snapshot_ms",
+    "compute_ms",
+    "writeback_ms",
+    "history_ms",
+    "duration_ms",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: int
+    trigger: str
+    status: str
+    skipped_reason: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    people: int | None
+    ties: int | None
+    mode: str | None
+    pivots: int | None
+    duration_ms: float | None
+    error: str | None
+
+
+class MetricsStore:
+    """History, runs and summaries in PostgreSQL, over the shared asyncpg pool."""
+
+    def __init__(self, pool: PgPool) -> None:
+        self._pool = pool
+
+    # ---- history ----------------------------------------------------------------------
+
+    async def write_history(self, at: datetime, records: Sequence[tuple[Any, ...]]) -> int:
+        """COPY one refresh's rows and fold them into the rollup, in one transaction."""
+        if not records:
+            return 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT metrics_ensure_partition($1)", at)
+            await conn.copy_records_to_table(
+                "employee_metrics", records=records, columns=list(HISTORY_COLUMNS)
+            )
+            await conn.execute("SELECT metrics_after_write($1)", at)
+        return len(records)
+
+    async def employee_history(
+        self, employee: str, start: datetime, end: datetime, granularity: Granularity
+    ) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_EMPLOYEE_SQL[granularity], employee, start, end)
+        return [dict(r) for r in rows]
+
+    async def team_history(
+        self, team: str, start: datetime, end: datetime, granularity: Granularity, min_group_size: int
+    ) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_TEAM_SQL[granularity], team, start, end, min_group_size)
+        return [dict(r) for r in rows]
+
+    async def retention(self, now: datetime, raw_keep: timedelta, rollup_keep: timedelta) -> int:
+        """Drop raw history past ``raw_keep`` and rollups past ``rollup_keep``; partitions dropped."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            return int(
+                await conn.fetchval("SELECT metrics_retention($1, $2, $3)", now, raw_keep, rollup_keep)
+            )
+
+    # ---- ledger window ----------------------------------------------------------------
+
+    async def window_measures(
+        self, start: datetime, end: datetime, defs: MetricDefinitions
+    ) -> dict[str, WindowMeasures]:
+        """After-hours events and meeting time per person over [start, end) of the ledger.
+
+        Each event counts once per participant (the ledger holds one row per directed pair).
+        """
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                _WINDOW_SQL, start, end, defs.timezone, defs.workday_start_hour, defs.workday_end_hour
+            )
+        return {
+            r["person"]: WindowMeasures(int(r["events"]), int(r["after_hours"]), float(r["meeting_s"]))
+            for r in rows
+        }
+
+    # ---- runs -------------------------------------------------------------------------
+
+    async def start_run(self, trigger: str) -> int:
+        async with self._pool.acquire() as conn:
+            return int(
+                await conn.fetchval(
+                    "INSERT INTO metrics_refresh_runs (trigger, status) VALUES ($1, 'running') "
+                    "RETURNING run_id",
+                    trigger,
+                )
+            )
+
+    async def finish_run(self, run_id: int, **fields: Any) -> None:
+        unknown = set(fields) - set(_RUN_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        names = list(fields)
+        sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                f"UPDATE metrics_refresh_runs SET finished_at = clock_timestamp(), {sets} WHERE run_id = $1",
+                run_id,
+                *(fields[n] for n in names),
+            )
+
+    async def record_skip(self, trigger: str, reason: str, fingerprint: str | None) -> int:
+        async with self._pool.acquire() as conn:
+            return int(
+                await conn.fetchval(
+                    """INSERT INTO metrics_refresh_runs
+                           (trigger, status, skipped_reason, fingerprint, finished_at, duration_ms)
+                       VALUES ($1, 'skipped', $2, $3, clock_timestamp(), 0) RETURNING run_id""",
+                    trigger,
+                    reason,
+                    fingerprint,
+                )
+            )
+
+    async def last_success(self) -> LastRun | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """SELECT fingerprint, extract(epoch FROM finished_at)::double precision AS finished
+                     FROM metrics_refresh_runs WHERE status = 'succeeded'
+                    ORDER BY finished_at DESC LIMIT 1"""
+            )
+        return LastRun(row["fingerprint"] or "", float(row["finished"])) if row else None
+
+    async def recent_runs(self, limit: int = 20) -> list[RunRecord]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT run_id, trigger, status, skipped_reason, started_at, finished_at, people, ties,
+                          mode, pivots, duration_ms, error
+                     FROM metrics_refresh_runs ORDER BY run_id DESC LIMIT $1""",
+                limit,
+            )
+        return [RunRecord(**dict(r)) for r in rows]
+
+    # ---- summaries --------------------------------------------------------------------
+
+    async def save_summary(
+        self,
+        run_id: int,
+        computed_at: datetime,
+        graph: dict[str, Any],
+        bridges: list[dict[str, Any]],
+        teams: list[dict[str, Any]],
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO metrics_summaries (run_id, computed_at, graph, bridges, teams)
+                   VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb)""",
+                run_id,
+                computed_at,
+                json.dumps(graph),
+                json.dumps(bridges),
+                json.dumps(teams),
+            )
+
+    async def latest_summary(self) -> dict[str, Any] | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """SELECT run_id, computed_at, graph, bridges, teams
+                     FROM metrics_summaries ORDER BY computed_at DESC LIMIT 1"""
+            )
+        if row is None:
+            return None
+        return {
+            "run_id": row["run_id"],
+            "computed_at": row["computed_at"],
+            "graph": json.loads(row["graph"]),
+            "bridges": json.loads(row["bridges"]),
+            "teams": json.loads(row["teams"]),
+        }

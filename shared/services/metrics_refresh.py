@@ -1,0 +1,294 @@
+"""Refresh the expensive network metrics: pull the graph once, compute, write back, keep history.
+
+One refresh = fingerprint the graph (skip when unchanged) -> snapshot -> ledger window ->
+igraph (betweenness exact or pivot-sampled, clustering) + pure measures -> node properties
+(batched) -> employee_metrics (COPY, rollup in the same transaction) -> summaries for the read
+side -> a run record. A Redis lock (redis-py ``Lock``, TTL) makes sure two refreshes never
+overlap, whoever starts them (Temporal schedule, the API, the demo, a benchmark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.adapters.graph.base import GraphStore, MetricRow
+from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.domain.metrics import (
+    BetweennessPlan,
+    EmployeeMetrics,
+    IndexedGraph,
+    MetricDefinitions,
+    WindowMeasures,
+    assemble,
+    graph_summary,
+    index_graph,
+    local_measures,
+    most_overloaded,
+    normalise_betweenness,
+    plan_betweenness,
+    skip_reason,
+    team_summaries,
+    top_bridges,
+)
+from shared.platform.resources import Resources
+from shared.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SUMMARY_BRIDGES = 50
+_FINGERPRINT_PEOPLE = "MATCH (p:Person) RETURN count(p) AS n, sum(coalesce(p.version, 0)) AS v"
+_FINGERPRINT_TIES = (
+    "MATCH ()-[t:INTERACTS]->() RETURN count(t) AS n, sum(coalesce(t.version, 0)) AS v, sum(t.weight) AS w"
+)
+
+
+def definitions_from(settings: Settings) -> MetricDefinitions:
+    return MetricDefinitions(
+        window_days=settings.metrics_window_days,
+        workday_start_hour=settings.metrics_workday_start_hour,
+        workday_end_hour=settings.metrics_workday_end_hour,
+        timezone=settings.metrics_timezone,
+        strong_tie_min_weight=settings.metrics_strong_tie_min_weight,
+        exact_max_nodes=settings.metrics_exact_max_nodes,
+        pivots=settings.metrics_pivots,
+        seed=settings.metrics_seed,
+    )
+
+
+@dataclass
+class ComputeOutcome:
+    rows: list[EmployeeMetrics]
+    plan: BetweennessPlan
+    average_clustering: float
+    reciprocity: float
+
+
+def compute_metrics(
+    g: IndexedGraph, defs: MetricDefinitions, window: dict[str, WindowMeasures]
+) -> ComputeOutcome:
+    """CPU-bound part (run in a thread): igraph for paths and triangles, pure code for the rest."""
+    from shared.adapters.igraph_compute import compute_structural
+
+    plan = plan_betweenness(g.n, defs.exact_max_nodes, defs.pivots, defs.seed)
+    structural = compute_structural(g, plan)
+    betweenness = normalise_betweenness(structural.betweenness_raw, g.n, plan.scale)
+    local = local_measures(g, defs.strong_tie_min_weight)
+    rows = assemble(g, local, betweenness, structural.clustering, window)
+    return ComputeOutcome(rows, plan, structural.average_clustering, structural.reciprocity)
+
+
+async def graph_fingerprint(graph: GraphStore) -> str:
+    """Changes whenever the ingest path writes anything (versions only ever go up)."""
+    people = await graph.execute(_FINGERPRINT_PEOPLE, read_only=True)
+    ties = await graph.execute(_FINGERPRINT_TIES, read_only=True)
+    p = people[0] if people else {}
+    t = ties[0] if ties else {}
+    tie_weight = float(t.get("w") or 0.0)
+    return f"p{p.get('n') or 0}:{p.get('v') or 0}/t{t.get('n') or 0}:{t.get('v') or 0}:{tie_weight:.6f}"
+
+
+@dataclass
+class RefreshResult:
+    run_id: int
+    status: str  # succeeded | skipped | failed
+    skipped_reason: str | None = None
+    people: int = 0
+    ties: int = 0
+    mode: str | None = None
+    pivots: int | None = None
+    snapshot_ms: float = 0.0
+    compute_ms: float = 0.0
+    writeback_ms: float = 0.0
+    history_ms: float = 0.0
+    duration_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def lock_key(settings: Settings) -> str:
+    """One lock per graph: the graph is what two refreshes would fight over."""
+    return f"co:metrics:refresh-lock:{settings.graph_name}"
+
+
+def _summary_dicts(
+    rows: Sequence[EmployeeMetrics], min_group_size: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    bridges = [
+        {
+            "employee": r.employee,
+            "team": r.team,
+            "betweenness": r.betweenness,
+            "clustering": r.clustering,
+            "cross_team_ratio": r.cross_team_ratio,
+            "diverse_ties": r.diverse_ties,
+            "network_size": r.network_size,
+        }
+        for r in top_bridges(rows, SUMMARY_BRIDGES)
+    ]
+    teams = [
+        {
+            "team": t.team,
+            "members": t.members,
+            "withheld": t.withheld,
+            "figures": None if t.withheld else t.figures,
+        }
+        for t in team_summaries(rows, min_group_size)
+    ]
+    return bridges, teams
+
+
+async def refresh_metrics(
+    resources: Resources, *, trigger: str = "manual", force: bool = False, now: datetime | None = None
+) -> RefreshResult:
+    """Run one refresh unless another is running or nothing changed; always leaves a run record."""
+    settings = resources.settings
+    store = MetricsStore(resources.pg)
+    lock = resources.redis.lock(
+        lock_key(settings), timeout=settings.metrics_refresh_lock_ttl_s, blocking=False
+    )
+    if not await lock.acquire(blocking=False):
+        run_id = await store.record_skip(trigger, "another refresh is running", None)
+        return RefreshResult(run_id, "skipped", "another refresh is running")
+    try:
+        return await _refresh_locked(resources, store, trigger=trigger, force=force, now=now)
+    finally:
+        from redis.exceptions import LockError
+
+        try:
+            await lock.release()
+        except LockError:  # expired under us: the TTL is too short for this graph; say so
+            log.warning("metrics refresh outlived its lock TTL (%ss)", settings.metrics_refresh_lock_ttl_s)
+
+
+async def _refresh_locked(
+    resources: Resources, store: MetricsStore, *, trigger: str, force: bool, now: datetime | None
+) -> RefreshResult:
+    settings = resources.settings
+    defs = definitions_from(settings)
+    started = time.perf_counter()
+    fingerprint = await graph_fingerprint(resources.graph)
+    if not force:
+        reason = skip_reason(
+            fingerprint, await store.last_success(), time.time(), settings.metrics_refresh_max_age_s
+        )
+        if reason is not None:
+            run_id = await store.record_skip(trigger, reason, fingerprint)
+            return RefreshResult(run_id, "skipped", reason)
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    run_id = await store.start_run(trigger)
+    result = RefreshResult(run_id, "running")
+    try:
+        t0 = time.perf_counter()
+        snap = await resources.graph.snapshot()
+        g = index_graph(snap.people, ((e.src, e.dst, e.weight) for e in snap.edges))
+        window = await store.window_measures(at - timedelta(days=defs.window_days), at, defs)
+        t1 = time.perf_counter()
+        outcome = await asyncio.to_thread(compute_metrics, g, defs, window)
+        t2 = time.perf_counter()
+        await resources.graph.write_metrics(
+            [MetricRow(r.employee, r.node_values(run_id, at.timestamp())) for r in outcome.rows]
+        )
+        t3 = time.perf_counter()
+        await store.write_history(at, [r.history_record(at) for r in outcome.rows])
+        bridges, teams = _summary_dicts(outcome.rows, settings.min_group_size)
+        stats = graph_summary(g, outcome.rows, outcome.average_clustering, outcome.reciprocity)
+        stats.update({"mode": outcome.plan.mode, "pivots": outcome.plan.pivots or 0})  # type: ignore[dict-item]
+        await store.save_summary(run_id, at, stats, bridges, teams)
+        t4 = time.perf_counter()
+        result = RefreshResult(
+            run_id,
+            "succeeded",
+            people=g.n,
+            ties=g.m,
+            mode=outcome.plan.mode,
+            pivots=outcome.plan.pivots,
+            snapshot_ms=(t1 - t0) * 1000,
+            compute_ms=(t2 - t1) * 1000,
+            writeback_ms=(t3 - t2) * 1000,
+            history_ms=(t4 - t3) * 1000,
+            duration_ms=(t4 - started) * 1000,
+        )
+        await store.finish_run(
+            run_id,
+            status="succeeded",
+            fingerprint=fingerprint,
+            people=result.people,
+            ties=result.ties,
+            mode=result.mode,
+            pivots=result.pivots,
+            snapshot_ms=result.snapshot_ms,
+            compute_ms=result.compute_ms,
+            writeback_ms=result.writeback_ms,
+            history_ms=result.history_ms,
+            duration_ms=result.duration_ms,
+        )
+        return result
+    except Exception as exc:
+        await store.finish_run(
+            run_id,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}"[:1000],
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        raise
+
+
+async def apply_retention(resources: Resources, now: datetime | None = None) -> int:
+    """The retention job: raw history past its retention, rollups past theirs. Partitions dropped."""
+    settings = resources.settings
+    return await MetricsStore(resources.pg).retention(
+        (now or datetime.now(UTC)),
+        timedelta(days=settings.metrics_raw_retention_days),
+        timedelta(days=settings.metrics_rollup_retention_days),
+    )
+
+
+async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
+    """Demo: refresh the loaded graph, then show its top bridges and most overloaded teams."""
+    result = await refresh_metrics(resources, trigger="demo", force=True)
+    out(
+        f"metrics refreshed (run {result.run_id}): {result.people} people, {result.ties} ties, "
+        f"betweenness {result.mode}{f' ({result.pivots} pivots)' if result.pivots else ''}, "
+        f"{result.duration_ms:.0f} ms (compute {result.compute_ms:.0f} ms, write-back "
+        f"{result.writeback_ms:.0f} ms, history {result.history_ms:.0f} ms)"
+    )
+    summary = await MetricsStore(resources.pg).latest_summary()
+    if summary is None:
+        out("no metrics summary yet")
+        return
+    graph = summary["graph"]
+    out(
+        f"graph: density {graph['density']:.4f}, reciprocity {graph['reciprocity']:.3f}, "
+        f"average clustering {graph['average_clustering']:.4f}"
+    )
+    out("top bridges (normalised betweenness; share of cross-team contacts):")
+    for i, b in enumerate(summary["bridges"][:5], 1):
+        ratio = "n/a" if b["cross_team_ratio"] is None else f"{b['cross_team_ratio']:.0%}"
+        out(
+            f"  {i}. {b['employee']} ({b['team'] or 'no team'}): betweenness {b['betweenness']:.4f}, "
+            f"{b['network_size']} contacts, {ratio} cross-team, reaches {b['diverse_ties']} other teams"
+        )
+    from shared.domain.metrics import TeamSummary
+
+    teams = [
+        TeamSummary(t["team"], t["members"], t["withheld"], t["figures"] or {}) for t in summary["teams"]
+    ]
+    withheld = sum(1 for t in teams if t.withheld)
+    out(
+        f"most overloaded teams (load index = mean interaction volume per member / org mean; "
+        f"{withheld} teams under {resources.settings.min_group_size} people withheld):"
+    )
+    for i, t in enumerate(most_overloaded(teams, 5), 1):
+        f = t.figures
+        out(
+            f"  {i}. {t.team} ({t.members} people): load index {f['load_index']:.2f}, "
+            f"mean in-weight {f.get('mean_weighted_in', 0):.1f}, "
+            f"cross-team ratio {f.get('mean_cross_team_ratio', 0):.0%}"
+        )
