@@ -57,6 +57,15 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute the intervention audit log's hash chain; exit 1 on the first broken link."""
+    from shared.services.audit_verify import run_verify
+
+    report = asyncio.run(run_verify(settings, args.expect_head))
+    print(json.dumps(report))
+    return 0 if report["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="causal-organism", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", default="dev-user")
     p.add_argument("--ttl", type=int, default=3600)
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("audit-verify", help="verify the audit hash chain (exit 1 if tampered)")
+    p.add_argument("--expect-head", default=None, help="chain head recorded earlier (detects a cut tail)")
+    p.set_defaults(func=cmd_audit_verify)
 
     return parser
 

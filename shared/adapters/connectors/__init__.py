@@ -1,0 +1,37 @@
+"""Connectors to the systems interventions act on, each call guarded by a circuit breaker."""
+
+from __future__ import annotations
+
+from shared.adapters.connectors.base import Connector, GuardedConnector
+from shared.adapters.connectors.breaker import BreakerConfig, BreakerRegistry
+from shared.platform.settings import Settings
+
+
+def breaker_registry(settings: Settings) -> BreakerRegistry:
+    return BreakerRegistry(
+        BreakerConfig(
+            failure_threshold=settings.breaker_failure_threshold,
+            reset_timeout_s=settings.breaker_reset_timeout_s,
+            half_open_max_calls=settings.breaker_half_open_max_calls,
+        )
+    )
+
+
+def build_connector(settings: Settings, breakers: BreakerRegistry) -> GuardedConnector:
+    """The configured connector, wrapped in its service's breaker."""
+    inner: Connector
+    if settings.connector == "webhook":
+        from shared.adapters.connectors.webhook import WebhookConnector
+
+        if not settings.webhook_url or settings.webhook_secret is None:
+            raise RuntimeError("connector=webhook needs CO_WEBHOOK_URL and CO_WEBHOOK_SECRET")
+        inner = WebhookConnector(
+            settings.webhook_url,
+            settings.webhook_secret.get_secret_value().encode(),
+            settings.connector_timeout_s,
+        )
+    else:
+        from shared.adapters.connectors.simulator import SimulatorConnector
+
+        inner = SimulatorConnector(settings.simulator_url, settings.connector_timeout_s)
+    return GuardedConnector(inner, breakers.get(inner.name))
