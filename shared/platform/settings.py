@@ -152,6 +152,18 @@ class Settings(BaseSettings):
     metrics_rollup_retention_days: int = 730
     metrics_raw_history_max_days: int = 7  # longer raw ranges must use hour/day rollups
 
+    # causal analysis (issue 5): engines, Spark, durable runs. See docs/causal.md.
+    causal_spark_threshold_rows: int = 100_000  # panels this large (or larger) run on Spark
+    causal_min_rows: int = 30  # fewer complete rows than this is a 422
+    causal_heartbeat_timeout_s: float = 30.0
+    causal_activity_timeout_s: float = 6 * 3600.0
+    causal_max_attempts: int = 5
+    spark_master: str = "local[*]"  # a cluster's master URL in production
+    spark_jdbc_jar: Path = Path("/usr/share/java/postgresql.jar")  # ops/install_jdbc.sh
+    spark_driver_memory: str = "2g"
+    spark_jdbc_partitions: int = 4
+    spark_shuffle_partitions: int = 4
+
     # observability
     sentry_dsn: SecretStr | None = None
     otlp_endpoint: str | None = None
