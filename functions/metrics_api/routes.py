@@ -1,0 +1,328 @@
+"""Read side of the network metrics: every figure served here was materialised by a refresh
+(node properties, the run's summary, the history tables); nothing is computed on a request.
+
+Individual figures need READ_INDIVIDUAL_METRICS; team figures need READ_TEAM_AGGREGATES and
+are withheld for teams (or history points) with fewer than ``min_group_size`` people.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
+from shared.platform.auth import Permission, Principal, require
+from shared.platform.errors import ApiError
+from shared.platform.http import resources_of
+
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+
+PersonId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
+TeamName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f/]+$")]
+MAX_HISTORY_RANGE = timedelta(days=731)  # the rollups' retention
+_DEGREE_PROPERTIES = ("in_degree", "out_degree", "degree", "in_weight", "out_weight", "weighted_degree")
+
+
+# ---- models -------------------------------------------------------------------------------
+
+
+class EmployeeMetricsOut(BaseModel):
+    id: str
+    team: str | None
+    in_degree: int | None = None
+    out_degree: int | None = None
+    degree: int | None = None
+    in_weight: float | None = None
+    out_weight: float | None = None
+    weighted_degree: float | None = None
+    betweenness: float | None = None
+    clustering: float | None = None
+    cross_team_ratio: float | None = None
+    after_hours_share: float | None = None
+    meeting_hours: float | None = None
+    network_size: int | None = None
+    strong_ties: int | None = None
+    diverse_ties: int | None = None
+    metrics_at: datetime | None = Field(None, description="when the expensive metrics were computed")
+    metrics_run: int | None = None
+
+
+class Bridge(BaseModel):
+    employee: str
+    team: str | None
+    betweenness: float
+    clustering: float
+    cross_team_ratio: float | None
+    diverse_ties: int
+    network_size: int
+
+
+class BridgesOut(BaseModel):
+    run_id: int
+    computed_at: datetime
+    bridges: list[Bridge]
+
+
+class TeamOut(BaseModel):
+    team: str
+    withheld: bool
+    reason: str | None = None
+    members: int | None = None
+    figures: dict[str, float] | None = None
+
+
+class TeamsOut(BaseModel):
+    run_id: int
+    computed_at: datetime
+    min_group_size: int
+    teams: list[TeamOut]
+
+
+class GraphStatsOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    run_id: int
+    computed_at: datetime
+    people: int
+    ties: int
+    total_weight: float
+    density: float
+    reciprocity: float
+    average_clustering: float
+    mean_betweenness: float
+    isolated: int
+    mode: str
+    pivots: int
+
+
+class HistoryQuery(BaseModel):
+    """A date range and a granularity; ``auto`` picks raw (<= 2 days), hour (<= 31 days) or day."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    granularity: Literal["auto", "raw", "hour", "day"] = "auto"
+
+    @model_validator(mode="after")
+    def _range(self) -> HistoryQuery:
+        end = self.end or datetime.now(UTC)
+        start = self.start or end - timedelta(days=7)
+        if start >= end:
+            raise ValueError("start must be before end")
+        if end - start > MAX_HISTORY_RANGE:
+            raise ValueError("range longer than the rollups' 2-year retention")
+        self.start, self.end = start, end
+        return self
+
+    def resolved(self, raw_max_days: int) -> Literal["raw", "hour", "day"]:
+        assert self.start is not None and self.end is not None
+        span = self.end - self.start
+        if self.granularity == "auto":
+            if span <= timedelta(days=2):
+                return "raw"
+            return "hour" if span <= timedelta(days=31) else "day"
+        if self.granularity == "raw" and span > timedelta(days=raw_max_days):
+            raise ApiError(
+                422,
+                "validation_error",
+                "request failed validation",
+                [
+                    {
+                        "field": "granularity",
+                        "problem": f"raw history spans at most {raw_max_days} days; use hour or day",
+                    }
+                ],
+            )
+        return self.granularity
+
+
+class HistoryPoint(BaseModel):
+    time: datetime
+    samples: int | None = Field(None, description="refreshes summarised by this point (employee series)")
+    members: int | None = Field(None, description="people behind this point (team series)")
+    degree_in: float | None = None
+    degree_out: float | None = None
+    weighted_in: float | None = None
+    weighted_out: float | None = None
+    betweenness: float | None = None
+    clustering: float | None = None
+    cross_team_ratio: float | None = None
+    after_hours_share: float | None = None
+    meeting_hours: float | None = None
+    network_size: float | None = None
+    strong_ties: float | None = None
+    diverse_ties: float | None = None
+
+
+class HistoryOut(BaseModel):
+    subject: str
+    start: datetime
+    end: datetime
+    granularity: Literal["raw", "hour", "day"]
+    points: list[HistoryPoint]
+
+
+class RefreshStarted(BaseModel):
+    workflow_id: str
+    run_id: str
+
+
+class RunOut(BaseModel):
+    run_id: int
+    trigger: str
+    status: str
+    skipped_reason: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    people: int | None
+    ties: int | None
+    mode: str | None
+    pivots: int | None
+    duration_ms: float | None
+    error: str | None
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+async def _summary(request: Request) -> dict[str, Any]:
+    summary = await MetricsStore(resources_of(request).pg).latest_summary()
+    if summary is None:
+        raise ApiError(404, "not_found", "no metrics refresh has completed yet")
+    return summary
+
+
+def _points(rows: list[dict[str, Any]]) -> list[HistoryPoint]:
+    return [HistoryPoint(**{k: v for k, v in r.items() if k in HistoryPoint.model_fields}) for r in rows]
+
+
+# ---- routes -------------------------------------------------------------------------------
+
+
+@router.get("/employees/{person_id}", response_model=EmployeeMetricsOut)
+async def employee_metrics(
+    person_id: PersonId,
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
+) -> EmployeeMetricsOut:
+    """One person's materialised metrics (node properties; degree from the ingest path)."""
+    props = await resources_of(request).graph.get_person(person_id)
+    if props is None:
+        raise ApiError(404, "not_found", "no such employee")
+    wanted = {k: props.get(k) for k in (*_DEGREE_PROPERTIES, *MATERIALISED_PROPERTIES)}
+    at = wanted.pop("metrics_at")
+    return EmployeeMetricsOut(
+        id=person_id,
+        team=props.get("team"),
+        metrics_at=datetime.fromtimestamp(float(at), UTC) if at is not None else None,
+        **{k: v for k, v in wanted.items() if v is not None},
+    )
+
+
+@router.get("/bridges", response_model=BridgesOut)
+async def top_bridges(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> BridgesOut:
+    """People with the highest betweenness at the last refresh."""
+    s = await _summary(request)
+    return BridgesOut(run_id=s["run_id"], computed_at=s["computed_at"], bridges=s["bridges"][:limit])
+
+
+@router.get("/teams", response_model=TeamsOut)
+async def team_summaries(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.READ_TEAM_AGGREGATES))],
+    sort: Annotated[Literal["name", "load"], Query()] = "name",
+) -> TeamsOut:
+    """Per-team means at the last refresh; teams under the minimum group size are withheld."""
+    s = await _summary(request)
+    k = resources_of(request).settings.min_group_size
+    teams: list[TeamOut] = []
+    for t in s["teams"]:
+        if t["withheld"] or t["members"] < k:
+            teams.append(TeamOut(team=t["team"], withheld=True, reason=f"fewer than {k} people"))
+        else:
+            teams.append(TeamOut(team=t["team"], withheld=False, members=t["members"], figures=t["figures"]))
+    if sort == "load":
+        teams.sort(key=lambda t: (t.withheld, -(t.figures or {}).get("load_index", 0.0), t.team))
+    return TeamsOut(run_id=s["run_id"], computed_at=s["computed_at"], min_group_size=k, teams=teams)
+
+
+@router.get("/graph", response_model=GraphStatsOut)
+async def graph_stats(
+    request: Request, _: Annotated[Principal, Depends(require(Permission.READ_TEAM_AGGREGATES))]
+) -> GraphStatsOut:
+    """Whole-graph figures at the last refresh."""
+    s = await _summary(request)
+    return GraphStatsOut(run_id=s["run_id"], computed_at=s["computed_at"], **s["graph"])
+
+
+@router.get("/employees/{person_id}/history", response_model=HistoryOut)
+async def employee_history(
+    person_id: PersonId,
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
+    query: Annotated[HistoryQuery, Query()],
+) -> HistoryOut:
+    """One person's metrics over a date range; hour/day points come from the hourly rollup."""
+    res = resources_of(request)
+    gran = query.resolved(res.settings.metrics_raw_history_max_days)
+    assert query.start is not None and query.end is not None
+    rows = await MetricsStore(res.pg).employee_history(person_id, query.start, query.end, gran)
+    return HistoryOut(
+        subject=person_id, start=query.start, end=query.end, granularity=gran, points=_points(rows)
+    )
+
+
+@router.get("/teams/{team}/history", response_model=HistoryOut)
+async def team_history(
+    team: TeamName,
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.READ_TEAM_AGGREGATES))],
+    query: Annotated[HistoryQuery, Query()],
+) -> HistoryOut:
+    """A team's mean metrics over a date range; points with fewer than k people are left out."""
+    res = resources_of(request)
+    gran = query.resolved(res.settings.metrics_raw_history_max_days)
+    assert query.start is not None and query.end is not None
+    rows = await MetricsStore(res.pg).team_history(
+        team, query.start, query.end, gran, res.settings.min_group_size
+    )
+    return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(rows))
+
+
+@router.post("/refresh", response_model=RefreshStarted, status_code=202)
+async def trigger_refresh(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.ADMIN_OPERATIONS))],
+    force: Annotated[bool, Query()] = False,
+) -> RefreshStarted:
+    """Start a refresh on Temporal now (attaches to one already started this way)."""
+    from workflows.metrics_refresh import start_on_demand
+
+    res = resources_of(request)
+    try:
+        client = await res.temporal()
+        workflow_id, run_id = await start_on_demand(client, res.settings, force=force)
+    except RuntimeError as exc:
+        raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
+    return RefreshStarted(workflow_id=workflow_id, run_id=run_id)
+
+
+@router.get("/runs", response_model=list[RunOut])
+async def refresh_runs(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.ADMIN_OPERATIONS))],
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[RunOut]:
+    """The latest refresh attempts, skipped ones included, with their timings."""
+    runs = await MetricsStore(resources_of(request).pg).recent_runs(limit)
+    return [RunOut(**r.__dict__) for r in runs]
+
+
+__all__ = ["router", "NUMERIC_METRICS"]

@@ -1,0 +1,109 @@
+"""Every Temporal Schedule of the project, created or updated idempotently at start-up.
+
+Shared file: to add a schedule, append a ``ScheduleDef`` in ``schedule_definitions``. Schedule
+ids are prefixed with the task queue, so a test (own queue) never touches the real schedules.
+Run ``python -m workflows.schedules`` (or call ``ensure_schedules``) after deploying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from shared.platform.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    name: str  # unique; the schedule id is "<task queue>:<name>"
+    workflow: str  # registered workflow name
+    arg: Any
+    every: timedelta
+    overlap: ScheduleOverlapPolicy = ScheduleOverlapPolicy.SKIP
+    note: str = ""
+    offset: timedelta = timedelta(0)
+
+
+def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
+    from workflows.metrics_refresh.workflow import RefreshRequest, RetentionRequest
+
+    return [
+        ScheduleDef(
+            name="metrics-refresh-hourly",
+            workflow="MetricsRefreshWorkflow",
+            arg=RefreshRequest(trigger="schedule", force=False),
+            every=timedelta(hours=1),
+            note="expensive network metrics; skipped when the graph is unchanged (issue 4)",
+        ),
+        ScheduleDef(
+            name="metrics-retention-daily",
+            workflow="MetricsRetentionWorkflow",
+            arg=RetentionRequest(),
+            every=timedelta(days=1),
+            offset=timedelta(hours=3),
+            note="drop metric history past raw/rollup retention (issue 4)",
+        ),
+    ]
+
+
+def schedule_id(settings: Settings, name: str) -> str:
+    return f"{settings.temporal_task_queue}:{name}"
+
+
+def build_schedule(settings: Settings, d: ScheduleDef) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            d.workflow,
+            d.arg,
+            id=f"{schedule_id(settings, d.name)}:run",  # Temporal appends the scheduled time
+            task_queue=settings.temporal_task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=d.every, offset=d.offset)]),
+        policy=SchedulePolicy(overlap=d.overlap),
+        state=ScheduleState(note=d.note),
+    )
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
+    """Create each schedule, or update it to the current definition. Safe to run repeatedly."""
+    ids: list[str] = []
+    for d in schedule_definitions(settings):
+        sid = schedule_id(settings, d.name)
+        schedule = build_schedule(settings, d)
+        try:
+            await client.create_schedule(sid, schedule)
+        except ScheduleAlreadyRunningError:
+
+            def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=new)
+
+            await client.get_schedule_handle(sid).update(replace)
+        ids.append(sid)
+    return ids
+
+
+async def _main() -> None:
+    settings = load_settings()
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    for sid in await ensure_schedules(client, settings):
+        print(sid)
+
+
+if __name__ == "__main__":
+    asyncio.run(_main())
