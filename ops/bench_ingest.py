@@ -1,0 +1,275 @@
+"""`task bench:ingest`: HTTP request -> committed graph throughput and freshness, on real servers.
+
+Runs the real ingest function (uvicorn) and graph updater consumers (subprocesses) against a
+dedicated database, graph and stream, with real email-Eu-core events. Phases:
+1. consumer batch throughput: events already on the stream, time to drain them;
+2. sustained end-to-end at the maximum rate: HTTP batches as fast as accepted, until the graph
+   has committed every event;
+3. freshness at 175 events/s (10x the target organisation's 1.5 M/day) and at the maximum rate:
+   accepted (202) -> the graph-updated notification naming a probe person (published after
+   the graph write, so the degree is visible by then).
+Prints human lines, then one JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from shared.adapters.graph import build_graph_store
+from shared.adapters.postgres.migrations import migrate
+from shared.adapters.redis_pool import build_redis
+from shared.adapters.streams import lag
+from shared.domain.events import InteractionEvent, validation_context
+from shared.domain.privacy import pseudonymise
+from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import generate_local_keypair, mint_token
+from shared.services.ingest import accept_events, stream_names
+from shared.services.replay import file_events
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def events_from_data(count: int, tag: str) -> list[dict[str, Any]]:
+    """Real email-Eu-core emails, repeated under new ids (and time-shifted) until ``count``."""
+    base = [e for e in file_events(DATA / "email-Eu-core" / "email-Eu-core-temporal-first150days.txt", prefix="eu")
+            if e["actor"] != e["participants"][0]]
+    out: list[dict[str, Any]] = []
+    round_no = 0
+    while len(out) < count:
+        for e in base:
+            if len(out) >= count:
+                break
+            out.append(e | {"event_id": f"{tag}-{round_no}-{e['event_id']}"})
+        round_no += 1
+    return out
+
+
+def probe_event(tag: str, n: int) -> dict[str, Any]:
+    return {
+        "event_id": f"probe-{tag}-{n}",
+        "kind": "chat",
+        "actor": f"probe-{tag}-{n}",
+        "participants": ["eu:1"],
+        "occurred_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
+    }
+
+
+class Bench:
+    def __init__(self, settings: Settings, consumers: int) -> None:
+        self.settings = settings
+        self.consumers = consumers
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.env = dict(os.environ) | {
+            "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
+            "CO_GRAPH_NAME": settings.graph_name,
+            "CO_STREAM_NAME": settings.stream_name,
+            "CO_DEAD_LETTER_STREAM": settings.dead_letter_stream,
+            "CO_JWT_PUBLIC_KEYS_DIR": str(settings.jwt_public_keys_dir),
+            "CO_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.redis = build_redis(settings)
+
+    def start_consumers(self) -> None:
+        for i in range(self.consumers):
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "functions.graph_updater.main", "--consumer", f"bench-{i}"],
+                cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL))
+
+    def stop_consumers(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            p.wait(timeout=60)
+        self.procs.clear()
+
+    async def drained(self, timeout_s: float = 600) -> float:
+        names = stream_names(self.settings)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = await lag(self.redis, names)
+            if state["lag"] == 0 and state["pending"] == 0:
+                return time.perf_counter()
+            await asyncio.sleep(0.05)
+        raise RuntimeError("stream not drained")
+
+    async def consumer_throughput(self, n: int) -> float:
+        context = validation_context(datetime.now(UTC), 90)
+        events = [InteractionEvent.model_validate(e, context=context) for e in events_from_data(n, "cons")]
+        for i in range(0, n, 1000):
+            await accept_events(self.settings, self.redis, events[i : i + 1000])
+        started = time.perf_counter()
+        self.start_consumers()
+        await self.drained()
+        elapsed = time.perf_counter() - started
+        self.stop_consumers()
+        return n / elapsed
+
+    async def end_to_end(self, url: str, token: str, n: int, concurrency: int = 4) -> tuple[float, list[float]]:
+        events = events_from_data(n, "e2e")
+        freshness = await self._with_probes(url, token, events, rate=None, concurrency=concurrency)
+        return freshness
+
+    async def _with_probes(
+        self, url: str, token: str, events: list[dict[str, Any]], rate: float | None, concurrency: int
+    ) -> tuple[float, list[float]]:
+        """Send ``events`` (+ one probe per batch); returns (events/s to committed graph, freshness s)."""
+        key = self.settings.pseudonymisation_key
+        accepted_at: dict[str, float] = {}
+        seen_at: dict[str, float] = {}
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(self.settings.graph_changed_channel)
+        tag = uuid.uuid4().hex[:6]
+
+        async def listen() -> None:
+            async for message in pubsub.listen():
+                if message["type"] != "message":
+                    continue
+                now = time.perf_counter()
+                for person in json.loads(message["data"])["people"]:
+                    if person in accepted_at and person not in seen_at:
+                        seen_at[person] = now
+
+        listener = asyncio.create_task(listen())
+        batch_size = 1000 if rate is None else max(1, int(rate / 10))
+        batches = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
+        headers = {"Authorization": f"Bearer {token}"}
+        queue: asyncio.Queue[tuple[int, list[dict[str, Any]]] | None] = asyncio.Queue(maxsize=concurrency)
+        started = time.perf_counter()
+
+        async def sender(client: httpx.AsyncClient) -> None:
+            while (item := await queue.get()) is not None:
+                n, batch = item
+                probe = probe_event(tag, n)
+                r = await client.post(url, json={"events": [*batch, probe]}, headers=headers)
+                r.raise_for_status()
+                accepted_at[pseudonymise(probe["actor"], key)] = time.perf_counter()
+
+        async with httpx.AsyncClient(timeout=60) as client:
+            workers = [asyncio.create_task(sender(client)) for _ in range(concurrency)]
+            for n, batch in enumerate(batches):
+                if rate is not None:
+                    due = started + n * batch_size / rate
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                await queue.put((n, batch))
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers)
+        done = await self.drained()
+        await asyncio.sleep(0.3)
+        listener.cancel()
+        await pubsub.aclose()
+        total = len(events) + len(batches)
+        fresh = [seen_at[p] - accepted_at[p] for p in accepted_at if p in seen_at]
+        if len(fresh) != len(accepted_at):
+            raise RuntimeError(f"{len(accepted_at) - len(fresh)} probes never became visible")
+        return total / (done - started), fresh
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    base = load_settings()
+    run_tag = uuid.uuid4().hex[:8]
+    db = f"co_bench_{run_tag}"
+    admin = await asyncpg.connect(base.pg_dsn.get_secret_value())
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    await admin.close()
+    dsn = base.pg_dsn.get_secret_value().rsplit("/", 1)[0] + "/" + db
+    conn = await asyncpg.connect(dsn)
+    await migrate(conn)
+    await conn.close()
+    keys = ROOT / "var" / "bench-keys"
+    generate_local_keypair(keys)
+    settings = base.model_copy(update={
+        "pg_dsn": dsn, "graph_name": f"bench_{run_tag}", "stream_name": f"bench:{run_tag}",
+        "dead_letter_stream": f"bench:{run_tag}:dead", "jwt_public_keys_dir": keys / "jwt_public",
+        "jwt_private_key_file": keys / "jwt_private.pem",
+    })
+    graph = build_graph_store(settings)
+    await graph.ensure_schema()
+    bench = Bench(settings, args.consumers)
+    result: dict[str, Any] = {"consumers": args.consumers}
+    port = 8790
+    api = subprocess.Popen([sys.executable, "-m", "uvicorn", "functions.ingest_http.main:app", "--host", "127.0.0.1",
+                            "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=bench.env)
+    url = f"http://127.0.0.1:{port}/v1/events"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = mint_token(settings, subject="bench", roles=["service"])
+        rate = await bench.consumer_throughput(args.consumer_events)
+        result["consumer_events_per_s"] = round(rate, 1)
+        print(f"consumer batch throughput: {rate:,.0f} events/s ({args.consumer_events} events)")
+
+        bench.start_consumers()
+        eps, fresh_max = await bench.end_to_end(url, token, args.events)
+        result["events_per_s"] = round(eps, 1)
+        result["freshness_max_rate_p50_ms"] = round(pct(fresh_max, 0.5) * 1000, 1)
+        result["freshness_max_rate_p95_ms"] = round(pct(fresh_max, 0.95) * 1000, 1)
+        result["freshness_max_rate_p99_ms"] = round(pct(fresh_max, 0.99) * 1000, 1)
+        print(f"sustained HTTP -> committed graph: {eps:,.0f} events/s ({args.events} events)")
+
+        n_slow = int(175 * args.slow_seconds)
+        eps_slow, fresh = await bench._with_probes(url, token, events_from_data(n_slow, "slow"), rate=175.0, concurrency=2)
+        result["rate_175_events_per_s"] = round(eps_slow, 1)
+        result["freshness_p50_ms"] = round(pct(fresh, 0.5) * 1000, 1)
+        result["freshness_p95_ms"] = round(pct(fresh, 0.95) * 1000, 1)
+        result["freshness_p99_ms"] = round(pct(fresh, 0.99) * 1000, 1)
+        result["freshness_samples"] = len(fresh)
+        print(f"freshness at 175 events/s: p50 {statistics.median(fresh)*1000:.0f} ms, p95 {result['freshness_p95_ms']} ms")
+        counts = await graph.counts()
+        result["graph_ties"] = counts.ties
+    finally:
+        bench.stop_consumers()
+        api.terminate()
+        api.wait(timeout=15)
+        await graph.clear()
+        await graph.close()
+        await bench.redis.delete(settings.stream_name, settings.dead_letter_stream)
+        await bench.redis.aclose()
+        admin = await asyncpg.connect(base.pg_dsn.get_secret_value())
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--consumer-events", type=int, default=100_000)
+    parser.add_argument("--consumers", type=int, default=2)
+    parser.add_argument("--slow-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Fault tests: SIGKILL consumers mid-work; the graph still equals the input's exact totals."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shared.adapters.graph import build_graph_store
+from shared.adapters.graph.base import GraphStore
+from shared.adapters.streams import lag
+from shared.platform.resources import Resources
+from shared.platform.settings import Settings
+from shared.services.graph_updater import GraphUpdater
+from shared.services.ingest import accept_events, stream_names
+from tests.conftest import ROOT, settings_env
+from tests.ingest.helpers import Expected, eu_core_events, expected_totals
+
+EVENTS = 50_000
+
+
+async def reset_ledger(resources: Resources) -> None:
+    async with resources.pg.acquire() as conn:
+        await conn.execute("TRUNCATE event_receipts, interactions, pair_totals, person_totals")
+
+
+async def assert_graph_matches(graph: GraphStore, expected: Expected) -> None:
+    snap = await graph.snapshot()
+    weights = {(e.src, e.dst): e.weight for e in snap.edges}
+    counts = {(e.src, e.dst): e.count for e in snap.edges}
+    assert len(weights) == len(expected.pair_counts)
+    assert weights == {k: float(v) for k, v in expected.pair_counts.items()}
+    assert counts == dict(expected.pair_counts)
+    people = await graph.execute(
+        "MATCH (p:Person) RETURN p.id AS id, p.out_degree AS od, p.in_degree AS idg, "
+        "p.out_weight AS ow, p.in_weight AS iw",
+        read_only=True,
+    )
+    by_id = {r["id"]: r for r in people}
+    everyone = set(expected.out_degree) | set(expected.in_degree)
+    assert set(by_id) == everyone
+    for pid in everyone:
+        row = by_id[pid]
+        assert (row["od"], row["idg"]) == (expected.out_degree[pid], expected.in_degree[pid]), pid
+        assert (row["ow"], row["iw"]) == (float(expected.out_weight[pid]), float(expected.in_weight[pid])), pid
+
+
+def start_consumer(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "functions.graph_updater.main", "--consumer", name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+async def wait_drained(resources: Resources, settings: Settings, timeout_s: float) -> None:
+    names = stream_names(settings)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = await lag(resources.redis, names)
+        if state["lag"] == 0 and state["pending"] == 0:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"stream not drained within {timeout_s}s: {state}")
+
+
+async def wait_registered(resources: Resources, settings: Settings, consumers: set[str]) -> None:
+    """Every running consumer has joined the group (so SIGTERM meets its handler, not start-up)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = await resources.redis.xinfo_consumers(settings.stream_name, settings.stream_group)
+        joined = {(r["name"].decode() if isinstance(r["name"], bytes) else r["name"]) for r in rows}
+        if consumers <= joined:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"consumers never joined: {consumers - joined}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("consumers", [1, 2, 4])
+async def test_sigkill_consumers_lose_and_double_count_nothing(
+    consumers: int, settings: Settings, resources: Resources, data_dir: Path, run_id: str
+) -> None:
+    scoped = settings.model_copy(
+        update={
+            "stream_name": f"test:{run_id}:fault{consumers}",
+            "dead_letter_stream": f"test:{run_id}:fault{consumers}:dead",
+            "graph_name": f"test_{run_id}_fault{consumers}",
+        }
+    )
+    await reset_ledger(resources)
+    graph = build_graph_store(scoped)
+    await graph.ensure_schema()
+    events = eu_core_events(data_dir, EVENTS)
+    assert len(events) == EVENTS
+    expected = expected_totals(events, scoped.pseudonymisation_key)
+    for start in range(0, len(events), 1000):
+        await accept_events(scoped, resources.redis, events[start : start + 1000])
+
+    env = settings_env(
+        scoped,
+        CO_GRAPH_NAME=scoped.graph_name,
+        CO_STREAM_NAME=scoped.stream_name,
+        CO_DEAD_LETTER_STREAM=scoped.dead_letter_stream,
+        CO_CONSUMER_CLAIM_IDLE_MS="1500",
+        CO_CONSUMER_BATCH="500",
+    )
+    rng = random.Random(consumers)
+    procs = {f"c{i}": start_consumer(env, f"c{i}") for i in range(consumers)}
+    kills = 0
+    names = stream_names(scoped)
+    try:
+        while kills < 3:
+            await asyncio.sleep(rng.uniform(0.8, 2.0))
+            state = await lag(resources.redis, names)
+            if state["lag"] == 0 and state["pending"] == 0:
+                break
+            victim = rng.choice(sorted(procs))
+            procs[victim].send_signal(signal.SIGKILL)
+            procs[victim].wait()
+            kills += 1
+            replacement = f"{victim}-r{kills}"  # a new name: its predecessor's entries must be claimed
+            procs[replacement] = start_consumer(env, replacement)
+            del procs[victim]
+        assert kills >= 3, "the consumers finished before three kills: make the workload larger"
+        await wait_drained(resources, scoped, timeout_s=240)
+        await wait_registered(resources, scoped, set(procs))
+    finally:
+        for proc in procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            proc.wait(timeout=30)
+    assert all(p.returncode == 0 for p in procs.values()), "SIGTERM must finish the batch and exit 0"
+    await assert_graph_matches(graph, expected)
+    dead = await resources.redis.xlen(scoped.dead_letter_stream)
+    assert dead == 0
+    async with resources.pg.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM event_receipts") == EVENTS
+    await graph.clear()
+    await graph.close()
+
+
+async def test_same_batch_twice_changes_nothing(
+    settings: Settings, resources: Resources, data_dir: Path, run_id: str
+) -> None:
+    scoped = settings.model_copy(
+        update={"stream_name": f"test:{run_id}:twice", "graph_name": f"test_{run_id}_twice"}
+    )
+    await reset_ledger(resources)
+    graph = build_graph_store(scoped)
+    await graph.ensure_schema()
+    events = eu_core_events(data_dir, 2000)
+    expected = expected_totals(events, scoped.pseudonymisation_key)
+    updater = GraphUpdater(scoped, resources.redis, resources.pg, graph, "solo")
+    await accept_events(scoped, resources.redis, events[:1000])
+    await accept_events(scoped, resources.redis, events[1000:])
+    while await updater.step():
+        pass
+    await assert_graph_matches(graph, expected)
+    before = await graph.snapshot()
+    for start in (0, 1000):  # the very same batches again
+        await accept_events(scoped, resources.redis, events[start : start + 1000])
+    while await updater.step():
+        pass
+    after = await graph.snapshot()
+    assert sorted((e.src, e.dst, e.weight, e.count) for e in after.edges) == sorted(
+        (e.src, e.dst, e.weight, e.count) for e in before.edges
+    )
+    assert updater.stats.duplicates == 2000
+    assert updater.stats.events_applied == 2000
+    await graph.clear()
+    await graph.close()
+
+
+async def test_poison_entry_goes_to_dead_letter_and_good_entries_apply(
+    settings: Settings, resources: Resources, data_dir: Path, run_id: str
+) -> None:
+    scoped = settings.model_copy(
+        update={
+            "stream_name": f"test:{run_id}:poison",
+            "dead_letter_stream": f"test:{run_id}:poison:dead",
+            "graph_name": f"test_{run_id}_poison",
+        }
+    )
+    await reset_ledger(resources)
+    graph = build_graph_store(scoped)
+    await graph.ensure_schema()
+    events = eu_core_events(data_dir, 300)
+    await accept_events(scoped, resources.redis, events[:150])
+    await resources.redis.xadd(scoped.stream_name, {b"e": b'{"not": "an event"}'})
+    await resources.redis.xadd(scoped.stream_name, {b"e": b"\xff\xfe garbage"})
+    await accept_events(scoped, resources.redis, events[150:])
+    updater = GraphUpdater(scoped, resources.redis, resources.pg, graph, "solo")
+    while await updater.step():
+        pass
+    await assert_graph_matches(graph, expected_totals(events, scoped.pseudonymisation_key))
+    dead = await resources.redis.xrange(scoped.dead_letter_stream)
+    assert len(dead) == 2
+    assert all(b"invalid event" in fields[b"reason"] for _, fields in dead)
+    state = await lag(resources.redis, stream_names(scoped))
+    assert state == {"lag": 0, "pending": 0}
+    await graph.clear()
+    await graph.close()
