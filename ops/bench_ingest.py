@@ -54,8 +54,11 @@ def pct(values: list[float], q: float) -> float:
 
 def events_from_data(count: int, tag: str) -> list[dict[str, Any]]:
     """Real email-Eu-core emails, repeated under new ids (and time-shifted) until ``count``."""
-    base = [e for e in file_events(DATA / "email-Eu-core" / "email-Eu-core-temporal-first150days.txt", prefix="eu")
-            if e["actor"] != e["participants"][0]]
+    base = [
+        e
+        for e in file_events(DATA / "email-Eu-core" / "email-Eu-core-temporal-first150days.txt", prefix="eu")
+        if e["actor"] != e["participants"][0]
+    ]
     out: list[dict[str, Any]] = []
     round_no = 0
     while len(out) < count:
@@ -95,9 +98,14 @@ class Bench:
 
     def start_consumers(self) -> None:
         for i in range(self.consumers):
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "functions.graph_updater.main", "--consumer", f"bench-{i}"],
-                cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL))
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "functions.graph_updater.main", "--consumer", f"bench-{i}"],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
 
     def stop_consumers(self) -> None:
         for p in self.procs:
@@ -128,7 +136,9 @@ class Bench:
         self.stop_consumers()
         return n / elapsed
 
-    async def end_to_end(self, url: str, token: str, n: int, concurrency: int = 4) -> tuple[float, list[float]]:
+    async def end_to_end(
+        self, url: str, token: str, n: int, concurrency: int = 4
+    ) -> tuple[float, list[float]]:
         events = events_from_data(n, "e2e")
         freshness = await self._with_probes(url, token, events, rate=None, concurrency=concurrency)
         return freshness
@@ -204,18 +214,38 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await conn.close()
     keys = ROOT / "var" / "bench-keys"
     generate_local_keypair(keys)
-    settings = base.model_copy(update={
-        "pg_dsn": dsn, "graph_name": f"bench_{run_tag}", "stream_name": f"bench:{run_tag}",
-        "dead_letter_stream": f"bench:{run_tag}:dead", "jwt_public_keys_dir": keys / "jwt_public",
-        "jwt_private_key_file": keys / "jwt_private.pem",
-    })
+    settings = base.model_copy(
+        update={
+            "pg_dsn": dsn,
+            "graph_name": f"bench_{run_tag}",
+            "stream_name": f"bench:{run_tag}",
+            "dead_letter_stream": f"bench:{run_tag}:dead",
+            "jwt_public_keys_dir": keys / "jwt_public",
+            "jwt_private_key_file": keys / "jwt_private.pem",
+        }
+    )
     graph = build_graph_store(settings)
     await graph.ensure_schema()
     bench = Bench(settings, args.consumers)
     result: dict[str, Any] = {"consumers": args.consumers}
     port = 8790
-    api = subprocess.Popen([sys.executable, "-m", "uvicorn", "functions.ingest_http.main:app", "--host", "127.0.0.1",
-                            "--port", str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=bench.env)
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "functions.ingest_http.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=bench.env,
+    )
     url = f"http://127.0.0.1:{port}/v1/events"
     try:
         for _ in range(100):
@@ -238,13 +268,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"sustained HTTP -> committed graph: {eps:,.0f} events/s ({args.events} events)")
 
         n_slow = int(175 * args.slow_seconds)
-        eps_slow, fresh = await bench._with_probes(url, token, events_from_data(n_slow, "slow"), rate=175.0, concurrency=2)
+        eps_slow, fresh = await bench._with_probes(
+            url, token, events_from_data(n_slow, "slow"), rate=175.0, concurrency=2
+        )
         result["rate_175_events_per_s"] = round(eps_slow, 1)
         result["freshness_p50_ms"] = round(pct(fresh, 0.5) * 1000, 1)
         result["freshness_p95_ms"] = round(pct(fresh, 0.95) * 1000, 1)
         result["freshness_p99_ms"] = round(pct(fresh, 0.99) * 1000, 1)
         result["freshness_samples"] = len(fresh)
-        print(f"freshness at 175 events/s: p50 {statistics.median(fresh)*1000:.0f} ms, p95 {result['freshness_p95_ms']} ms")
+        print(
+            f"freshness at 175 events/s: p50 {statistics.median(fresh) * 1000:.0f} ms, p95 {result['freshness_p95_ms']} ms"
+        )
         counts = await graph.counts()
         result["graph_ties"] = counts.ties
     finally:

@@ -80,7 +80,9 @@ async def test_database(stack_env: dict[str, str], run_id: str) -> AsyncIterator
 
 
 @pytest.fixture(scope="session")
-def settings(stack_env: dict[str, str], test_database: str, run_id: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    stack_env: dict[str, str], test_database: str, run_id: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     keys = tmp_path_factory.mktemp("keys")
     from shared.platform.tokens import generate_local_keypair
 

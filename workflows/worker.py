@@ -32,7 +32,9 @@ WORKFLOW_PACKAGES: tuple[str, ...] = (
 log = logging.getLogger(__name__)
 
 
-def collect(resources: Resources, packages: tuple[str, ...] = WORKFLOW_PACKAGES) -> tuple[list[type], list[Callable[..., Any]]]:
+def collect(
+    resources: Resources, packages: tuple[str, ...] = WORKFLOW_PACKAGES
+) -> tuple[list[type], list[Callable[..., Any]]]:
     """Workflows and activities of every package that exists."""
     workflows: list[type] = []
     activities: list[Callable[..., Any]] = []
@@ -50,7 +52,9 @@ def collect(resources: Resources, packages: tuple[str, ...] = WORKFLOW_PACKAGES)
     return workflows, activities
 
 
-def build_worker(client: Client, resources: Resources, executor: ThreadPoolExecutor, task_queue: str) -> Worker:
+def build_worker(
+    client: Client, resources: Resources, executor: ThreadPoolExecutor, task_queue: str
+) -> Worker:
     workflows, activities = collect(resources)
     return Worker(
         client,

@@ -36,7 +36,9 @@ async def main_async(consumer: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--consumer", default=os.environ.get("CO_CONSUMER_NAME") or f"{socket.gethostname()}-{os.getpid()}")
+    parser.add_argument(
+        "--consumer", default=os.environ.get("CO_CONSUMER_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=os.environ.get("CO_LOG_LEVEL", "INFO"))
     asyncio.run(main_async(args.consumer))

@@ -39,8 +39,14 @@ def _reject(status: int, body: dict[str, Any]) -> Response:
 def handle(event: CloudEvent, settings: Settings, redis_factory: Any = build_redis) -> Response:
     """Validate and append one interaction CloudEvent; the event id comes from the CloudEvent id."""
     if event["type"] != EVENT_TYPE_V1:
-        return _reject(422, error_payload("unsupported_event_type", f"expected {EVENT_TYPE_V1}",
-                                        [{"field": "type", "problem": f"got {event['type']}"}]))
+        return _reject(
+            422,
+            error_payload(
+                "unsupported_event_type",
+                f"expected {EVENT_TYPE_V1}",
+                [{"field": "type", "problem": f"got {event['type']}"}],
+            ),
+        )
     data = event.get_data()
     if isinstance(data, (bytes, str)):
         try:
@@ -48,15 +54,24 @@ def handle(event: CloudEvent, settings: Settings, redis_factory: Any = build_red
         except ValueError:
             return _reject(400, error_payload("bad_request", "data is not valid JSON"))
     if not isinstance(data, dict):
-        return _reject(422, error_payload("validation_error", "data must be an object", [{"field": "data", "problem": "not an object"}]))
+        return _reject(
+            422,
+            error_payload(
+                "validation_error", "data must be an object", [{"field": "data", "problem": "not an object"}]
+            ),
+        )
     payload = {"event_id": event["id"], **data}
     try:
         interaction = InteractionEvent.model_validate(
             payload, context=validation_context(datetime.now(UTC), settings.raw_retention_days)
         )
     except ValidationError as exc:
-        return _reject(422, error_payload("validation_error", "event rejected: nothing was written",
-                                        validation_details(exc.errors())))
+        return _reject(
+            422,
+            error_payload(
+                "validation_error", "event rejected: nothing was written", validation_details(exc.errors())
+            ),
+        )
 
     async def append() -> list[str]:
         redis: aioredis.Redis = redis_factory(settings)

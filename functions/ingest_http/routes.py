@@ -26,11 +26,20 @@ class Accepted(BaseModel):
 def parse_batch(body: Any, retention_days: int, now: datetime | None = None) -> EventBatch:
     """Validate with the clock and retention as context; field-level 422 on any problem."""
     if not isinstance(body, dict):
-        raise ApiError(422, "validation_error", "body must be a JSON object", [{"field": "body", "problem": "not an object"}])
+        raise ApiError(
+            422,
+            "validation_error",
+            "body must be a JSON object",
+            [{"field": "body", "problem": "not an object"}],
+        )
     try:
-        return EventBatch.model_validate(body, context=validation_context(now or datetime.now(UTC), retention_days))
+        return EventBatch.model_validate(
+            body, context=validation_context(now or datetime.now(UTC), retention_days)
+        )
     except ValidationError as exc:
-        raise ApiError(422, "validation_error", "batch rejected: nothing was written", validation_details(exc.errors())) from exc
+        raise ApiError(
+            422, "validation_error", "batch rejected: nothing was written", validation_details(exc.errors())
+        ) from exc
 
 
 @router.post(
@@ -38,9 +47,16 @@ def parse_batch(body: Any, retention_days: int, now: datetime | None = None) -> 
     status_code=202,
     response_model=Accepted,
     summary=f"Ingest a batch of up to {MAX_BATCH_EVENTS} interaction events (all or nothing)",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EventBatch.model_json_schema()}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": EventBatch.model_json_schema()}},
+        }
+    },
 )
-async def ingest_events(request: Request, _: Principal = Depends(require(Permission.INGEST_EVENTS))) -> JSONResponse:
+async def ingest_events(
+    request: Request, _: Principal = Depends(require(Permission.INGEST_EVENTS))
+) -> JSONResponse:
     resources = resources_of(request)
     try:
         body = await request.json()

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 
 from shared.platform.auth import Permission, Principal, require
+from shared.platform.caching import cached
 from shared.platform.errors import ApiError
-from shared.platform.http import resources_of
+from shared.platform.http import error_responses, resources_of
 
 router = APIRouter(prefix="/v1", tags=["graph"])
 
@@ -28,6 +29,7 @@ class EmployeeMetrics(BaseModel):
 
 
 @router.get("/graph/stats", response_model=GraphStats)
+@cached("graph")
 async def graph_stats(
     request: Request, _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))
 ) -> GraphStats:
@@ -35,7 +37,8 @@ async def graph_stats(
     return GraphStats(people=counts.people, ties=counts.ties, total_weight=counts.total_weight)
 
 
-@router.get("/employees/{person_id}/metrics", response_model=EmployeeMetrics)
+@router.get("/employees/{person_id}/metrics", response_model=EmployeeMetrics, responses=error_responses(404))
+@cached("metrics")
 async def employee_metrics(
     person_id: PersonId,
     request: Request,

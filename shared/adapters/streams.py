@@ -75,7 +75,9 @@ async def claim_stale(
     return _entries(reply[1])
 
 
-async def delivery_counts(client: aioredis.Redis, names: StreamNames, ids: Sequence[bytes]) -> dict[bytes, int]:
+async def delivery_counts(
+    client: aioredis.Redis, names: StreamNames, ids: Sequence[bytes]
+) -> dict[bytes, int]:
     """How many times each pending entry was delivered (XPENDING's extended form)."""
     if not ids:
         return {}

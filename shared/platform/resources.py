@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from temporalio.client import Client as TemporalClient
 
 READY_CHECK_TIMEOUT_S = 2.0
+_TRUTHY = frozenset({"1", "true", "yes"})
+_READY_STATES = frozenset({"ready", "done", "complete", "completed", "idle"})
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,38 @@ class Resources:
             except Exception as exc:  # noqa: BLE001 - readiness reports any failure
                 return name, {"ok": False, "error": type(exc).__name__ + ": " + str(exc)[:200]}
 
-        results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
-        return dict(results)
+        results = dict(await asyncio.gather(*(run(n, c) for n, c in checks.items())))
+        if self.needs.graph and self._redis is not None:
+            results["graph_build"] = await self._graph_build_state()
+        return results
+
+    async def _graph_build_state(self) -> dict[str, Any]:
+        """Graph readiness as the ingest path's asynchronous graph build reports it in Redis.
+
+        ``graph_build_key`` (a hash: state, done, total, ...) wins; else ``graph_ready_key``
+        ("1"/"0" or a hash with ``state``). Neither present: ``unknown``, which does not block
+        readiness (a graph maintained only incrementally never writes them).
+        """
+        try:
+            return await asyncio.wait_for(self._read_graph_build(), READY_CHECK_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - Redis down is reported by the redis check
+            return {"ok": True, "state": "unknown", "error": type(exc).__name__}
+
+    async def _read_graph_build(self) -> dict[str, Any]:
+        for key in (self.settings.graph_build_key, self.settings.graph_ready_key):
+            kind = (await self.redis.type(key)).decode()
+            if kind == "hash":
+                raw = await self.redis.hgetall(key)
+                fields = {
+                    k.decode()[:64]: v.decode(errors="replace")[:128] for k, v in list(raw.items())[:20]
+                }
+                state = fields.get("state") or ("ready" if fields.get("ready") in _TRUTHY else "building")
+                return {"ok": state in _READY_STATES, "state": state, "progress": fields}
+            if kind == "string":
+                value = (await self.redis.get(key) or b"").decode(errors="replace").strip().lower()
+                state = "ready" if value in _TRUTHY or value in _READY_STATES else value[:32] or "building"
+                return {"ok": state in _READY_STATES, "state": state}
+        return {"ok": True, "state": "unknown"}
 
     async def _temporal_health(self) -> None:
         client = await self.temporal()

@@ -86,7 +86,11 @@ class GraphUpdater:
             if handled:
                 return handled
         entries = await read_new(
-            self.redis, self.names, self.consumer, self.settings.consumer_batch, self.settings.consumer_block_ms
+            self.redis,
+            self.names,
+            self.consumer,
+            self.settings.consumer_batch,
+            self.settings.consumer_block_ms,
         )
         if entries:
             await self.process(entries)
@@ -110,7 +114,11 @@ class GraphUpdater:
 
     async def _claim_and_process(self) -> int:
         entries = await claim_stale(
-            self.redis, self.names, self.consumer, self.settings.consumer_claim_idle_ms, self.settings.consumer_batch
+            self.redis,
+            self.names,
+            self.consumer,
+            self.settings.consumer_claim_idle_ms,
+            self.settings.consumer_batch,
         )
         if not entries:
             return 0
@@ -121,7 +129,11 @@ class GraphUpdater:
     async def _process_with_limits(self, entries: list[StreamEntry]) -> None:
         counts = await delivery_counts(self.redis, self.names, [e.entry_id for e in entries])
         limit = self.settings.consumer_max_deliveries
-        poison = [(e, f"failed {counts[e.entry_id]} deliveries") for e in entries if counts.get(e.entry_id, 0) > limit]
+        poison = [
+            (e, f"failed {counts[e.entry_id]} deliveries")
+            for e in entries
+            if counts.get(e.entry_id, 0) > limit
+        ]
         if poison:
             await dead_letter(self.redis, self.names, poison)
             self.stats.dead_lettered += len(poison)
@@ -178,7 +190,9 @@ class GraphUpdater:
             await _emit_cloudevent(self.settings.events_sink_url, changed)
 
 
-def _parse(entries: Sequence[StreamEntry]) -> tuple[list[tuple[StreamEntry, StoredEvent]], list[tuple[StreamEntry, str]]]:
+def _parse(
+    entries: Sequence[StreamEntry],
+) -> tuple[list[tuple[StreamEntry, StoredEvent]], list[tuple[StreamEntry, str]]]:
     parsed: list[tuple[StreamEntry, StoredEvent]] = []
     poison: list[tuple[StreamEntry, str]] = []
     for entry in entries:

@@ -19,7 +19,9 @@ def stream_names(settings: Settings) -> StreamNames:
     return StreamNames(settings.stream_name, settings.stream_group, settings.dead_letter_stream)
 
 
-async def accept_events(settings: Settings, redis: aioredis.Redis, events: Sequence[InteractionEvent]) -> list[str]:
+async def accept_events(
+    settings: Settings, redis: aioredis.Redis, events: Sequence[InteractionEvent]
+) -> list[str]:
     """Pseudonymise and append ``events`` (all or none). Returns the accepted event ids."""
     key = settings.pseudonymisation_key
     payloads = [e.pseudonymised(key).model_dump_json().encode() for e in events]

@@ -74,12 +74,16 @@ def test_pseudonymisation_is_keyed_stable_and_case_insensitive() -> None:
     assert a == pseudonymise("alice@example.org", b"k1")
     assert a != pseudonymise("alice@example.org", b"k2")
     assert is_pseudonym(a)
-    stored = InteractionEvent.model_validate(event(), context=validation_context(NOW, 90)).pseudonymised(b"k1")
+    stored = InteractionEvent.model_validate(event(), context=validation_context(NOW, 90)).pseudonymised(
+        b"k1"
+    )
     assert "alice" not in stored.model_dump_json()
 
 
 def test_meeting_expands_to_every_ordered_pair() -> None:
-    stored = StoredEvent(event_id="m", kind="meeting", actor="a", participants=["b", "c"], occurred_at=1.0, duration_s=60)
+    stored = StoredEvent(
+        event_id="m", kind="meeting", actor="a", participants=["b", "c"], occurred_at=1.0, duration_s=60
+    )
     pairs = sorted(stored.ties())
     assert pairs == [("a", "b"), ("a", "c"), ("b", "a"), ("b", "c"), ("c", "a"), ("c", "b")]
     deltas = pair_deltas([stored, stored])

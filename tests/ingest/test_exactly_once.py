@@ -48,7 +48,9 @@ async def assert_graph_matches(graph: GraphStore, expected: Expected) -> None:
     for pid in everyone:
         row = by_id[pid]
         assert (row["od"], row["idg"]) == (expected.out_degree[pid], expected.in_degree[pid]), pid
-        assert (row["ow"], row["iw"]) == (float(expected.out_weight[pid]), float(expected.in_weight[pid])), pid
+        assert (row["ow"], row["iw"]) == (float(expected.out_weight[pid]), float(expected.in_weight[pid])), (
+            pid
+        )
 
 
 def start_consumer(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:

@@ -52,9 +52,13 @@ async def stream_len(resources: Any, run_id: str) -> int:
     return int(await resources.redis.xlen(f"test:{run_id}:http"))
 
 
-async def test_batch_is_accepted_with_ids(ingest_url: str, settings: Settings, resources: Any, run_id: str) -> None:
+async def test_batch_is_accepted_with_ids(
+    ingest_url: str, settings: Settings, resources: Any, run_id: str
+) -> None:
     before = await stream_len(resources, run_id)
-    r = httpx.post(ingest_url + "/v1/events", json={"events": [good("h1"), good("h2")]}, headers=auth(settings))
+    r = httpx.post(
+        ingest_url + "/v1/events", json={"events": [good("h1"), good("h2")]}, headers=auth(settings)
+    )
     assert r.status_code == 202, r.text
     assert r.json() == {"accepted": 2, "event_ids": ["h1", "h2"]}
     assert await stream_len(resources, run_id) == before + 2
@@ -91,9 +95,15 @@ async def test_bad_batch_is_rejected_and_writes_nothing(
     assert await stream_len(resources, run_id) == before, "a rejected batch must write nothing"
 
 
-async def test_malformed_json_and_wrong_role(ingest_url: str, settings: Settings, resources: Any, run_id: str) -> None:
+async def test_malformed_json_and_wrong_role(
+    ingest_url: str, settings: Settings, resources: Any, run_id: str
+) -> None:
     before = await stream_len(resources, run_id)
-    r = httpx.post(ingest_url + "/v1/events", content=b"{not json", headers=auth(settings) | {"content-type": "application/json"})
+    r = httpx.post(
+        ingest_url + "/v1/events",
+        content=b"{not json",
+        headers=auth(settings) | {"content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
     r = httpx.post(ingest_url + "/v1/events", json={"events": [good("x")]}, headers=auth(settings, "viewer"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
@@ -112,9 +122,23 @@ def cloudevents_url(ingest_env: dict[str, str]) -> Any:
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "functions_framework", "--source", "functions/ingest_cloudevents/main.py",
-         "--target", "ingest_interaction", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=ingest_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "functions_framework",
+            "--source",
+            "functions/ingest_cloudevents/main.py",
+            "--target",
+            "ingest_interaction",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=ingest_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 30
@@ -129,7 +153,9 @@ def cloudevents_url(ingest_env: dict[str, str]) -> Any:
     proc.wait(timeout=10)
 
 
-def cloud_event(event_id: str, data: dict[str, Any], type_: str = "com.causalorganism.interaction.v1") -> CloudEvent:
+def cloud_event(
+    event_id: str, data: dict[str, Any], type_: str = "com.causalorganism.interaction.v1"
+) -> CloudEvent:
     return CloudEvent({"type": type_, "source": "/tests", "id": event_id}, data)
 
 

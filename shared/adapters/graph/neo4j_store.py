@@ -27,9 +27,7 @@ from shared.adapters.graph.base import (
 from shared.adapters.graph.rows import chunks, latest_people, latest_ties, metric_dicts
 from shared.adapters.pool_stats import PoolStats
 
-_SCHEMA = (
-    "CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE",
-)
+_SCHEMA = ("CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE",)
 _SNAPSHOT_PAGE = 50_000
 
 
@@ -112,7 +110,9 @@ class Neo4jGraphStore:
         snap = GraphSnapshot()
         after = ""
         while True:
-            page = await self.execute(cypher.PEOPLE_PAGE, {"after": after, "limit": _SNAPSHOT_PAGE}, read_only=True)
+            page = await self.execute(
+                cypher.PEOPLE_PAGE, {"after": after, "limit": _SNAPSHOT_PAGE}, read_only=True
+            )
             if not page:
                 break
             snap.people.extend((r["id"], r["team"]) for r in page)

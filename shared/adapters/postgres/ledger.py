@@ -71,7 +71,14 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[StoredEvent]) 
         new_events=len(fresh),
         duplicate_events=len(events) - len(fresh),
         ties=[
-            TieRow(r["src"], r["dst"], int(r["version"]), float(r["weight"]), int(r["count"]), float(r["last_at"]))
+            TieRow(
+                r["src"],
+                r["dst"],
+                int(r["version"]),
+                float(r["weight"]),
+                int(r["count"]),
+                float(r["last_at"]),
+            )
             for r in tie_rows
         ],
         people=[

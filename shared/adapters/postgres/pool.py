@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -48,7 +47,7 @@ class PgPool:
         self._waiting += 1
         try:
             conn = await self.raw.acquire(timeout=timeout_s if timeout_s is not None else self._timeout)
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise PoolExhaustedError(
                 f"postgres pool exhausted: no connection free within {timeout_s or self._timeout}s "
                 f"(max {self._max})"
@@ -63,7 +62,9 @@ class PgPool:
     def stats(self) -> PoolStats:
         size = self.raw.get_size()
         idle = self.raw.get_idle_size()
-        return PoolStats(name="postgres", in_use=size - idle, idle=idle, waiting=self._waiting, max_size=self._max)
+        return PoolStats(
+            name="postgres", in_use=size - idle, idle=idle, waiting=self._waiting, max_size=self._max
+        )
 
     async def ping(self) -> None:
         async with self.acquire() as conn:
