@@ -28,13 +28,19 @@ async def _superuser(settings: Settings) -> asyncpg.Connection:
     password = (ROOT / "var" / "secrets" / "pg_superuser_password").read_text().strip()
     dsn = settings.pg_dsn.get_secret_value()
     database = dsn.rsplit("/", 1)[1]
-    return await asyncpg.connect(host="127.0.0.1", port=5433, user="postgres", password=password, database=database)
+    return await asyncpg.connect(
+        host="127.0.0.1", port=5433, user="postgres", password=password, database=database
+    )
 
 
 def _cli_verify(settings: Settings) -> tuple[int, dict[str, object]]:
     env = {"CO_PG_DSN": settings.pg_dsn.get_secret_value(), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "audit-verify"], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "shared.cli", "audit-verify"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     return out.returncode, json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -45,7 +51,11 @@ async def test_append_is_chained_idempotent_and_concurrency_safe(resources: Reso
 
     async def one(i: int) -> None:
         await store.append(
-            event_key=f"{tag}:{i}", intervention_id=tag, event="step", actor=f"actor-{i % 3}", details={"i": i, "x": 0.1}
+            event_key=f"{tag}:{i}",
+            intervention_id=tag,
+            event="step",
+            actor=f"actor-{i % 3}",
+            details={"i": i, "x": 0.1},
         )
 
     await asyncio.gather(*(one(i) for i in range(40)))
@@ -76,17 +86,25 @@ async def test_app_role_cannot_update_delete_or_truncate(resources: Resources) -
         await conn.execute("GRANT UPDATE ON intervention_audit_log TO CURRENT_USER")
         try:
             with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-                await conn.execute("UPDATE intervention_audit_log SET actor = 'mallory' WHERE event_key = 'guard:1'")
+                await conn.execute(
+                    "UPDATE intervention_audit_log SET actor = 'mallory' WHERE event_key = 'guard:1'"
+                )
         finally:
             await conn.execute("REVOKE UPDATE ON intervention_audit_log FROM CURRENT_USER")
     assert [r.actor for r in await store.query(intervention_id="guard")] == ["a"]
 
 
-async def test_tampering_one_row_is_detected_by_the_verify_command(settings: Settings, resources: Resources) -> None:
+async def test_tampering_one_row_is_detected_by_the_verify_command(
+    settings: Settings, resources: Resources
+) -> None:
     store = AuditStore(resources.pg)
     for i in range(3):
         await store.append(
-            event_key=f"tamper:{i}", intervention_id="tamper", event="approved", actor="alice", details={"n": i}
+            event_key=f"tamper:{i}",
+            intervention_id="tamper",
+            event="approved",
+            actor="alice",
+            details={"n": i},
         )
     code, report = _cli_verify(settings)
     assert code == 0 and report["ok"] is True
@@ -96,23 +114,33 @@ async def test_tampering_one_row_is_detected_by_the_verify_command(settings: Set
 
     su = await _superuser(settings)
     try:
-        await su.execute("ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update")
+        await su.execute(
+            "ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update"
+        )
         await su.execute("UPDATE intervention_audit_log SET actor = 'mallory' WHERE id = $1", victim.id)
-        await su.execute("ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update")
+        await su.execute(
+            "ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update"
+        )
         code, report = _cli_verify(settings)
         assert code == 1
         assert report["ok"] is False and report["first_bad_id"] == victim.id
         assert report["problem"] == "row content does not match its hash"
 
         # put it back: the chain verifies again, and a cut tail is caught with the kept head
-        await su.execute("ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update")
+        await su.execute(
+            "ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update"
+        )
         await su.execute("UPDATE intervention_audit_log SET actor = 'alice' WHERE id = $1", victim.id)
         last = (await store.query(intervention_id="tamper"))[-1]
         await su.execute("DELETE FROM intervention_audit_log WHERE id = $1", last.id)
-        await su.execute("ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update")
+        await su.execute(
+            "ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update"
+        )
     finally:
         await su.close()
     report_now = await store.verify()
     assert report_now.ok  # a cut tail alone keeps a valid chain...
     cut = await store.verify(expect_head=head)
-    assert not cut.ok and cut.problem == "chain head differs from the expected head"  # ...the kept head catches it
+    assert (
+        not cut.ok and cut.problem == "chain head differs from the expected head"
+    )  # ...the kept head catches it

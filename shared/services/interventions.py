@@ -1,0 +1,113 @@
+"""Use cases: turn a proposal into a running InterventionWorkflow, decide on it, roll it back.
+
+The HTTP API, the full cycle and the demo all go through here, so the impact rule, the action
+plan and the workflow's id (one workflow per intervention id) are decided in one place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shared.domain.impact import assess_proposal
+from shared.domain.interventions import (
+    Evidence,
+    Proposal,
+    Target,
+    plan_actions,
+    proposal_fingerprint,
+    proposal_to_dict,
+    suggest_type,
+)
+from shared.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
+
+WORKFLOW_NAME = "InterventionWorkflow"
+
+
+def task_queue(settings: Settings) -> str:
+    return settings.intervention_task_queue or settings.temporal_task_queue
+
+
+def workflow_id(intervention_id: str) -> str:
+    return f"intervention-{intervention_id}"
+
+
+def new_intervention_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any:
+    """Validate, assess and plan; the workflow input. Raises ProposalError on a bad proposal."""
+    from workflows.intervention.types import InterventionInput
+
+    actions = plan_actions(proposal)
+    assessment = assess_proposal(proposal)
+    values: dict[str, Any] = {
+        "proposal": proposal_to_dict(proposal),
+        "impact": {
+            "level": assessment.level.value,
+            "points": assessment.points,
+            "reasons": list(assessment.reasons),
+        },
+        "actions": [a.to_dict() for a in actions],
+        "approval_timeout_s": settings.approval_timeout_s,
+        "monitoring_window_s": settings.monitoring_window_s,
+        "rollback_window_s": settings.rollback_window_s,
+        "max_attempts": settings.intervention_max_attempts,
+    }
+    values.update(overrides)
+    return InterventionInput(**values)
+
+
+async def start(
+    client: Client, settings: Settings, proposal: Proposal, **overrides: Any
+) -> WorkflowHandle[Any, Any]:
+    """Start the workflow; the same intervention id twice is refused by Temporal (no double act)."""
+    inp = build_input(proposal, settings, **overrides)
+    return await client.start_workflow(
+        WORKFLOW_NAME,
+        inp,
+        id=workflow_id(proposal.intervention_id),
+        task_queue=task_queue(settings),
+    )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A robust causal result and whom it concerns (the full cycle's and demo's input)."""
+
+    evidence: Evidence
+    people: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+
+def automatic_proposal(finding: Finding, parameters: dict[str, float] | None = None) -> Proposal | None:
+    """The system's proposal for a finding: only robust evidence, only a catalogued treatment.
+
+    The id is the proposal's fingerprint, so re-evaluating the same finding proposes nothing new.
+    """
+    type_ = suggest_type(finding.evidence)
+    if type_ is None or not finding.evidence.is_robust:
+        return None
+    draft = Proposal(
+        intervention_id="pending",
+        type=type_,
+        target=Target(people=finding.people, teams=finding.teams),
+        parameters=dict(parameters or {}),
+        evidence=finding.evidence,
+        proposed_by="system",
+        automatic=True,
+    )
+    return Proposal(
+        intervention_id=f"auto-{proposal_fingerprint(draft)}",
+        type=draft.type,
+        target=draft.target,
+        parameters=draft.parameters,
+        evidence=draft.evidence,
+        proposed_by="system",
+        automatic=True,
+    )

@@ -1,0 +1,106 @@
+"""Activities of the intervention workflows: audit, connector steps, outcome reads, alerts.
+
+Connector errors are translated for Temporal's retry policy: a refused request (4xx) is not
+retryable; an open breaker asks Temporal to come back when the breaker half-opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from shared.adapters.connectors import breaker_registry, build_connector
+from shared.adapters.connectors.base import ConnectorRejected, ConnectorUnavailable, GuardedConnector
+from shared.adapters.connectors.breaker import BreakerCollector, BreakerOpenError, BreakerRegistry
+from shared.adapters.postgres.audit import AuditStore
+from shared.domain.interventions import Action
+from shared.platform.settings import Settings
+from shared.services.alerts import AlertSink
+from workflows.intervention.types import AlertInput, AuditInput, CaptureInput, StepInput
+
+T = TypeVar("T")
+
+
+async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except ConnectorRejected as exc:
+        raise ApplicationError(str(exc), type="ConnectorRejected", non_retryable=True) from exc
+    except BreakerOpenError as exc:
+        delay = timedelta(seconds=max(exc.retry_in_s, 0.5))
+        raise ApplicationError(str(exc), type="BreakerOpen", next_retry_delay=delay) from exc
+    except ConnectorUnavailable as exc:
+        raise ApplicationError(str(exc), type="ConnectorUnavailable") from exc
+
+
+class InterventionActivities:
+    """Bound to one worker's audit store, connector, breakers and alert sink."""
+
+    def __init__(
+        self,
+        audit: AuditStore,
+        connector: GuardedConnector,
+        breakers: BreakerRegistry,
+        alerts: AlertSink,
+        registry: CollectorRegistry,
+    ) -> None:
+        self.audit_store = audit
+        self.connector = connector
+        self.breakers = breakers
+        self.alerts = alerts
+        self.registry = registry
+
+    @activity.defn(name="intervention_audit")
+    async def audit(self, inp: AuditInput) -> dict[str, Any]:
+        record = await self.audit_store.append(
+            event_key=inp.event_key,
+            intervention_id=inp.intervention_id,
+            event=inp.event,
+            actor=inp.actor,
+            details=inp.details,
+            projection=inp.projection,
+        )
+        return {"id": record.id, "row_hash": record.row_hash}
+
+    @activity.defn(name="intervention_capture")
+    async def capture(self, inp: CaptureInput) -> dict[str, Any]:
+        actions = [Action.from_dict(a) for a in inp.actions]
+        pre_states = await _guarded(lambda: self.connector.capture_state(actions)) if actions else []
+        baseline: dict[str, float] = {}
+        if inp.metric:
+            baseline = await _guarded(lambda: self.connector.read_outcome(inp.metric, inp.people, inp.teams))
+        return {"pre_states": pre_states, "baseline": baseline}
+
+    @activity.defn(name="intervention_apply")
+    async def apply(self, inp: StepInput) -> dict[str, Any]:
+        action = Action.from_dict(inp.action)
+        return await _guarded(lambda: self.connector.apply(action, inp.key))
+
+    @activity.defn(name="intervention_revert")
+    async def revert(self, inp: StepInput) -> dict[str, Any]:
+        action = Action.from_dict(inp.action)
+        return await _guarded(lambda: self.connector.revert(action, inp.pre_state, inp.key))
+
+    @activity.defn(name="intervention_measure")
+    async def measure(self, inp: CaptureInput) -> dict[str, float]:
+        return await _guarded(lambda: self.connector.read_outcome(inp.metric, inp.people, inp.teams))
+
+    @activity.defn(name="intervention_alert")
+    async def alert(self, inp: AlertInput) -> None:
+        self.alerts.raise_alert(inp.source, inp.message, inp.details)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.audit, self.capture, self.apply, self.revert, self.measure, self.alert]
+
+
+def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
+    registry = CollectorRegistry(auto_describe=True)
+    breakers = breaker_registry(settings)
+    registry.register(BreakerCollector(breakers))
+    connector = build_connector(settings, breakers)
+    return InterventionActivities(audit, connector, breakers, AlertSink(settings, registry), registry)

@@ -1,0 +1,69 @@
+"""Payloads of the intervention workflows (plain dataclasses: Temporal's default converter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DECIDER_ROLES = frozenset({"approver", "admin"})
+
+
+@dataclass
+class InterventionInput:
+    proposal: dict[str, Any]  # shared.domain.interventions.proposal_to_dict
+    impact: dict[str, Any]  # {"level", "points", "reasons"}
+    actions: list[dict[str, Any]]  # planned connector steps, in order
+    approval_timeout_s: float = 24 * 3600.0
+    monitoring_window_s: float = 7 * 24 * 3600.0
+    rollback_window_s: float = 30 * 24 * 3600.0
+    max_attempts: int = 6
+    initial_retry_s: float = 1.0
+    max_retry_interval_s: float = 60.0
+    activity_timeout_s: float = 30.0
+
+
+@dataclass
+class Decision:
+    approve: bool
+    actor: str
+    roles: list[str]
+    reason: str
+
+
+@dataclass
+class RollbackRequest:
+    actor: str
+    roles: list[str]
+    reason: str
+
+
+@dataclass
+class AuditInput:
+    event_key: str
+    intervention_id: str
+    event: str
+    actor: str
+    details: dict[str, Any]
+    projection: dict[str, Any] | None = None
+
+
+@dataclass
+class CaptureInput:
+    actions: list[dict[str, Any]]
+    metric: str
+    people: list[str]
+    teams: list[str]
+
+
+@dataclass
+class StepInput:
+    action: dict[str, Any]
+    key: str
+    pre_state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AlertInput:
+    source: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
