@@ -1,10 +1,14 @@
-"""Metric refresh on Temporal: hourly schedule + on demand, and the daily retention job."""
+"""Metric refresh on Temporal: hourly schedule + on demand, and the daily retention job.
+
+This module is imported inside Temporal's workflow sandbox (it is the workflow module's
+package), so it imports nothing but the workflow definitions at module level: re-importing
+asyncpg's C extension inside the sandbox crashed the process (measured: segfault).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workflows.metrics_refresh.activities import build_activities
 from workflows.metrics_refresh.workflow import (
     MetricsRefreshWorkflow,
     MetricsRetentionWorkflow,
@@ -13,11 +17,22 @@ from workflows.metrics_refresh.workflow import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from temporalio.client import Client
 
+    from shared.platform.resources import Resources
     from shared.platform.settings import Settings
 
 WORKFLOWS: list[type] = [MetricsRefreshWorkflow, MetricsRetentionWorkflow]
+
+
+def build_activities(resources: Resources) -> list[Callable[..., Any]]:
+    """The activities bound to ``resources`` (imported lazily, outside the sandbox's reach)."""
+    from workflows.metrics_refresh.activities import build_activities as build
+
+    return build(resources)
 
 
 def on_demand_workflow_id(settings: Settings) -> str:
