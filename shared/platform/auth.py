@@ -13,9 +13,12 @@ from enum import StrEnum
 from typing import Any
 
 import jwt
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.platform.errors import ApiError
+from shared.platform.ratelimit import RateClass, rate_class_for
+from shared.platform.tokens import reason_of
 
 log = logging.getLogger(__name__)
 
@@ -70,43 +73,90 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 class Principal:
     subject: str
     roles: frozenset[Role]
+    premium: bool = False
 
     def can(self, permission: Permission) -> bool:
         return any(permission in ROLE_PERMISSIONS[r] for r in self.roles)
 
 
-def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="causal-organism"'})
+WWW_AUTHENTICATE = 'Bearer realm="causal-organism"'
+
+
+def _unauthorized(message: str, error: str = "invalid_token") -> ApiError:
+    header = WWW_AUTHENTICATE if error == "missing" else f'{WWW_AUTHENTICATE}, error="{error}"'
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": header})
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """Roles from the ``roles`` claim (unknown names ignored); premium from role or ``tier``."""
     raw = claims.get("roles", [])
     if isinstance(raw, str):
         raw = [raw]
-    roles = frozenset(Role(r) for r in raw if r in Role._value2member_map_)
-    return Principal(subject=str(claims.get("sub", "")), roles=roles)
+    if not isinstance(raw, list):
+        raw = []
+    names = {r for r in raw if isinstance(r, str)}
+    roles = frozenset(Role(r) for r in names if r in Role._value2member_map_)
+    premium = "premium" in names or claims.get("tier") == "premium"
+    return Principal(subject=str(claims.get("sub", ""))[:256], roles=roles, premium=premium)
 
 
-def require(permission: Permission) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
-    """A FastAPI dependency: authenticate the bearer token, then check ``permission``."""
+def client_ip(request: Request) -> str:
+    """The peer address (run uvicorn with --proxy-headers behind a trusted proxy)."""
+    return request.client.host if request.client is not None else "unknown"
 
-    async def dependency(request: Request) -> Principal:
+
+def _auth_failed(request: Request, reason: str, detail: str = "") -> None:
+    """Log and count an authentication/authorisation failure. Never logs the token."""
+    log.warning(
+        "auth failure reason=%s path=%s ip=%s %s",
+        reason,
+        request.url.path,
+        client_ip(request),
+        detail,
+    )
+    count = getattr(request.app.state, "count_auth_failure", None)
+    if count is not None:
+        count(reason)
+
+
+def require(
+    permission: Permission, *, rate: RateClass | None = None
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A FastAPI dependency: authenticate the bearer token, check ``permission``, then apply the
+    rate limit of the endpoint class (``rate``, or derived from the method and permission)."""
+    bearer = HTTPBearer(
+        auto_error=False, bearerFormat="JWT", description="ES256/RS256 JWT; `causal-organism token --role ...`"
+    )
+
+    async def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    ) -> Principal:
+        if credentials is None or not credentials.credentials:
+            _auth_failed(request, "missing_token")
+            raise _unauthorized("missing bearer token", "missing")
         verifier = request.app.state.token_verifier
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            log.warning("auth failure: missing bearer token path=%s", request.url.path)
-            raise _unauthorized("missing bearer token")
         try:
-            claims = await verifier.verify(token)
+            claims = await verifier.verify(credentials.credentials)
         except jwt.PyJWTError as exc:
-            log.warning("auth failure: %s path=%s", type(exc).__name__, request.url.path)
+            _auth_failed(request, reason_of(exc), type(exc).__name__)
             raise _unauthorized("invalid token") from exc
         principal = principal_from_claims(claims)
         if not principal.can(permission):
-            log.warning("forbidden: sub=%s lacks %s path=%s", principal.subject, permission, request.url.path)
+            _auth_failed(request, "forbidden", f"sub={principal.subject[:64]!r} lacks={permission.value}")
             raise ApiError(403, "forbidden", f"this role lacks the permission {permission.value}")
         request.state.principal = principal
+        limiter = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None:
+            route = request.scope.get("route")
+            endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+            request.state.ratelimit_headers = await limiter.enforce(
+                rate or rate_class_for(request.method, permission.value),
+                subject=principal.subject,
+                ip=client_ip(request),
+                premium=principal.premium,
+                endpoint=endpoint,
+                count=request.app.state.count_ratelimit,
+            )
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the route audit test

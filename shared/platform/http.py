@@ -1,33 +1,64 @@
 """The HTTP function shape: one factory builds every FastAPI app the same way.
 
-Each app gets the error shape, its resources opened in the lifespan (only those it needs),
-a token verifier, ``/health/live`` (touches nothing) and ``/health/ready`` (checks each
-dependency with a real request), and ``/metrics`` for Prometheus.
+Every app gets, without the function doing anything:
+
+- the one error shape (``errors.py``) and documented error responses on every operation
+  (401/403/429/503 where a permission is required, 413/422 where a body or parameters are
+  read), plus the bearer security scheme and ``x-required-permission`` in the OpenAPI;
+- a request body limit (413, chunked bodies included) and ``RateLimit-*`` response headers;
+- a token verifier, the rate limiter (Redis sliding window, see ``ratelimit.py``) and the
+  response cache (L1 + Redis, see ``caching.py``) with its invalidation listener;
+- ``/health/live`` (touches nothing), ``/health/ready`` (each dependency with a real request,
+  plus graph readiness; 503 when any is down) and ``/metrics`` for Prometheus.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.routing import BaseRoute
 
 from shared.platform.errors import ErrorResponse, install_error_handlers
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import TokenVerifier
 
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in (
-        (401, "Missing or invalid bearer token"),
-        (403, "The caller's role lacks the permission"),
-        (413, "Request body too large"),
-        (422, "Validation failed"),
-        (429, "Rate limited"),
-    )
+_ERROR_TEXT: dict[int, str] = {
+    401: "Missing or invalid bearer token (see WWW-Authenticate)",
+    403: "The caller's role lacks the permission",
+    413: "Request body too large",
+    422: "Validation failed",
+    429: "Rate limited (see Retry-After and RateLimit-* headers)",
+    503: "A dependency (e.g. the rate limiter's Redis) is unavailable; see Retry-After",
 }
+PUBLIC_PATHS = frozenset({"/health/live", "/health/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries in the one error shape, for routes to add their own (404...)."""
+    return {s: {"model": ErrorResponse, "description": _ERROR_TEXT.get(s, "Error")} for s in statuses}
+
+
+class DependencyCheck(BaseModel):
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    state: str | None = None
+    progress: dict[str, str] | None = None
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, DependencyCheck]
 
 
 def resources_of(request: Request) -> Resources:
@@ -44,8 +75,9 @@ def health_router() -> APIRouter:
 
     @router.get(
         "/health/ready",
-        summary="Readiness: every dependency answers a real request",
-        responses={503: {"description": "A dependency is down"}},
+        summary="Readiness: every dependency answers a real request and the graph is built",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "A dependency is down or the graph is not ready"}},
     )
     async def ready(request: Request) -> JSONResponse:
         checks = await resources_of(request).readiness()
@@ -64,6 +96,86 @@ def health_router() -> APIRouter:
     return router
 
 
+def route_permission(route: BaseRoute) -> str | None:
+    """The permission a route's dependencies declare (``require(...)``), if any."""
+    if not isinstance(route, APIRoute):
+        return None
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        permission = getattr(dep.call, "permission", None)
+        if permission is not None:
+            return str(permission.value if hasattr(permission, "value") else permission)
+        stack.extend(dep.dependencies)
+    return None
+
+
+def iter_routes(app: FastAPI) -> Iterator[tuple[str, set[str], BaseRoute]]:
+    """Every route the app serves as (full path, methods, original route), through included routers
+    (FastAPI >= 0.13x keeps included routers as lazy ``_IncludedRouter`` entries in ``app.routes``)."""
+    from fastapi.routing import iter_route_contexts
+
+    for ctx in iter_route_contexts(app.routes):
+        yield str(ctx.path), set(ctx.methods or ()), ctx.original_route
+
+
+def _original_api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """The APIRoute objects themselves, without building FastAPI's per-app route contexts
+    (those snapshot ``responses``, so they must be built after :func:`document_routes`)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _original_api_routes(inner.routes)
+
+
+def document_routes(app: FastAPI) -> None:
+    """Add the error responses each route can really produce, and its permission, to the OpenAPI."""
+    from shared.platform.caching import CACHED_MARK
+
+    for route in _original_api_routes(app.routes):
+        statuses: list[int] = []
+        permission = route_permission(route)
+        if permission is not None:
+            statuses += [401, 403, 429, 503]
+            route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": permission}
+        if route.body_field is not None or route.methods & {"POST", "PUT", "PATCH"}:
+            statuses += [413, 422]
+        elif route.dependant.query_params or route.dependant.path_params or route.dependant.header_params:
+            statuses.append(422)
+        for status, spec in error_responses(*statuses).items():
+            route.responses.setdefault(status, spec)
+        if getattr(route.endpoint, CACHED_MARK, None) is not None:
+            route.responses.setdefault(304, {"description": "Not modified: the If-None-Match ETag still matches"})
+
+
+def _install_metrics(app: FastAPI) -> None:
+    """Per-app Prometheus counters, exposed as small callables on ``app.state``."""
+    from prometheus_client import Counter
+
+    from shared.platform.observability import new_registry
+
+    registry = new_registry()
+    app.state.metrics_registry = registry
+    auth_failures = Counter(
+        "co_auth_failures", "Authentication and authorisation failures", ["reason"], registry=registry
+    )
+    ratelimit = Counter(
+        "co_ratelimit_requests",
+        "Rate-limited requests by endpoint, class and outcome",
+        ["endpoint", "rate_class", "outcome"],
+        registry=registry,
+    )
+    cache = Counter("co_cache_requests", "Response cache lookups", ["namespace", "result"], registry=registry)
+    count_auth: Callable[[str], None] = lambda reason: auth_failures.labels(reason).inc()  # noqa: E731
+    count_rl: Callable[[str, str, str], None] = lambda e, c, o: ratelimit.labels(e, c, o).inc()  # noqa: E731
+    count_cache: Callable[[str, str], None] = lambda ns, r: cache.labels(ns, r).inc()  # noqa: E731
+    app.state.count_auth_failure = count_auth
+    app.state.count_ratelimit = count_rl
+    app.state.count_cache = count_cache
+
+
 def create_app(
     *,
     title: str,
@@ -73,23 +185,43 @@ def create_app(
     description: str = "",
 ) -> FastAPI:
     """Build an HTTP function. Nothing connects until the lifespan starts."""
-    from shared.platform.observability import PoolCollector, new_registry
+    from shared.platform.caching import ResponseCache
+    from shared.platform.middleware import BodyLimitMiddleware, RateLimitHeadersMiddleware
+    from shared.platform.observability import PoolCollector
+    from shared.platform.ratelimit import RateLimiter
 
     settings = settings or load_settings()
+    if settings.rate_limit_enabled or settings.cache_enabled:
+        needs = replace(needs, redis=True)  # limiter and L2 cache live in Redis
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_resources(settings, needs) as resources:
             app.state.resources = resources
             app.state.metrics_registry.register(PoolCollector(resources))
-            yield
+            if settings.rate_limit_enabled:
+                app.state.rate_limiter = RateLimiter(settings, resources.redis)
+            app.state.cache = ResponseCache(settings, resources.redis if settings.cache_enabled else None)
+            listener = asyncio.create_task(app.state.cache.listen(), name="cache-invalidation")
+            try:
+                yield
+            finally:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
 
-    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan, responses=ERROR_RESPONSES)
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
-    app.state.metrics_registry = new_registry()
+    _install_metrics(app)
     install_error_handlers(app)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
+    document_routes(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
+
+
+ERROR_RESPONSES = error_responses(401, 403, 413, 422, 429)  # kept for callers of the first version

@@ -7,6 +7,7 @@ checks every resource the function holds.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,8 @@ from shared.platform.settings import Settings
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
     from temporalio.client import Client as TemporalClient
+
+log = logging.getLogger(__name__)
 
 READY_CHECK_TIMEOUT_S = 2.0
 _TRUTHY = frozenset({"1", "true", "yes"})
@@ -58,6 +61,10 @@ class Resources:
     @property
     def graph(self) -> GraphStore:
         if self._graph is None:
+            if self.needs.graph:  # down at start-up; readiness reconnects
+                from shared.platform.errors import ApiError
+
+                raise ApiError(503, "unavailable", "the graph store is unavailable", headers={"Retry-After": "5"})
             raise RuntimeError("this function was not given a graph store")
         return self._graph
 
@@ -104,7 +111,7 @@ class Resources:
         """Check each dependency with a real request, concurrently, each bounded in time."""
         checks: dict[str, Callable[[], Awaitable[Any]]] = {}
         if self.needs.graph:
-            checks["graph"] = self.graph.ping
+            checks["graph"] = self._graph_ping
         if self.needs.redis:
             checks["redis"] = self.redis.ping
         if self.needs.pg:
@@ -155,6 +162,11 @@ class Resources:
                 return {"ok": state in _READY_STATES, "state": state}
         return {"ok": True, "state": "unknown"}
 
+    async def _graph_ping(self) -> None:
+        if self._graph is None:  # it was down at start-up: try again
+            self._graph = await asyncio.to_thread(build_graph_store, self.settings)
+        await self._graph.ping()
+
     async def _temporal_health(self) -> None:
         client = await self.temporal()
         await client.service_client.check_health()
@@ -174,7 +186,10 @@ async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Reso
     res = Resources(settings=settings, needs=needs)
     try:
         if needs.graph:
-            res._graph = build_graph_store(settings)
+            try:  # the FalkorDB client probes the server while constructing (a sync INFO)
+                res._graph = build_graph_store(settings)
+            except Exception as exc:  # noqa: BLE001 - start anyway: not ready, but alive
+                log.warning("graph store unavailable at start-up (%s); readiness will retry", type(exc).__name__)
         if needs.redis:
             res._redis = build_redis(settings)
         if needs.pg:

@@ -1,4 +1,17 @@
-"""JWT verification (by kid, from configured public keys or a JWKS URL) and local token minting."""
+"""JWT verification (by kid, from configured public keys or a JWKS URL) and local token minting.
+
+Security rules enforced here, each covered by tests/api/test_auth_attacks.py:
+
+- an explicit allow-list of *asymmetric* algorithms; ``none`` and every HMAC algorithm are
+  refused before any key is looked up, so a token "signed" with a public key as an HMAC
+  secret (HS/RS confusion) never reaches a verifier;
+- the key is chosen by ``kid`` and must be of the algorithm's family (an EC key only verifies
+  ES*, an RSA key only RS*/PS*), and a JWK that names its ``alg`` must match the header;
+- several keys are valid at once (rotation: publish the new key, start signing with it,
+  retire the old one later). A kid we have not seen triggers at most one reload of the keys
+  directory or JWKS per ``KEY_REFRESH_MIN_S``, so junk kids cannot make us hammer the IdP;
+- ``exp``, ``iat`` and ``sub`` are required; ``nbf``, ``iss`` and ``aud`` are checked.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +23,47 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.platform.settings import Settings
 
-ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "RS256", "RS384", "RS512", "PS256"})
+ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+KEY_REFRESH_MIN_S = 30.0
+MAX_TOKEN_BYTES = 8192
+
+
+class UnknownKeyError(jwt.InvalidTokenError):
+    """The token names a kid that no configured key source knows."""
+
+
+class KeyMismatchError(jwt.InvalidAlgorithmError):
+    """The token's algorithm does not fit the family of the key its kid names."""
+
+
+def _family_fits(alg: str, key: Any) -> bool:
+    if alg.startswith("ES"):
+        return isinstance(key, ec.EllipticCurvePublicKey)
+    return isinstance(key, rsa.RSAPublicKey)
+
+
+def reason_of(exc: Exception) -> str:
+    """A short, bounded label for an authentication failure (logs and the Prometheus counter)."""
+    kinds: list[tuple[type[Exception], str]] = [
+        (jwt.ExpiredSignatureError, "expired"),
+        (jwt.ImmatureSignatureError, "not_yet_valid"),
+        (jwt.InvalidAudienceError, "audience"),
+        (jwt.InvalidIssuerError, "issuer"),
+        (jwt.MissingRequiredClaimError, "missing_claim"),
+        (UnknownKeyError, "unknown_kid"),
+        (jwt.InvalidAlgorithmError, "algorithm"),
+        (jwt.InvalidSignatureError, "signature"),
+        (jwt.PyJWKClientError, "jwks_unavailable"),
+        (jwt.DecodeError, "malformed"),
+    ]
+    for kind, label in kinds:
+        if isinstance(exc, kind):
+            return label
+    return "invalid"
 
 
 class TokenVerifier:
@@ -24,40 +73,87 @@ class TokenVerifier:
         allowed = [a for a in settings.jwt_algorithms if a in ASYMMETRIC_ALGORITHMS]
         if not allowed:
             raise ValueError("jwt_algorithms must name at least one asymmetric algorithm")
-        self._algorithms = allowed
+        self._algorithms = frozenset(allowed)
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_s
+        self._keys_dir = settings.jwt_public_keys_dir
         self._keys: dict[str, Any] = {}
-        if settings.jwt_public_keys_dir is not None and settings.jwt_public_keys_dir.is_dir():
-            for pem in sorted(settings.jwt_public_keys_dir.glob("*.pem")):
-                self._keys[pem.stem] = serialization.load_pem_public_key(pem.read_bytes())
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+        self._last_refresh = 0.0
+        self._refresh_lock = asyncio.Lock()
+        self._load_dir()
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, cache_jwk_set=True, lifespan=300, timeout=5)
+            if settings.jwt_jwks_url
+            else None
+        )
 
-    async def _key_for(self, token: str) -> Any:
-        header = jwt.get_unverified_header(token)
-        if header.get("alg") not in self._algorithms:
-            raise jwt.InvalidAlgorithmError("algorithm not allowed")
-        kid = header.get("kid")
-        if not isinstance(kid, str):
-            raise jwt.InvalidTokenError("token has no kid")
+    @property
+    def kids(self) -> list[str]:
+        return sorted(self._keys)
+
+    def _load_dir(self) -> None:
+        if self._keys_dir is None or not self._keys_dir.is_dir():
+            return
+        keys: dict[str, Any] = {}
+        for pem in sorted(self._keys_dir.glob("*.pem")):
+            key = serialization.load_pem_public_key(pem.read_bytes())
+            if isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
+                keys[pem.stem] = key
+        self._keys.update(keys)
+
+    def _from_jwks(self, kid: str, alg: str, refresh: bool) -> Any:
+        assert self._jwks is not None
+        for jwk in self._jwks.get_signing_keys(refresh=refresh):
+            if jwk.key_id == kid:
+                declared = jwk._jwk_data.get("alg")  # noqa: SLF001 - PyJWK keeps the raw JWK here
+                if declared is not None and declared != alg:
+                    raise KeyMismatchError("the JWK's alg differs from the token's")
+                return jwk.key
+        return None
+
+    async def _key_for(self, kid: str, alg: str) -> Any:
         if kid in self._keys:
             return self._keys[kid]
         if self._jwks is not None:
-            signing_key = await asyncio.to_thread(self._jwks.get_signing_key, kid)
-            return signing_key.key
-        raise jwt.InvalidTokenError("unknown kid")
+            key = await asyncio.to_thread(self._from_jwks, kid, alg, False)
+            if key is not None:
+                return key
+        async with self._refresh_lock:  # unknown kid: reload at most once per KEY_REFRESH_MIN_S
+            now = time.monotonic()
+            if now - self._last_refresh >= KEY_REFRESH_MIN_S:
+                self._last_refresh = now
+                await asyncio.to_thread(self._load_dir)
+                if kid in self._keys:
+                    return self._keys[kid]
+                if self._jwks is not None:
+                    key = await asyncio.to_thread(self._from_jwks, kid, alg, True)
+                    if key is not None:
+                        return key
+        raise UnknownKeyError("unknown kid")
 
     async def verify(self, token: str) -> dict[str, Any]:
-        key = await self._key_for(token)
+        """Return the verified claims or raise a ``jwt.PyJWTError`` subclass."""
+        if len(token) > MAX_TOKEN_BYTES:
+            raise jwt.DecodeError("token too large")
+        header = jwt.get_unverified_header(token)
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise jwt.InvalidAlgorithmError("algorithm not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > 128:
+            raise UnknownKeyError("token has no usable kid")
+        key = await self._key_for(kid, alg)
+        if not _family_fits(alg, key):
+            raise KeyMismatchError("algorithm does not fit the key")
         return jwt.decode(
             token,
             key=key,
-            algorithms=self._algorithms,
+            algorithms=[alg],
             audience=self._audience,
             issuer=self._issuer,
             leeway=self._leeway,
-            options={"require": ["exp", "iat", "sub"]},
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
 
 

@@ -1,0 +1,109 @@
+"""Request validation: body size limit (413, chunked too), control characters, caps, one error shape."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ValidationError
+
+from shared.platform.auth import Permission, Principal, require
+from shared.platform.settings import Settings
+from shared.platform.validation import CleanStr, CleanText, Identifier, clean_str
+from tests.api.conftest import Mint, bearer, build_test_app, running
+
+
+class Note(BaseModel):
+    title: CleanStr
+    body: CleanText = ""
+    team: Identifier
+    tag: clean_str(8, min_length=1) = "x"  # type: ignore[valid-type]
+
+
+def _router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/v1/probe/notes")
+    async def post_note(note: Note, _: Principal = Depends(require(Permission.WRITE_OUTCOMES))) -> Note:
+        return note
+
+    @router.get("/v1/probe/search")
+    async def search(
+        q: Annotated[CleanStr, Query()], _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))
+    ) -> dict[str, str]:
+        return {"q": q}
+
+    return router
+
+
+def test_clean_types_strip_and_cap() -> None:
+    note = Note(title="  a\x00b\x1b[31mc\u202e\n ", body="line1\nline2\x07\r\n", team=" team-1 ")
+    assert note.title == "ab[31mc"
+    assert note.body == "line1\nline2"
+    assert note.team == "team-1"
+    with pytest.raises(ValidationError):
+        Note(title="x" * 257, team="t")
+    with pytest.raises(ValidationError):
+        Note(title="ok", team="bad team")
+    with pytest.raises(ValidationError):
+        Note(title="ok", team="\x00\x01")  # nothing left after stripping: min_length 1
+    with pytest.raises(ValidationError):
+        Note(title="ok", team="t", tag="123456789")
+
+
+@pytest.fixture(scope="module")
+async def probe(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    small = api_settings.model_copy(update={"max_body_bytes": 1000})
+    async with running(build_test_app(small, [_router()])) as client:
+        yield client
+
+
+async def test_body_over_limit_is_413_by_content_length(probe: httpx.AsyncClient, mint: Mint) -> None:
+    r = await probe.post("/v1/probe/notes", headers=bearer(mint("analyst")), content=b'{"title": "' + b"a" * 2000 + b'"}')
+    assert r.status_code == 413
+    assert r.json() == {"error": {"code": "payload_too_large", "message": "request body exceeds 1000 bytes", "details": []}}
+
+
+async def test_chunked_body_over_limit_is_413(probe: httpx.AsyncClient, mint: Mint) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"title": "'
+        for _ in range(20):
+            yield b"a" * 100
+        yield b'"}'
+
+    r = await probe.post(
+        "/v1/probe/notes", headers={**bearer(mint("analyst")), "Content-Type": "application/json"}, content=chunks()
+    )
+    assert r.status_code == 413
+
+
+async def test_chunked_body_under_limit_passes(probe: httpx.AsyncClient, mint: Mint) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"title": "he'
+        yield b'llo\\u0000", "team": "t1"}'
+
+    r = await probe.post(
+        "/v1/probe/notes", headers={**bearer(mint("analyst")), "Content-Type": "application/json"}, content=chunks()
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "hello"
+
+
+async def test_validation_errors_use_the_one_shape(probe: httpx.AsyncClient, mint: Mint) -> None:
+    r = await probe.post("/v1/probe/notes", headers=bearer(mint("analyst")), json={"title": "x" * 300})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "validation_error"
+    assert {d["field"] for d in err["details"]} == {"title", "team"}
+    assert all(set(d) == {"field", "problem"} for d in err["details"])
+    assert "x" * 50 not in r.text  # inputs are not echoed back
+
+
+async def test_query_strings_are_cleaned(probe: httpx.AsyncClient, mint: Mint) -> None:
+    r = await probe.get("/v1/probe/search", params={"q": "abc\x00\x07def"}, headers=bearer(mint("viewer")))
+    assert r.status_code == 200 and r.json() == {"q": "abcdef"}
+    r = await probe.get("/v1/probe/search", params={"q": "z" * 300}, headers=bearer(mint("viewer")))
+    assert r.status_code == 422
