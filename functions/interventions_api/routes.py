@@ -1,0 +1,300 @@
+"""Interventions API: propose, list/get (live state), approval queue, approve/reject, rollback,
+approval history and the audit log. Decisions and rollbacks go to the workflow as Temporal
+updates; the workflow validates the role again and records who and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from shared.adapters.postgres.audit import AuditStore
+from shared.domain.interventions import (
+    Evidence,
+    InterventionType,
+    Proposal,
+    ProposalError,
+    Target,
+    Verdict,
+)
+from shared.platform.auth import Permission, Principal, require
+from shared.platform.errors import ApiError
+from shared.platform.http import resources_of
+from shared.services import interventions as service
+
+router = APIRouter(prefix="/v1", tags=["interventions"])
+
+InterventionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+PersonId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
+
+
+class TargetIn(BaseModel):
+    people: list[PersonId] = Field(default_factory=list, max_length=10_000)
+    teams: list[PersonId] = Field(default_factory=list, max_length=100)
+
+
+class EvidenceIn(BaseModel):
+    analysis_id: str = Field(min_length=1, max_length=128)
+    treatment: str = Field(min_length=1, max_length=64)
+    outcome: str = Field(min_length=1, max_length=64)
+    effect: float
+    ci_low: float
+    ci_high: float
+    verdict: Verdict
+
+
+class ProposeIn(BaseModel):
+    type: InterventionType
+    target: TargetIn
+    parameters: dict[str, float] = Field(default_factory=dict)
+    evidence: EvidenceIn
+
+
+class ImpactOut(BaseModel):
+    level: str
+    points: int
+    reasons: list[str]
+
+
+class ProposedOut(BaseModel):
+    intervention_id: str
+    workflow_id: str
+    impact: ImpactOut
+    requires_approval: bool
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class InterventionOut(BaseModel):
+    intervention_id: str
+    type: str
+    impact: str
+    status: str
+    proposed_by: str
+    proposed_at: datetime
+    approval_deadline: datetime | None
+    time_left_s: float | None = None
+    decided_by: str | None
+    decision_reason: str | None
+    updated_at: datetime
+    summary: dict[str, Any]
+    live: dict[str, Any] | None = None
+
+
+class AuditOut(BaseModel):
+    id: int
+    intervention_id: str
+    event: str
+    actor: str
+    occurred_at: datetime
+    details: dict[str, Any]
+    prev_hash: str
+    row_hash: str
+
+
+def _store(request: Request) -> AuditStore:
+    return AuditStore(resources_of(request).pg)
+
+
+def _out(row: dict[str, Any], now: datetime) -> InterventionOut:
+    deadline = row.get("approval_deadline")
+    left = None
+    if row["status"] == "awaiting_approval" and deadline is not None:
+        left = max(0.0, (deadline - now).total_seconds())
+    return InterventionOut(**{k: row[k] for k in InterventionOut.model_fields if k in row}, time_left_s=left)
+
+
+@router.post("/interventions", response_model=ProposedOut, status_code=202)
+async def propose(
+    body: ProposeIn,
+    request: Request,
+    principal: Principal = Depends(require(Permission.PROPOSE_INTERVENTIONS)),
+) -> ProposedOut:
+    """Start an intervention. Non-robust evidence is accepted from a person but always needs approval."""
+    proposal = Proposal(
+        intervention_id=service.new_intervention_id(),
+        type=body.type,
+        target=Target(people=tuple(body.target.people), teams=tuple(body.target.teams)),
+        parameters=body.parameters,
+        evidence=Evidence(**body.evidence.model_dump()),
+        proposed_by=principal.subject,
+    )
+    resources = resources_of(request)
+    try:
+        inp = service.build_input(proposal, resources.settings)
+    except ProposalError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from exc
+    client = await resources.temporal()
+    await client.start_workflow(
+        service.WORKFLOW_NAME,
+        inp,
+        id=service.workflow_id(proposal.intervention_id),
+        task_queue=service.task_queue(resources.settings),
+    )
+    return ProposedOut(
+        intervention_id=proposal.intervention_id,
+        workflow_id=service.workflow_id(proposal.intervention_id),
+        impact=ImpactOut(**inp.impact),
+        requires_approval=inp.impact["level"] == "high",
+    )
+
+
+@router.get("/interventions", response_model=list[InterventionOut])
+async def list_interventions(
+    request: Request,
+    status: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=1000),
+    _: Principal = Depends(require(Permission.READ_INTERVENTIONS)),
+) -> list[InterventionOut]:
+    now = datetime.now(UTC)
+    return [_out(r, now) for r in await _store(request).list(status, limit)]
+
+
+@router.get("/interventions/{intervention_id}", response_model=InterventionOut)
+async def get_intervention(
+    intervention_id: InterventionId,
+    request: Request,
+    _: Principal = Depends(require(Permission.READ_INTERVENTIONS)),
+) -> InterventionOut:
+    """The projection plus the workflow's live state (query), when a worker answers."""
+    row = await _store(request).get(intervention_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no intervention {intervention_id}")
+    out = _out(row, datetime.now(UTC))
+    try:
+        client = await resources_of(request).temporal()
+        handle = client.get_workflow_handle(service.workflow_id(intervention_id))
+        out.live = await handle.query("snapshot", rpc_timeout=_rpc_timeout())
+    except Exception:  # noqa: BLE001 - the projection is still a valid answer
+        out.live = None
+    return out
+
+
+def _rpc_timeout() -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=5)
+
+
+@router.get("/approvals/pending", response_model=list[InterventionOut])
+async def pending_approvals(
+    request: Request, _: Principal = Depends(require(Permission.READ_INTERVENTIONS))
+) -> list[InterventionOut]:
+    """The approval queue: oldest deadline first, with the time left before it expires."""
+    now = datetime.now(UTC)
+    rows = [_out(r, now) for r in await _store(request).list("awaiting_approval", 1000)]
+    return sorted((r for r in rows if (r.time_left_s or 0) > 0), key=lambda r: r.time_left_s or 0)
+
+
+@router.get("/approvals/history", response_model=list[AuditOut])
+async def approval_history(
+    request: Request,
+    limit: int = Query(default=200, ge=1, le=5000),
+    _: Principal = Depends(require(Permission.READ_INTERVENTIONS)),
+) -> list[AuditOut]:
+    """Every decision: approved, rejected (who and why) and expired."""
+    rows = await _store(request).query(events=["approved", "rejected", "expired"], limit=limit)
+    return [AuditOut(**r.to_json()) for r in rows]
+
+
+async def _update(request: Request, intervention_id: str, name: str, arg: Any) -> dict[str, Any]:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    if await _store(request).get(intervention_id) is None:
+        raise ApiError(404, "not_found", f"no intervention {intervention_id}")
+    client = await resources_of(request).temporal()
+    handle = client.get_workflow_handle(service.workflow_id(intervention_id))
+    try:
+        result: dict[str, Any] = await handle.execute_update(name, arg)
+    except WorkflowUpdateFailedError as exc:
+        raise ApiError(409, "conflict", str(exc.cause or exc)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(409, "conflict", "the intervention's workflow has finished") from exc
+        raise ApiError(503, "unavailable", "workflow service unavailable") from exc
+    return result
+
+
+def _decision(approve: bool, principal: Principal, reason: str) -> Any:
+    from workflows.intervention.types import Decision
+
+    return Decision(approve, principal.subject, sorted(r.value for r in principal.roles), reason)
+
+
+@router.post("/interventions/{intervention_id}/approve")
+async def approve(
+    intervention_id: InterventionId,
+    body: ReasonIn,
+    request: Request,
+    principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
+) -> dict[str, Any]:
+    return await _update(request, intervention_id, "decide", _decision(True, principal, body.reason))
+
+
+@router.post("/interventions/{intervention_id}/reject")
+async def reject(
+    intervention_id: InterventionId,
+    body: ReasonIn,
+    request: Request,
+    principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
+) -> dict[str, Any]:
+    return await _update(request, intervention_id, "decide", _decision(False, principal, body.reason))
+
+
+@router.post("/interventions/{intervention_id}/rollback")
+async def rollback(
+    intervention_id: InterventionId,
+    body: ReasonIn,
+    request: Request,
+    principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
+) -> dict[str, Any]:
+    """Manual rollback, any time after execution (while the workflow keeps its rollback window)."""
+    from workflows.intervention.types import RollbackRequest
+
+    req = RollbackRequest(principal.subject, sorted(r.value for r in principal.roles), body.reason)
+    return await _update(request, intervention_id, "rollback", req)
+
+
+@router.get("/audit", response_model=list[AuditOut])
+async def audit_log(
+    request: Request,
+    intervention_id: str | None = Query(default=None, max_length=64),
+    actor: str | None = Query(default=None, max_length=128),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(default=500, ge=1, le=5000),
+    _: Principal = Depends(require(Permission.READ_AUDIT)),
+) -> list[AuditOut]:
+    rows = await _store(request).query(
+        intervention_id=intervention_id, actor=actor, since=since, until=until, limit=limit
+    )
+    return [AuditOut(**r.to_json()) for r in rows]
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    rows: int
+    head: str
+    first_bad_id: int | None
+    problem: (
+        Literal[
+            "prev_hash does not match the previous row",
+            "row content does not match its hash",
+            "chain head differs from the expected head",
+        ]
+        | None
+    )
+
+
+@router.get("/audit/verify", response_model=VerifyOut)
+async def audit_verify(
+    request: Request,
+    expect_head: str | None = Query(default=None, min_length=64, max_length=64),
+    _: Principal = Depends(require(Permission.READ_AUDIT)),
+) -> VerifyOut:
+    return VerifyOut(**(await _store(request).verify(expect_head)).to_json())
