@@ -76,7 +76,7 @@ class MetricDefinitions:
     timezone: str = "UTC"
     strong_tie_min_weight: float = 2.0
     exact_max_nodes: int = 5000
-    pivots: int = 2048
+    pivots: int = 4096
     seed: int = 42
 
 
