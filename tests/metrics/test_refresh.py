@@ -127,3 +127,41 @@ async def test_demo_stage_prints_bridges_and_overloaded_teams(
     text = "\n".join(lines)
     assert "top bridges" in text and "most overloaded teams" in text
     assert sum(1 for line in lines if line.startswith("  1. ")) == 2
+
+
+async def test_time_based_measures_come_from_the_ledger_window(
+    mres: Resources, loaded: dict[str, str]
+) -> None:
+    """A 90-minute meeting of 0, 1 and 2 two days ago at 21:00 UTC (after hours), and an older
+    one outside the 28-day window: the refresh materialises after-hours share and meeting hours."""
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    recent = (now - timedelta(days=2)).replace(hour=21, minute=0, second=0, microsecond=0)
+    old = now - timedelta(days=40)
+    rows = []
+    for event, at, seconds in (("rf-meet-recent", recent, 5400), ("rf-meet-old", old, 7200)):
+        for s in ("0", "1", "2"):
+            for d in ("0", "1", "2"):
+                if s != d:
+                    rows.append((event, at, "meeting", s, d, 1.0, seconds))
+    async with mres.pg.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO interactions (event_id, occurred_at, kind, src, dst, weight, duration_s) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            rows,
+        )
+    result = await refresh_metrics(mres, trigger="test", force=True)
+    assert result.status == "succeeded"
+    for pid in ("0", "1", "2"):
+        props = await mres.graph.get_person(pid)
+        assert props is not None
+        assert props["after_hours_share"] == 1.0 and math.isclose(props["meeting_hours"], 1.5)
+    other = await mres.graph.get_person("3")
+    assert other is not None and other.get("after_hours_share") is None and other["meeting_hours"] == 0.0
+    async with mres.pg.acquire() as conn:
+        hist = await conn.fetchrow(
+            "SELECT after_hours_share, meeting_hours FROM employee_metrics "
+            "WHERE employee = '0' ORDER BY time DESC LIMIT 1"
+        )
+    assert hist["after_hours_share"] == 1.0 and math.isclose(hist["meeting_hours"], 1.5)

@@ -60,7 +60,10 @@ async def test_refresh_workflow_runs_then_skips_unchanged(
     queue = f"metrics-test-{uuid.uuid4().hex[:8]}"
     async with Worker(env.client, task_queue=queue, workflows=WORKFLOWS, activities=build_activities(mres)):
         first = await env.client.execute_workflow(
-            MetricsRefreshWorkflow.run, RefreshRequest("test", True), id=f"wf-{uuid.uuid4()}", task_queue=queue
+            MetricsRefreshWorkflow.run,
+            RefreshRequest("test", True),
+            id=f"wf-{uuid.uuid4()}",
+            task_queue=queue,
         )
         second = await env.client.execute_workflow(
             MetricsRefreshWorkflow.run,
@@ -78,10 +81,15 @@ async def test_refresh_workflow_runs_then_skips_unchanged(
     assert [r.run_id for r in runs] == [second["run_id"], first["run_id"]]
 
 
-async def test_on_demand_start_uses_a_fixed_id(env: WorkflowEnvironment, mres: Resources, small_graph: None) -> None:
+async def test_on_demand_start_uses_a_fixed_id(
+    env: WorkflowEnvironment, mres: Resources, small_graph: None
+) -> None:
     settings = mres.settings.model_copy(update={"temporal_task_queue": f"metrics-od-{uuid.uuid4().hex[:8]}"})
     async with Worker(
-        env.client, task_queue=settings.temporal_task_queue, workflows=WORKFLOWS, activities=build_activities(mres)
+        env.client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(mres),
     ):
         wf_id, _ = await start_on_demand(env.client, settings, force=True)
         result = await env.client.get_workflow_handle(wf_id).result()
@@ -92,7 +100,9 @@ async def test_on_demand_start_uses_a_fixed_id(env: WorkflowEnvironment, mres: R
 
 
 async def test_schedules_are_idempotent_on_the_dev_server(mres: Resources, stack_env: dict[str, str]) -> None:
-    settings = mres.settings.model_copy(update={"temporal_task_queue": f"metrics-sched-{uuid.uuid4().hex[:8]}"})
+    settings = mres.settings.model_copy(
+        update={"temporal_task_queue": f"metrics-sched-{uuid.uuid4().hex[:8]}"}
+    )
     client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=settings.temporal_namespace)
     ids = []
     try:
