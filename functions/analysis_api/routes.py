@@ -1,0 +1,215 @@
+"""Causal analysis API: outcome data in (JSON or CSV), analyses started as durable workflows,
+their progress and results out.
+
+Outcome ids are pseudonymised before storage. A spec that does not fit the data (unknown
+column, constant treatment, too few rows) is a 422 naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from shared.domain.analysis import AnalysisResult, AnalysisSpec, SpecProblem
+from shared.domain.outcomes import AttributeBatch, CsvProblem, OutcomeBatch, parse_outcomes_csv
+from shared.platform.auth import Permission, Principal, require
+from shared.platform.errors import ApiError
+from shared.platform.http import resources_of
+
+router = APIRouter(prefix="/v1", tags=["causal"])
+
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+class AnalysisStarted(BaseModel):
+    id: str
+    status: Status
+    rows: int = Field(description="complete person-period rows the analysis will use")
+    status_url: str
+    result_url: str
+
+
+class AnalysisStatus(BaseModel):
+    id: str
+    status: Status
+    progress: dict[str, Any]
+    spec: dict[str, Any]
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class AnalysisResultOut(BaseModel):
+    id: str
+    result: AnalysisResult
+    provenance: dict[str, Any]
+
+
+class AnalysisList(BaseModel):
+    items: list[AnalysisStatus]
+
+
+def _problem(exc: SpecProblem) -> ApiError:
+    return ApiError(422, "validation_error", exc.reason, [{"field": exc.field, "problem": exc.reason}])
+
+
+def _status(row: Any) -> AnalysisStatus:
+    return AnalysisStatus(
+        id=row.id,
+        status=row.status,
+        progress=row.progress,
+        spec=row.spec,
+        error=row.error,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+    )
+
+
+@router.post("/outcomes", response_model=Accepted, summary="Store outcome values per person and period")
+async def post_outcomes(
+    batch: OutcomeBatch, request: Request, _: Principal = Depends(require(Permission.WRITE_OUTCOMES))
+) -> Accepted:
+    from shared.services.causal_analysis import store_outcomes
+
+    n = await store_outcomes(resources_of(request), [(r, None) for r in batch.records], batch.source)
+    return Accepted(accepted=n)
+
+
+@router.post(
+    "/outcomes/import",
+    response_model=Accepted,
+    summary="Import outcomes from a CSV body (text/csv): employee,period,metric,value[,source]",
+    openapi_extra={
+        "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
+    },
+)
+async def import_outcomes(
+    request: Request,
+    source: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:]+$"),
+    _: Principal = Depends(require(Permission.WRITE_OUTCOMES)),
+) -> Accepted:
+    from shared.services.causal_analysis import store_outcomes
+
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("text/csv", "text/plain"):
+        raise ApiError(415, "unsupported_media_type", "send the CSV as text/csv")
+    limit = resources_of(request).settings.max_body_bytes
+    body = await request.body()
+    if len(body) > limit:
+        raise ApiError(413, "payload_too_large", f"CSV larger than {limit} bytes: split it")
+    try:
+        records = parse_outcomes_csv(body.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ApiError(422, "validation_error", "the CSV is not UTF-8") from exc
+    except CsvProblem as exc:
+        raise ApiError(422, "validation_error", str(exc), exc.details) from exc
+    n = await store_outcomes(resources_of(request), records, source)
+    return Accepted(accepted=n)
+
+
+@router.post("/employee-attributes", response_model=Accepted, summary="Store tenure and role per person")
+async def post_attributes(
+    batch: AttributeBatch, request: Request, _: Principal = Depends(require(Permission.WRITE_OUTCOMES))
+) -> Accepted:
+    from shared.services.causal_analysis import store_attributes
+
+    return Accepted(accepted=await store_attributes(resources_of(request), batch.records))
+
+
+@router.post("/analyses", status_code=202, response_model=AnalysisStarted, summary="Start a causal analysis")
+async def start(
+    spec: AnalysisSpec, request: Request, principal: Principal = Depends(require(Permission.RUN_ANALYSES))
+) -> AnalysisStarted:
+    from shared.services.causal_analysis import start_analysis
+
+    try:
+        analysis_id, profile = await start_analysis(resources_of(request), spec, principal.subject)
+    except SpecProblem as exc:
+        raise _problem(exc) from exc
+    return AnalysisStarted(
+        id=analysis_id,
+        status="queued",
+        rows=profile.rows,
+        status_url=f"/v1/analyses/{analysis_id}",
+        result_url=f"/v1/analyses/{analysis_id}/result",
+    )
+
+
+@router.get("/analyses", response_model=AnalysisList, summary="Recent analyses, newest first")
+async def list_analyses(
+    request: Request,
+    status: Status | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    _: Principal = Depends(require(Permission.RUN_ANALYSES)),
+) -> AnalysisList:
+    from shared.adapters.postgres.causal_store import CausalStore
+
+    rows = await CausalStore(resources_of(request).pg).list(limit=limit, status=status)
+    return AnalysisList(items=[_status(r) for r in rows])
+
+
+async def _row(request: Request, analysis_id: str) -> Any:
+    from shared.adapters.postgres.causal_store import CausalStore
+
+    row = await CausalStore(resources_of(request).pg).get(analysis_id)
+    if row is None:
+        raise ApiError(404, "not_found", "no such analysis")
+    return row
+
+
+@router.get("/analyses/{analysis_id}", response_model=AnalysisStatus, summary="Status and progress")
+async def get_status(
+    analysis_id: str, request: Request, _: Principal = Depends(require(Permission.RUN_ANALYSES))
+) -> AnalysisStatus:
+    row = await _row(request, analysis_id)
+    out = _status(row)
+    if row.status in ("queued", "running") and row.workflow_id:
+        try:  # the workflow's own view (signalled by the activity) when Temporal answers
+            client = await resources_of(request).temporal()
+            live = await client.get_workflow_handle(row.workflow_id).query("progress")
+            out.progress = {**out.progress, "workflow": live}
+        except Exception:  # noqa: BLE001 - the stored progress is still a valid answer
+            pass
+    return out
+
+
+@router.get(
+    "/analyses/{analysis_id}/result",
+    response_model=AnalysisResultOut,
+    summary="The result with its provenance",
+    responses={409: {"description": "Not finished (or failed/cancelled)"}},
+)
+async def get_result(
+    analysis_id: str, request: Request, _: Principal = Depends(require(Permission.RUN_ANALYSES))
+) -> AnalysisResultOut:
+    row = await _row(request, analysis_id)
+    if row.status != "succeeded" or row.result is None:
+        raise ApiError(409, "conflict", f"the analysis is {row.status}; no result")
+    return AnalysisResultOut(
+        id=row.id, result=AnalysisResult.model_validate(row.result), provenance=row.provenance
+    )
+
+
+@router.post(
+    "/analyses/{analysis_id}/cancel", status_code=202, response_model=AnalysisStatus, summary="Cancel"
+)
+async def cancel(
+    analysis_id: str, request: Request, _: Principal = Depends(require(Permission.RUN_ANALYSES))
+) -> AnalysisStatus:
+    row = await _row(request, analysis_id)
+    if row.status in ("succeeded", "failed", "cancelled"):
+        raise ApiError(409, "conflict", f"the analysis is already {row.status}")
+    client = await resources_of(request).temporal()
+    await client.get_workflow_handle(row.workflow_id).cancel()
+    return _status(row)

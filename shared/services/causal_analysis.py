@@ -1,0 +1,267 @@
+"""Causal analysis use cases: take outcomes in, validate a spec against the data, start a durable
+run, and (inside the workflow's activity) build the panel, pick the engine, run it, store the
+result with its provenance exactly once.
+
+Engine choice: the complete panel's row count against ``causal_spark_threshold_rows``. The
+pandas engine gets the panel fetched by asyncpg; the Spark engine reads the same SQL over JDBC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.adapters.causal import AnalysisCancelled
+from shared.adapters.postgres.causal_store import CausalStore
+from shared.adapters.postgres.panel import fetch_panel, panel_sql, profile_panel
+from shared.domain.analysis import (
+    AnalysisResult,
+    AnalysisSpec,
+    DataProfile,
+    Engine,
+    check_against_data,
+    choose_engine,
+)
+from shared.domain.outcomes import AttributeRecord, OutcomeRecord
+from shared.domain.privacy import pseudonymise
+from shared.platform.resources import Resources
+from shared.platform.settings import Settings
+
+# ---- outcomes ---------------------------------------------------------------------------
+
+
+async def store_outcomes(
+    resources: Resources, records: Sequence[tuple[OutcomeRecord, str | None]], default_source: str
+) -> int:
+    """Pseudonymise at the door, then upsert; raw ids never reach storage."""
+    key = resources.settings.pseudonymisation_key
+    rows = [
+        (pseudonymise(r.employee, key), r.period, r.metric, r.value, source or default_source)
+        for r, source in records
+    ]
+    return await CausalStore(resources.pg).upsert_outcomes(rows)
+
+
+async def store_attributes(resources: Resources, records: Sequence[AttributeRecord]) -> int:
+    key = resources.settings.pseudonymisation_key
+    rows = [(pseudonymise(r.employee, key), r.tenure_years, r.role) for r in records]
+    return await CausalStore(resources.pg).upsert_attributes(rows)
+
+
+# ---- validation and start ----------------------------------------------------------------
+
+
+async def validate(resources: Resources, spec: AnalysisSpec) -> DataProfile:
+    """Check the spec against the data in PostgreSQL; raises SpecProblem (-> 422)."""
+    async with resources.pg.acquire(timeout_s=None) as conn:
+        profile = await profile_panel(conn, spec)
+    check_against_data(spec, profile, resources.settings.causal_min_rows)
+    return profile
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-run knobs carried in the workflow input (so a retry uses the same ones)."""
+
+    heartbeat_timeout_s: float
+    activity_timeout_s: float
+    max_attempts: int
+
+
+def run_options(settings: Settings) -> RunOptions:
+    return RunOptions(
+        heartbeat_timeout_s=settings.causal_heartbeat_timeout_s,
+        activity_timeout_s=settings.causal_activity_timeout_s,
+        max_attempts=settings.causal_max_attempts,
+    )
+
+
+async def start_analysis(
+    resources: Resources, spec: AnalysisSpec, requested_by: str | None
+) -> tuple[str, DataProfile]:
+    """Validate, record, and start the durable workflow; returns (analysis id, data profile)."""
+    from dataclasses import asdict
+
+    from workflows.analysis.workflow import AnalysisInput, AnalysisWorkflow
+
+    profile = await validate(resources, spec)
+    store = CausalStore(resources.pg)
+    analysis_id = await store.create(spec.model_dump(mode="json"), requested_by)
+    client = await resources.temporal()
+    opts = run_options(resources.settings)
+    await client.start_workflow(
+        AnalysisWorkflow.run,
+        asdict(
+            AnalysisInput(
+                analysis_id=analysis_id,
+                heartbeat_timeout_s=opts.heartbeat_timeout_s,
+                activity_timeout_s=opts.activity_timeout_s,
+                max_attempts=opts.max_attempts,
+            )
+        ),
+        id=f"analysis-{analysis_id}",
+        task_queue=resources.settings.temporal_task_queue,
+    )
+    return analysis_id, profile
+
+
+async def record_for_workflow(resources: Resources, spec_json: dict[str, Any], workflow_id: str) -> str:
+    """A workflow started with a bare spec: validate it and record it once (id from workflow id)."""
+    spec = AnalysisSpec.model_validate(spec_json)
+    await validate(resources, spec)
+    return await CausalStore(resources.pg).create(spec.model_dump(mode="json"), "workflow", workflow_id)
+
+
+# ---- execution (inside the activity) -------------------------------------------------------
+
+
+@dataclass
+class ProgressState:
+    """Latest engine progress, written from the engine's thread, read by the heartbeat loop."""
+
+    stage: str = "starting"
+    fraction: float = 0.0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def update(self, stage: str, fraction: float) -> None:
+        self.stage, self.fraction = stage, round(fraction, 3)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"stage": self.stage, "fraction": self.fraction}
+
+
+def library_versions(engine: Engine) -> dict[str, str]:
+    import numpy
+    import pandas
+
+    versions = {"python": platform.python_version(), "numpy": numpy.__version__, "pandas": pandas.__version__}
+    if engine is Engine.PANDAS:
+        import dowhy
+        import sklearn
+        import statsmodels
+
+        versions |= {
+            "dowhy": dowhy.__version__,
+            "statsmodels": statsmodels.__version__,
+            "sklearn": sklearn.__version__,
+        }
+    else:
+        import pyspark
+
+        versions["pyspark"] = pyspark.__version__
+    return versions
+
+
+async def compute(
+    resources: Resources, spec: AnalysisSpec, state: ProgressState, profile: DataProfile | None = None
+) -> tuple[AnalysisResult, dict[str, Any]]:
+    """Build the panel, choose the engine, run it (in a thread); returns (result, provenance)."""
+    settings = resources.settings
+    profile = profile or await validate(resources, spec)
+    engine, reason = choose_engine(profile.rows, settings.causal_spark_threshold_rows)
+    state.update(f"load:{engine.value}", 0.0)
+    started = time.perf_counter()
+    if engine is Engine.PANDAS:
+        from shared.adapters.causal.pandas_engine import run_pandas
+
+        async with resources.pg.acquire(timeout_s=None) as conn:
+            frame = await fetch_panel(conn, spec)
+        result = await asyncio.to_thread(
+            run_pandas,
+            frame,
+            spec,
+            progress=state.update,
+            should_stop=state.stop.is_set,
+            engine_reason=reason,
+        )
+    else:
+        result = await asyncio.to_thread(_run_on_spark, settings, spec, state, reason)
+    provenance = {
+        "data_window": spec.window.model_dump(mode="json") if spec.window else None,
+        "period": spec.period,
+        "rows": result.rows,
+        "engine": engine.value,
+        "engine_reason": reason,
+        "spark_master": settings.spark_master if engine is Engine.SPARK else None,
+        "library_versions": library_versions(engine),
+        "seed": spec.seed,
+        "refuter_simulations": spec.refuter_simulations,
+        "panel_sql_sha256": _sha256(panel_sql(spec)),
+        "seconds": round(time.perf_counter() - started, 3),
+        "completed_at": datetime.now(UTC).isoformat(),
+        "host": platform.node(),
+        "argv0": sys.argv[0][-60:],
+    }
+    return result, provenance
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _run_on_spark(
+    settings: Settings, spec: AnalysisSpec, state: ProgressState, reason: str
+) -> AnalysisResult:
+    from shared.adapters.causal.spark_engine import read_panel, run_spark, spark_session
+
+    spark = spark_session(settings)
+    panel = read_panel(spark, settings, panel_sql(spec))
+    return run_spark(panel, spec, progress=state.update, should_stop=state.stop.is_set, engine_reason=reason)
+
+
+async def execute_stored(
+    resources: Resources,
+    analysis_id: str,
+    attempt: int,
+    heartbeat: Callable[[dict[str, Any]], None],
+    on_progress: Callable[[dict[str, Any]], Any] | None = None,
+    tick_s: float = 1.0,
+) -> dict[str, Any]:
+    """Run a stored analysis once (the activity body). Idempotent: a finished one returns as is.
+
+    ``heartbeat`` is called every ``tick_s`` with the progress; ``on_progress`` (async) when it
+    changes (the activity writes it to the analyses row and tells the workflow).
+    """
+    store = CausalStore(resources.pg)
+    row = await store.get(analysis_id)
+    if row is None:
+        raise LookupError(f"no analysis {analysis_id}")
+    if row.status == "succeeded":
+        return {"status": "succeeded", "already": True}
+    if not await store.mark_running(analysis_id, attempt):
+        current = await store.get(analysis_id)
+        return {"status": current.status if current else "missing", "already": True}
+    spec = AnalysisSpec.model_validate(row.spec)
+    state = ProgressState()
+    task = asyncio.ensure_future(compute(resources, spec, state))
+    last: dict[str, Any] = {}
+    try:
+        while not task.done():
+            snap = state.snapshot() | {"attempt": attempt}
+            heartbeat(snap)
+            if snap != last:
+                last = snap
+                await store.set_progress(analysis_id, snap)
+                if on_progress is not None:
+                    await on_progress(snap)
+            await asyncio.wait({task}, timeout=tick_s)
+    except asyncio.CancelledError:
+        state.stop.set()  # the engine stops at its next step; the workflow records 'cancelled'
+        task.cancel()
+        raise
+    try:
+        result, provenance = task.result()
+    except AnalysisCancelled:
+        raise asyncio.CancelledError() from None
+    provenance["attempt"] = attempt
+    stored = await store.complete(analysis_id, result.model_dump(mode="json"), provenance)
+    return {"status": "succeeded", "already": not stored, "verdict": result.verdict}

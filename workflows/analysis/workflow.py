@@ -1,0 +1,133 @@
+"""The analysis workflow: run the analysis activity (heartbeating, retried with backoff), keep
+a progress you can query, and record a cancellation or a final failure in the analyses row.
+
+The activity is idempotent (the result is written by a guarded UPDATE), so a worker killed
+mid-analysis just means a retry on another worker once the heartbeat times out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, CancelledError
+
+RUN_ACTIVITY = "analysis.run"
+FINISH_ACTIVITY = "analysis.finish"
+CREATE_ACTIVITY = "analysis.create"
+WORKFLOW_NAME = "AnalysisWorkflow"  # the name other workflows (the intervention cycle) start
+
+
+@dataclass
+class AnalysisInput:
+    analysis_id: str
+    heartbeat_timeout_s: float = 30.0
+    activity_timeout_s: float = 6 * 3600.0
+    max_attempts: int = 5
+
+
+@dataclass
+class CreateRequest:
+    spec: dict[str, Any]
+    workflow_id: str
+
+
+@dataclass
+class RunRequest:
+    analysis_id: str
+    workflow_id: str
+
+
+@dataclass
+class FinishRequest:
+    analysis_id: str
+    status: str  # failed | cancelled
+    error: str
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class AnalysisWorkflow:
+    """Input: ``AnalysisInput`` fields as a dict (the API, after recording the analysis), or a
+    bare spec dict (e.g. a child of the intervention cycle), which is validated and recorded
+    first under an id derived from the workflow id (so a replay records it once)."""
+
+    def __init__(self) -> None:
+        self._progress: dict[str, Any] = {"stage": "queued", "fraction": 0.0}
+        self._status = "queued"
+
+    @workflow.run
+    async def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._status = "running"
+        finish_opts: dict[str, Any] = {
+            "start_to_close_timeout": timedelta(seconds=30),
+            "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10),
+        }
+        if "analysis_id" in payload:
+            request = AnalysisInput(
+                **{k: v for k, v in payload.items() if k in AnalysisInput.__dataclass_fields__}
+            )
+        else:
+            analysis_id: str = await workflow.execute_activity(
+                CREATE_ACTIVITY,
+                CreateRequest(spec=payload, workflow_id=workflow.info().workflow_id),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    maximum_attempts=5,
+                    non_retryable_error_types=["SpecProblem", "ValidationError"],
+                ),
+                result_type=str,
+            )
+            request = AnalysisInput(analysis_id=analysis_id)
+        try:
+            result: dict[str, Any] = await workflow.execute_activity(
+                RUN_ACTIVITY,
+                RunRequest(analysis_id=request.analysis_id, workflow_id=workflow.info().workflow_id),
+                start_to_close_timeout=timedelta(seconds=request.activity_timeout_s),
+                heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(minutes=2),
+                    maximum_attempts=request.max_attempts,
+                    non_retryable_error_types=["SpecProblem", "LookupError", "ValidationError"],
+                ),
+                cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
+                result_type=dict,
+            )
+        except (asyncio.CancelledError, CancelledError):
+            self._status = "cancelled"
+            await asyncio.shield(
+                workflow.execute_activity(
+                    FINISH_ACTIVITY,
+                    FinishRequest(request.analysis_id, "cancelled", "cancelled"),
+                    **finish_opts,
+                )
+            )
+            raise
+        except ActivityError as exc:
+            self._status = "failed"
+            cause = exc.cause or exc
+            await workflow.execute_activity(
+                FINISH_ACTIVITY,
+                FinishRequest(request.analysis_id, "failed", str(cause)[:1000]),
+                **finish_opts,
+            )
+            raise
+        self._status = "succeeded"
+        self._progress = {"stage": "done", "fraction": 1.0}
+        return result
+
+    @workflow.signal(name="progress")
+    def report_progress(self, progress: dict[str, Any]) -> None:
+        """The activity reports each new stage here, so a query sees it without a database."""
+        if self._status == "running":
+            self._progress = progress
+
+    @workflow.query(name="progress")
+    def progress(self) -> dict[str, Any]:
+        return {"status": self._status, **self._progress}
