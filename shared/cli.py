@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect-head", default=None, help="chain head recorded earlier (detects a cut tail)")
     p.set_defaults(func=cmd_audit_verify)
 
+    from shared.services.causal_cli import add_causal_commands
+
+    add_causal_commands(sub)
+
     return parser
 
 
