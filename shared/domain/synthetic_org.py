@@ -71,9 +71,11 @@ def generate_org(
     treatment: Literal["meeting_hours", "high_meeting_load"] = "meeting_hours",
     team_size: int = 12,
     load_on_treatment: float = 3.0,
+    first_week: date = FIRST_WEEK,
 ) -> SyntheticOrg:
     """Generate an organisation deterministically from ``seed``.
 
+    ``first_week`` (a Monday) places the weeks, so several organisations can share one store.
     ``load_on_treatment`` is the 3 in the meeting-hours equation: lower it for a weighting
     estimator, whose propensities otherwise hit the clipping bounds (a positivity problem).
     """
@@ -109,7 +111,7 @@ def generate_org(
     degree_in = rng.binomial(network, 0.75)
     columns: dict[str, Any] = {
         "employee": np.array([f"emp-{i:05d}" for i in range(people)])[person],
-        "period": np.array([FIRST_WEEK + timedelta(weeks=w) for w in range(weeks)])[week],
+        "period": np.array([first_week + timedelta(weeks=w) for w in range(weeks)])[week],
         "team": np.array(team_names)[team_of][person],
         "role": np.array(ROLES)[role_of][person],
         "tenure_years": t_ten,
@@ -136,7 +138,7 @@ def generate_org(
         teams=[team_names[t] for t in team_of],
         roles=[ROLES[r] for r in role_of],
         tenure_years=[float(x) for x in tenure],
-        weeks=[FIRST_WEEK + timedelta(weeks=w) for w in range(weeks)],
+        weeks=[first_week + timedelta(weeks=w) for w in range(weeks)],
         columns=columns,
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, CancelledError
+from temporalio.exceptions import ActivityError, CancelledError, is_cancelled_exception
 
 RUN_ACTIVITY = "analysis.run"
 FINISH_ACTIVITY = "analysis.finish"
@@ -99,23 +99,14 @@ class AnalysisWorkflow:
                 cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
                 result_type=dict,
             )
-        except (asyncio.CancelledError, CancelledError):
-            self._status = "cancelled"
+        except (asyncio.CancelledError, CancelledError, ActivityError) as exc:
+            cancelled = is_cancelled_exception(exc)
+            self._status = "cancelled" if cancelled else "failed"
+            reason = "cancelled" if cancelled else str(getattr(exc, "cause", None) or exc)[:1000]
             await asyncio.shield(
                 workflow.execute_activity(
-                    FINISH_ACTIVITY,
-                    FinishRequest(request.analysis_id, "cancelled", "cancelled"),
-                    **finish_opts,
+                    FINISH_ACTIVITY, FinishRequest(request.analysis_id, self._status, reason), **finish_opts
                 )
-            )
-            raise
-        except ActivityError as exc:
-            self._status = "failed"
-            cause = exc.cause or exc
-            await workflow.execute_activity(
-                FINISH_ACTIVITY,
-                FinishRequest(request.analysis_id, "failed", str(cause)[:1000]),
-                **finish_opts,
             )
             raise
         self._status = "succeeded"
