@@ -22,6 +22,7 @@ from shared.domain.interventions import (
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import resources_of
+from shared.platform.validation import clean_str
 from shared.services import interventions as service
 
 router = APIRouter(prefix="/v1", tags=["interventions"])
@@ -36,9 +37,9 @@ class TargetIn(BaseModel):
 
 
 class EvidenceIn(BaseModel):
-    analysis_id: str = Field(min_length=1, max_length=128)
-    treatment: str = Field(min_length=1, max_length=64)
-    outcome: str = Field(min_length=1, max_length=64)
+    analysis_id: clean_str(128, min_length=1)  # type: ignore[valid-type]
+    treatment: clean_str(64, min_length=1)  # type: ignore[valid-type]
+    outcome: clean_str(64, min_length=1)  # type: ignore[valid-type]
     effect: float
     ci_low: float
     ci_high: float
@@ -66,7 +67,7 @@ class ProposedOut(BaseModel):
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: clean_str(2000, min_length=3, multiline=True)  # type: ignore[valid-type]
 
 
 class InterventionOut(BaseModel):
@@ -146,7 +147,7 @@ async def propose(
 @router.get("/interventions", response_model=list[InterventionOut])
 async def list_interventions(
     request: Request,
-    status: str | None = Query(default=None, max_length=32),
+    status: Annotated[clean_str(32) | None, Query()] = None,  # type: ignore[valid-type]
     limit: int = Query(default=100, ge=1, le=1000),
     _: Principal = Depends(require(Permission.READ_INTERVENTIONS)),
 ) -> list[InterventionOut]:
@@ -263,8 +264,8 @@ async def rollback(
 @router.get("/audit", response_model=list[AuditOut])
 async def audit_log(
     request: Request,
-    intervention_id: str | None = Query(default=None, max_length=64),
-    actor: str | None = Query(default=None, max_length=128),
+    intervention_id: Annotated[clean_str(64) | None, Query()] = None,  # type: ignore[valid-type]
+    actor: Annotated[clean_str(128) | None, Query()] = None,  # type: ignore[valid-type]
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(default=500, ge=1, le=5000),
@@ -294,7 +295,7 @@ class VerifyOut(BaseModel):
 @router.get("/audit/verify", response_model=VerifyOut)
 async def audit_verify(
     request: Request,
-    expect_head: str | None = Query(default=None, min_length=64, max_length=64),
+    expect_head: Annotated[clean_str(64, min_length=64) | None, Query()] = None,  # type: ignore[valid-type]
     _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> VerifyOut:
     return VerifyOut(**(await _store(request).verify(expect_head)).to_json())

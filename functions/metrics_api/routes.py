@@ -17,7 +17,7 @@ from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
-from shared.platform.http import resources_of
+from shared.platform.http import error_responses, resources_of
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -222,7 +222,7 @@ async def employee_metrics(
     )
 
 
-@router.get("/bridges", response_model=BridgesOut)
+@router.get("/bridges", response_model=BridgesOut, responses=error_responses(404))
 async def top_bridges(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
@@ -233,7 +233,7 @@ async def top_bridges(
     return BridgesOut(run_id=s["run_id"], computed_at=s["computed_at"], bridges=s["bridges"][:limit])
 
 
-@router.get("/teams", response_model=TeamsOut)
+@router.get("/teams", response_model=TeamsOut, responses=error_responses(404))
 async def team_summaries(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.READ_TEAM_AGGREGATES))],
@@ -253,7 +253,7 @@ async def team_summaries(
     return TeamsOut(run_id=s["run_id"], computed_at=s["computed_at"], min_group_size=k, teams=teams)
 
 
-@router.get("/graph", response_model=GraphStatsOut)
+@router.get("/graph", response_model=GraphStatsOut, responses=error_responses(404))
 async def graph_stats(
     request: Request, _: Annotated[Principal, Depends(require(Permission.READ_TEAM_AGGREGATES))]
 ) -> GraphStatsOut:

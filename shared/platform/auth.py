@@ -119,13 +119,32 @@ def _auth_failed(request: Request, reason: str, detail: str = "") -> None:
         count(reason)
 
 
+def _refuse_repeated_scalars(request: Request) -> None:
+    """422 when a single-valued query parameter is sent twice (HTTP parameter pollution: FastAPI
+    would silently keep the last value, a proxy or WAF may have checked the first)."""
+    scalars = getattr(request.scope.get("route"), "co_scalar_query", ())
+    repeated = [n for n in scalars if len(request.query_params.getlist(n)) > 1]
+    if repeated:
+        raise ApiError(
+            422,
+            "validation_error",
+            "request failed validation",
+            [
+                {"field": n, "problem": "given more than once; expected a single value"}
+                for n in sorted(repeated)
+            ],
+        )
+
+
 def require(
     permission: Permission, *, rate: RateClass | None = None
 ) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A FastAPI dependency: authenticate the bearer token, check ``permission``, then apply the
     rate limit of the endpoint class (``rate``, or derived from the method and permission)."""
     bearer = HTTPBearer(
-        auto_error=False, bearerFormat="JWT", description="ES256/RS256 JWT; `causal-organism token --role ...`"
+        auto_error=False,
+        bearerFormat="JWT",
+        description="ES256/RS256 JWT; `causal-organism token --role ...`",
     )
 
     async def dependency(
@@ -145,6 +164,7 @@ def require(
             _auth_failed(request, "forbidden", f"sub={principal.subject[:64]!r} lacks={permission.value}")
             raise ApiError(403, "forbidden", f"this role lacks the permission {permission.value}")
         request.state.principal = principal
+        _refuse_repeated_scalars(request)
         limiter = getattr(request.app.state, "rate_limiter", None)
         if limiter is not None:
             route = request.scope.get("route")

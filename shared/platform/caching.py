@@ -127,7 +127,7 @@ class ResponseCache:
             return None, "miss"
         if raw is None:
             return None, "miss"
-        entry = Entry.decode(raw)
+        entry = Entry.decode(raw if isinstance(raw, bytes) else raw.encode())
         self.l1[key] = entry
         return entry, "l2"
 
@@ -244,7 +244,9 @@ def cached(
         request_param = next((p.name for p in params if p.annotation is Request), None)
         extra: list[inspect.Parameter] = []
         if request_param is None:
-            extra.append(inspect.Parameter("co_cache_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request))
+            extra.append(
+                inspect.Parameter("co_cache_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+            )
         extra.append(
             inspect.Parameter(
                 "if_none_match",
@@ -264,12 +266,13 @@ def cached(
         @functools.wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Response:
             if_none_match = kwargs.pop("if_none_match", None)
-            request: Request = kwargs.pop("co_cache_request") if request_param is None else kwargs[request_param]
+            request: Request = (
+                kwargs.pop("co_cache_request") if request_param is None else kwargs[request_param]
+            )
             cache: ResponseCache | None = getattr(request.app.state, "cache", None)
             principal = getattr(request.state, "principal", None)
             if cache is None or principal is None or not cache.settings.cache_enabled:
-                entry = _entry(await fn(*args, **kwargs))
-                return _response(entry, "MISS", if_none_match)
+                return _response(_entry(await fn(*args, **kwargs)), "MISS", if_none_match)
             key = cache.key(namespace, request, scope_of(principal, per_user))
             entry, source = await cache.get(key)
             count = getattr(request.app.state, "count_cache", None)

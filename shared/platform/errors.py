@@ -6,6 +6,7 @@ Clients switch on ``code``; ``details`` names the offending fields.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,7 +61,7 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_details(errors: list[Any]) -> list[dict[str, str]]:
+def validation_details(errors: Sequence[Any]) -> list[dict[str, str]]:
     """Pydantic errors as field/problem pairs (no input values echoed back)."""
     return [{"field": _field_path(e.get("loc", ())), "problem": str(e.get("msg", "invalid"))} for e in errors]
 

@@ -33,14 +33,18 @@ from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import TokenVerifier
 
 _ERROR_TEXT: dict[int, str] = {
+    400: "Malformed request (body is not JSON, or an invalid Content-Length)",
     401: "Missing or invalid bearer token (see WWW-Authenticate)",
     403: "The caller's role lacks the permission",
     413: "Request body too large",
+    404: "No such resource (the one named in the path)",
     422: "Validation failed",
     429: "Rate limited (see Retry-After and RateLimit-* headers)",
     503: "A dependency (e.g. the rate limiter's Redis) is unavailable; see Retry-After",
 }
-PUBLIC_PATHS = frozenset({"/health/live", "/health/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {"/health/live", "/health/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -63,7 +67,8 @@ class Readiness(BaseModel):
 
 def resources_of(request: Request) -> Resources:
     """The process's resources, injected into route handlers."""
-    return request.app.state.resources  # type: ignore[no-any-return]
+    resources: Resources = request.app.state.resources
+    return resources
 
 
 def health_router() -> APIRouter:
@@ -77,7 +82,9 @@ def health_router() -> APIRouter:
         "/health/ready",
         summary="Readiness: every dependency answers a real request and the graph is built",
         response_model=Readiness,
-        responses={503: {"model": Readiness, "description": "A dependency is down or the graph is not ready"}},
+        responses={
+            503: {"model": Readiness, "description": "A dependency is down or the graph is not ready"}
+        },
     )
     async def ready(request: Request) -> JSONResponse:
         checks = await resources_of(request).readiness()
@@ -132,6 +139,8 @@ def _original_api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
 
 def document_routes(app: FastAPI) -> None:
     """Add the error responses each route can really produce, and its permission, to the OpenAPI."""
+    from fastapi._compat.shared import field_annotation_is_sequence
+
     from shared.platform.caching import CACHED_MARK
 
     for route in _original_api_routes(app.routes):
@@ -140,14 +149,61 @@ def document_routes(app: FastAPI) -> None:
         if permission is not None:
             statuses += [401, 403, 429, 503]
             route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": permission}
-        if route.body_field is not None or route.methods & {"POST", "PUT", "PATCH"}:
-            statuses += [413, 422]
+        if route.body_field is not None or (route.methods or set()) & {"POST", "PUT", "PATCH"}:
+            statuses += [400, 413, 422]
         elif route.dependant.query_params or route.dependant.path_params or route.dependant.header_params:
             statuses.append(422)
+        if route.dependant.path_params:
+            statuses.append(404)
+        route.co_scalar_query = frozenset(  # type: ignore[attr-defined]  # read by auth.require
+            f.alias
+            for f in route.dependant.query_params
+            if not field_annotation_is_sequence(f.field_info.annotation)
+        )
         for status, spec in error_responses(*statuses).items():
             route.responses.setdefault(status, spec)
         if getattr(route.endpoint, CACHED_MARK, None) is not None:
-            route.responses.setdefault(304, {"description": "Not modified: the If-None-Match ETag still matches"})
+            route.responses.setdefault(
+                304, {"description": "Not modified: the If-None-Match ETag still matches"}
+            )
+
+
+def hoist_defs(spec: dict[str, Any]) -> dict[str, Any]:
+    """Move ``$defs`` of inline schemas (e.g. a model's ``model_json_schema()`` in ``openapi_extra``)
+    into ``components/schemas`` and point their ``#/$defs/..`` refs there; left inline, those refs
+    resolve against the document root and the OpenAPI is broken for every client generator."""
+    components = spec.setdefault("components", {}).setdefault("schemas", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            defs = node.pop("$defs", None)
+            if isinstance(defs, dict):
+                for name, schema in defs.items():
+                    components.setdefault(name, walk(schema))
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+            for key, value in list(node.items()):
+                node[key] = walk(value)
+        elif isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    spec["paths"] = walk(spec.get("paths", {}))
+    return spec
+
+
+def _install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = generate()  # FastAPI's, cached until the routes change
+        if not spec.get("x-defs-hoisted"):
+            spec["x-defs-hoisted"] = True
+            hoist_defs(spec)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_metrics(app: FastAPI) -> None:
@@ -219,6 +275,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     document_routes(app)
+    _install_openapi(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -214,7 +214,10 @@ class RateLimiter:
         log.warning("rate limiter unavailable (%s); failing closed for %s", type(exc).__name__, endpoint)
         count(endpoint, rate_class.value, "fail_closed")
         raise ApiError(
-            503, "rate_limiter_unavailable", "rate limiter unavailable; retry later", headers={"Retry-After": "5"}
+            503,
+            "rate_limiter_unavailable",
+            "rate limiter unavailable; retry later",
+            headers={"Retry-After": "5"},
         )
 
 

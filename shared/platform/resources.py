@@ -64,7 +64,9 @@ class Resources:
             if self.needs.graph:  # down at start-up; readiness reconnects
                 from shared.platform.errors import ApiError
 
-                raise ApiError(503, "unavailable", "the graph store is unavailable", headers={"Retry-After": "5"})
+                raise ApiError(
+                    503, "unavailable", "the graph store is unavailable", headers={"Retry-After": "5"}
+                )
             raise RuntimeError("this function was not given a graph store")
         return self._graph
 
@@ -148,16 +150,14 @@ class Resources:
 
     async def _read_graph_build(self) -> dict[str, Any]:
         for key in (self.settings.graph_build_key, self.settings.graph_ready_key):
-            kind = (await self.redis.type(key)).decode()
+            kind = _text(await self.redis.type(key))
             if kind == "hash":
                 raw = await self.redis.hgetall(key)
-                fields = {
-                    k.decode()[:64]: v.decode(errors="replace")[:128] for k, v in list(raw.items())[:20]
-                }
+                fields = {_text(k)[:64]: _text(v)[:128] for k, v in list(raw.items())[:20]}
                 state = fields.get("state") or ("ready" if fields.get("ready") in _TRUTHY else "building")
                 return {"ok": state in _READY_STATES, "state": state, "progress": fields}
             if kind == "string":
-                value = (await self.redis.get(key) or b"").decode(errors="replace").strip().lower()
+                value = _text(await self.redis.get(key) or b"").strip().lower()
                 state = "ready" if value in _TRUTHY or value in _READY_STATES else value[:32] or "building"
                 return {"ok": state in _READY_STATES, "state": state}
         return {"ok": True, "state": "unknown"}
@@ -180,6 +180,10 @@ class Resources:
             await self._pg.close()
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Resources]:
     """Build the pools a function needs. Connections are made lazily where the client allows."""
@@ -189,7 +193,9 @@ async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Reso
             try:  # the FalkorDB client probes the server while constructing (a sync INFO)
                 res._graph = build_graph_store(settings)
             except Exception as exc:  # noqa: BLE001 - start anyway: not ready, but alive
-                log.warning("graph store unavailable at start-up (%s); readiness will retry", type(exc).__name__)
+                log.warning(
+                    "graph store unavailable at start-up (%s); readiness will retry", type(exc).__name__
+                )
         if needs.redis:
             res._redis = build_redis(settings)
         if needs.pg:

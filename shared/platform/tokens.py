@@ -27,7 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.platform.settings import Settings
 
-ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+)
 KEY_REFRESH_MIN_S = 30.0
 MAX_TOKEN_BYTES = 8192
 

@@ -38,7 +38,11 @@ def mint(api_settings: Settings) -> Mint:
 
     def _mint(*roles: str, subject: str | None = None, ttl_s: int = 3600, **extra: Any) -> str:
         return mint_token(
-            api_settings, subject=subject or f"user-{uuid.uuid4().hex[:8]}", roles=list(roles), ttl_s=ttl_s, extra=extra
+            api_settings,
+            subject=subject or f"user-{uuid.uuid4().hex[:8]}",
+            roles=list(roles),
+            ttl_s=ttl_s,
+            extra=extra,
         )
 
     return _mint

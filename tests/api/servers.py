@@ -47,8 +47,19 @@ def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
 def uvicorn_process(app_path: str, env: Mapping[str, str], *, workers: int = 1) -> Iterator[str]:
     """``app_path`` like ``functions.query_api.main:app``; yields the base URL; always stops it."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", app_path, "--host", "127.0.0.1", "--port", str(port),
-           "--log-level", "warning", "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app_path,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     if workers > 1:
         cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})

@@ -20,7 +20,10 @@ from tests.api.conftest import Mint, bearer
 def _isolated(settings: Settings) -> Settings:
     tag = uuid.uuid4().hex[:6]
     return settings.model_copy(
-        update={"cache_prefix": f"{settings.cache_prefix}:{tag}", "cache_channel": f"{settings.cache_channel}:{tag}"}
+        update={
+            "cache_prefix": f"{settings.cache_prefix}:{tag}",
+            "cache_channel": f"{settings.cache_channel}:{tag}",
+        }
     )
 
 
@@ -33,7 +36,9 @@ def test_etag_comparison() -> None:
     assert not etag_matches(None, '"abc"')
 
 
-async def test_miss_hit_etag_304_and_invalidation(dev_client: httpx.AsyncClient, mint: Mint, resources: Resources) -> None:
+async def test_miss_hit_etag_304_and_invalidation(
+    dev_client: httpx.AsyncClient, mint: Mint, resources: Resources
+) -> None:
     await resources.graph.upsert_people([PersonRow(id="cache-p1", version=1, team="t1", out_weight=2.0)])
     token = bearer(mint("analyst"))
     path = "/v1/employees/cache-p1/metrics"
@@ -43,7 +48,9 @@ async def test_miss_hit_etag_304_and_invalidation(dev_client: httpx.AsyncClient,
     second = await dev_client.get(path, headers=token)
     assert second.headers["x-cache"] == "HIT"
     assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
-    assert second.headers["cache-control"] == "private, no-cache" and second.headers["vary"] == "Authorization"
+    assert (
+        second.headers["cache-control"] == "private, no-cache" and second.headers["vary"] == "Authorization"
+    )
     not_modified = await dev_client.get(path, headers={**token, "If-None-Match": first.headers["etag"]})
     assert not_modified.status_code == 304 and not_modified.content == b""
     assert not_modified.headers["etag"] == first.headers["etag"]
@@ -65,7 +72,9 @@ async def test_miss_hit_etag_304_and_invalidation(dev_client: httpx.AsyncClient,
     assert fresh.headers["x-cache"] == "MISS" and fresh.json()["metrics"]["team"] == "t2"
     assert fresh.headers["etag"] != first.headers["etag"]
     # the old ETag no longer matches: 200 with the new body, not 304
-    assert (await dev_client.get(path, headers={**token, "If-None-Match": first.headers["etag"]})).status_code == 200
+    assert (
+        await dev_client.get(path, headers={**token, "If-None-Match": first.headers["etag"]})
+    ).status_code == 200
 
 
 async def test_cache_is_scoped_by_permissions(dev_client: httpx.AsyncClient, mint: Mint) -> None:
@@ -78,9 +87,11 @@ async def test_cache_is_scoped_by_permissions(dev_client: httpx.AsyncClient, min
     analyst = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst")))
     viewer = await dev_client.get("/v1/graph/stats", headers=bearer(mint("viewer")))
     assert analyst.headers["x-cache"] == "MISS" and viewer.headers["x-cache"] == "MISS"
-    analyst_again = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject="another-analyst")))
+    analyst_again = await dev_client.get(
+        "/v1/graph/stats", headers=bearer(mint("analyst", subject="another-analyst"))
+    )
     assert analyst_again.headers["x-cache"] == "HIT"
-    keys = [k for k in cache.l1.keys() if ":graph:" in k]
+    keys = [k for k in cache.l1 if ":graph:" in k]
     assert len(keys) == 2 and len({k.split(":")[-2] for k in keys}) == 2
 
 

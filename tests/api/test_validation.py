@@ -62,9 +62,13 @@ async def probe(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_body_over_limit_is_413_by_content_length(probe: httpx.AsyncClient, mint: Mint) -> None:
-    r = await probe.post("/v1/probe/notes", headers=bearer(mint("analyst")), content=b'{"title": "' + b"a" * 2000 + b'"}')
+    r = await probe.post(
+        "/v1/probe/notes", headers=bearer(mint("analyst")), content=b'{"title": "' + b"a" * 2000 + b'"}'
+    )
     assert r.status_code == 413
-    assert r.json() == {"error": {"code": "payload_too_large", "message": "request body exceeds 1000 bytes", "details": []}}
+    assert r.json() == {
+        "error": {"code": "payload_too_large", "message": "request body exceeds 1000 bytes", "details": []}
+    }
 
 
 async def test_chunked_body_over_limit_is_413(probe: httpx.AsyncClient, mint: Mint) -> None:
@@ -75,7 +79,9 @@ async def test_chunked_body_over_limit_is_413(probe: httpx.AsyncClient, mint: Mi
         yield b'"}'
 
     r = await probe.post(
-        "/v1/probe/notes", headers={**bearer(mint("analyst")), "Content-Type": "application/json"}, content=chunks()
+        "/v1/probe/notes",
+        headers={**bearer(mint("analyst")), "Content-Type": "application/json"},
+        content=chunks(),
     )
     assert r.status_code == 413
 
@@ -86,7 +92,9 @@ async def test_chunked_body_under_limit_passes(probe: httpx.AsyncClient, mint: M
         yield b'llo\\u0000", "team": "t1"}'
 
     r = await probe.post(
-        "/v1/probe/notes", headers={**bearer(mint("analyst")), "Content-Type": "application/json"}, content=chunks()
+        "/v1/probe/notes",
+        headers={**bearer(mint("analyst")), "Content-Type": "application/json"},
+        content=chunks(),
     )
     assert r.status_code == 200, r.text
     assert r.json()["title"] == "hello"
@@ -107,3 +115,11 @@ async def test_query_strings_are_cleaned(probe: httpx.AsyncClient, mint: Mint) -
     assert r.status_code == 200 and r.json() == {"q": "abcdef"}
     r = await probe.get("/v1/probe/search", params={"q": "z" * 300}, headers=bearer(mint("viewer")))
     assert r.status_code == 422
+
+
+async def test_repeated_single_valued_query_parameter_is_422(probe: httpx.AsyncClient, mint: Mint) -> None:
+    r = await probe.get("/v1/probe/search?q=a&q=b", headers=bearer(mint("viewer")))
+    assert r.status_code == 422
+    assert r.json()["error"]["details"] == [
+        {"field": "q", "problem": "given more than once; expected a single value"}
+    ]
