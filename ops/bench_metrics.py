@@ -108,48 +108,54 @@ async def timed_refreshes(res: Resources, runs: int) -> dict[str, Any]:
 
 
 async def fill_history(res: Resources, days: int = 90) -> int:
-    """90 days of hourly refreshes for every person in the graph (server-side generate_series),
-    then the hourly rollup built in one pass (what metrics_after_write would have accumulated)."""
+    """90 days of hourly refreshes for the people of the latest refresh (server-side
+    generate_series, one day per statement), then the hourly rollup built in one pass per day
+    (what metrics_after_write accumulates refresh by refresh)."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = now - timedelta(days=days)
     async with res.pg.acquire() as conn:
-        for d in range(days + 1):
-            await conn.execute("SELECT metrics_ensure_partition($1)", start + timedelta(days=d))
-        await conn.execute(
-            """
-            INSERT INTO employee_metrics
-            SELECT t + interval '7 minutes', e.employee, e.team,
-                   e.degree_in, e.degree_out, e.weighted_in * (1 + 0.1 * sin(k)), e.weighted_out,
-                   e.betweenness * (1 + 0.05 * cos(k)), e.clustering, e.cross_team_ratio,
-                   e.after_hours_share, e.meeting_hours, e.network_size, e.strong_ties, e.diverse_ties
-              FROM (SELECT DISTINCT ON (employee) * FROM employee_metrics ORDER BY employee, time DESC) e
-             CROSS JOIN LATERAL (
-                   SELECT g AS t, extract(epoch FROM g) / 3600 AS k
-                     FROM generate_series($1::timestamptz, $2::timestamptz - interval '1 hour',
-                                          interval '1 hour') g
-             ) s
-            """,
-            start,
-            now,
-        )
-        await conn.execute(
-            """
-            INSERT INTO employee_metrics_hourly
-            SELECT date_trunc('hour', time, 'UTC'), employee, max(team), count(*),
-                   sum(degree_in), sum(degree_out), sum(weighted_in), sum(weighted_out), sum(betweenness),
-                   sum(clustering), sum(cross_team_ratio), count(cross_team_ratio), sum(after_hours_share),
-                   count(after_hours_share), sum(meeting_hours), sum(network_size), sum(strong_ties),
-                   sum(diverse_ties), max(betweenness)
-              FROM employee_metrics WHERE time >= $1 AND time < $2
-             GROUP BY 1, 2
-            ON CONFLICT (employee, bucket) DO NOTHING
-            """,
-            start,
-            now,
-        )
-        await conn.execute("ANALYZE employee_metrics_hourly")
-        await conn.execute("ANALYZE employee_metrics")
-        return int(await conn.fetchval("SELECT count(*) FROM employee_metrics"))
+        latest = await conn.fetchval("SELECT max(time) FROM employee_metrics")
+        for d in range(days):
+            day = start + timedelta(days=d)
+            await conn.execute("SELECT metrics_ensure_partition($1)", day)
+            await conn.execute("SELECT metrics_ensure_partition($1)", day + timedelta(hours=23))
+            await conn.execute(
+                """
+                INSERT INTO employee_metrics
+                SELECT t + interval '7 minutes', e.employee, e.team,
+                       e.degree_in, e.degree_out, e.weighted_in * (1 + 0.1 * sin(k)), e.weighted_out,
+                       e.betweenness * (1 + 0.05 * cos(k)), e.clustering, e.cross_team_ratio,
+                       e.after_hours_share, e.meeting_hours, e.network_size, e.strong_ties, e.diverse_ties
+                  FROM (SELECT * FROM employee_metrics WHERE time = $3) e
+                 CROSS JOIN LATERAL (
+                       SELECT g AS t, extract(epoch FROM g) / 3600 AS k
+                         FROM generate_series($1::timestamptz, $2::timestamptz, interval '1 hour') g
+                 ) s
+                """,
+                day,
+                day + timedelta(hours=23),
+                latest,
+                timeout=600,
+            )
+            await conn.execute(
+                """
+                INSERT INTO employee_metrics_hourly
+                SELECT date_trunc('hour', time, 'UTC'), employee, max(team), count(*),
+                       sum(degree_in), sum(degree_out), sum(weighted_in), sum(weighted_out),
+                       sum(betweenness), sum(clustering), sum(cross_team_ratio), count(cross_team_ratio),
+                       sum(after_hours_share), count(after_hours_share), sum(meeting_hours),
+                       sum(network_size), sum(strong_ties), sum(diverse_ties), max(betweenness)
+                  FROM employee_metrics WHERE time >= $1 AND time < $2
+                 GROUP BY 1, 2
+                ON CONFLICT (employee, bucket) DO NOTHING
+                """,
+                day,
+                day + timedelta(days=1),
+                timeout=600,
+            )
+        await conn.execute("ANALYZE employee_metrics_hourly", timeout=600)
+        await conn.execute("ANALYZE employee_metrics", timeout=600)
+        return int(await conn.fetchval("SELECT count(*) FROM employee_metrics", timeout=600))
 
 
 def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -229,34 +235,6 @@ async def main() -> dict[str, Any]:
             await load(res, dict(teams), [TieRow(a, b, 1, synthetic_weight(a, b), 1) for a, b in set(edges)])
             out["eu_core_refresh"] = await timed_refreshes(res, 5)
 
-            log("email-Enron ...")
-            en_edges = enron(DATA)
-            en_people: dict[str, str | None] = {}
-            for a, b in en_edges:
-                en_people.setdefault(a, f"dept-{int(a) % 97}")
-                en_people.setdefault(b, f"dept-{int(b) % 97}")
-            await load(res, en_people, [TieRow(a, b, 1, 1.0, 1) for a, b in set(en_edges)])
-            out["enron_refresh"] = await timed_refreshes(res, 2)
-            stored = await res.graph.execute(
-                "MATCH (p:Person) RETURN p.id AS id, p.betweenness AS b", read_only=True
-            )
-            estimate = {r["id"]: float(r["b"]) for r in stored}
-            log("email-Enron exact betweenness (reference for the sampled error) ...")
-            g = index_graph(en_people.items(), ((a, b, 1.0) for a, b in en_edges))
-            t0 = time.perf_counter()
-            exact = normalise_betweenness(betweenness_from_sources(to_igraph(g), None), g.n)
-            exact_s = time.perf_counter() - t0
-            err = sample_error(exact, [estimate[pid] for pid in g.ids])
-            out["enron_sampled_vs_exact"] = {
-                "exact_compute_s": round(exact_s, 1),
-                "max_abs": err.max_abs,
-                "mean_abs": err.mean_abs,
-                "max_abs_over_max_value": round(err.max_abs_relative_to_max, 5),
-                "top10_overlap": err.top10_overlap,
-                "top50_overlap": err.top50_overlap,
-                "spearman_top100": round(err.spearman_top100, 4),
-            }
-
             log("synthetic 2,000-person org ...")
             org_teams, org_ties = synthetic_org()
             await load(res, dict(org_teams), org_ties)
@@ -276,6 +254,10 @@ async def main() -> dict[str, Any]:
                 "CO_JWT_PUBLIC_KEYS_DIR": str(keys / "jwt_public"),
                 "CO_JWT_PRIVATE_KEY_FILE": str(private),
                 "PYTHONPATH": str(ROOT),
+                # the limiter still runs on every request (its cost is measured); the budget is
+                # raised so the benchmark's single user is not throttled
+                "CO_RATE_LIMIT_READ": "1000000",
+                "CO_RATE_LIMIT_IP_FACTOR": "1",
             }
         )
         proc, base = serve(env)
@@ -328,6 +310,36 @@ async def main() -> dict[str, Any]:
         out["history_90d_employee_granularity"] = sample["granularity"]
         out["history_90d_team_p95_ms"] = round(p95(hist_team), 2)
         out["history_7d_raw_employee_p95_ms"] = round(p95(hist_raw7), 2)
+
+        async with open_resources(settings, Needs(graph=True, redis=True, pg=True)) as res:
+            log("email-Enron ...")
+            en_edges = enron(DATA)
+            en_people: dict[str, str | None] = {}
+            for a, b in en_edges:
+                en_people.setdefault(a, f"dept-{int(a) % 97}")
+                en_people.setdefault(b, f"dept-{int(b) % 97}")
+            await load(res, en_people, [TieRow(a, b, 1, 1.0, 1) for a, b in set(en_edges)])
+            out["enron_refresh"] = await timed_refreshes(res, 2)
+            stored = await res.graph.execute(
+                "MATCH (p:Person) RETURN p.id AS id, p.betweenness AS b", read_only=True
+            )
+            estimate = {r["id"]: float(r["b"]) for r in stored}
+            log("email-Enron exact betweenness (reference for the sampled error) ...")
+            g = index_graph(en_people.items(), ((a, b, 1.0) for a, b in en_edges))
+            t0 = time.perf_counter()
+            exact = normalise_betweenness(betweenness_from_sources(to_igraph(g), None), g.n)
+            exact_s = time.perf_counter() - t0
+            err = sample_error(exact, [estimate[pid] for pid in g.ids])
+            out["enron_sampled_vs_exact"] = {
+                "exact_compute_s": round(exact_s, 1),
+                "max_abs": err.max_abs,
+                "mean_abs": err.mean_abs,
+                "max_abs_over_max_value": round(err.max_abs_relative_to_max, 5),
+                "top10_overlap": err.top10_overlap,
+                "top50_overlap": err.top50_overlap,
+                "spearman_top100": round(err.spearman_top100, 4),
+            }
+
     finally:
         import redis
 
