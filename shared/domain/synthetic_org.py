@@ -91,6 +91,7 @@ def generate_org(
     manager = (np.array(ROLES)[role_of] == "manager").astype(float)
 
     n = people * weeks
+    ids = [f"org{seed}-emp-{i:05d}" for i in range(people)]  # distinct per seed: orgs can share a store
     person = np.repeat(np.arange(people), weeks)
     week = np.tile(np.arange(weeks), people)
     t_load = load[team_of][person]
@@ -110,7 +111,7 @@ def generate_org(
     degree_out = rng.binomial(network, 0.8)
     degree_in = rng.binomial(network, 0.75)
     columns: dict[str, Any] = {
-        "employee": np.array([f"emp-{i:05d}" for i in range(people)])[person],
+        "employee": np.array(ids)[person],
         "period": np.array([first_week + timedelta(weeks=w) for w in range(weeks)])[week],
         "team": np.array(team_names)[team_of][person],
         "role": np.array(ROLES)[role_of][person],
@@ -134,7 +135,7 @@ def generate_org(
         seed=seed,
         true_effect=true_effect,
         treatment=treatment,
-        people=[f"emp-{i:05d}" for i in range(people)],
+        people=ids,
         teams=[team_names[t] for t in team_of],
         roles=[ROLES[r] for r in role_of],
         tenure_years=[float(x) for x in tenure],

@@ -124,7 +124,7 @@ async def test_spec_that_does_not_fit_the_data_is_422(
 ) -> None:
     h = auth(causal_settings, "analyst")
     if over.get("treatment") == "flat_treatment":
-        people = [f"emp-{i:05d}" for i in range(200)]
+        people = [f"org11-emp-{i:05d}" for i in range(200)]
         records = [
             {"employee": p, "period": f"2026-01-{5 + 7 * w:02d}", "metric": "flat_treatment", "value": 1.0}
             for p in people

@@ -71,6 +71,7 @@ def run_pandas(
     started = time.perf_counter()
     import numpy as np
     from dowhy import CausalModel
+    from threadpoolctl import threadpool_limits
 
     logging.getLogger("dowhy").setLevel(logging.WARNING)
     data, covariates = design_frame(frame, spec)
@@ -82,7 +83,9 @@ def run_pandas(
         progress(stage, done / steps)
 
     step("model", 0)
-    with warnings.catch_warnings():
+    # One BLAS thread: statsmodels' SVD on these tall, narrow matrices gets no faster with more
+    # threads, and oversubscribed cores (a worker runs other activities) made it 4x slower.
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         model = CausalModel(data=data, treatment=T_COL, outcome=Y_COL, common_causes=covariates or None)
         # maximal-adjustment: adjust for exactly the given set (DoWhy's default search is
