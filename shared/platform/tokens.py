@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cachetools import TTLCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -32,6 +33,7 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 KEY_REFRESH_MIN_S = 30.0
 MAX_TOKEN_BYTES = 8192
+VERIFIED_CACHE_TTL_S = 60.0
 
 
 class UnknownKeyError(jwt.InvalidTokenError):
@@ -83,6 +85,7 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._last_refresh = 0.0
         self._refresh_lock = asyncio.Lock()
+        self._verified: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=10_000, ttl=VERIFIED_CACHE_TTL_S)
         self._load_dir()
         self._jwks = (
             jwt.PyJWKClient(settings.jwt_jwks_url, cache_jwk_set=True, lifespan=300, timeout=5)
@@ -135,9 +138,25 @@ class TokenVerifier:
         raise UnknownKeyError("unknown kid")
 
     async def verify(self, token: str) -> dict[str, Any]:
-        """Return the verified claims or raise a ``jwt.PyJWTError`` subclass."""
+        """Return the verified claims or raise a ``jwt.PyJWTError`` subclass.
+
+        A token that verified once is remembered (exact string, bounded, at most
+        ``VERIFIED_CACHE_TTL_S``) so a client's next requests skip the signature check; its
+        ``exp`` is still checked on every use.
+        """
         if len(token) > MAX_TOKEN_BYTES:
             raise jwt.DecodeError("token too large")
+        known = self._verified.get(token)
+        if known is not None:
+            if float(known["exp"]) + self._leeway <= time.time():
+                self._verified.pop(token, None)
+                raise jwt.ExpiredSignatureError("Signature has expired")
+            return known
+        claims = await self._verify(token)
+        self._verified[token] = claims
+        return claims
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         header = jwt.get_unverified_header(token)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
