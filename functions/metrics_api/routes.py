@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
 from shared.platform.auth import Permission, Principal, require
+from shared.platform.caching import cached
 from shared.platform.errors import ApiError
 from shared.platform.http import error_responses, resources_of
 
@@ -223,6 +224,7 @@ async def employee_metrics(
 
 
 @router.get("/bridges", response_model=BridgesOut, responses=error_responses(404))
+@cached("metrics")  # refresh_metrics invalidates "metrics:*"
 async def top_bridges(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
@@ -234,6 +236,7 @@ async def top_bridges(
 
 
 @router.get("/teams", response_model=TeamsOut, responses=error_responses(404))
+@cached("metrics")  # refresh_metrics invalidates "metrics:*"
 async def team_summaries(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.READ_TEAM_AGGREGATES))],
@@ -254,6 +257,7 @@ async def team_summaries(
 
 
 @router.get("/graph", response_model=GraphStatsOut, responses=error_responses(404))
+@cached("metrics")  # refresh_metrics invalidates "metrics:*"
 async def graph_stats(
     request: Request, _: Annotated[Principal, Depends(require(Permission.READ_TEAM_AGGREGATES))]
 ) -> GraphStatsOut:

@@ -167,6 +167,16 @@ async def refresh_metrics(
             log.warning("metrics refresh outlived its lock TTL (%ss)", settings.metrics_refresh_lock_ttl_s)
 
 
+async def _drop_cached_reads(resources: Resources) -> None:
+    """New metrics: cached API reads of metrics and graph figures are stale (shared/platform/caching.py)."""
+    from shared.platform.caching import invalidate
+
+    try:
+        await invalidate(resources, ["metrics:*", "graph:*"])
+    except Exception as exc:  # noqa: BLE001 - the TTL still bounds staleness; never fail the refresh
+        log.warning("cache invalidation after refresh failed: %s", type(exc).__name__)
+
+
 async def _refresh_locked(
     resources: Resources, store: MetricsStore, *, trigger: str, force: bool, now: datetime | None
 ) -> RefreshResult:
@@ -201,6 +211,7 @@ async def _refresh_locked(
         stats = graph_summary(g, outcome.rows, outcome.average_clustering, outcome.reciprocity)
         stats.update({"mode": outcome.plan.mode, "pivots": outcome.plan.pivots or 0})  # type: ignore[dict-item]
         await store.save_summary(run_id, at, stats, bridges, teams)
+        await _drop_cached_reads(resources)
         t4 = time.perf_counter()
         result = RefreshResult(
             run_id,

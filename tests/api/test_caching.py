@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from shared.adapters.graph.base import PersonRow
+from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.redis_pool import build_redis
 from shared.platform.caching import Entry, ResponseCache, etag_matches, invalidate
 from shared.platform.resources import Resources
@@ -151,3 +151,31 @@ def test_l1_is_bounded(api_settings: Settings, size: int) -> None:
     for i in range(10):
         cache.l1[f"k{i}"] = Entry('"e"', b"")
     assert len(cache.l1) == size
+
+
+async def test_metrics_refresh_invalidates_cached_reads(dev_client: httpx.AsyncClient, mint: Mint) -> None:
+    """The metrics API's summary reads are cached; a refresh drops them everywhere."""
+    from shared.services.metrics_refresh import refresh_metrics
+
+    app_resources: Resources = dev_client.app.state.resources  # type: ignore[attr-defined]
+    graph = app_resources.graph
+    people = [PersonRow(id=f"inv-{i}", version=1, team="inv") for i in range(6)]
+    await graph.upsert_people(people)
+    await graph.upsert_ties(
+        [TieRow(src="inv-0", dst=f"inv-{i}", version=1, weight=1.0, count=1) for i in range(1, 6)]
+    )
+    assert (await refresh_metrics(app_resources, trigger="test", force=True)).status == "succeeded"
+    token = bearer(mint("viewer"))
+    first = await dev_client.get("/v1/metrics/graph", headers=token)
+    assert first.status_code == 200 and first.headers["x-cache"] == "MISS"
+    assert (await dev_client.get("/v1/metrics/graph", headers=token)).headers["x-cache"] == "HIT"
+    await graph.upsert_people([PersonRow(id="inv-late", version=1, team="inv")])
+    assert (await refresh_metrics(app_resources, trigger="test", force=True)).status == "succeeded"
+    for _ in range(50):  # L2 is gone at once; the L1 entry goes when the pub/sub message lands
+        after = await dev_client.get("/v1/metrics/graph", headers=token)
+        if after.headers["x-cache"] == "MISS":
+            break
+        await asyncio.sleep(0.02)
+    assert after.headers["x-cache"] == "MISS"
+    assert after.json()["people"] == first.json()["people"] + 1
+    assert after.json()["run_id"] > first.json()["run_id"]

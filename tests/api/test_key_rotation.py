@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -143,3 +144,18 @@ async def test_jwk_alg_must_match_token_alg(settings: Settings, jwks: _Jwks) -> 
 def test_symmetric_algorithms_cannot_be_configured(settings: Settings) -> None:
     with pytest.raises(ValueError):
         TokenVerifier(settings.model_copy(update={"jwt_algorithms": ("HS256", "none")}))
+
+
+async def test_remembered_token_still_expires(settings: Settings, tmp_path: Path) -> None:
+    """The verified-token cache skips the signature check, never the expiry check."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "k.pem").write_bytes(_pem(key))
+    verifier = TokenVerifier(settings.model_copy(update={"jwt_public_keys_dir": tmp_path, "jwt_leeway_s": 0}))
+    now = int(time.time())
+    claims = {**_claims(settings), "iat": now, "exp": now + 1}
+    token = jwt.encode(claims, key, "ES256", headers={"kid": "k"})
+    assert (await verifier.verify(token))["sub"] == "svc"
+    assert (await verifier.verify(token))["sub"] == "svc"  # from the cache
+    await asyncio.sleep(1.2)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        await verifier.verify(token)
