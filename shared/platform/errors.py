@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -105,6 +106,19 @@ def install_error_handlers(app: FastAPI) -> None:
             error_payload(code, str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def _unstorable_text(_: Request, exc: Exception) -> JSONResponse:
+        # safety net for a string field that is not a CleanStr: PostgreSQL text cannot hold NUL
+        return JSONResponse(
+            error_payload(
+                "validation_error",
+                "request failed validation",
+                [{"field": "body", "problem": "text contains characters that cannot be stored (e.g. NUL)"}],
+            ),
+            status_code=422,
         )
 
     @app.exception_handler(Exception)

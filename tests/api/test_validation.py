@@ -7,7 +7,7 @@ from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ValidationError
 
 from shared.platform.auth import Permission, Principal, require
@@ -21,6 +21,10 @@ class Note(BaseModel):
     body: CleanText = ""
     team: Identifier
     tag: clean_str(8, min_length=1) = "x"  # type: ignore[valid-type]
+
+
+class Raw(BaseModel):
+    text: str  # deliberately a plain str: the safety net is what is under test
 
 
 def _router() -> APIRouter:
@@ -123,3 +127,26 @@ async def test_repeated_single_valued_query_parameter_is_422(probe: httpx.AsyncC
     assert r.json()["error"]["details"] == [
         {"field": "q", "problem": "given more than once; expected a single value"}
     ]
+
+
+async def test_nul_reaching_postgres_is_422_not_500(api_settings: Settings, mint: Mint) -> None:
+    """Safety net for string fields that are not CleanStr: the store refuses NUL, the client gets 422."""
+    from shared.platform.http import create_app, resources_of
+    from shared.platform.resources import Needs
+
+    router = APIRouter()
+
+    @router.post("/v1/probe/raw")
+    async def store_raw(
+        body: Raw, request: Request, _: Principal = Depends(require(Permission.WRITE_OUTCOMES))
+    ) -> dict[str, str]:
+        async with resources_of(request).pg.acquire() as conn:
+            return {"stored": await conn.fetchval("SELECT $1::text", body.text)}
+
+    app = create_app(title="raw", needs=Needs(pg=True, redis=True), routers=[router], settings=api_settings)
+    async with running(app) as client:
+        ok = await client.post("/v1/probe/raw", headers=bearer(mint("analyst")), json={"text": "fine"})
+        assert ok.status_code == 200 and ok.json() == {"stored": "fine"}
+        r = await client.post("/v1/probe/raw", headers=bearer(mint("analyst")), json={"text": "a\x00b"})
+        assert r.status_code == 422
+        assert r.json()["error"]["details"][0]["problem"].startswith("text contains characters")
