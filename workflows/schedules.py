@@ -40,6 +40,18 @@ class ScheduleDef:
     offset: timedelta = timedelta(0)
 
 
+def _cycle_request(settings: Settings, mode: str) -> Any:
+    from workflows.intervention.cycle import CycleRequest
+
+    return CycleRequest(
+        mode=mode,
+        analysis_workflow=settings.cycle_analysis_workflow,
+        analyses=list(settings.cycle_analyses),
+        lookback_hours=settings.cycle_lookback_hours,
+        intervention_task_queue=settings.intervention_task_queue,
+    )
+
+
 def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
     from workflows.metrics_refresh.workflow import RefreshRequest, RetentionRequest
 
@@ -58,6 +70,21 @@ def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
             every=timedelta(days=1),
             offset=timedelta(hours=3),
             note="drop metric history past raw/rollup retention (issue 4)",
+        ),
+        # interventions (issue 6): the full cycle and the incremental refresh
+        ScheduleDef(
+            name="intervention-full-cycle-6h",
+            workflow="InterventionCycleWorkflow",
+            arg=_cycle_request(settings, "full"),
+            every=timedelta(hours=6),
+            note="refresh metrics -> configured analyses -> evaluate interventions (issue 6)",
+        ),
+        ScheduleDef(
+            name="intervention-incremental-5m",
+            workflow="InterventionCycleWorkflow",
+            arg=_cycle_request(settings, "incremental"),
+            every=timedelta(minutes=5),
+            note="incremental metrics refresh; skipped when the graph is unchanged (issue 6)",
         ),
     ]
 

@@ -239,11 +239,22 @@ def plan_actions(p: Proposal) -> list[Action]:
     people = sorted(set(p.target.people))
     tag = p.intervention_id
     if p.type is InterventionType.FOCUS_TIME_BLOCK:
-        return [Action("calendar_block", who, {"hours_per_week": params["hours_per_week"], "tag": tag}) for who in people]
+        return [
+            Action("calendar_block", who, {"hours_per_week": params["hours_per_week"], "tag": tag})
+            for who in people
+        ]
     if p.type is InterventionType.MEETING_LOAD_CAP:
-        return [Action("meeting_cap", who, {"max_meeting_hours": params["max_meeting_hours"]}) for who in people]
+        return [
+            Action("meeting_cap", who, {"max_meeting_hours": params["max_meeting_hours"]}) for who in people
+        ]
     if p.type is InterventionType.REVIEW_LOAD_REBALANCE:
-        return [Action("review_rebalance", "reviews", {"people": people, "max_per_person": int(params["max_reviews_per_person"])})]
+        return [
+            Action(
+                "review_rebalance",
+                "reviews",
+                {"people": people, "max_per_person": int(params["max_reviews_per_person"])},
+            )
+        ]
     if p.type is InterventionType.CROSS_TEAM_INTRODUCTION:
         teams = sorted(set(p.target.teams))
         channel = f"intro-{tag}"
@@ -252,7 +263,12 @@ def plan_actions(p: Proposal) -> list[Action]:
             Action("channel_post", channel, {"text": "Welcome! Two teams that rarely meet, introduced."}),
         ]
     if p.type is InterventionType.MANAGER_NUDGE:
-        return [Action("manager_nudge", who, {"urgency": int(params["urgency"]), "finding": p.evidence.analysis_id}) for who in people]
+        return [
+            Action(
+                "manager_nudge", who, {"urgency": int(params["urgency"]), "finding": p.evidence.analysis_id}
+            )
+            for who in people
+        ]
     raise ProposalError(f"unknown intervention type {p.type}")
 
 
@@ -319,7 +335,9 @@ def proposal_from_dict(raw: dict[str, Any]) -> Proposal:
     return Proposal(
         intervention_id=str(raw["intervention_id"]),
         type=InterventionType(raw["type"]),
-        target=Target(people=tuple(raw["target"].get("people", ())), teams=tuple(raw["target"].get("teams", ()))),
+        target=Target(
+            people=tuple(raw["target"].get("people", ())), teams=tuple(raw["target"].get("teams", ()))
+        ),
         parameters={k: float(v) for k, v in raw.get("parameters", {}).items()},
         evidence=Evidence(
             analysis_id=str(ev["analysis_id"]),
@@ -335,16 +353,27 @@ def proposal_from_dict(raw: dict[str, Any]) -> Proposal:
     )
 
 
-# Which intervention answers which (treatment -> outcome) finding; used by automatic proposals.
-TREATMENT_TO_INTERVENTION: dict[str, InterventionType] = {
-    "meeting_load": InterventionType.MEETING_LOAD_CAP,
-    "after_hours_share": InterventionType.FOCUS_TIME_BLOCK,
-    "review_load": InterventionType.REVIEW_LOAD_REBALANCE,
-    "cross_team_ratio": InterventionType.CROSS_TEAM_INTRODUCTION,
-    "betweenness": InterventionType.MANAGER_NUDGE,
+# Which intervention acts on which treatment, and in which direction it moves it. Keys are the
+# metric columns the causal analyses use (shared/domain/analysis.py METRIC_COLUMNS).
+# (type, -1) lowers the treatment, (type, +1) raises it.
+TREATMENT_TO_INTERVENTION: dict[str, tuple[InterventionType, int]] = {
+    "meeting_hours": (InterventionType.MEETING_LOAD_CAP, -1),
+    "meeting_load": (InterventionType.MEETING_LOAD_CAP, -1),
+    "after_hours_share": (InterventionType.FOCUS_TIME_BLOCK, -1),
+    "review_load": (InterventionType.REVIEW_LOAD_REBALANCE, -1),
+    "cross_team_ratio": (InterventionType.CROSS_TEAM_INTRODUCTION, +1),
+    "betweenness": (InterventionType.MANAGER_NUDGE, -1),
 }
 
 
 def suggest_type(evidence: Evidence) -> InterventionType | None:
-    """The catalogue entry that acts on the evidence's treatment, if any."""
-    return TREATMENT_TO_INTERVENTION.get(evidence.treatment)
+    """The catalogue entry whose push on the treatment improves the outcome, if any.
+
+    Outcomes are taken as higher-is-better (wellbeing, engagement): a negative effect calls for
+    lowering the treatment, a positive one for raising it. No match, no proposal.
+    """
+    entry = TREATMENT_TO_INTERVENTION.get(evidence.treatment)
+    if entry is None or evidence.effect == 0:
+        return None
+    type_, direction = entry
+    return type_ if (evidence.effect > 0) == (direction > 0) else None

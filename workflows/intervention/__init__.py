@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from workflows.intervention.cycle import InterventionCycleWorkflow
 from workflows.intervention.workflow import InterventionWorkflow
 
 if TYPE_CHECKING:
     from shared.platform.resources import Resources
 
-WORKFLOWS: list[type] = [InterventionWorkflow]
+WORKFLOWS: list[type] = [InterventionWorkflow, InterventionCycleWorkflow]
 
 
 def build_activities(resources: Resources) -> list[Callable[..., Any]]:

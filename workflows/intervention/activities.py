@@ -21,7 +21,7 @@ from shared.adapters.postgres.audit import AuditStore
 from shared.domain.interventions import Action
 from shared.platform.settings import Settings
 from shared.services.alerts import AlertSink
-from workflows.intervention.types import AlertInput, AuditInput, CaptureInput, StepInput
+from workflows.intervention.types import AlertInput, AuditInput, CaptureInput, InterventionInput, StepInput
 
 T = TypeVar("T")
 
@@ -43,12 +43,14 @@ class InterventionActivities:
 
     def __init__(
         self,
+        settings: Settings,
         audit: AuditStore,
         connector: GuardedConnector,
         breakers: BreakerRegistry,
         alerts: AlertSink,
         registry: CollectorRegistry,
     ) -> None:
+        self.settings = settings
         self.audit_store = audit
         self.connector = connector
         self.breakers = breakers
@@ -94,8 +96,15 @@ class InterventionActivities:
     async def alert(self, inp: AlertInput) -> None:
         self.alerts.raise_alert(inp.source, inp.message, inp.details)
 
+    @activity.defn(name="intervention_evaluate")
+    async def evaluate(self, lookback_hours: float) -> list[InterventionInput]:
+        from shared.services.intervention_cycle import evaluate
+
+        async with self.audit_store.pg.acquire() as conn:
+            return await evaluate(conn, self.settings, lookback_hours)
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.audit, self.capture, self.apply, self.revert, self.measure, self.alert]
+        return [self.audit, self.capture, self.apply, self.revert, self.measure, self.alert, self.evaluate]
 
 
 def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
@@ -103,4 +112,6 @@ def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
     breakers = breaker_registry(settings)
     registry.register(BreakerCollector(breakers))
     connector = build_connector(settings, breakers)
-    return InterventionActivities(audit, connector, breakers, AlertSink(settings, registry), registry)
+    return InterventionActivities(
+        settings, audit, connector, breakers, AlertSink(settings, registry), registry
+    )

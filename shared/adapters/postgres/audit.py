@@ -261,6 +261,10 @@ class AuditStore:
     def __init__(self, pg: PgPool) -> None:
         self._pg = pg
 
+    @property
+    def pg(self) -> PgPool:
+        return self._pg
+
     async def append(self, **kwargs: Any) -> AuditRecord:
         async with self._pg.acquire() as conn:
             return await append(conn, **kwargs)
