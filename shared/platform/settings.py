@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     rollback_window_s: float = 30 * 24 * 3600.0
     intervention_max_attempts: int = 6
     intervention_task_queue: str | None = None  # defaults to temporal_task_queue
+    cycle_analysis_workflow: str = "AnalysisWorkflow"  # child workflow run per configured analysis
+    cycle_analyses: list[dict[str, Any]] = []  # analysis specs (JSON) the 6-hourly cycle runs
+    cycle_lookback_hours: float = 6.0  # robust analyses this recent are evaluated
+    cycle_max_people: int = 5  # people targeted by one automatic proposal
 
     @cached_property
     def pseudonymisation_key(self) -> bytes:
