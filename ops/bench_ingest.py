@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from pydantic import SecretStr
 
 from shared.adapters.graph import build_graph_store
 from shared.adapters.postgres.migrations import migrate
@@ -124,13 +125,21 @@ class Bench:
             await asyncio.sleep(0.05)
         raise RuntimeError("stream not drained")
 
+    async def first_read(self) -> float:
+        """When a consumer took its first entries (process start-up is not consumer throughput)."""
+        while True:
+            groups = await self.redis.xinfo_groups(self.settings.stream_name)
+            if any(int(g.get("entries-read") or 0) > 0 for g in groups):
+                return time.perf_counter()
+            await asyncio.sleep(0.01)
+
     async def consumer_throughput(self, n: int) -> float:
         context = validation_context(datetime.now(UTC), 90)
         events = [InteractionEvent.model_validate(e, context=context) for e in events_from_data(n, "cons")]
         for i in range(0, n, 1000):
             await accept_events(self.settings, self.redis, events[i : i + 1000])
-        started = time.perf_counter()
         self.start_consumers()
+        started = await self.first_read()
         await self.drained()
         elapsed = time.perf_counter() - started
         self.stop_consumers()
@@ -164,7 +173,7 @@ class Bench:
                         seen_at[person] = now
 
         listener = asyncio.create_task(listen())
-        batch_size = 1000 if rate is None else max(1, int(rate / 10))
+        batch_size = 999 if rate is None else max(1, int(rate / 10))  # + 1 probe <= 1,000
         batches = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
         headers = {"Authorization": f"Bearer {token}"}
         queue: asyncio.Queue[tuple[int, list[dict[str, Any]]] | None] = asyncio.Queue(maxsize=concurrency)
@@ -175,12 +184,16 @@ class Bench:
                 n, batch = item
                 probe = probe_event(tag, n)
                 r = await client.post(url, json={"events": [*batch, probe]}, headers=headers)
-                r.raise_for_status()
+                if r.status_code != 202:
+                    raise RuntimeError(f"ingest answered {r.status_code}: {r.text[:300]}")
                 accepted_at[pseudonymise(probe["actor"], key)] = time.perf_counter()
 
         async with httpx.AsyncClient(timeout=60) as client:
             workers = [asyncio.create_task(sender(client)) for _ in range(concurrency)]
             for n, batch in enumerate(batches):
+                failed = [w for w in workers if w.done()]
+                if failed:
+                    await failed[0]  # re-raise the sender's error instead of blocking on a full queue
                 if rate is not None:
                     due = started + n * batch_size / rate
                     delay = due - time.perf_counter()
@@ -216,7 +229,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     generate_local_keypair(keys)
     settings = base.model_copy(
         update={
-            "pg_dsn": dsn,
+            "pg_dsn": SecretStr(dsn),
             "graph_name": f"bench_{run_tag}",
             "stream_name": f"bench:{run_tag}",
             "dead_letter_stream": f"bench:{run_tag}:dead",

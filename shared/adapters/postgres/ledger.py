@@ -29,6 +29,10 @@ class AppliedBatch:
     people: list[PersonRow] = field(default_factory=list)
 
 
+_TIE_COLUMNS = "t.src, t.dst, t.weight, t.count, extract(epoch FROM t.last_at) AS last_at, t.version"
+_PERSON_COLUMNS = "t.person, t.team, t.out_weight, t.in_weight, t.out_degree, t.in_degree, t.version"
+
+
 def _ts(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -51,22 +55,24 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[StoredEvent]) 
             )
         }
         fresh = [e for e in batch if e.event_id in new_ids]
-        if fresh:
-            await _record_fresh(conn, fresh)
-        touched_pairs = sorted({pair for e in batch for pair in e.ties()})
-        touched_people = sorted({p for e in batch for p in e.attendees()})
-        tie_rows = await conn.fetch(
-            """SELECT t.src, t.dst, t.weight, t.count, extract(epoch FROM t.last_at) AS last_at, t.version
-               FROM pair_totals t JOIN unnest($1::text[], $2::text[]) AS k(src, dst)
-                 ON t.src = k.src AND t.dst = k.dst""",
-            [p[0] for p in touched_pairs],
-            [p[1] for p in touched_pairs],
-        )
-        people_rows = await conn.fetch(
-            """SELECT person, team, out_weight, in_weight, out_degree, in_degree, version
-               FROM person_totals WHERE person = ANY($1::text[])""",
-            touched_people,
-        )
+        tie_rows, people_rows = await _record_fresh(conn, fresh) if fresh else ([], [])
+        # Redelivered events touch rows the upserts above did not return: read those back.
+        returned_pairs = {(r["src"], r["dst"]) for r in tie_rows}
+        returned_people = {r["person"] for r in people_rows}
+        other_pairs = sorted({pair for e in batch for pair in e.ties()} - returned_pairs)
+        other_people = sorted({p for e in batch for p in e.attendees()} - returned_people)
+        if other_pairs:
+            tie_rows += await conn.fetch(
+                f"""SELECT {_TIE_COLUMNS} FROM pair_totals t
+                    JOIN unnest($1::text[], $2::text[]) AS k(src, dst) ON t.src = k.src AND t.dst = k.dst""",
+                [p[0] for p in other_pairs],
+                [p[1] for p in other_pairs],
+            )
+        if other_people:
+            people_rows += await conn.fetch(
+                f"SELECT {_PERSON_COLUMNS} FROM person_totals t WHERE t.person = ANY($1::text[])",
+                other_people,
+            )
     return AppliedBatch(
         new_events=len(fresh),
         duplicate_events=len(events) - len(fresh),
@@ -96,7 +102,10 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[StoredEvent]) 
     )
 
 
-async def _record_fresh(conn: asyncpg.Connection, fresh: list[StoredEvent]) -> None:
+async def _record_fresh(
+    conn: asyncpg.Connection, fresh: list[StoredEvent]
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """Insert the new events' raw pairs and add their deltas; returns the updated totals rows."""
     raw = [(e, src, dst) for e in fresh for src, dst in e.ties()]
     await conn.execute(
         """INSERT INTO interactions (event_id, occurred_at, kind, src, dst, weight, duration_s)
@@ -112,7 +121,7 @@ async def _record_fresh(conn: asyncpg.Connection, fresh: list[StoredEvent]) -> N
         [e.duration_s for e, _, _ in raw],
     )
     deltas = pair_deltas(fresh)  # sorted by (src, dst): a stable lock order
-    inserted = await conn.fetch(
+    tie_rows = await conn.fetch(
         """INSERT INTO pair_totals AS t (src, dst, weight, count, last_at)
            SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::bigint[], $5::timestamptz[])
                AS d(src, dst, weight, count, last_at) ORDER BY src, dst
@@ -121,14 +130,15 @@ async def _record_fresh(conn: asyncpg.Connection, fresh: list[StoredEvent]) -> N
                  count = t.count + EXCLUDED.count,
                  last_at = greatest(t.last_at, EXCLUDED.last_at),
                  version = t.version + 1
-           RETURNING src, dst, (xmax = 0) AS inserted""",
+           RETURNING (xmax = 0) AS inserted, """
+        + _TIE_COLUMNS,
         [d.src for d in deltas],
         [d.dst for d in deltas],
         [d.weight for d in deltas],
         [d.count for d in deltas],
         [_ts(d.last_at) for d in deltas],
     )
-    new_pairs = [(r["src"], r["dst"]) for r in inserted if r["inserted"]]
+    new_pairs = [(r["src"], r["dst"]) for r in tie_rows if r["inserted"]]
     person: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0, 0])
     for d in deltas:
         person[d.src][0] += d.weight
@@ -144,7 +154,7 @@ async def _record_fresh(conn: asyncpg.Connection, fresh: list[StoredEvent]) -> N
         if e.teams:
             teams.update(e.teams)
     keys = sorted(person)
-    await conn.execute(
+    people_rows = await conn.fetch(
         """INSERT INTO person_totals AS t (person, team, out_weight, in_weight, out_degree, in_degree, meeting_s)
            SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::int[], $6::int[],
                                 $7::bigint[])
@@ -157,7 +167,9 @@ async def _record_fresh(conn: asyncpg.Connection, fresh: list[StoredEvent]) -> N
                  in_degree = t.in_degree + EXCLUDED.in_degree,
                  meeting_s = t.meeting_s + EXCLUDED.meeting_s,
                  version = t.version + 1,
-                 updated_at = now()""",
+                 updated_at = now()
+           RETURNING """
+        + _PERSON_COLUMNS,
         keys,
         [teams.get(k) for k in keys],
         [person[k][0] for k in keys],
@@ -166,3 +178,4 @@ async def _record_fresh(conn: asyncpg.Connection, fresh: list[StoredEvent]) -> N
         [int(person[k][3]) for k in keys],
         [int(person[k][4]) for k in keys],
     )
+    return list(tie_rows), list(people_rows)
