@@ -66,12 +66,31 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report["ok"] else 1
 
 
+async def _graph_rebuild(settings: Settings) -> dict[str, object]:
+    from shared.platform.resources import Needs, open_resources
+    from shared.services.graph_build import rebuild_graph
+
+    async with open_resources(settings, Needs(graph=True, redis=True, pg=True)) as r:
+        status = await rebuild_graph(
+            settings, r.redis, r.pg, r.graph, heartbeat=lambda p: print(json.dumps(p), file=sys.stderr)
+        )
+    return {"state": status.state, "done": status.done, "total": status.total}
+
+
+def cmd_graph_rebuild(_: argparse.Namespace, settings: Settings) -> int:
+    print(json.dumps(asyncio.run(_graph_rebuild(settings))))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="causal-organism", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("migrate", help="apply PostgreSQL migrations and graph indexes (idempotent)")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("graph-rebuild", help="rebuild the graph projection from the ledger, printing progress")
+    p.set_defaults(func=cmd_graph_rebuild)
 
     p = sub.add_parser("dev-keys", help="generate the local JWT signing key pair (idempotent)")
     p.add_argument("--directory", default="var/secrets")

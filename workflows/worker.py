@@ -27,6 +27,7 @@ WORKFLOW_PACKAGES: tuple[str, ...] = (
     "workflows.metrics_refresh",
     "workflows.analysis",
     "workflows.intervention",
+    "workflows.graph_rebuild",
 )
 
 log = logging.getLogger(__name__)

@@ -6,5 +6,5 @@ from functions.ingest_http.routes import router
 from shared.platform.http import create_app
 from shared.platform.resources import Needs
 
-app = create_app(title="Causal Organism ingest", needs=Needs(redis=True), routers=[router])
+app = create_app(title="Causal Organism ingest", needs=Needs(redis=True, temporal=True), routers=[router])
 handler = Mangum(app, lifespan="auto")

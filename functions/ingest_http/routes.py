@@ -13,7 +13,9 @@ from shared.domain.events import MAX_BATCH_EVENTS, EventBatch, validation_contex
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError, validation_details
 from shared.platform.http import resources_of
+from shared.services.graph_build import read_status
 from shared.services.ingest import accept_events
+from workflows.graph_rebuild.workflow import WORKFLOW_ID as GRAPH_REBUILD_WORKFLOW_ID
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -65,3 +67,60 @@ async def ingest_events(
     batch = parse_batch(body, resources.settings.raw_retention_days)
     ids = await accept_events(resources.settings, resources.redis, batch.events)
     return JSONResponse(Accepted(accepted=len(ids), event_ids=ids).model_dump(), status_code=202)
+
+
+class GraphBuild(BaseModel):
+    state: str
+    done: int
+    total: int
+    percent: float
+    eta_s: float | None = None
+    workflow_id: str | None = None
+
+
+@router.get("/graph/build", response_model=GraphBuild, summary="Progress of the asynchronous graph build")
+async def graph_build_status(
+    request: Request, _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))
+) -> GraphBuild:
+    resources = resources_of(request)
+    status = await read_status(resources.redis, resources.settings)
+    return GraphBuild(
+        state=status.state, done=status.done, total=status.total, percent=status.percent, eta_s=status.eta_s
+    )
+
+
+@router.post(
+    "/admin/graph/rebuild",
+    status_code=202,
+    response_model=GraphBuild,
+    summary="Rebuild the graph projection from the ledger in the background (one at a time)",
+)
+async def start_graph_rebuild(
+    request: Request, _: Principal = Depends(require(Permission.ADMIN_OPERATIONS))
+) -> JSONResponse:
+    from temporalio.common import WorkflowIDConflictPolicy
+    from temporalio.service import RPCError
+
+    resources = resources_of(request)
+    client = await resources.temporal()
+    try:
+        await client.start_workflow(
+            "GraphRebuildWorkflow",
+            id=GRAPH_REBUILD_WORKFLOW_ID,
+            task_queue=resources.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except RPCError as exc:
+        raise ApiError(
+            503, "unavailable", "could not start the rebuild workflow", headers={"Retry-After": "5"}
+        ) from exc
+    status = await read_status(resources.redis, resources.settings)
+    body = GraphBuild(
+        state=status.state if status.state == "building" else "starting",
+        done=status.done,
+        total=status.total,
+        percent=status.percent,
+        eta_s=status.eta_s,
+        workflow_id=GRAPH_REBUILD_WORKFLOW_ID,
+    )
+    return JSONResponse(body.model_dump(), status_code=202)

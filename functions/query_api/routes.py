@@ -10,9 +10,10 @@ from pydantic import BaseModel
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
 from shared.platform.errors import ApiError
+from shared.platform.graph_ready import require_graph_ready
 from shared.platform.http import error_responses, resources_of
 
-router = APIRouter(prefix="/v1", tags=["graph"])
+router = APIRouter(prefix="/v1", tags=["graph"], dependencies=[Depends(require_graph_ready)])
 
 PersonId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 

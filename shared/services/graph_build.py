@@ -1,0 +1,159 @@
+"""Asynchronous graph construction: rebuild the whole projection from the ledger in the background.
+
+Used for a backfill of history or to recover a lost or corrupted graph. It never runs at
+start-up or import: a Temporal workflow (workflows/graph_rebuild) or the CLI starts it.
+Progress (state, done, total, percent, ETA) lives in a Redis hash, so every function can report
+it and endpoints that need the graph answer 503 + Retry-After until it is ready.
+
+Safe alongside live ingestion: rows carry ledger versions and the graph keeps the higher one,
+so a row the updater writes during the rebuild is never overwritten by an older snapshot row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from shared.adapters.graph.base import GraphStore, PersonRow, TieRow
+from shared.adapters.postgres.pool import PgPool
+from shared.platform.settings import Settings
+
+CHUNK = 5_000
+Heartbeat = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class BuildStatus:
+    state: str  # building | ready | failed | unknown
+    done: int = 0
+    total: int = 0
+    percent: float = 0.0
+    eta_s: float | None = None
+    started_at: float | None = None
+    error: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.state in ("ready", "unknown")
+
+
+async def read_status(redis: aioredis.Redis, settings: Settings) -> BuildStatus:
+    raw = await redis.hgetall(settings.graph_build_key)
+    if not raw:
+        return BuildStatus(state="unknown")
+    f = {k.decode(): v.decode() for k, v in raw.items()}
+    return BuildStatus(
+        state=f.get("state", "unknown"),
+        done=int(f.get("done", 0)),
+        total=int(f.get("total", 0)),
+        percent=float(f.get("percent", 0.0)),
+        eta_s=float(f["eta_s"]) if f.get("eta_s") else None,
+        started_at=float(f["started_at"]) if f.get("started_at") else None,
+        error=f.get("error") or None,
+    )
+
+
+async def rebuild_graph(
+    settings: Settings,
+    redis: aioredis.Redis,
+    pg: PgPool,
+    graph: GraphStore,
+    heartbeat: Heartbeat | None = None,
+) -> BuildStatus:
+    """Clear the graph and project every ledger total into it, chunk by chunk, reporting progress."""
+    key = settings.graph_build_key
+    started = time.time()
+    async with pg.acquire() as conn:
+        total = int(
+            await conn.fetchval(
+                "SELECT (SELECT count(*) FROM pair_totals) + (SELECT count(*) FROM person_totals)"
+            )
+        )
+    await redis.hset(
+        key,
+        mapping={
+            "state": "building",
+            "done": 0,
+            "total": total,
+            "percent": 0,
+            "started_at": started,
+            "error": "",
+        },
+    )
+    done = 0
+
+    async def progress(step: int) -> None:
+        nonlocal done
+        done += step
+        elapsed = time.time() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else None
+        fields = {
+            "done": done,
+            "percent": round(100.0 * done / total, 2) if total else 100.0,
+            "eta_s": round(eta, 1) if eta else "",
+        }
+        await redis.hset(key, mapping=fields)
+        if heartbeat is not None:
+            result = heartbeat(fields)
+            if result is not None:
+                await result
+
+    try:
+        await graph.clear()
+        async with pg.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            cursor = conn.cursor(
+                "SELECT src, dst, weight, count, extract(epoch FROM last_at) AS last_at, version FROM pair_totals"
+            )
+            chunk: list[TieRow] = []
+            async for r in cursor:
+                chunk.append(
+                    TieRow(
+                        r["src"],
+                        r["dst"],
+                        int(r["version"]),
+                        float(r["weight"]),
+                        int(r["count"]),
+                        float(r["last_at"]),
+                    )
+                )
+                if len(chunk) >= CHUNK:
+                    await graph.upsert_ties(chunk)
+                    await progress(len(chunk))
+                    chunk = []
+            if chunk:
+                await graph.upsert_ties(chunk)
+                await progress(len(chunk))
+            people: list[PersonRow] = []
+            async for r in conn.cursor(
+                "SELECT person, team, out_weight, in_weight, out_degree, in_degree, version FROM person_totals"
+            ):
+                people.append(
+                    PersonRow(
+                        r["person"],
+                        int(r["version"]),
+                        r["team"],
+                        float(r["out_weight"]),
+                        float(r["in_weight"]),
+                        int(r["out_degree"]),
+                        int(r["in_degree"]),
+                    )
+                )
+                if len(people) >= CHUNK:
+                    await graph.upsert_people(people)
+                    await progress(len(people))
+                    people = []
+            if people:
+                await graph.upsert_people(people)
+                await progress(len(people))
+    except Exception as exc:
+        await redis.hset(key, mapping={"state": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]})
+        raise
+    await redis.hset(
+        key, mapping={"state": "ready", "percent": 100.0, "eta_s": 0, "finished_at": time.time()}
+    )
+    return await read_status(redis, settings)
