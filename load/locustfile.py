@@ -38,15 +38,11 @@ class Analyst(HttpUser):
     @task(2)
     def revalidate(self) -> None:
         if self.etag:
-            with self.client.get(
-                "/v1/graph/stats", headers={"If-None-Match": self.etag}, catch_response=True
-            ) as r:
+            with self.client.get("/v1/graph/stats", headers={"If-None-Match": self.etag}, catch_response=True) as r:
                 if r.status_code in (200, 304):
                     r.success()
 
     @task(3)
     def person(self) -> None:
         if self.people:
-            self.client.get(
-                f"/v1/employees/{random.choice(self.people)}/metrics", name="/v1/employees/{id}/metrics"
-            )
+            self.client.get(f"/v1/employees/{random.choice(self.people)}/metrics", name="/v1/employees/{id}/metrics")

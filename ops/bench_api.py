@@ -135,17 +135,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     )
     total_uncached = args.clients * args.uncached_per_client
     ids = await seed(settings, max(args.people, total_uncached + args.clients * 5))
-    tokens = [
-        mint_token(settings, subject=f"bench-client-{i}", roles=["analyst"]) for i in range(args.clients)
-    ]
+    tokens = [mint_token(settings, subject=f"bench-client-{i}", roles=["analyst"]) for i in range(args.clients)]
     env = settings_env(settings)
     try:
         with uvicorn_process("functions.dev_server.main:app", env, workers=args.workers) as base:
             limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
             clients = [
-                httpx.AsyncClient(
-                    base_url=base, headers={"Authorization": f"Bearer {t}"}, limits=limits, timeout=60
-                )
+                httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {t}"}, limits=limits, timeout=60)
                 for t in tokens
             ]
             try:
@@ -160,19 +156,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 shuffled = random.Random(7).sample(ids, total_uncached)
                 n = args.uncached_per_client
                 uncached_paths = [
-                    [f"/v1/employees/{p}/metrics" for p in shuffled[i * n : (i + 1) * n]]
-                    for i in range(args.clients)
+                    [f"/v1/employees/{p}/metrics" for p in shuffled[i * n : (i + 1) * n]] for i in range(args.clients)
                 ]
-                uncached, uncached_wall, uncached_wrong = await run_phase(
-                    clients, uncached_paths, "MISS", args.think_s
-                )
+                uncached, uncached_wall, uncached_wrong = await run_phase(clients, uncached_paths, "MISS", args.think_s)
                 # saturation (no think time): what this machine sustains, and the HTTP stack alone
-                sat, sat_wall, _ = await run_phase(
-                    clients, [["/v1/graph/stats"] * 20 for _ in clients], "HIT", 0
-                )
-                live, live_wall, _ = await run_phase(
-                    clients, [["/health/live"] * 20 for _ in clients], None, 0
-                )
+                sat, sat_wall, _ = await run_phase(clients, [["/v1/graph/stats"] * 20 for _ in clients], "HIT", 0)
+                live, live_wall, _ = await run_phase(clients, [["/health/live"] * 20 for _ in clients], None, 0)
             finally:
                 await asyncio.gather(*(c.aclose() for c in clients))
     finally:
@@ -208,9 +197,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--cached-per-client", type=int, default=30)
     parser.add_argument("--uncached-per-client", type=int, default=20)

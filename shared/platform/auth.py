@@ -129,16 +129,11 @@ def _refuse_repeated_scalars(request: Request) -> None:
             422,
             "validation_error",
             "request failed validation",
-            [
-                {"field": n, "problem": "given more than once; expected a single value"}
-                for n in sorted(repeated)
-            ],
+            [{"field": n, "problem": "given more than once; expected a single value"} for n in sorted(repeated)],
         )
 
 
-def require(
-    permission: Permission, *, rate: RateClass | None = None
-) -> Callable[..., Coroutine[Any, Any, Principal]]:
+def require(permission: Permission, *, rate: RateClass | None = None) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A FastAPI dependency: authenticate the bearer token, check ``permission``, then apply the
     rate limit of the endpoint class (``rate``, or derived from the method and permission)."""
     bearer = HTTPBearer(

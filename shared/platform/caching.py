@@ -104,6 +104,7 @@ class ResponseCache:
         self.settings = settings
         self.redis = redis
         self.prefix = settings.cache_prefix
+        self._pending: set[asyncio.Task[None]] = set()
         self.l1: TTLCache[str, Entry] = TTLCache(
             maxsize=settings.cache_l1_max_entries, ttl=min(settings.cache_l1_ttl_s, settings.cache_ttl_s)
         )
@@ -139,6 +140,15 @@ class ResponseCache:
             await self.redis.set(key, entry.encode(), ex=ttl_s or self.settings.cache_ttl_s)
         except (RedisError, OSError) as exc:
             log.warning("cache L2 unavailable: %s", type(exc).__name__)
+
+    def put_soon(self, key: str, entry: Entry, ttl_s: int | None = None) -> None:
+        """L1 now, L2 in the background: a miss answers without waiting for the Redis write."""
+        self.l1[key] = entry
+        if self.redis is None:
+            return
+        task = asyncio.create_task(self.put(key, entry, ttl_s))
+        self._pending.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._pending.discard)
 
     def drop_local(self, patterns: Sequence[str]) -> int:
         """Drop L1 entries whose full key matches any glob pattern."""
@@ -244,9 +254,7 @@ def cached(
         request_param = next((p.name for p in params if p.annotation is Request), None)
         extra: list[inspect.Parameter] = []
         if request_param is None:
-            extra.append(
-                inspect.Parameter("co_cache_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
-            )
+            extra.append(inspect.Parameter("co_cache_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request))
         extra.append(
             inspect.Parameter(
                 "if_none_match",
@@ -266,9 +274,7 @@ def cached(
         @functools.wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Response:
             if_none_match = kwargs.pop("if_none_match", None)
-            request: Request = (
-                kwargs.pop("co_cache_request") if request_param is None else kwargs[request_param]
-            )
+            request: Request = kwargs.pop("co_cache_request") if request_param is None else kwargs[request_param]
             cache: ResponseCache | None = getattr(request.app.state, "cache", None)
             principal = getattr(request.state, "principal", None)
             if cache is None or principal is None or not cache.settings.cache_enabled:
@@ -281,7 +287,7 @@ def cached(
             if entry is not None:
                 return _response(entry, "HIT", if_none_match)
             entry = _entry(await fn(*args, **kwargs))
-            await cache.put(key, entry, ttl_s)
+            cache.put_soon(key, entry, ttl_s)
             return _response(entry, "MISS", if_none_match)
 
         wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]

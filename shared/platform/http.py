@@ -82,9 +82,7 @@ def health_router() -> APIRouter:
         "/health/ready",
         summary="Readiness: every dependency answers a real request and the graph is built",
         response_model=Readiness,
-        responses={
-            503: {"model": Readiness, "description": "A dependency is down or the graph is not ready"}
-        },
+        responses={503: {"model": Readiness, "description": "A dependency is down or the graph is not ready"}},
     )
     async def ready(request: Request) -> JSONResponse:
         checks = await resources_of(request).readiness()
@@ -156,16 +154,12 @@ def document_routes(app: FastAPI) -> None:
         if route.dependant.path_params:
             statuses.append(404)
         route.co_scalar_query = frozenset(  # type: ignore[attr-defined]  # read by auth.require
-            f.alias
-            for f in route.dependant.query_params
-            if not field_annotation_is_sequence(f.field_info.annotation)
+            f.alias for f in route.dependant.query_params if not field_annotation_is_sequence(f.field_info.annotation)
         )
         for status, spec in error_responses(*statuses).items():
             route.responses.setdefault(status, spec)
         if getattr(route.endpoint, CACHED_MARK, None) is not None:
-            route.responses.setdefault(
-                304, {"description": "Not modified: the If-None-Match ETag still matches"}
-            )
+            route.responses.setdefault(304, {"description": "Not modified: the If-None-Match ETag still matches"})
 
 
 def hoist_defs(spec: dict[str, Any]) -> dict[str, Any]:

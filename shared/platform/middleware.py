@@ -48,9 +48,9 @@ class BodyLimitMiddleware:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await JSONResponse(
-                        error_payload("bad_request", "invalid Content-Length"), status_code=400
-                    )(scope, receive, send)
+                    await JSONResponse(error_payload("bad_request", "invalid Content-Length"), status_code=400)(
+                        scope, receive, send
+                    )
                     return
                 if declared > self.max_bytes:
                     await _too_large(self.max_bytes)(scope, receive, send)

@@ -128,9 +128,7 @@ def _digest(value: str) -> str:
 class RateLimiter:
     """The per-process handle on the shared sliding windows."""
 
-    def __init__(
-        self, settings: Settings, redis: aioredis.Redis, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, settings: Settings, redis: aioredis.Redis, clock: Callable[[], float] = time.time) -> None:
         self._settings = settings
         self._redis = redis
         self._script = redis.register_script(SLIDING_WINDOW_LUA)

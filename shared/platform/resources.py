@@ -64,9 +64,7 @@ class Resources:
             if self.needs.graph:  # down at start-up; readiness reconnects
                 from shared.platform.errors import ApiError
 
-                raise ApiError(
-                    503, "unavailable", "the graph store is unavailable", headers={"Retry-After": "5"}
-                )
+                raise ApiError(503, "unavailable", "the graph store is unavailable", headers={"Retry-After": "5"})
             raise RuntimeError("this function was not given a graph store")
         return self._graph
 
@@ -193,9 +191,7 @@ async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Reso
             try:  # the FalkorDB client probes the server while constructing (a sync INFO)
                 res._graph = build_graph_store(settings)
             except Exception as exc:  # noqa: BLE001 - start anyway: not ready, but alive
-                log.warning(
-                    "graph store unavailable at start-up (%s); readiness will retry", type(exc).__name__
-                )
+                log.warning("graph store unavailable at start-up (%s); readiness will retry", type(exc).__name__)
         if needs.redis:
             res._redis = build_redis(settings)
         if needs.pg:

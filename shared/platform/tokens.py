@@ -28,9 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.platform.settings import Settings
 
-ASYMMETRIC_ALGORITHMS = frozenset(
-    {"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
-)
+ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 KEY_REFRESH_MIN_S = 30.0
 MAX_TOKEN_BYTES = 8192
 VERIFIED_CACHE_TTL_S = 60.0
@@ -192,9 +190,7 @@ def generate_local_keypair(directory: Path, kid: str = "local-1") -> Path:
         )
         private_path.chmod(0o600)
         (public_dir / f"{kid}.pem").write_bytes(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         )
     return private_path
 

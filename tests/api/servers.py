@@ -59,6 +59,8 @@ def uvicorn_process(app_path: str, env: Mapping[str, str], *, workers: int = 1) 
         "--log-level",
         "warning",
         "--no-access-log",
+        "--timeout-keep-alive",
+        "75",  # clients idle between benchmark phases must not find their connection closed
     ]
     if workers > 1:
         cmd += ["--workers", str(workers)]

@@ -50,9 +50,7 @@ def _private_key(settings: Settings) -> Any:
 
 
 def _signed(settings: Settings, kid: str = "local-1", **over: Any) -> str:
-    return jwt.encode(
-        _claims(settings, **over), _private_key(settings), algorithm="ES256", headers={"kid": kid}
-    )
+    return jwt.encode(_claims(settings, **over), _private_key(settings), algorithm="ES256", headers={"kid": kid})
 
 
 def _public_pem(settings: Settings) -> bytes:
@@ -118,9 +116,7 @@ async def test_forged_or_invalid_tokens_get_401(
     assert r.json()["error"]["code"] == "unauthorized"
 
 
-async def test_tampered_payload_gets_401(
-    dev_client: httpx.AsyncClient, api_settings: Settings, mint: Mint
-) -> None:
+async def test_tampered_payload_gets_401(dev_client: httpx.AsyncClient, api_settings: Settings, mint: Mint) -> None:
     r = await dev_client.get(GUARDED, headers=bearer(_tampered(api_settings, mint)))
     assert r.status_code == 401
 
@@ -146,9 +142,7 @@ def _privileged_router() -> APIRouter:
     router = APIRouter(prefix="/v1/test-only")
 
     @router.post("/approvals/{item}")
-    async def approve(
-        item: str, _: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS))
-    ) -> dict[str, str]:
+    async def approve(item: str, _: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS))) -> dict[str, str]:
         return {"approved": item}
 
     @router.post("/admin/backup")
@@ -166,15 +160,9 @@ async def test_viewer_on_approver_and_admin_routes_gets_403(api_settings: Settin
             r = await client.post(path, headers=viewer)
             assert r.status_code == 403, r.text
             assert r.json()["error"]["code"] == "forbidden"
-        assert (
-            await client.post("/v1/test-only/approvals/p1", headers=bearer(mint("approver")))
-        ).status_code == 200
-        assert (
-            await client.post("/v1/test-only/admin/backup", headers=bearer(mint("approver")))
-        ).status_code == 403
-        assert (
-            await client.post("/v1/test-only/admin/backup", headers=bearer(mint("admin")))
-        ).status_code == 200
+        assert (await client.post("/v1/test-only/approvals/p1", headers=bearer(mint("approver")))).status_code == 200
+        assert (await client.post("/v1/test-only/admin/backup", headers=bearer(mint("approver")))).status_code == 403
+        assert (await client.post("/v1/test-only/admin/backup", headers=bearer(mint("admin")))).status_code == 200
 
 
 def _fill(path: str) -> str:
@@ -183,9 +171,7 @@ def _fill(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "p-1", path)
 
 
-async def test_viewer_gets_403_on_every_route_it_may_not_use(
-    dev_client: httpx.AsyncClient, mint: Mint
-) -> None:
+async def test_viewer_gets_403_on_every_route_it_may_not_use(dev_client: httpx.AsyncClient, mint: Mint) -> None:
     """Every route of every HTTP function whose permission a viewer lacks answers 403."""
     app: FastAPI = dev_client.app  # type: ignore[attr-defined]
     viewer = bearer(mint("viewer", subject="walker"))
@@ -208,9 +194,7 @@ async def test_auth_failures_are_logged_without_token_and_counted(
     forbidden = mint("viewer")
     with caplog.at_level(logging.WARNING, logger="shared.platform.auth"):
         assert (await dev_client.get(GUARDED, headers=bearer(expired))).status_code == 401
-        assert (
-            await dev_client.get("/v1/employees/p-1/metrics", headers=bearer(forbidden))
-        ).status_code == 403
+        assert (await dev_client.get("/v1/employees/p-1/metrics", headers=bearer(forbidden))).status_code == 403
     text = caplog.text
     assert "reason=expired" in text and "reason=forbidden" in text
     for token in (expired, forbidden):

@@ -48,9 +48,7 @@ async def test_miss_hit_etag_304_and_invalidation(
     second = await dev_client.get(path, headers=token)
     assert second.headers["x-cache"] == "HIT"
     assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
-    assert (
-        second.headers["cache-control"] == "private, no-cache" and second.headers["vary"] == "Authorization"
-    )
+    assert second.headers["cache-control"] == "private, no-cache" and second.headers["vary"] == "Authorization"
     not_modified = await dev_client.get(path, headers={**token, "If-None-Match": first.headers["etag"]})
     assert not_modified.status_code == 304 and not_modified.content == b""
     assert not_modified.headers["etag"] == first.headers["etag"]
@@ -72,9 +70,7 @@ async def test_miss_hit_etag_304_and_invalidation(
     assert fresh.headers["x-cache"] == "MISS" and fresh.json()["metrics"]["team"] == "t2"
     assert fresh.headers["etag"] != first.headers["etag"]
     # the old ETag no longer matches: 200 with the new body, not 304
-    assert (
-        await dev_client.get(path, headers={**token, "If-None-Match": first.headers["etag"]})
-    ).status_code == 200
+    assert (await dev_client.get(path, headers={**token, "If-None-Match": first.headers["etag"]})).status_code == 200
 
 
 async def test_cache_is_scoped_by_permissions(dev_client: httpx.AsyncClient, mint: Mint) -> None:
@@ -87,9 +83,7 @@ async def test_cache_is_scoped_by_permissions(dev_client: httpx.AsyncClient, min
     analyst = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst")))
     viewer = await dev_client.get("/v1/graph/stats", headers=bearer(mint("viewer")))
     assert analyst.headers["x-cache"] == "MISS" and viewer.headers["x-cache"] == "MISS"
-    analyst_again = await dev_client.get(
-        "/v1/graph/stats", headers=bearer(mint("analyst", subject="another-analyst"))
-    )
+    analyst_again = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject="another-analyst")))
     assert analyst_again.headers["x-cache"] == "HIT"
     keys = [k for k in cache.l1 if ":graph:" in k]
     assert len(keys) == 2 and len({k.split(":")[-2] for k in keys}) == 2
@@ -161,9 +155,7 @@ async def test_metrics_refresh_invalidates_cached_reads(dev_client: httpx.AsyncC
     graph = app_resources.graph
     people = [PersonRow(id=f"inv-{i}", version=1, team="inv") for i in range(6)]
     await graph.upsert_people(people)
-    await graph.upsert_ties(
-        [TieRow(src="inv-0", dst=f"inv-{i}", version=1, weight=1.0, count=1) for i in range(1, 6)]
-    )
+    await graph.upsert_ties([TieRow(src="inv-0", dst=f"inv-{i}", version=1, weight=1.0, count=1) for i in range(1, 6)])
     assert (await refresh_metrics(app_resources, trigger="test", force=True)).status == "succeeded"
     token = bearer(mint("viewer"))
     first = await dev_client.get("/v1/metrics/graph", headers=token)

@@ -57,8 +57,7 @@ async def test_graph_stores_payloads_verbatim_and_stays_intact(resources: Resour
 async def test_postgres_stores_payloads_verbatim_and_stays_intact(resources: Resources) -> None:
     async with resources.pg.acquire() as conn:
         tables_before = {
-            r["tablename"]
-            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         }
         receipts_before = await conn.fetchval("SELECT count(*) FROM event_receipts")
         events = [
@@ -76,9 +75,7 @@ async def test_postgres_stores_payloads_verbatim_and_stays_intact(resources: Res
         assert applied.new_events == len(PAYLOADS)
         stored = {
             r["person"]
-            for r in await conn.fetch(
-                "SELECT person FROM person_totals WHERE person = ANY($1::text[])", PAYLOADS
-            )
+            for r in await conn.fetch("SELECT person FROM person_totals WHERE person = ANY($1::text[])", PAYLOADS)
         }
         assert stored == set(PAYLOADS)
         srcs = {
@@ -89,8 +86,7 @@ async def test_postgres_stores_payloads_verbatim_and_stays_intact(resources: Res
         }
         assert srcs == set(PAYLOADS)
         tables_after = {
-            r["tablename"]
-            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         }
         assert tables_after == tables_before
         assert await conn.fetchval("SELECT count(*) FROM event_receipts") == receipts_before + len(PAYLOADS)
@@ -102,8 +98,6 @@ async def test_http_identifiers_refuse_payloads_before_the_store(
 ) -> None:
     from urllib.parse import quote
 
-    r = await dev_client.get(
-        f"/v1/employees/{quote(payload, safe='')}/metrics", headers=bearer(mint("analyst"))
-    )
+    r = await dev_client.get(f"/v1/employees/{quote(payload, safe='')}/metrics", headers=bearer(mint("analyst")))
     assert r.status_code in (404, 422), r.text  # 404 only if the router cannot even match the path
     assert r.json()["error"]["code"] in ("validation_error", "not_found")

@@ -33,9 +33,7 @@ def _claims(settings: Settings) -> dict[str, Any]:
 
 
 def _pem(key: Any) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 class _Jwks:
@@ -87,21 +85,15 @@ async def test_two_keys_in_directory_are_both_valid(settings: Settings, tmp_path
     verifier = TokenVerifier(settings.model_copy(update={"jwt_public_keys_dir": tmp_path}))
     assert verifier.kids == ["2026-new", "2026-old"]
     claims = _claims(settings)
-    assert (await verifier.verify(jwt.encode(claims, old, "ES256", headers={"kid": "2026-old"})))[
-        "sub"
-    ] == "svc"
-    assert (await verifier.verify(jwt.encode(claims, new, "RS256", headers={"kid": "2026-new"})))[
-        "sub"
-    ] == "svc"
+    assert (await verifier.verify(jwt.encode(claims, old, "ES256", headers={"kid": "2026-old"})))["sub"] == "svc"
+    assert (await verifier.verify(jwt.encode(claims, new, "RS256", headers={"kid": "2026-new"})))["sub"] == "svc"
     # the right key under the wrong kid fails: kid selects exactly one key
     with pytest.raises(jwt.PyJWTError):
         await verifier.verify(jwt.encode(claims, new, "RS256", headers={"kid": "2026-old"}))
     # a key published later is picked up on its first use (no restart), retiring works the same way
     newest = ec.generate_private_key(ec.SECP256R1())
     (tmp_path / "2027.pem").write_bytes(_pem(newest))
-    assert (await verifier.verify(jwt.encode(claims, newest, "ES256", headers={"kid": "2027"})))[
-        "sub"
-    ] == "svc"
+    assert (await verifier.verify(jwt.encode(claims, newest, "ES256", headers={"kid": "2027"})))["sub"] == "svc"
 
 
 async def test_jwks_rotation_and_refetch_is_throttled(settings: Settings, jwks: _Jwks) -> None:
@@ -110,9 +102,7 @@ async def test_jwks_rotation_and_refetch_is_throttled(settings: Settings, jwks: 
         rsa.generate_private_key(public_exponent=65537, key_size=2048),
     )
     jwks.publish("k1", first, "ES256")
-    verifier = TokenVerifier(
-        settings.model_copy(update={"jwt_public_keys_dir": None, "jwt_jwks_url": jwks.url})
-    )
+    verifier = TokenVerifier(settings.model_copy(update={"jwt_public_keys_dir": None, "jwt_jwks_url": jwks.url}))
     claims = _claims(settings)
     assert (await verifier.verify(jwt.encode(claims, first, "ES256", headers={"kid": "k1"})))["sub"] == "svc"
     jwks.publish("k2", second, "RS256")  # the IdP rotates: both keys valid at once

@@ -100,10 +100,7 @@ async def test_user_and_ip_budgets_and_premium(api_settings: Settings, redis_cli
     got = [(await limiter.hit(RateClass.WRITE, subject="carol", ip="1.1.1.1")).allowed for _ in range(4)]
     assert got == [True, True, True, False]
     # a premium user gets 3 x 3 = 9, and its IP budget scales with it (here: 18, fresh IP)
-    got = [
-        (await limiter.hit(RateClass.WRITE, subject="dave", ip="2.2.2.2", premium=True)).allowed
-        for _ in range(10)
-    ]
+    got = [(await limiter.hit(RateClass.WRITE, subject="dave", ip="2.2.2.2", premium=True)).allowed for _ in range(10)]
     assert got.count(True) == 9 and got[-1] is False
     # classes are independent: bob's reads are untouched by his writes
     assert (await limiter.hit(RateClass.READ, subject="bob", ip="1.1.1.1")).allowed
@@ -198,9 +195,7 @@ async def test_client_ip_is_limited_across_users(api_settings: Settings, mint: M
         codes = []
         for i in range(6):
             codes.append(
-                (
-                    await client.get("/v1/graph/stats", headers=bearer(mint("viewer", subject=f"sock-{i}")))
-                ).status_code
+                (await client.get("/v1/graph/stats", headers=bearer(mint("viewer", subject=f"sock-{i}")))).status_code
             )
         assert codes == [200, 200, 200, 200, 429, 429]
         assert isinstance(client, httpx.AsyncClient)

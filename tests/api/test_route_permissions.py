@@ -34,9 +34,7 @@ def test_there_are_http_functions() -> None:
 
 
 @pytest.mark.parametrize("module_name", http_function_modules())
-def test_every_route_declares_a_permission(
-    module_name: str, stack_env: dict[str, str], api_settings: Settings
-) -> None:
+def test_every_route_declares_a_permission(module_name: str, stack_env: dict[str, str], api_settings: Settings) -> None:
     module = importlib.import_module(module_name)
     app = getattr(module, "app", None)
     assert isinstance(app, FastAPI), f"{module_name} has no FastAPI `app`"

@@ -34,9 +34,7 @@ def tally() -> dict[str, int]:
     return {}
 
 
-def _run_function(
-    module: str, env: dict[str, str], token: str, examples_per_op: int, tally: dict[str, int]
-) -> None:
+def _run_function(module: str, env: dict[str, str], token: str, examples_per_op: int, tally: dict[str, int]) -> None:
     with uvicorn_process(f"{module}:app", env) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         # HTTP lets clients add query parameters an operation does not know (cache busters...);

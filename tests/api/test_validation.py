@@ -124,9 +124,7 @@ async def test_query_strings_are_cleaned(probe: httpx.AsyncClient, mint: Mint) -
 async def test_repeated_single_valued_query_parameter_is_422(probe: httpx.AsyncClient, mint: Mint) -> None:
     r = await probe.get("/v1/probe/search?q=a&q=b", headers=bearer(mint("viewer")))
     assert r.status_code == 422
-    assert r.json()["error"]["details"] == [
-        {"field": "q", "problem": "given more than once; expected a single value"}
-    ]
+    assert r.json()["error"]["details"] == [{"field": "q", "problem": "given more than once; expected a single value"}]
 
 
 async def test_nul_reaching_postgres_is_422_not_500(api_settings: Settings, mint: Mint) -> None:
