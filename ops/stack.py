@@ -972,6 +972,9 @@ def cmd_env() -> None:
         "CO_S3_ACCESS_KEY": secret("s3_access_key"),
         "CO_S3_SECRET_KEY": secret("s3_secret_key"),
         "CO_HMAC_KEY_FILE": str(SECRETS / "hmac_key"),
+        # local JWT signing pair, made by `causal-organism dev-keys` (task setup)
+        "CO_JWT_PRIVATE_KEY_FILE": str(SECRETS / "jwt_private.pem"),
+        "CO_JWT_PUBLIC_KEYS_DIR": str(SECRETS / "jwt_public"),
         "CO_TEMPORAL_TEST_SERVER_PATH": str(test_server.resolve()) if test_server else "",
         "CO_TEMPORAL_CLI_PATH": str(cli.resolve()) if cli else "",
     }
