@@ -6,6 +6,7 @@ Clients switch on ``code``; ``details`` names the offending fields.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ErrorDetail(BaseModel):
@@ -121,6 +124,57 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
+    from redis.exceptions import RedisError
+
+    from shared.adapters.graph.base import GraphStoreError
+
+    async def _store_error(_: Request, exc: Exception) -> JSONResponse:
+        if dependency_unavailable(exc):  # a store is down or unreachable: retryable, not a bug
+            log.warning("dependency unavailable: %s", type(exc).__name__)
+            return JSONResponse(
+                error_payload("unavailable", "a dependency is unavailable; retry later"),
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        log.error("store error", exc_info=exc)
+        return JSONResponse(error_payload("internal_error", "internal error"), status_code=500)
+
+    for kind in (
+        GraphStoreError,
+        RedisError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.exceptions.TooManyConnectionsError,
+        asyncpg.InterfaceError,
+        OSError,
+    ):
+        app.add_exception_handler(kind, _store_error)  # handled here, so not re-raised to the server
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(error_payload("internal_error", "internal error"), status_code=500)
+
+
+def dependency_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) says a store could not be reached, not that a query was wrong."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    kinds: tuple[type[BaseException], ...] = (
+        ConnectionError,  # refused, reset (OSError family)
+        TimeoutError,
+        RedisConnectionError,
+        RedisTimeoutError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.ConnectionDoesNotExistError,
+        asyncpg.exceptions.TooManyConnectionsError,
+    )
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

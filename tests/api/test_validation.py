@@ -148,3 +148,32 @@ async def test_nul_reaching_postgres_is_422_not_500(api_settings: Settings, mint
         r = await client.post("/v1/probe/raw", headers=bearer(mint("analyst")), json={"text": "a\x00b"})
         assert r.status_code == 422
         assert r.json()["error"]["details"][0]["problem"].startswith("text contains characters")
+
+
+async def test_unreachable_store_is_503_and_a_query_bug_is_500(api_settings: Settings, mint: Mint) -> None:
+    from shared.adapters.graph.base import GraphStoreError
+    from shared.platform.errors import dependency_unavailable
+    from shared.platform.http import create_app
+    from shared.platform.resources import Needs
+
+    router = APIRouter()
+
+    @router.get("/v1/probe/down")
+    async def down(_: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))) -> dict[str, str]:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except ConnectionRefusedError as exc:
+            raise GraphStoreError("falkordb: connection refused") from exc
+
+    @router.get("/v1/probe/bug")
+    async def bug(_: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))) -> dict[str, str]:
+        raise GraphStoreError("falkordb: Invalid input at line 1")
+
+    assert dependency_unavailable(GraphStoreError("x").with_traceback(None)) is False
+    app = create_app(title="down", needs=Needs(redis=True), routers=[router], settings=api_settings)
+    async with running(app) as client:
+        r = await client.get("/v1/probe/down", headers=bearer(mint("viewer")))
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert r.json()["error"]["code"] == "unavailable"
+        r = await client.get("/v1/probe/bug", headers=bearer(mint("viewer")))
+        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
