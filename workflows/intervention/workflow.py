@@ -252,6 +252,8 @@ class InterventionWorkflow:
 
     async def _wait_for_rollback(self, window: timedelta) -> bool:
         """Durable timer that a manual rollback interrupts; True if it rolled back."""
+        if window <= timedelta(0) and self.rollback_request is None:
+            return False
         try:
             await workflow.wait_condition(lambda: self.rollback_request is not None, timeout=window)
         except TimeoutError:
