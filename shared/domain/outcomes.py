@@ -77,7 +77,7 @@ def parse_outcomes_csv(text: str, max_problems: int = 20) -> list[tuple[OutcomeR
             )
             break
         try:
-            record = OutcomeRecord(**{c: (row.get(c) or "").strip() for c in CSV_COLUMNS})
+            record = OutcomeRecord.model_validate({c: (row.get(c) or "").strip() for c in CSV_COLUMNS})
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err.get("loc", ()))

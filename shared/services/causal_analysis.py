@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import platform
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -197,7 +196,6 @@ async def compute(
         "seconds": round(time.perf_counter() - started, 3),
         "completed_at": datetime.now(UTC).isoformat(),
         "host": platform.node(),
-        "argv0": sys.argv[0][-60:],
     }
     return result, provenance
 

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from shared.domain.analysis import Estimator, Refuter
@@ -42,16 +43,18 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
         return 2
 
     try:
-        spec = AnalysisSpec(
-            treatment=args.treatment,
-            outcome=args.outcome,
-            confounders=_csv_list(args.confounders) if args.confounders else [],
-            graph=open(args.graph).read() if args.graph else None,  # noqa: SIM115
-            estimator=args.estimator,
-            refuters=_csv_list(args.refuters) if args.refuters is not None else list(Refuter),
-            treatment_threshold=args.treatment_threshold,
-            refuter_simulations=args.simulations,
-            seed=args.seed,
+        spec = AnalysisSpec.model_validate(
+            {
+                "treatment": args.treatment,
+                "outcome": args.outcome,
+                "confounders": _csv_list(args.confounders) if args.confounders else [],
+                "graph": Path(args.graph).read_text() if args.graph else None,
+                "estimator": args.estimator,
+                "refuters": _csv_list(args.refuters) if args.refuters is not None else list(Refuter),
+                "treatment_threshold": args.treatment_threshold,
+                "refuter_simulations": args.simulations,
+                "seed": args.seed,
+            }
         )
     except ValidationError as exc:
         err = exc.errors()[0]

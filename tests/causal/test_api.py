@@ -242,3 +242,25 @@ async def test_cancel(api: httpx.AsyncClient, causal_settings: Settings) -> None
     done = await wait_done(api, h, analysis_id)
     assert done["status"] == "cancelled"
     assert (await api.get(f"/v1/analyses/{analysis_id}/result", headers=h)).status_code == 409
+
+
+async def test_workflow_started_with_a_bare_spec_records_the_analysis_once(
+    api: httpx.AsyncClient, causal_settings: Settings, cres: Resources
+) -> None:
+    """How the intervention cycle starts it: a child workflow named AnalysisWorkflow, spec as input."""
+    import uuid
+
+    from shared.adapters.postgres.causal_store import CausalStore
+
+    client = await cres.temporal()
+    workflow_id = f"cycle-test-{uuid.uuid4().hex[:8]}:analysis:0"
+    out = await client.execute_workflow(
+        "AnalysisWorkflow", spec(refuters=[]), id=workflow_id, task_queue=causal_settings.temporal_task_queue
+    )
+    assert out["status"] == "succeeded"
+    async with cres.pg.acquire() as conn:
+        rows = await conn.fetch("SELECT id::text AS id FROM analyses WHERE workflow_id = $1", workflow_id)
+    assert len(rows) == 1
+    row = await CausalStore(cres.pg).get(rows[0]["id"])
+    assert row is not None and row.status == "succeeded" and row.completions == 1
+    assert row.result is not None and abs(row.result["effect"] + 0.4) < 0.06

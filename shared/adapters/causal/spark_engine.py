@@ -110,6 +110,14 @@ def _design(df: DataFrame, spec: AnalysisSpec) -> tuple[DataFrame, list[str]]:
     return df.select(*cols), covariates
 
 
+def _first(df: DataFrame) -> Any:
+    """The single row of an aggregation."""
+    row = df.first()
+    if row is None:
+        raise ValueError("empty aggregation")
+    return row
+
+
 def _assemble(df: DataFrame, columns: list[str]) -> DataFrame:
     from pyspark.ml.feature import VectorAssembler
 
@@ -145,7 +153,7 @@ def _propensity(df: DataFrame, treatment: str, covariates: list[str]) -> DataFra
     from pyspark.sql import functions as F
 
     if not covariates:
-        p = df.agg(F.avg(treatment)).first()[0]
+        p = _first(df.agg(F.avg(treatment)))[0]
         return df.withColumn("__ps", F.lit(float(p)))
     lr = LogisticRegression(
         featuresCol=_FEATURES, labelCol=treatment, regParam=0.0, maxIter=200, tol=1e-10, standardization=True
@@ -167,13 +175,15 @@ def _weighting(
     scored = _propensity(df, treatment, covariates)
     t, y, ps = F.col(treatment), F.col(Y_COL), F.col("__ps")
     w = t / ps + (1 - t) / (1 - ps)
-    sums = scored.agg(
-        F.sum(w * t).alias("s1"),
-        F.sum(w * (1 - t)).alias("s0"),
-        F.sum(w * t * y).alias("y1"),
-        F.sum(w * (1 - t) * y).alias("y0"),
-        F.count(F.lit(1)).alias("n"),
-    ).first()
+    sums = _first(
+        scored.agg(
+            F.sum(w * t).alias("s1"),
+            F.sum(w * (1 - t)).alias("s0"),
+            F.sum(w * t * y).alias("y1"),
+            F.sum(w * (1 - t) * y).alias("y0"),
+            F.count(F.lit(1)).alias("n"),
+        )
+    )
     mu1, mu0 = sums["y1"] / sums["s1"], sums["y0"] / sums["s0"]
     n = int(sums["n"])
     if not with_se:
@@ -181,7 +191,7 @@ def _weighting(
     infl = F.lit(n) * (
         w * t * (y - F.lit(mu1)) / F.lit(sums["s1"]) - w * (1 - t) * (y - F.lit(mu0)) / F.lit(sums["s0"])
     )
-    ss = scored.agg(F.sum(infl * infl)).first()[0]
+    ss = _first(scored.agg(F.sum(infl * infl)))[0]
     return float(mu1 - mu0), float(ss**0.5 / n), n
 
 
@@ -223,7 +233,7 @@ def run_spark(
             by_t = {float(r[T_COL]): float(r["m"]) for r in means}
             naive = by_t.get(1.0, float("nan")) - by_t.get(0.0, float("nan"))
 
-        moments = design.agg(F.avg(T_COL).alias("m"), F.stddev_samp(T_COL).alias("s")).first()
+        moments = _first(design.agg(F.avg(T_COL).alias("m"), F.stddev_samp(T_COL).alias("s")))
         binary = spec.estimator is Estimator.PROPENSITY_SCORE_WEIGHTING
         refutations: list[Refutation] = []
         for i, refuter in enumerate(spec.refuters):
@@ -272,9 +282,3 @@ def run_spark(
         engine_reason=engine_reason,
         seconds=round(time.perf_counter() - started, 3),
     )
-
-
-def library_versions() -> dict[str, Any]:
-    import pyspark
-
-    return {"pyspark": pyspark.__version__}

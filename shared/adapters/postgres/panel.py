@@ -56,7 +56,13 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = ()) -> str
     o_period = f"date_trunc('{unit}', period)::date"
     m_where, o_where = ["true"], ["true"]
     if spec.window is not None:
+        # the range on the raw column first: sargable, so the time index and the daily
+        # partitions prune; the period condition then trims the edges exactly
+        lo = f"date_trunc('{unit}', {_lit(spec.window.start)}::timestamp)"
+        hi = f"(date_trunc('{unit}', {_lit(spec.window.end)}::timestamp) + interval '1 {unit}')"
+        m_where.append(f"time >= ({lo} AT TIME ZONE 'UTC') AND time < ({hi} AT TIME ZONE 'UTC')")
         m_where.append(f"{m_period} BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
+        o_where.append(f"period >= {lo}::date AND period < {hi}::date")
         o_where.append(f"{o_period} BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
     m_cols = ", ".join(
         ["max(team) AS team" if c == "team" else f"avg({_ident(c)})::float8 AS {_ident(c)}" for c in metrics]
@@ -96,10 +102,11 @@ def profile_sql(spec: AnalysisSpec) -> str:
     t = _ident(spec.treatment)
     if spec.treatment_threshold is not None:
         t = f"(CASE WHEN {t} > {float(spec.treatment_threshold)!r} THEN 1.0 ELSE 0.0 END)"
-    return f"""SELECT count(*) AS rows,
-       (SELECT count(*) FROM (SELECT DISTINCT {t} FROM ({panel_sql(spec)}) p2 LIMIT 3) d) AS distinct_t,
+    return f"""WITH p AS MATERIALIZED ({panel_sql(spec)})
+SELECT count(*) AS rows,
+       (SELECT count(*) FROM (SELECT DISTINCT {t} FROM p LIMIT 3) d) AS distinct_t,
        coalesce(bool_and({t} IN (0, 1)), false) AS binary_t
-  FROM ({panel_sql(spec)}) p"""
+  FROM p"""
 
 
 async def known_columns(conn: Any) -> list[str]:
