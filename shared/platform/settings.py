@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     rate_limit_ip_factor: float = 4.0  # per-IP budget = factor x per-user budget
     rate_limit_premium_factor: float = 5.0  # role "premium"/claim tier=premium
     rate_limit_fail_open: tuple[str, ...] = ("read",)  # classes still served when Redis is down
-    rate_limit_timeout_s: float = 0.25
+    rate_limit_timeout_s: float = 1.0  # a loaded 2-core box saw Lua calls > 250 ms
     cache_enabled: bool = True
     cache_prefix: str = "co:cache"
     cache_channel: str = "co:cache:invalidate"
