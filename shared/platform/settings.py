@@ -201,5 +201,21 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings; keyword overrides win over every other source (tests use this)."""
-    return Settings(_secrets_dir=_secrets_dirs() or None, **overrides)  # type: ignore[call-arg]
+    """Build settings; keyword overrides win over every other source (tests use this).
+
+    Secret files may be named like the field (``pg_dsn``) or like the variable (``CO_PG_DSN``).
+    """
+    from pydantic_settings import SecretsSettingsSource
+
+    directories = _secrets_dirs()
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(  # type: ignore[override]
+            cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+        ):
+            bare = [SecretsSettingsSource(settings_cls, secrets_dir=d, env_prefix="") for d in directories]
+            return (init_settings, env_settings, dotenv_settings, file_secret_settings, *bare)
+
+    loaded = _Loaded(_secrets_dir=directories or None, **overrides)  # type: ignore[call-arg]
+    return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})
