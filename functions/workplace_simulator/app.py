@@ -228,7 +228,7 @@ class FaultsIn(BaseModel):
 
 
 def _sim(request: Request) -> Simulator:
-    return request.app.state.simulator  # type: ignore[no-any-return]
+    return request.app.state.simulator
 
 
 async def _gate(sim: Simulator, endpoint: str) -> JSONResponse | None:

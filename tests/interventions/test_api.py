@@ -87,7 +87,7 @@ async def wait_for(http: httpx.AsyncClient, settings: Settings, iid: str, *statu
     for _ in range(400):
         r = await http.get(f"/v1/interventions/{iid}", headers=auth(settings, "analyst"))
         if r.status_code == 200 and r.json()["status"] in status:
-            return r.json()  # type: ignore[no-any-return]
+            return r.json()
         await asyncio.sleep(0.1)
     raise AssertionError(f"{iid} never reached {status}: {r.text}")
 

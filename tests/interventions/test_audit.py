@@ -108,7 +108,7 @@ async def test_tampering_one_row_is_detected_by_the_verify_command(
         )
     code, report = _cli_verify(settings)
     assert code == 0 and report["ok"] is True
-    head = report["head"]
+    head = str(report["head"])
     assert head != GENESIS
     victim = (await store.query(intervention_id="tamper"))[1]
 

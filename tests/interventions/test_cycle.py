@@ -136,7 +136,7 @@ async def test_schedules_are_created_with_their_intervals(iv_settings: Settings)
             assert sid in ids
             desc = await client.get_schedule_handle(sid).describe()
             assert desc.schedule.spec.intervals[0].every == every
-            assert desc.schedule.action.workflow == "InterventionCycleWorkflow"  # type: ignore[union-attr]
+            assert desc.schedule.action.workflow == "InterventionCycleWorkflow"  # type: ignore[attr-defined]
         assert await ensure_schedules(client, settings) == ids  # idempotent
     finally:
         for sid in ids:

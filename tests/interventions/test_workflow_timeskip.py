@@ -61,14 +61,14 @@ async def wait_status(
     while True:
         snap = await handle.query("snapshot")
         if snap["status"] in wanted:
-            return snap  # type: ignore[no-any-return]
+            return snap
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"status stayed {snap['status']}, wanted {wanted}")
         await asyncio.sleep(0.05)
 
 
 async def counts(sim: httpx.AsyncClient, p: Proposal) -> dict[str, Any]:
-    return (await sim.get("/admin/counts", params={"prefix": workflow_id(p.intervention_id) + ":"})).json()  # type: ignore[no-any-return]
+    return (await sim.get("/admin/counts", params={"prefix": workflow_id(p.intervention_id) + ":"})).json()
 
 
 async def events(resources: Resources, p: Proposal) -> list[tuple[str, str]]:
