@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRETS_DIR = "/var/run/secrets/causal-organism"
@@ -101,7 +101,10 @@ class Settings(BaseSettings):
     consumer_max_deliveries: int = 5  # then the entry goes to the dead-letter stream
     graph_changed_channel: str = "co:graph:changed"
     graph_build_key: str = "co:graph:build"  # hash: state, done, total, started_at, eta_s
-    events_sink_url: str | None = None  # Knative K_SINK for graph.updated CloudEvents
+    # graph.updated CloudEvents sink: CO_EVENTS_SINK_URL, else K_SINK (what a Knative SinkBinding injects)
+    events_sink_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CO_EVENTS_SINK_URL", "K_SINK", "events_sink_url")
+    )
 
     # http
     api_base_url: str = "http://127.0.0.1:8000"
