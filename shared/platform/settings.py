@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     stream_group: str = "graph-updater"
     dead_letter_stream: str = "co:interactions:dead"
     stream_maxlen: int = 2_000_000  # approximate; ACKED policy: never trims unconsumed entries
-    consumer_batch: int = 1000
+    consumer_batch: int = 4000  # larger batches dedupe repeated pairs/people before the graph write
     consumer_block_ms: int = 1000
     consumer_claim_idle_ms: int = 30_000  # pending this long => its consumer is presumed dead
     consumer_max_deliveries: int = 5  # then the entry goes to the dead-letter stream
