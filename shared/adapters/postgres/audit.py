@@ -27,9 +27,7 @@ def epoch_us(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
-def row_hash(
-    prev: str, event_key: str, intervention_id: str, event: str, actor: str, at_us: int, details: str
-) -> str:
+def row_hash(prev: str, event_key: str, intervention_id: str, event: str, actor: str, at_us: int, details: str) -> str:
     """The chain rule, in one place (used by append and verify)."""
     text = "\n".join([prev, event_key, intervention_id, event, actor, str(at_us), details])
     return hashlib.sha256(text.encode()).hexdigest()
@@ -79,9 +77,7 @@ class VerifyReport:
         }
 
 
-_COLUMNS = (
-    "id, event_key, intervention_id, event, actor, occurred_at, details::text AS details, prev_hash, row_hash"
-)
+_COLUMNS = "id, event_key, intervention_id, event, actor, occurred_at, details::text AS details, prev_hash, row_hash"
 
 
 def _record(row: asyncpg.Record) -> AuditRecord:
@@ -113,16 +109,22 @@ async def append(
     at = (occurred_at or datetime.now(UTC)).astimezone(UTC)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _APPEND_LOCK)
-        existing = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM intervention_audit_log WHERE event_key = $1", event_key
+        # one round trip: is this step already recorded, the chain's head, and PostgreSQL's
+        # canonical text of the details (what gets stored, so what gets hashed)
+        head = await conn.fetchrow(
+            """SELECT (SELECT id FROM intervention_audit_log WHERE event_key = $1) AS existing,
+                      (SELECT row_hash FROM intervention_audit_log ORDER BY id DESC LIMIT 1) AS prev,
+                      $2::jsonb::text AS canonical""",
+            event_key,
+            json.dumps(details, default=str),
         )
-        if existing is not None:
+        if head["existing"] is not None:
+            existing = await conn.fetchrow(
+                f"SELECT {_COLUMNS} FROM intervention_audit_log WHERE id = $1", head["existing"]
+            )
             return _record(existing)
-        prev = (
-            await conn.fetchval("SELECT row_hash FROM intervention_audit_log ORDER BY id DESC LIMIT 1")
-            or GENESIS
-        )
-        canonical = await conn.fetchval("SELECT $1::jsonb::text", json.dumps(details, default=str))
+        prev = head["prev"] or GENESIS
+        canonical = head["canonical"]
         digest = row_hash(prev, event_key, intervention_id, event, actor, epoch_us(at), canonical)
         row = await conn.fetchrow(
             f"""INSERT INTO intervention_audit_log
