@@ -1,8 +1,9 @@
 """Redis Streams: the durable queue between the ingest functions and the graph updater.
 
-Trimming policy: every XADD trims approximately to ``maxlen`` with the ``ACKED`` reference
-policy (Redis 8.2+), which only removes entries acknowledged by *every* consumer group, so an
-unconsumed entry is never trimmed. The group is created before anything is published, because
+Trimming policy: every XADD trims to ``maxlen`` with the ``ACKED`` reference policy (Redis 8.2+),
+which only removes entries acknowledged by *every* consumer group, so an unconsumed entry is
+never trimmed. Exact, not approximate: on Redis 8.2.3 ``MAXLEN ~ N ACKED`` was measured to trim
+nothing at all, even with whole acknowledged nodes (tests/ingest/test_stream_trimming.py). The group is created before anything is published, because
 with no group at all every entry would count as acknowledged.
 """
 
@@ -43,7 +44,7 @@ async def publish(client: aioredis.Redis, stream: str, payloads: Sequence[bytes]
     """Append payloads in one round trip (MULTI/EXEC: all or none are appended)."""
     async with client.pipeline(transaction=True) as pipe:
         for payload in payloads:
-            pipe.xadd(stream, {ENTRY_FIELD: payload}, maxlen=maxlen, approximate=True, ref_policy="ACKED")
+            pipe.xadd(stream, {ENTRY_FIELD: payload}, maxlen=maxlen, approximate=False, ref_policy="ACKED")
         ids: list[bytes] = await pipe.execute()
     return ids
 
