@@ -114,7 +114,7 @@ class Simulator:
             return {"channel": copy.deepcopy(w.channels.get(subject))}
         if kind == "manager_nudge":
             manager = w.person(subject)["manager"]
-            return {"manager": manager, "inbox": copy.deepcopy(w.inboxes.get(manager, []))}
+            return {"manager": manager, "inbox": copy.deepcopy(w.inboxes.get(manager))}  # None: no inbox yet
         raise ValueError(f"unknown action kind {kind}")
 
     def restore(self, action: dict[str, Any], pre: dict[str, Any]) -> None:
@@ -133,7 +133,10 @@ class Simulator:
             else:
                 w.channels[subject] = copy.deepcopy(pre["channel"])
         elif kind == "manager_nudge":
-            w.inboxes[pre["manager"]] = copy.deepcopy(pre["inbox"])
+            if pre["inbox"] is None:
+                w.inboxes.pop(pre["manager"], None)
+            else:
+                w.inboxes[pre["manager"]] = copy.deepcopy(pre["inbox"])
 
     def apply(self, action: dict[str, Any], key: str) -> dict[str, Any]:
         kind, subject, params = action["kind"], action["subject"], action.get("params", {})
