@@ -32,10 +32,14 @@ from shared.adapters.streams import (
     read_new,
 )
 from shared.domain.events import StoredEvent
+from shared.platform.caching import invalidate
 from shared.platform.settings import Settings
 from shared.services.ingest import stream_names
 
 log = logging.getLogger(__name__)
+
+# cached reads that show graph values (degree, ties, stats): dropped after every applied batch
+GRAPH_CACHE_NAMESPACES = ("graph:*", "metrics:*")
 
 
 @dataclass
@@ -129,11 +133,7 @@ class GraphUpdater:
     async def _process_with_limits(self, entries: list[StreamEntry]) -> None:
         counts = await delivery_counts(self.redis, self.names, [e.entry_id for e in entries])
         limit = self.settings.consumer_max_deliveries
-        poison = [
-            (e, f"failed {counts[e.entry_id]} deliveries")
-            for e in entries
-            if counts.get(e.entry_id, 0) > limit
-        ]
+        poison = [(e, f"failed {counts[e.entry_id]} deliveries") for e in entries if counts.get(e.entry_id, 0) > limit]
         if poison:
             await dead_letter(self.redis, self.names, poison)
             self.stats.dead_lettered += len(poison)
@@ -186,6 +186,7 @@ class GraphUpdater:
         changed = sorted({p.id for p in applied.people})
         message = json.dumps({"people": changed[:1000], "changed": len(changed), "at": time.time()})
         await self.redis.publish(self.settings.graph_changed_channel, message)
+        await invalidate(self, GRAPH_CACHE_NAMESPACES)
         if self.settings.events_sink_url:
             await _emit_cloudevent(self.settings.events_sink_url, changed)
 

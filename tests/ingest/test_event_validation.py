@@ -74,9 +74,7 @@ def test_pseudonymisation_is_keyed_stable_and_case_insensitive() -> None:
     assert a == pseudonymise("alice@example.org", b"k1")
     assert a != pseudonymise("alice@example.org", b"k2")
     assert is_pseudonym(a)
-    stored = InteractionEvent.model_validate(event(), context=validation_context(NOW, 90)).pseudonymised(
-        b"k1"
-    )
+    stored = InteractionEvent.model_validate(event(), context=validation_context(NOW, 90)).pseudonymised(b"k1")
     assert "alice" not in stored.model_dump_json()
 
 

@@ -48,9 +48,7 @@ async def assert_graph_matches(graph: GraphStore, expected: Expected) -> None:
     for pid in everyone:
         row = by_id[pid]
         assert (row["od"], row["idg"]) == (expected.out_degree[pid], expected.in_degree[pid]), pid
-        assert (row["ow"], row["iw"]) == (float(expected.out_weight[pid]), float(expected.in_weight[pid])), (
-            pid
-        )
+        assert (row["ow"], row["iw"]) == (float(expected.out_weight[pid]), float(expected.in_weight[pid])), pid
 
 
 def start_consumer(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
@@ -153,9 +151,7 @@ async def test_sigkill_consumers_lose_and_double_count_nothing(
 async def test_same_batch_twice_changes_nothing(
     settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.model_copy(
-        update={"stream_name": f"test:{run_id}:twice", "graph_name": f"test_{run_id}_twice"}
-    )
+    scoped = settings.model_copy(update={"stream_name": f"test:{run_id}:twice", "graph_name": f"test_{run_id}_twice"})
     await reset_ledger(resources)
     graph = build_graph_store(scoped)
     await graph.ensure_schema()

@@ -52,13 +52,9 @@ async def stream_len(resources: Any, run_id: str) -> int:
     return int(await resources.redis.xlen(f"test:{run_id}:http"))
 
 
-async def test_batch_is_accepted_with_ids(
-    ingest_url: str, settings: Settings, resources: Any, run_id: str
-) -> None:
+async def test_batch_is_accepted_with_ids(ingest_url: str, settings: Settings, resources: Any, run_id: str) -> None:
     before = await stream_len(resources, run_id)
-    r = httpx.post(
-        ingest_url + "/v1/events", json={"events": [good("h1"), good("h2")]}, headers=auth(settings)
-    )
+    r = httpx.post(ingest_url + "/v1/events", json={"events": [good("h1"), good("h2")]}, headers=auth(settings))
     assert r.status_code == 202, r.text
     assert r.json() == {"accepted": 2, "event_ids": ["h1", "h2"]}
     assert await stream_len(resources, run_id) == before + 2
@@ -95,9 +91,7 @@ async def test_bad_batch_is_rejected_and_writes_nothing(
     assert await stream_len(resources, run_id) == before, "a rejected batch must write nothing"
 
 
-async def test_malformed_json_and_wrong_role(
-    ingest_url: str, settings: Settings, resources: Any, run_id: str
-) -> None:
+async def test_malformed_json_and_wrong_role(ingest_url: str, settings: Settings, resources: Any, run_id: str) -> None:
     before = await stream_len(resources, run_id)
     r = httpx.post(
         ingest_url + "/v1/events",
@@ -153,16 +147,12 @@ def cloudevents_url(ingest_env: dict[str, str]) -> Any:
     proc.wait(timeout=10)
 
 
-def cloud_event(
-    event_id: str, data: dict[str, Any], type_: str = "com.causalorganism.interaction.v1"
-) -> CloudEvent:
+def cloud_event(event_id: str, data: dict[str, Any], type_: str = "com.causalorganism.interaction.v1") -> CloudEvent:
     return CloudEvent({"type": type_, "source": "/tests", "id": event_id}, data)
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])
-async def test_cloudevent_modes_are_accepted(
-    cloudevents_url: str, resources: Any, run_id: str, mode: str
-) -> None:
+async def test_cloudevent_modes_are_accepted(cloudevents_url: str, resources: Any, run_id: str, mode: str) -> None:
     data = {k: v for k, v in good("ignored").items() if k != "event_id"}
     headers, body = (to_binary if mode == "binary" else to_structured)(cloud_event(f"ce-{mode}", data))
     before = await stream_len(resources, run_id)
