@@ -180,6 +180,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     connector_timeout_s: float = 10.0
+    outcome_source: Literal["connector", "postgres"] = "connector"  # where monitoring reads outcomes
     breaker_failure_threshold: int = 5
     breaker_reset_timeout_s: float = 30.0
     breaker_half_open_max_calls: int = 1

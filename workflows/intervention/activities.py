@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from shared.adapters.connectors import breaker_registry, build_connector
-from shared.adapters.connectors.base import ConnectorRejected, ConnectorUnavailable, GuardedConnector
+from shared.adapters.connectors.base import ConnectorRejected, ConnectorUnavailable, GuardedConnector, OutcomeSource
 from shared.adapters.connectors.breaker import BreakerCollector, BreakerOpenError, BreakerRegistry
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.interventions import Action
@@ -49,6 +49,7 @@ class InterventionActivities:
         breakers: BreakerRegistry,
         alerts: AlertSink,
         registry: CollectorRegistry,
+        outcomes: OutcomeSource | None = None,
     ) -> None:
         self.settings = settings
         self.audit_store = audit
@@ -56,6 +57,7 @@ class InterventionActivities:
         self.breakers = breakers
         self.alerts = alerts
         self.registry = registry
+        self.outcomes: OutcomeSource = outcomes or connector
 
     @activity.defn(name="intervention_audit")
     async def audit(self, inp: AuditInput) -> dict[str, Any]:
@@ -75,7 +77,7 @@ class InterventionActivities:
         pre_states = await _guarded(lambda: self.connector.capture_state(actions)) if actions else []
         baseline: dict[str, float] = {}
         if inp.metric:
-            baseline = await _guarded(lambda: self.connector.read_outcome(inp.metric, inp.people, inp.teams))
+            baseline = await _guarded(lambda: self.outcomes.read_outcome(inp.metric, inp.people, inp.teams))
         return {"pre_states": pre_states, "baseline": baseline}
 
     @activity.defn(name="intervention_apply")
@@ -90,7 +92,7 @@ class InterventionActivities:
 
     @activity.defn(name="intervention_measure")
     async def measure(self, inp: CaptureInput) -> dict[str, float]:
-        return await _guarded(lambda: self.connector.read_outcome(inp.metric, inp.people, inp.teams))
+        return await _guarded(lambda: self.outcomes.read_outcome(inp.metric, inp.people, inp.teams))
 
     @activity.defn(name="intervention_alert")
     async def alert(self, inp: AlertInput) -> None:
@@ -112,6 +114,10 @@ def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
     breakers = breaker_registry(settings)
     registry.register(BreakerCollector(breakers))
     connector = build_connector(settings, breakers)
-    return InterventionActivities(
-        settings, audit, connector, breakers, AlertSink(settings, registry), registry
-    )
+    outcomes: OutcomeSource | None = None
+    if settings.outcome_source == "postgres":
+        from shared.adapters.postgres.outcome_source import PgOutcomeSource
+
+        outcomes = PgOutcomeSource(audit.pg)
+    alerts = AlertSink(settings, registry)
+    return InterventionActivities(settings, audit, connector, breakers, alerts, registry, outcomes)
