@@ -1,0 +1,83 @@
+"""Loading the deployment manifests (knative/, keda/) for the deploy tests; no cluster needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_DIRS = (ROOT / "knative", ROOT / "keda")
+# JSON schemas of the CRDs, GROUP/KIND_VERSION.json; CI lays shared/ beside the clone
+SCHEMAS = ROOT.parent / "shared" / "k8s-schemas"
+NAMESPACE = "causal-organism"
+
+
+@dataclass(frozen=True)
+class Doc:
+    path: Path
+    index: int
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind"))
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("metadata", {}).get("name"))
+
+    @property
+    def group_version(self) -> tuple[str, str]:
+        """("", "v1") for the core group, ("serving.knative.dev", "v1") for a CRD."""
+        api = str(self.body.get("apiVersion", ""))
+        group, _, version = api.rpartition("/")
+        return group, version
+
+    @property
+    def is_core(self) -> bool:
+        """Core and built-in groups (v1, apps/v1, policy/v1) have no dot; CRD groups do."""
+        return "." not in self.group_version[0]
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.parent.name}/{self.path.name}:{self.kind}/{self.name}"
+
+
+def manifest_files() -> list[Path]:
+    """Every resource file (kustomization.yaml is kustomize's, not a resource)."""
+    return sorted(p for d in MANIFEST_DIRS for p in d.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def load_documents() -> list[Doc]:
+    docs: list[Doc] = []
+    for path in manifest_files():
+        with path.open(encoding="utf-8") as fh:
+            for i, body in enumerate(yaml.safe_load_all(fh)):
+                if body is not None:
+                    docs.append(Doc(path, i, body))
+    return docs
+
+
+def by_kind(docs: list[Doc], kind: str, api_prefix: str = "") -> list[Doc]:
+    return [d for d in docs if d.kind == kind and str(d.body.get("apiVersion", "")).startswith(api_prefix)]
+
+
+def pod_spec(doc: Doc) -> dict[str, Any]:
+    """The pod template spec of a Knative Service or a Deployment."""
+    spec: dict[str, Any] = doc.body["spec"]["template"]["spec"]
+    return spec
+
+
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (path, value) pair in a YAML tree, containers included."""
+    yield path, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from walk(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk(v, f"{path}[{i}]")
