@@ -1,0 +1,117 @@
+"""The container commands the Knative manifests run, run here as written (only the bind address is
+moved to a free loopback port), against the real local stack: the probes Knative calls answer, and
+the CloudEvents function still ingests through the app the manifest serves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from cloudevents.conversion import to_binary, to_structured
+from cloudevents.http import CloudEvent
+
+from shared.domain.events import EVENT_TYPE_V1
+from shared.platform.settings import Settings
+from tests.conftest import ROOT, free_port, settings_env
+from tests.deploy.manifests import by_kind, load_documents
+
+KSVCS = {d.name: d for d in by_kind(load_documents(), "Service", "serving.knative.dev/")}
+
+
+def _command(name: str, port: int) -> list[str]:
+    """The manifest's command line, bound to 127.0.0.1:port instead of 0.0.0.0:8080."""
+    container = KSVCS[name].body["spec"]["template"]["spec"]["containers"][0]
+    args = []
+    for arg in container["args"]:
+        if arg == "--host=0.0.0.0":
+            arg = "--host=127.0.0.1"
+        elif arg == "--port=8080":
+            arg = f"--port={port}"
+        elif arg == "--bind=0.0.0.0:8080":
+            arg = f"--bind=127.0.0.1:{port}"
+        args.append(arg)
+    assert any(str(port) in a for a in args), f"{name}: the manifest's port flag was not found"
+    return [sys.executable, "-m", *container["command"], *args]
+
+
+@contextmanager
+def running(name: str, env: dict[str, str], timeout_s: float = 60.0) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(_command(name, port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                httpx.get(base + "/health/live", timeout=1.0)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start (exit {proc.poll()})") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def deploy_env(settings: Settings, run_id: str) -> dict[str, str]:
+    return settings_env(settings, CO_STREAM_NAME=f"test:{run_id}:deploy")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in KSVCS if n != "ingest-cloudevents"))
+def test_http_function_command_serves_its_probes(name: str, deploy_env: dict[str, str]) -> None:
+    with running(name, deploy_env) as base:
+        live = httpx.get(base + "/health/live", timeout=5)
+        assert live.status_code == 200 and live.json() == {"status": "ok"}
+        ready = httpx.get(base + "/health/ready", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["status"] == "ready"
+
+
+def _event(event_id: str, type_: str = EVENT_TYPE_V1) -> CloudEvent:
+    data = {
+        "kind": "email",
+        "actor": "alice@example.org",
+        "participants": ["bob@example.org"],
+        "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    }
+    return CloudEvent({"type": type_, "source": "/tests/deploy", "id": event_id}, data)
+
+
+async def test_cloudevents_command_ingests_and_answers_probes(
+    deploy_env: dict[str, str], resources: Any, run_id: str
+) -> None:
+    stream = f"test:{run_id}:deploy"
+    with running("ingest-cloudevents", deploy_env) as base:
+        assert httpx.get(base + "/health/live", timeout=5).json() == {"status": "ok"}
+        ready = httpx.get(base + "/health/ready", timeout=10)
+        assert ready.status_code == 200 and ready.json()["checks"]["redis"]["ok"] is True
+        before = await resources.redis.xlen(stream)
+        for mode, convert in (("binary", to_binary), ("structured", to_structured)):
+            headers, body = convert(_event(f"deploy-{run_id}-{mode}"))
+            r = httpx.post(base + "/", headers=headers, content=body, timeout=10)
+            assert r.status_code == 200, r.text
+        assert await resources.redis.xlen(stream) == before + 2
+        headers, body = to_structured(_event(f"deploy-{run_id}-bad", type_="com.example.other"))
+        r = httpx.post(base + "/", headers=headers, content=body, timeout=10)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_event_type"
+        assert await resources.redis.xlen(stream) == before + 2
+
+
+def test_cloudevents_readiness_fails_when_redis_is_down(deploy_env: dict[str, str]) -> None:
+    env = {**deploy_env, "CO_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    with running("ingest-cloudevents", env) as base:
+        assert httpx.get(base + "/health/live", timeout=5).status_code == 200
+        ready = httpx.get(base + "/health/ready", timeout=10)
+        assert ready.status_code == 503
+        body = ready.json()
+        assert body["status"] == "not_ready" and body["checks"]["redis"]["ok"] is False
