@@ -62,6 +62,13 @@ class CsvProblem(ValueError):
 
 def parse_outcomes_csv(text: str, max_problems: int = 20) -> list[tuple[OutcomeRecord, str | None]]:
     """Records (with their per-row source, if any) or :class:`CsvProblem` naming each bad line."""
+    try:
+        return _parse_outcomes_csv(text, max_problems)
+    except csv.Error as exc:  # e.g. a bare carriage return inside a field: a 422, not a 500
+        raise CsvProblem([{"field": "body", "problem": f"not a readable CSV: {exc}"}]) from exc
+
+
+def _parse_outcomes_csv(text: str, max_problems: int) -> list[tuple[OutcomeRecord, str | None]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]

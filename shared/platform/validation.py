@@ -47,22 +47,25 @@ def strip_controls_keep_lines(value: Any) -> Any:
 def clean_str(
     max_length: int = 256, *, min_length: int = 0, multiline: bool = False, pattern: str | None = None
 ) -> Any:
-    """An annotated ``str`` type: stripped of control characters, trimmed, then capped."""
+    """An annotated ``str`` type: stripped of control characters, trimmed, then capped.
+
+    The cap is checked on the raw input too, so what the OpenAPI says (``maxLength``) is exactly
+    what is refused: a string longer than the cap is a 422 even if stripping would shorten it.
+    """
+    strip = strip_controls_keep_lines if multiline else strip_controls
+
+    def clean(value: Any) -> Any:
+        if not isinstance(value, str) or len(value) > max_length:
+            return value  # the length constraint refuses it as sent
+        return strip(value).strip()
+
     # the BeforeValidator goes last: it still runs first, and pydantic keeps ``pattern`` in
     # the JSON schema only in this order
     return Annotated[
         str,
         StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern),
-        BeforeValidator(_strip_lines if multiline else _strip_line),
+        BeforeValidator(clean),
     ]
-
-
-def _strip_line(value: Any) -> Any:
-    return strip_controls(value).strip() if isinstance(value, str) else value
-
-
-def _strip_lines(value: Any) -> Any:
-    return strip_controls_keep_lines(value).strip() if isinstance(value, str) else value
 
 
 CleanStr = clean_str(256)

@@ -67,7 +67,7 @@ def uvicorn_process(app_path: str, env: Mapping[str, str], *, workers: int = 1) 
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded 2-core box can take a while
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"uvicorn {app_path} exited with {proc.returncode}")

@@ -177,3 +177,13 @@ async def test_unreachable_store_is_503_and_a_query_bug_is_500(api_settings: Set
         assert r.json()["error"]["code"] == "unavailable"
         r = await client.get("/v1/probe/bug", headers=bearer(mint("viewer")))
         assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+
+
+def test_unreadable_csv_is_a_validation_problem() -> None:
+    """Found by schemathesis: a bare CR inside a CSV field crashed the outcomes import with a 500."""
+    from shared.domain.outcomes import CSV_COLUMNS, CsvProblem, parse_outcomes_csv
+
+    with pytest.raises(CsvProblem) as caught:
+        parse_outcomes_csv(",".join(CSV_COLUMNS) + "\nx\ry,2026-01,wellbeing,1")
+    assert caught.value.details[0]["field"] == "body"
+    assert caught.value.details[0]["problem"].startswith("not a readable CSV")
