@@ -74,6 +74,14 @@ class GraphStoreError(Exception):
     """A graph store failure, with the backend's message kept for the logs."""
 
 
+class InvalidIdError(GraphStoreError, ValueError):
+    """A person id no adapter stores: empty, or with leading/trailing whitespace.
+
+    FalkorDB 4.16.3 segfaults when a node with such an id is created under the unique
+    constraint on ``Person.id`` (measured), so every adapter refuses them before sending anything.
+    """
+
+
 @runtime_checkable
 class GraphStore(Protocol):
     """What services may ask of a graph database."""

@@ -1,7 +1,10 @@
-"""Row preparation shared by the adapters: dedupe per key, keep the highest version.
+"""Row preparation shared by the adapters: check ids, dedupe per key, keep the highest version.
 
 FalkorDB crashes when one UNWIND ... MERGE batch creates the same relationship twice
-(measured, see ARCHITECTURE.md), and two rows for one key are ambiguous anyway.
+(measured, see ARCHITECTURE.md), and two rows for one key are ambiguous anyway. It also
+crashes when a Person is created with an empty id or one with leading/trailing whitespace
+(`` p``, ``p\\n``) under its unique constraint on ``Person.id``: such ids are refused here, for
+every adapter, before any row is sent (pseudonymised ids never look like that).
 """
 
 from __future__ import annotations
@@ -10,12 +13,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from shared.adapters.graph.base import MetricRow, PersonRow, TieRow
+from shared.adapters.graph.base import InvalidIdError, MetricRow, PersonRow, TieRow
+
+
+def check_id(person_id: str) -> None:
+    """Refuse an id FalkorDB cannot store (see the module docstring)."""
+    if not person_id or person_id != person_id.strip():
+        raise InvalidIdError(f"person id {person_id!r} is empty or has leading/trailing whitespace")
 
 
 def latest_people(rows: Sequence[PersonRow]) -> list[dict[str, Any]]:
     best: dict[str, PersonRow] = {}
     for row in rows:
+        check_id(row.id)
         kept = best.get(row.id)
         if kept is None or row.version > kept.version:
             best[row.id] = row
@@ -25,6 +35,8 @@ def latest_people(rows: Sequence[PersonRow]) -> list[dict[str, Any]]:
 def latest_ties(rows: Sequence[TieRow]) -> list[dict[str, Any]]:
     best: dict[tuple[str, str], TieRow] = {}
     for row in rows:
+        check_id(row.src)
+        check_id(row.dst)
         key = (row.src, row.dst)
         kept = best.get(key)
         if kept is None or row.version > kept.version:
