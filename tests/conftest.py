@@ -100,12 +100,28 @@ def settings(
 
 
 @pytest.fixture(scope="session")
-async def resources(settings: Settings) -> AsyncIterator[Resources]:
+async def resources(settings: Settings, run_id: str) -> AsyncIterator[Resources]:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as res:
         await res.graph.ensure_schema()
         yield res
+        # leave nothing behind: this session's Redis keys and graphs (the database is dropped)
+        async for key in res.redis.scan_iter(match=f"test:{run_id}:*", count=1000):
+            await res.redis.unlink(key)
         await res.graph.clear()
-        await res.graph.execute("MATCH (n) DETACH DELETE n")
+        await _drop_test_graphs(settings, run_id)
+
+
+async def _drop_test_graphs(settings: Settings, run_id: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis(host=settings.falkordb_host, port=settings.falkordb_port)
+    try:
+        for name in await client.execute_command("GRAPH.LIST"):
+            text = name.decode() if isinstance(name, bytes) else name
+            if text.startswith(f"test_{run_id}"):
+                await client.execute_command("GRAPH.DELETE", text)
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture()

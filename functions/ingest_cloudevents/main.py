@@ -68,9 +68,7 @@ def handle(event: CloudEvent, settings: Settings, redis_factory: Any = build_red
     except ValidationError as exc:
         return _reject(
             422,
-            error_payload(
-                "validation_error", "event rejected: nothing was written", validation_details(exc.errors())
-            ),
+            error_payload("validation_error", "event rejected: nothing was written", validation_details(exc.errors())),
         )
 
     async def append() -> list[str]:
@@ -85,6 +83,7 @@ def handle(event: CloudEvent, settings: Settings, redis_factory: Any = build_red
 
 
 @functions_framework.cloud_event
-def ingest_interaction(event: CloudEvent) -> Response:
-    """functions-framework entrypoint. Settings are read per invocation (cheap, no global state)."""
-    return handle(event, load_settings())
+def ingest_interaction(event: CloudEvent) -> None:
+    """functions-framework entrypoint (its success reply is a fixed 200 "OK"; errors are raised
+    as responses by :func:`handle`). Settings are read per invocation: no global state."""
+    handle(event, load_settings())

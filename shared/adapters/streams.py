@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -49,7 +50,7 @@ async def publish(client: aioredis.Redis, stream: str, payloads: Sequence[bytes]
     return ids
 
 
-def _entries(raw: list[tuple[bytes, dict[bytes, bytes]]]) -> list[StreamEntry]:
+def _entries(raw: Any) -> list[StreamEntry]:
     out: list[StreamEntry] = []
     for entry_id, fields in raw:
         if fields is None:  # deleted while pending
@@ -62,7 +63,15 @@ def _entries(raw: list[tuple[bytes, dict[bytes, bytes]]]) -> list[StreamEntry]:
 async def read_new(
     client: aioredis.Redis, names: StreamNames, consumer: str, count: int, block_ms: int
 ) -> list[StreamEntry]:
-    reply = await client.xreadgroup(names.group, consumer, {names.stream: ">"}, count=count, block=block_ms)
+    reply: Any = await client.xreadgroup(names.group, consumer, {names.stream: ">"}, count=count, block=block_ms)
+    if not reply:
+        return []
+    return _entries(reply[0][1])
+
+
+async def read_own_pending(client: aioredis.Redis, names: StreamNames, consumer: str, count: int) -> list[StreamEntry]:
+    """Entries already delivered to ``consumer`` and not acknowledged (its state before a restart)."""
+    reply: Any = await client.xreadgroup(names.group, consumer, {names.stream: "0"}, count=count)
     if not reply:
         return []
     return _entries(reply[0][1])
@@ -72,19 +81,15 @@ async def claim_stale(
     client: aioredis.Redis, names: StreamNames, consumer: str, min_idle_ms: int, count: int
 ) -> list[StreamEntry]:
     """Take over entries another (dead) consumer left pending for longer than ``min_idle_ms``."""
-    reply = await client.xautoclaim(names.stream, names.group, consumer, min_idle_ms, "0-0", count=count)
+    reply: Any = await client.xautoclaim(names.stream, names.group, consumer, min_idle_ms, "0-0", count=count)
     return _entries(reply[1])
 
 
-async def delivery_counts(
-    client: aioredis.Redis, names: StreamNames, ids: Sequence[bytes]
-) -> dict[bytes, int]:
+async def delivery_counts(client: aioredis.Redis, names: StreamNames, ids: Sequence[bytes]) -> dict[bytes, int]:
     """How many times each pending entry was delivered (XPENDING's extended form)."""
     if not ids:
         return {}
-    rows = await client.xpending_range(
-        names.stream, names.group, min=min(ids), max=max(ids), count=len(ids) * 4 + 16
-    )
+    rows = await client.xpending_range(names.stream, names.group, min=min(ids), max=max(ids), count=len(ids) * 4 + 16)
     wanted = set(ids)
     return {r["message_id"]: int(r["times_delivered"]) for r in rows if r["message_id"] in wanted}
 
@@ -95,9 +100,7 @@ async def ack(client: aioredis.Redis, names: StreamNames, ids: Sequence[bytes]) 
     return int(await client.xack(names.stream, names.group, *ids))
 
 
-async def dead_letter(
-    client: aioredis.Redis, names: StreamNames, entries: Sequence[tuple[StreamEntry, str]]
-) -> None:
+async def dead_letter(client: aioredis.Redis, names: StreamNames, entries: Sequence[tuple[StreamEntry, str]]) -> None:
     """Move poison entries to the dead-letter stream with the reason, then ack them (atomically)."""
     if not entries:
         return

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_SECRETS_DIR = "/var/run/secrets/causal-organism"
 
@@ -204,7 +204,7 @@ class Settings(BaseSettings):
         raise RuntimeError("no pseudonymisation key: set CO_HMAC_KEY or CO_HMAC_KEY_FILE")
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings; keyword overrides win over every other source (tests use this).
 
     Secret files may be named like the field (``pg_dsn``) or like the variable (``CO_PG_DSN``).
@@ -215,9 +215,14 @@ def load_settings(**overrides: object) -> Settings:
 
     class _Loaded(Settings):
         @classmethod
-        def settings_customise_sources(  # type: ignore[override]
-            cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-        ):
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
             bare = [SecretsSettingsSource(settings_cls, secrets_dir=d, env_prefix="") for d in directories]
             return (init_settings, env_settings, dotenv_settings, file_secret_settings, *bare)
 

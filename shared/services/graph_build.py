@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -41,11 +41,15 @@ class BuildStatus:
         return self.state in ("ready", "unknown")
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 async def read_status(redis: aioredis.Redis, settings: Settings) -> BuildStatus:
     raw = await redis.hgetall(settings.graph_build_key)
     if not raw:
         return BuildStatus(state="unknown")
-    f = {k.decode(): v.decode() for k, v in raw.items()}
+    f = {_text(k): _text(v) for k, v in raw.items()}
     return BuildStatus(
         state=f.get("state", "unknown"),
         done=int(f.get("done", 0)),
@@ -69,9 +73,7 @@ async def rebuild_graph(
     started = time.time()
     async with pg.acquire() as conn:
         total = int(
-            await conn.fetchval(
-                "SELECT (SELECT count(*) FROM pair_totals) + (SELECT count(*) FROM person_totals)"
-            )
+            await conn.fetchval("SELECT (SELECT count(*) FROM pair_totals) + (SELECT count(*) FROM person_totals)")
         )
     await redis.hset(
         key,
@@ -92,12 +94,12 @@ async def rebuild_graph(
         elapsed = time.time() - started
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else None
-        fields = {
+        fields: dict[str, Any] = {
             "done": done,
             "percent": round(100.0 * done / total, 2) if total else 100.0,
             "eta_s": round(eta, 1) if eta else "",
         }
-        await redis.hset(key, mapping=fields)
+        await redis.hset(key, mapping=cast(Any, fields))
         if heartbeat is not None:
             result = heartbeat(fields)
             if result is not None:
@@ -153,7 +155,5 @@ async def rebuild_graph(
     except Exception as exc:
         await redis.hset(key, mapping={"state": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]})
         raise
-    await redis.hset(
-        key, mapping={"state": "ready", "percent": 100.0, "eta_s": 0, "finished_at": time.time()}
-    )
+    await redis.hset(key, mapping={"state": "ready", "percent": 100.0, "eta_s": 0, "finished_at": time.time()})
     return await read_status(redis, settings)

@@ -30,6 +30,7 @@ from shared.adapters.streams import (
     delivery_counts,
     ensure_group,
     read_new,
+    read_own_pending,
 )
 from shared.domain.events import StoredEvent
 from shared.platform.caching import invalidate
@@ -103,13 +104,9 @@ class GraphUpdater:
     async def _drain_own_pending(self) -> None:
         """Entries this consumer name was given before a restart, reprocessed first."""
         while True:
-            reply = await self.redis.xreadgroup(
-                self.names.group, self.consumer, {self.names.stream: "0"}, count=self.settings.consumer_batch
-            )
-            raw = reply[0][1] if reply else []
-            if not raw:
+            entries = await read_own_pending(self.redis, self.names, self.consumer, self.settings.consumer_batch)
+            if not entries:
                 return
-            entries = [StreamEntry(i, (f or {}).get(b"e", b"")) for i, f in raw]
             before = self.stats.events_applied + self.stats.duplicates + self.stats.dead_lettered
             await self._process_with_limits(entries)
             after = self.stats.events_applied + self.stats.duplicates + self.stats.dead_lettered
