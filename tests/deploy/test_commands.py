@@ -10,13 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
+from shared.adapters.redis_pool import build_redis
 from shared.domain.events import EVENT_TYPE_V1
 from shared.platform.settings import Settings
 from tests.conftest import ROOT, free_port, settings_env
@@ -88,23 +88,26 @@ def _event(event_id: str, type_: str = EVENT_TYPE_V1) -> CloudEvent:
 
 
 async def test_cloudevents_command_ingests_and_answers_probes(
-    deploy_env: dict[str, str], resources: Any, run_id: str
+    deploy_env: dict[str, str], settings: Settings, run_id: str
 ) -> None:
     stream = f"test:{run_id}:deploy"
+    redis = build_redis(settings)  # only Redis: this function touches nothing else
     with running("ingest-cloudevents", deploy_env) as base:
         assert httpx.get(base + "/health/live", timeout=5).json() == {"status": "ok"}
         ready = httpx.get(base + "/health/ready", timeout=10)
         assert ready.status_code == 200 and ready.json()["checks"]["redis"]["ok"] is True
-        before = await resources.redis.xlen(stream)
+        before = await redis.xlen(stream)
         for mode, convert in (("binary", to_binary), ("structured", to_structured)):
             headers, body = convert(_event(f"deploy-{run_id}-{mode}"))
             r = httpx.post(base + "/", headers=headers, content=body, timeout=10)
             assert r.status_code == 200, r.text
-        assert await resources.redis.xlen(stream) == before + 2
+        assert await redis.xlen(stream) == before + 2
         headers, body = to_structured(_event(f"deploy-{run_id}-bad", type_="com.example.other"))
         r = httpx.post(base + "/", headers=headers, content=body, timeout=10)
         assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_event_type"
-        assert await resources.redis.xlen(stream) == before + 2
+        assert await redis.xlen(stream) == before + 2
+    await redis.unlink(stream)
+    await redis.aclose()
 
 
 def test_cloudevents_readiness_fails_when_redis_is_down(deploy_env: dict[str, str]) -> None:
