@@ -2,8 +2,9 @@
 
 Pool: bounded size, acquisition timeout, liveness check, max lifetime. Writes run as managed
 transactions (``execute_write``), which the driver retries on transient errors for up to
-``max_transaction_retry_time``. GDS is used for expensive metrics when it is detected; nothing
-requires it.
+``max_transaction_retry_time``. GDS is not used yet: expensive metrics are computed in-process
+from ``snapshot()`` (docs/graph-store.md). ``schema=`` overrides the DDL for Bolt peers that
+are not Neo4j (the contract test runs this adapter against FalkorDB's Bolt port).
 """
 
 from __future__ import annotations
