@@ -59,7 +59,11 @@ def running(name: str, env: dict[str, str], timeout_s: float = 60.0) -> Iterator
         yield base
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # stuck in start-up: do not leave it behind
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
