@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,6 +104,7 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=10)
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:]) if server_exit is not None else ""
+        shutil.rmtree(work, ignore_errors=True)
         print(json.dumps({"pytest_rc": pytest_rc, "server_exit": server_exit, "server_log_tail": tail}), flush=True)
     return 0
 
