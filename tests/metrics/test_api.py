@@ -61,14 +61,9 @@ def test_employee_metrics_are_the_materialised_values(
     assert math.isclose(body["betweenness"], top["betweenness"], rel_tol=1e-12)
     assert body["team"] == refreshed["teams"][top["employee"]]
     assert body["network_size"] == top["network_size"] and body["metrics_at"] is not None
-    assert (
-        httpx.get(f"{api}/v1/metrics/employees/nobody", headers=auth(metrics_settings, "analyst")).status_code
-        == 404
-    )
+    assert httpx.get(f"{api}/v1/metrics/employees/nobody", headers=auth(metrics_settings, "analyst")).status_code == 404
     assert httpx.get(f"{api}/v1/metrics/employees/{top['employee']}").status_code == 401
-    denied = httpx.get(
-        f"{api}/v1/metrics/employees/{top['employee']}", headers=auth(metrics_settings, "viewer")
-    )
+    denied = httpx.get(f"{api}/v1/metrics/employees/{top['employee']}", headers=auth(metrics_settings, "viewer"))
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
 
 
@@ -79,16 +74,11 @@ def test_top_bridges(api: str, metrics_settings: Settings, refreshed: dict[str, 
     assert len(bridges) == 5
     assert [b["employee"] for b in bridges] == [b["employee"] for b in refreshed["summary"]["bridges"][:5]]
     assert all(a["betweenness"] >= b["betweenness"] for a, b in zip(bridges, bridges[1:], strict=False))
-    assert (
-        httpx.get(f"{api}/v1/metrics/bridges?limit=0", headers=auth(metrics_settings, "analyst")).status_code
-        == 422
-    )
+    assert httpx.get(f"{api}/v1/metrics/bridges?limit=0", headers=auth(metrics_settings, "analyst")).status_code == 422
     assert httpx.get(f"{api}/v1/metrics/bridges", headers=auth(metrics_settings, "viewer")).status_code == 403
 
 
-def test_team_summaries_withhold_small_teams(
-    api: str, metrics_settings: Settings, refreshed: dict[str, Any]
-) -> None:
+def test_team_summaries_withhold_small_teams(api: str, metrics_settings: Settings, refreshed: dict[str, Any]) -> None:
     r = httpx.get(f"{api}/v1/metrics/teams?sort=load", headers=auth(metrics_settings, "viewer"))
     assert r.status_code == 200
     teams = r.json()["teams"]
@@ -113,23 +103,17 @@ def test_graph_stats(api: str, metrics_settings: Settings, refreshed: dict[str, 
     assert round(g["average_clustering"], 4) == 0.3994
 
 
-def test_history_granularities_and_bad_ranges(
-    api: str, metrics_settings: Settings, refreshed: dict[str, Any]
-) -> None:
+def test_history_granularities_and_bad_ranges(api: str, metrics_settings: Settings, refreshed: dict[str, Any]) -> None:
     at: datetime = refreshed["at"]
     person = refreshed["summary"]["bridges"][0]["employee"]
     h = auth(metrics_settings, "analyst")
     params = {"start": (at - timedelta(hours=2)).isoformat(), "end": (at + timedelta(hours=2)).isoformat()}
     for gran in ("raw", "hour", "day", "auto"):
-        r = httpx.get(
-            f"{api}/v1/metrics/employees/{person}/history", params=params | {"granularity": gran}, headers=h
-        )
+        r = httpx.get(f"{api}/v1/metrics/employees/{person}/history", params=params | {"granularity": gran}, headers=h)
         assert r.status_code == 200, r.text
         points = r.json()["points"]
         assert len(points) >= 1
-        assert any(
-            math.isclose(p["betweenness"], refreshed["summary"]["bridges"][0]["betweenness"]) for p in points
-        )
+        assert any(math.isclose(p["betweenness"], refreshed["summary"]["bridges"][0]["betweenness"]) for p in points)
     assert r.json()["granularity"] == "raw"  # auto over 4 hours
     long = {"start": (at - timedelta(days=90)).isoformat(), "end": at.isoformat()}
     r = httpx.get(f"{api}/v1/metrics/employees/{person}/history", params=long, headers=h)
@@ -147,9 +131,7 @@ def test_history_granularities_and_bad_ranges(
         assert r.json()["error"]["code"] == "validation_error"
 
 
-def test_team_history_respects_min_group_size(
-    api: str, metrics_settings: Settings, refreshed: dict[str, Any]
-) -> None:
+def test_team_history_respects_min_group_size(api: str, metrics_settings: Settings, refreshed: dict[str, Any]) -> None:
     at: datetime = refreshed["at"]
     sizes: dict[str, int] = {}
     for t in refreshed["teams"].values():
@@ -173,23 +155,16 @@ async def test_on_demand_refresh_through_temporal(
     refreshed: dict[str, Any],
     stack_env: dict[str, str],
 ) -> None:
-    client = await Client.connect(
-        stack_env["CO_TEMPORAL_ADDRESS"], namespace=metrics_settings.temporal_namespace
-    )
+    client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=metrics_settings.temporal_namespace)
     async with Worker(
         client,
         task_queue=metrics_settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(mres),
     ):
-        assert (
-            httpx.post(f"{api}/v1/metrics/refresh", headers=auth(metrics_settings, "analyst")).status_code
-            == 403
-        )
+        assert httpx.post(f"{api}/v1/metrics/refresh", headers=auth(metrics_settings, "analyst")).status_code == 403
         async with httpx.AsyncClient(timeout=30) as http:
-            r = await http.post(
-                f"{api}/v1/metrics/refresh?force=true", headers=auth(metrics_settings, "admin")
-            )
+            r = await http.post(f"{api}/v1/metrics/refresh?force=true", headers=auth(metrics_settings, "admin"))
         assert r.status_code == 202, r.text
         result = await client.get_workflow_handle(r.json()["workflow_id"]).result()
     assert result["status"] == "succeeded" and result["people"] == 1005

@@ -83,6 +83,21 @@ async def test_team_history_withholds_small_teams(mres: Resources) -> None:
         assert len(big) == 1 and big[0]["members"] == 5
         assert math.isclose(big[0]["weighted_in"], sum((i + 1) * 1.5 for i in range(5)) / 5)
         assert small == []
+    # the team rollup agrees with the employee rows it summarises, at hour and day
+    base = datetime(2031, 1, 6, 9, 0, tzinfo=UTC)
+    rows = await store.employee_history("roll-a0", base, base + timedelta(days=1), "raw")
+    assert rows
+    for gran in ("hour", "day"):
+        team = await store.team_history("team-roll", base, base + timedelta(days=1), gran, 5)  # type: ignore[arg-type]
+        assert team and all(p["members"] == 6 for p in team)
+    async with mres.pg.acquire() as conn:
+        expected = await conn.fetchval(
+            "SELECT avg(weighted_in) FROM employee_metrics WHERE team = 'team-roll' AND time >= $1 AND time < $2",
+            base,
+            base + timedelta(days=1),
+        )
+    day = await store.team_history("team-roll", base, base + timedelta(days=1), "day", 5)
+    assert math.isclose(day[0]["weighted_in"], expected, rel_tol=1e-12)
 
 
 async def test_retention_drops_old_raw_keeps_rollups(mres: Resources) -> None:
@@ -108,9 +123,7 @@ async def test_retention_drops_old_raw_keeps_rollups(mres: Resources) -> None:
     dropped = await store.retention(now, timedelta(days=90), timedelta(days=730))
     assert dropped >= 3  # the 100-, 95- and 800-day-old partitions (and any older test data)
     async with mres.pg.acquire() as conn:
-        old = await conn.fetchval(
-            "SELECT count(*) FROM employee_metrics WHERE time < $1", now - timedelta(days=90)
-        )
+        old = await conn.fetchval("SELECT count(*) FROM employee_metrics WHERE time < $1", now - timedelta(days=90))
         kept = await conn.fetchval("SELECT count(*) FROM employee_metrics WHERE employee LIKE 'ret-d89-%'")
         parts_after = {
             r["relname"]
@@ -129,6 +142,14 @@ async def test_retention_drops_old_raw_keeps_rollups(mres: Resources) -> None:
         for col in NUMERIC_METRICS:
             a, b = hourly[0][col], before[name][0][col]
             assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-12), col
+    # the team series follow the same retention, and their rollup keeps the old hour
+    async with mres.pg.acquire() as conn:
+        old_team = await conn.fetchval("SELECT count(*) FROM team_metrics WHERE time < $1", now - timedelta(days=90))
+    assert old_team == 0
+    d100 = now - timedelta(days=100)
+    team_hour = await store.team_history("team-ret", d100 - timedelta(hours=1), d100 + timedelta(hours=1), "hour", 5)
+    assert len(team_hour) == 1 and team_hour[0]["members"] == 5
+    assert math.isclose(team_hour[0]["weighted_in"], sum((i + 2) * 1.5 for i in range(5)) / 5)
     # rollups past their own 2-year retention are gone too
     assert await store.employee_history("ret-d800-0", now - timedelta(days=801), now, "hour") == []
 
@@ -139,9 +160,7 @@ async def test_window_measures_match_the_domain_rule(mres: Resources) -> None:
     t_meeting = datetime(2032, 3, 6, 10, 0, tzinfo=UTC)  # a Saturday: after hours
     t_late = datetime(2032, 3, 9, 20, 30, tzinfo=UTC)  # Tuesday evening: after hours
     t_day = datetime(2032, 3, 9, 10, 0, tzinfo=UTC)  # Tuesday morning: working hours
-    assert (
-        is_after_hours(t_meeting, defs) and is_after_hours(t_late, defs) and not is_after_hours(t_day, defs)
-    )
+    assert is_after_hours(t_meeting, defs) and is_after_hours(t_late, defs) and not is_after_hours(t_day, defs)
     rows = []
     attendees = ["wm-a", "wm-b", "wm-c"]
     for s in attendees:

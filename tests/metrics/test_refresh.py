@@ -69,8 +69,7 @@ async def test_refresh_writes_exact_metrics_back_history_and_summary(
     async with mres.pg.acquire() as conn:
         n_hist = await conn.fetchval("SELECT count(*) FROM employee_metrics WHERE time = $1", at)
         top_hist = await conn.fetchrow(
-            "SELECT employee, betweenness FROM employee_metrics WHERE time = $1 "
-            "ORDER BY betweenness DESC LIMIT 1",
+            "SELECT employee, betweenness FROM employee_metrics WHERE time = $1 ORDER BY betweenness DESC LIMIT 1",
             at,
         )
     assert n_hist == 1005
@@ -83,14 +82,10 @@ async def test_refresh_writes_exact_metrics_back_history_and_summary(
     assert summary["graph"]["people"] == 1005 and round(summary["graph"]["average_clustering"], 4) == 0.3994
     small = [t for t in summary["teams"] if t["members"] < 5]
     assert small and all(t["withheld"] and t["figures"] is None for t in small)
-    assert all(
-        not t["withheld"] and t["figures"]["load_index"] > 0 for t in summary["teams"] if t["members"] >= 5
-    )
+    assert all(not t["withheld"] and t["figures"]["load_index"] > 0 for t in summary["teams"] if t["members"] >= 5)
 
 
-async def test_unchanged_graph_is_skipped_and_changes_are_not(
-    mres: Resources, loaded: dict[str, str]
-) -> None:
+async def test_unchanged_graph_is_skipped_and_changes_are_not(mres: Resources, loaded: dict[str, str]) -> None:
     first = await refresh_metrics(mres, trigger="test", force=True)
     assert first.status == "succeeded"
     skipped = await refresh_metrics(mres, trigger="schedule")
@@ -119,9 +114,7 @@ async def test_a_held_lock_means_skip_not_overlap(mres: Resources, loaded: dict[
     assert (await refresh_metrics(mres, trigger="test", force=True)).status == "succeeded"
 
 
-async def test_demo_stage_prints_bridges_and_overloaded_teams(
-    mres: Resources, loaded: dict[str, str]
-) -> None:
+async def test_demo_stage_prints_bridges_and_overloaded_teams(mres: Resources, loaded: dict[str, str]) -> None:
     lines: list[str] = []
     await demo_stage(mres, lines.append)
     text = "\n".join(lines)
@@ -129,9 +122,7 @@ async def test_demo_stage_prints_bridges_and_overloaded_teams(
     assert sum(1 for line in lines if line.startswith("  1. ")) == 2
 
 
-async def test_time_based_measures_come_from_the_ledger_window(
-    mres: Resources, loaded: dict[str, str]
-) -> None:
+async def test_time_based_measures_come_from_the_ledger_window(mres: Resources, loaded: dict[str, str]) -> None:
     """A 90-minute meeting of 0, 1 and 2 two days ago at 21:00 UTC (after hours), and an older
     one outside the 28-day window: the refresh materialises after-hours share and meeting hours."""
     from datetime import timedelta

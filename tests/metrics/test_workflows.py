@@ -81,9 +81,7 @@ async def test_refresh_workflow_runs_then_skips_unchanged(
     assert [r.run_id for r in runs] == [second["run_id"], first["run_id"]]
 
 
-async def test_on_demand_start_uses_a_fixed_id(
-    env: WorkflowEnvironment, mres: Resources, small_graph: None
-) -> None:
+async def test_on_demand_start_uses_a_fixed_id(env: WorkflowEnvironment, mres: Resources, small_graph: None) -> None:
     settings = mres.settings.model_copy(update={"temporal_task_queue": f"metrics-od-{uuid.uuid4().hex[:8]}"})
     async with Worker(
         env.client,
@@ -100,9 +98,7 @@ async def test_on_demand_start_uses_a_fixed_id(
 
 
 async def test_schedules_are_idempotent_on_the_dev_server(mres: Resources, stack_env: dict[str, str]) -> None:
-    settings = mres.settings.model_copy(
-        update={"temporal_task_queue": f"metrics-sched-{uuid.uuid4().hex[:8]}"}
-    )
+    settings = mres.settings.model_copy(update={"temporal_task_queue": f"metrics-sched-{uuid.uuid4().hex[:8]}"})
     client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=settings.temporal_namespace)
     ids = []
     try:

@@ -47,6 +47,13 @@ MATCH (a:Person {id: pid})-[t:INTERACTS]->(b:Person)
 RETURN a.id AS src, b.id AS dst, t.weight AS weight, t.count AS count
 """
 
+SNAPSHOT_PEOPLE = "MATCH (p:Person) RETURN p.id AS id, p.team AS team"
+
+SNAPSHOT_TIES = """
+MATCH (a:Person)-[t:INTERACTS]->(b:Person)
+RETURN a.id AS src, b.id AS dst, t.weight AS weight, t.count AS count
+"""
+
 GET_PERSON = "MATCH (p:Person {id: $id}) RETURN properties(p) AS props"
 
 COUNT_PEOPLE = "MATCH (p:Person) RETURN count(p) AS n"

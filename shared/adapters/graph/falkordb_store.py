@@ -30,7 +30,6 @@ from shared.adapters.pool_stats import PoolStats, redis_pool_stats
 
 # compact result-set value types (FalkorDB's wire protocol)
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY = 1, 2, 3, 4, 5, 6
-_SNAPSHOT_PAGE = 50_000
 
 
 def _decode_scalar(cell: list[Any]) -> Any:
@@ -154,22 +153,44 @@ class FalkorDBGraphStore:
     async def write_metrics(self, rows: Sequence[MetricRow]) -> int:
         return await self._applied(cypher.WRITE_METRICS, metric_dicts(rows))
 
+    async def _raw_verbose_query(self, query: str) -> list[list[Any]]:
+        """A read-only query in FalkorDB's verbose reply format (plain RESP values per cell).
+
+        Measured on email-Enron (367,660 ties): the compact format wraps every cell in a
+        [type, value] pair and took 5.4 s to pull and decode; verbose rows take ~1.5 s. In this
+        format integers arrive as ints, strings and doubles as bytes (doubles with 15 significant
+        digits, the same as the compact format), NULL as None.
+        """
+        try:
+            raw = await self._db.connection.execute_command("GRAPH.RO_QUERY", self._graph_name, query)
+        except ResponseError as exc:
+            if "empty key" in str(exc).lower():
+                return []
+            raise GraphStoreError(str(exc)) from exc
+        except RedisError as exc:
+            raise GraphStoreError(f"falkordb: {exc}") from exc
+        return list(raw[1]) if len(raw) >= 3 else []
+
     async def snapshot(self) -> GraphSnapshot:
-        """Pull people and ties in id-ordered pages (bounded replies, index-driven)."""
+        """Pull every person and every tie in two queries (one pass over the graph).
+
+        One reply per query (~15 MB for Enron's 367K ties); paging by id ranges measured slower
+        on this server, and the refresh needs the whole graph in memory anyway.
+        """
+
+        def text(value: Any) -> str | None:
+            if value is None:
+                return None
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        people = await self._raw_verbose_query(cypher.SNAPSHOT_PEOPLE)
+        ties = await self._raw_verbose_query(cypher.SNAPSHOT_TIES)
         snap = GraphSnapshot()
-        after = ""
-        while True:
-            page = await self._raw_scalar_query(cypher.PEOPLE_PAGE, {"after": after, "limit": _SNAPSHOT_PAGE})
-            if not page:
-                break
-            snap.people.extend((row[0], row[1]) for row in page)
-            after = page[-1][0]
-            for start in range(0, len(page), 2_000):
-                ids = [row[0] for row in page[start : start + 2_000]]
-                ties = await self._raw_scalar_query(cypher.TIES_OF_PEOPLE, {"ids": ids})
-                snap.edges.extend(Edge(r[0], r[1], float(r[2] or 0.0), int(r[3] or 0)) for r in ties)
-            if len(page) < _SNAPSHOT_PAGE:
-                break
+        snap.people = [(text(pid) or "", text(team)) for pid, team in people]
+        snap.edges = [
+            Edge(text(a) or "", text(b) or "", float(w) if w is not None else 0.0, int(c) if c is not None else 0)
+            for a, b, w, c in ties
+        ]
         return snap
 
     async def get_person(self, person_id: str) -> dict[str, Any] | None:

@@ -3,7 +3,8 @@ materialised summaries, and the ledger window the time-based measures come from.
 
 The SQL is identical on plain PostgreSQL and TimescaleDB: both migration flavours define the
 same tables and the helper functions ``metrics_ensure_partition``, ``metrics_after_write`` and
-``metrics_retention`` (see migrations/0010_*).
+``metrics_retention`` (see migrations/0010_*), plus the team-series twins of the last two
+(``metrics_after_write_teams``, ``metrics_retention_teams``, migrations/0012_*).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ def _rollup_mean(col: str, agg: bool) -> str:
 _RAW_COLS = ", ".join(NUMERIC_METRICS)
 _HOUR_COLS = ", ".join(_rollup_mean(c, agg=False) for c in NUMERIC_METRICS)
 _AGG_COLS = ", ".join(_rollup_mean(c, agg=True) for c in NUMERIC_METRICS)
-_AVG_COLS = ", ".join(f"avg({c})::double precision AS {c}" for c in NUMERIC_METRICS)
 
 _EMPLOYEE_SQL: dict[str, str] = {
     "raw": f"""SELECT time, 1::bigint AS samples, {_RAW_COLS} FROM employee_metrics
@@ -48,20 +48,33 @@ _EMPLOYEE_SQL: dict[str, str] = {
                GROUP BY 1 ORDER BY 1""",
 }
 
-# team series: a point is shown only when at least $4 distinct people contributed to it
+
+def _team_mean(col: str, members: str, agg: bool) -> str:
+    n = f"n_{col}" if col in _NULLABLE else members
+    if agg:
+        return f"sum(sum_{col}) / nullif(sum({n}), 0) AS {col}"
+    return f"sum_{col} / nullif({n}, 0) AS {col}"
+
+
+# team series come from the team tables (migration 0012); a point is shown only when every
+# refresh it summarises had at least $4 members (the minimum group size)
 _TEAM_SQL: dict[str, str] = {
-    "raw": f"""SELECT time, count(*)::bigint AS members, {_AVG_COLS} FROM employee_metrics
-               WHERE team = $1 AND time >= $2 AND time < $3
-               GROUP BY time HAVING count(DISTINCT employee) >= $4 ORDER BY time""",
-    "hour": f"""SELECT bucket AS time, count(DISTINCT employee)::bigint AS members, {_AGG_COLS}
-                FROM employee_metrics_hourly
+    "raw": f"""SELECT time, members::bigint AS members,
+                      {", ".join(_team_mean(c, "members", agg=False) for c in NUMERIC_METRICS)}
+               FROM team_metrics
+               WHERE team = $1 AND time >= $2 AND time < $3 AND members >= $4 ORDER BY time""",
+    "hour": f"""SELECT bucket AS time, members_min::bigint AS members,
+                       {", ".join(_team_mean(c, "members_sum", agg=False) for c in NUMERIC_METRICS)}
+                FROM team_metrics_hourly
                 WHERE team = $1 AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
-                GROUP BY bucket HAVING count(DISTINCT employee) >= $4 ORDER BY bucket""",
-    "day": f"""SELECT date_trunc('day', bucket, 'UTC') AS time, count(DISTINCT employee)::bigint AS members,
-                      {_AGG_COLS}
-               FROM employee_metrics_hourly
+                  AND members_min >= $4
+                ORDER BY bucket""",
+    "day": f"""SELECT date_trunc('day', bucket, 'UTC') AS time, min(members_min)::bigint AS members,
+                      {", ".join(_team_mean(c, "members_sum", agg=True) for c in NUMERIC_METRICS)}
+               FROM team_metrics_hourly
                WHERE team = $1 AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
-               GROUP BY 1 HAVING count(DISTINCT employee) >= $4 ORDER BY 1""",
+                 AND members_min >= $4
+               GROUP BY 1 ORDER BY 1""",
 }
 
 _WINDOW_SQL = """
@@ -132,10 +145,9 @@ class MetricsStore:
             return 0
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT metrics_ensure_partition($1)", at)
-            await conn.copy_records_to_table(
-                "employee_metrics", records=records, columns=list(HISTORY_COLUMNS)
-            )
+            await conn.copy_records_to_table("employee_metrics", records=records, columns=list(HISTORY_COLUMNS))
             await conn.execute("SELECT metrics_after_write($1)", at)
+            await conn.execute("SELECT metrics_after_write_teams($1)", at)
         return len(records)
 
     async def employee_history(
@@ -155,9 +167,8 @@ class MetricsStore:
     async def retention(self, now: datetime, raw_keep: timedelta, rollup_keep: timedelta) -> int:
         """Drop raw history past ``raw_keep`` and rollups past ``rollup_keep``; partitions dropped."""
         async with self._pool.acquire() as conn, conn.transaction():
-            return int(
-                await conn.fetchval("SELECT metrics_retention($1, $2, $3)", now, raw_keep, rollup_keep)
-            )
+            await conn.execute("SELECT metrics_retention_teams($1, $2, $3)", now, raw_keep, rollup_keep)
+            return int(await conn.fetchval("SELECT metrics_retention($1, $2, $3)", now, raw_keep, rollup_keep))
 
     # ---- ledger window ----------------------------------------------------------------
 
@@ -173,8 +184,7 @@ class MetricsStore:
                 _WINDOW_SQL, start, end, defs.timezone, defs.workday_start_hour, defs.workday_end_hour
             )
         return {
-            r["person"]: WindowMeasures(int(r["events"]), int(r["after_hours"]), float(r["meeting_s"]))
-            for r in rows
+            r["person"]: WindowMeasures(int(r["events"]), int(r["after_hours"]), float(r["meeting_s"])) for r in rows
         }
 
     # ---- runs -------------------------------------------------------------------------
@@ -183,8 +193,7 @@ class MetricsStore:
         async with self._pool.acquire() as conn:
             return int(
                 await conn.fetchval(
-                    "INSERT INTO metrics_refresh_runs (trigger, status) VALUES ($1, 'running') "
-                    "RETURNING run_id",
+                    "INSERT INTO metrics_refresh_runs (trigger, status) VALUES ($1, 'running') RETURNING run_id",
                     trigger,
                 )
             )
