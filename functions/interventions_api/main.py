@@ -6,7 +6,5 @@ from functions.interventions_api.routes import router
 from shared.platform.http import create_app
 from shared.platform.resources import Needs
 
-app = create_app(
-    title="Causal Organism interventions API", needs=Needs(pg=True, temporal=True), routers=[router]
-)
+app = create_app(title="Causal Organism interventions API", needs=Needs(pg=True, temporal=True), routers=[router])
 handler = Mangum(app, lifespan="auto")

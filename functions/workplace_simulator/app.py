@@ -184,9 +184,7 @@ class Simulator:
             return {"messages": len(channel["messages"])}
         if kind == "manager_nudge":
             manager = w.person(subject)["manager"]
-            w.inboxes.setdefault(manager, []).append(
-                {"about": subject, "urgency": params["urgency"], "key": key}
-            )
+            w.inboxes.setdefault(manager, []).append({"about": subject, "urgency": params["urgency"], "key": key})
             return {"manager": manager}
         raise ValueError(f"unknown action kind {kind}")
 
@@ -333,9 +331,7 @@ admin = APIRouter(prefix="/admin")
 
 @admin.post("/faults")
 async def set_faults(body: FaultsIn, request: Request) -> dict[str, Any]:
-    _sim(request).faults = Faults(
-        body.fail_next, body.fail_rate, body.status, body.latency_ms, tuple(body.endpoints)
-    )
+    _sim(request).faults = Faults(body.fail_next, body.fail_rate, body.status, body.latency_ms, tuple(body.endpoints))
     return body.model_dump()
 
 

@@ -240,13 +240,10 @@ def plan_actions(p: Proposal) -> list[Action]:
     tag = p.intervention_id
     if p.type is InterventionType.FOCUS_TIME_BLOCK:
         return [
-            Action("calendar_block", who, {"hours_per_week": params["hours_per_week"], "tag": tag})
-            for who in people
+            Action("calendar_block", who, {"hours_per_week": params["hours_per_week"], "tag": tag}) for who in people
         ]
     if p.type is InterventionType.MEETING_LOAD_CAP:
-        return [
-            Action("meeting_cap", who, {"max_meeting_hours": params["max_meeting_hours"]}) for who in people
-        ]
+        return [Action("meeting_cap", who, {"max_meeting_hours": params["max_meeting_hours"]}) for who in people]
     if p.type is InterventionType.REVIEW_LOAD_REBALANCE:
         return [
             Action(
@@ -264,9 +261,7 @@ def plan_actions(p: Proposal) -> list[Action]:
         ]
     if p.type is InterventionType.MANAGER_NUDGE:
         return [
-            Action(
-                "manager_nudge", who, {"urgency": int(params["urgency"]), "finding": p.evidence.analysis_id}
-            )
+            Action("manager_nudge", who, {"urgency": int(params["urgency"]), "finding": p.evidence.analysis_id})
             for who in people
         ]
     raise ProposalError(f"unknown intervention type {p.type}")
@@ -335,9 +330,7 @@ def proposal_from_dict(raw: dict[str, Any]) -> Proposal:
     return Proposal(
         intervention_id=str(raw["intervention_id"]),
         type=InterventionType(raw["type"]),
-        target=Target(
-            people=tuple(raw["target"].get("people", ())), teams=tuple(raw["target"].get("teams", ()))
-        ),
+        target=Target(people=tuple(raw["target"].get("people", ())), teams=tuple(raw["target"].get("teams", ()))),
         parameters={k: float(v) for k, v in raw.get("parameters", {}).items()},
         evidence=Evidence(
             analysis_id=str(ev["analysis_id"]),

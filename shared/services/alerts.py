@@ -17,9 +17,7 @@ class AlertSink:
 
     def __init__(self, settings: Settings, registry: CollectorRegistry) -> None:
         self._sentry = settings.sentry_dsn is not None
-        self.counter = Counter(
-            "co_alerts", "alerts raised for permanent failures", ["source"], registry=registry
-        )
+        self.counter = Counter("co_alerts", "alerts raised for permanent failures", ["source"], registry=registry)
 
     def raise_alert(self, source: str, message: str, details: dict[str, Any] | None = None) -> None:
         log.error("ALERT source=%s: %s %s", source, message, details or {})

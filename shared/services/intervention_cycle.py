@@ -56,8 +56,7 @@ async def most_exposed(conn: asyncpg.Connection, treatment: str, k: int) -> tupl
                  WHERE {treatment} IS NOT NULL ORDER BY employee, time DESC"""
     if treatment == "cross_team_ratio":
         rows = await conn.fetch(
-            f"SELECT team FROM ({latest}) l WHERE team IS NOT NULL"
-            " GROUP BY team ORDER BY avg(v), team LIMIT 2"
+            f"SELECT team FROM ({latest}) l WHERE team IS NOT NULL GROUP BY team ORDER BY avg(v), team LIMIT 2"
         )
         return [], [r["team"] for r in rows]
     rows = await conn.fetch(f"SELECT employee FROM ({latest}) l ORDER BY v DESC, employee LIMIT $1", k)

@@ -63,9 +63,7 @@ def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any
     return InterventionInput(**values)
 
 
-async def start(
-    client: Client, settings: Settings, proposal: Proposal, **overrides: Any
-) -> WorkflowHandle[Any, Any]:
+async def start(client: Client, settings: Settings, proposal: Proposal, **overrides: Any) -> WorkflowHandle[Any, Any]:
     """Start the workflow; the same intervention id twice is refused by Temporal (no double act)."""
     inp = build_input(proposal, settings, **overrides)
     return await client.start_workflow(

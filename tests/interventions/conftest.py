@@ -79,9 +79,7 @@ async def sim(simulator_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def time_env(stack_env: dict[str, str]) -> AsyncIterator[WorkflowEnvironment]:
-    path = stack_env.get("CO_TEMPORAL_TEST_SERVER_PATH") or str(
-        ROOT / ".venv" / "bin" / "temporal-test-server"
-    )
+    path = stack_env.get("CO_TEMPORAL_TEST_SERVER_PATH") or str(ROOT / ".venv" / "bin" / "temporal-test-server")
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     yield env
     await env.shutdown()

@@ -35,9 +35,7 @@ EVIDENCE = {
 
 
 @pytest.fixture(scope="module")
-async def api(
-    iv_settings: Settings, resources: Resources
-) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
+async def api(iv_settings: Settings, resources: Resources) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
     settings = iv_settings.model_copy(
         update={
             "monitoring_window_s": 1.0,
@@ -68,9 +66,7 @@ def auth(settings: Settings, role: str, subject: str | None = None) -> dict[str,
     return {"authorization": "Bearer " + mint_token(settings, subject=subject or f"{role}-1", roles=[role])}
 
 
-async def propose(
-    http: httpx.AsyncClient, settings: Settings, type_: str, people: int, **params: float
-) -> Any:
+async def propose(http: httpx.AsyncClient, settings: Settings, type_: str, people: int, **params: float) -> Any:
     tag = uuid.uuid4().hex[:8]
     body = {
         "type": type_,
@@ -101,9 +97,7 @@ async def test_low_impact_runs_and_can_be_rolled_back_by_an_approver(
     iid = out["intervention_id"]
     got = await wait_for(http, settings, iid, "succeeded")
     assert got["live"]["status"] == "succeeded" and got["live"]["outcome"]["verdict"] == "neutral"
-    r = await http.post(
-        f"/v1/interventions/{iid}/rollback", json={"reason": "nope"}, headers=auth(settings, "analyst")
-    )
+    r = await http.post(f"/v1/interventions/{iid}/rollback", json={"reason": "nope"}, headers=auth(settings, "analyst"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     r = await http.post(
         f"/v1/interventions/{iid}/rollback",
@@ -129,13 +123,9 @@ async def test_high_impact_waits_in_the_queue_until_an_approver_decides(
     mine = [x for x in r.json() if x["intervention_id"] == iid]
     assert len(mine) == 1 and 86_000 < mine[0]["time_left_s"] <= 86_400
 
-    r = await http.post(
-        f"/v1/interventions/{iid}/approve", json={"reason": "fine"}, headers=auth(settings, "analyst")
-    )
+    r = await http.post(f"/v1/interventions/{iid}/approve", json={"reason": "fine"}, headers=auth(settings, "analyst"))
     assert r.status_code == 403
-    r = await http.post(
-        f"/v1/interventions/{iid}/approve", json={"reason": "x"}, headers=auth(settings, "approver")
-    )
+    r = await http.post(f"/v1/interventions/{iid}/approve", json={"reason": "x"}, headers=auth(settings, "approver"))
     assert r.status_code == 422  # a real reason is required
     r = await http.post(
         f"/v1/interventions/{iid}/approve",
@@ -144,15 +134,11 @@ async def test_high_impact_waits_in_the_queue_until_an_approver_decides(
     )
     assert r.status_code == 200, r.text
     assert r.json()["decision"] == {**r.json()["decision"], "actor": "bob", "reason": "robust finding"}
-    r = await http.post(
-        f"/v1/interventions/{iid}/reject", json={"reason": "too late"}, headers=auth(settings, "admin")
-    )
+    r = await http.post(f"/v1/interventions/{iid}/reject", json={"reason": "too late"}, headers=auth(settings, "admin"))
     assert r.status_code == 409  # already decided
     await wait_for(http, settings, iid, "succeeded")
     r = await http.get("/v1/approvals/history", headers=auth(settings, "analyst"))
-    assert any(
-        h["intervention_id"] == iid and h["actor"] == "bob" and h["event"] == "approved" for h in r.json()
-    )
+    assert any(h["intervention_id"] == iid and h["actor"] == "bob" and h["event"] == "approved" for h in r.json())
     r = await http.get("/v1/audit", params={"actor": "bob"}, headers=auth(settings, "analyst"))
     assert r.status_code == 403  # the audit log needs read:audit
     r = await http.get("/v1/audit", params={"actor": "bob"}, headers=auth(settings, "approver"))
@@ -164,27 +150,19 @@ async def test_reject_and_errors(api: tuple[httpx.AsyncClient, Settings]) -> Non
     out = await propose(http, settings, "manager_nudge", 1)
     iid = out["intervention_id"]
     await wait_for(http, settings, iid, "awaiting_approval")
-    r = await http.post(
-        f"/v1/interventions/{iid}/reject", json={"reason": "not now"}, headers=auth(settings, "admin")
-    )
+    r = await http.post(f"/v1/interventions/{iid}/reject", json={"reason": "not now"}, headers=auth(settings, "admin"))
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     got = await wait_for(http, settings, iid, "rejected")
     assert got["decided_by"] == "admin-1" and got["decision_reason"] == "not now"
 
     bad = {"type": "focus_time_block", "target": {"people": ["p"]}, "parameters": {"hours_per_week": 99}}
-    r = await http.post(
-        "/v1/interventions", json={**bad, "evidence": EVIDENCE}, headers=auth(settings, "analyst")
-    )
+    r = await http.post("/v1/interventions", json={**bad, "evidence": EVIDENCE}, headers=auth(settings, "analyst"))
     assert r.status_code == 422 and "hours_per_week" in r.json()["error"]["message"]
-    r = await http.post(
-        "/v1/interventions", json={**bad, "evidence": EVIDENCE}, headers=auth(settings, "approver")
-    )
+    r = await http.post("/v1/interventions", json={**bad, "evidence": EVIDENCE}, headers=auth(settings, "approver"))
     assert r.status_code == 403
     r = await http.get("/v1/interventions/does-not-exist", headers=auth(settings, "analyst"))
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
-    r = await http.post(
-        "/v1/interventions/nope/approve", json={"reason": "why"}, headers=auth(settings, "approver")
-    )
+    r = await http.post("/v1/interventions/nope/approve", json={"reason": "why"}, headers=auth(settings, "approver"))
     assert r.status_code == 404
     r = await http.get("/v1/audit/verify", headers=auth(settings, "approver"))
     assert r.status_code == 200 and r.json()["ok"] is True and r.json()["rows"] > 0

@@ -28,9 +28,7 @@ async def _superuser(settings: Settings) -> asyncpg.Connection:
     password = (ROOT / "var" / "secrets" / "pg_superuser_password").read_text().strip()
     dsn = settings.pg_dsn.get_secret_value()
     database = dsn.rsplit("/", 1)[1]
-    return await asyncpg.connect(
-        host="127.0.0.1", port=5433, user="postgres", password=password, database=database
-    )
+    return await asyncpg.connect(host="127.0.0.1", port=5433, user="postgres", password=password, database=database)
 
 
 def _cli_verify(settings: Settings) -> tuple[int, dict[str, object]]:
@@ -86,17 +84,13 @@ async def test_app_role_cannot_update_delete_or_truncate(resources: Resources) -
         await conn.execute("GRANT UPDATE ON intervention_audit_log TO CURRENT_USER")
         try:
             with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-                await conn.execute(
-                    "UPDATE intervention_audit_log SET actor = 'mallory' WHERE event_key = 'guard:1'"
-                )
+                await conn.execute("UPDATE intervention_audit_log SET actor = 'mallory' WHERE event_key = 'guard:1'")
         finally:
             await conn.execute("REVOKE UPDATE ON intervention_audit_log FROM CURRENT_USER")
     assert [r.actor for r in await store.query(intervention_id="guard")] == ["a"]
 
 
-async def test_tampering_one_row_is_detected_by_the_verify_command(
-    settings: Settings, resources: Resources
-) -> None:
+async def test_tampering_one_row_is_detected_by_the_verify_command(settings: Settings, resources: Resources) -> None:
     store = AuditStore(resources.pg)
     for i in range(3):
         await store.append(
@@ -114,33 +108,23 @@ async def test_tampering_one_row_is_detected_by_the_verify_command(
 
     su = await _superuser(settings)
     try:
-        await su.execute(
-            "ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update"
-        )
+        await su.execute("ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update")
         await su.execute("UPDATE intervention_audit_log SET actor = 'mallory' WHERE id = $1", victim.id)
-        await su.execute(
-            "ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update"
-        )
+        await su.execute("ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update")
         code, report = _cli_verify(settings)
         assert code == 1
         assert report["ok"] is False and report["first_bad_id"] == victim.id
         assert report["problem"] == "row content does not match its hash"
 
         # put it back: the chain verifies again, and a cut tail is caught with the kept head
-        await su.execute(
-            "ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update"
-        )
+        await su.execute("ALTER TABLE intervention_audit_log DISABLE TRIGGER intervention_audit_log_no_update")
         await su.execute("UPDATE intervention_audit_log SET actor = 'alice' WHERE id = $1", victim.id)
         last = (await store.query(intervention_id="tamper"))[-1]
         await su.execute("DELETE FROM intervention_audit_log WHERE id = $1", last.id)
-        await su.execute(
-            "ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update"
-        )
+        await su.execute("ALTER TABLE intervention_audit_log ENABLE ALWAYS TRIGGER intervention_audit_log_no_update")
     finally:
         await su.close()
     report_now = await store.verify()
     assert report_now.ok  # a cut tail alone keeps a valid chain...
     cut = await store.verify(expect_head=head)
-    assert (
-        not cut.ok and cut.problem == "chain head differs from the expected head"
-    )  # ...the kept head catches it
+    assert not cut.ok and cut.problem == "chain head differs from the expected head"  # ...the kept head catches it

@@ -33,9 +33,7 @@ class BreakerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = Clock()
-        self.cfg = BreakerConfig(
-            failure_threshold=3, reset_timeout_s=10, half_open_max_calls=2, success_threshold=2
-        )
+        self.cfg = BreakerConfig(failure_threshold=3, reset_timeout_s=10, half_open_max_calls=2, success_threshold=2)
         self.b = CircuitBreaker("svc", self.cfg, self.clock)
         self.open_since: float | None = None
         self.consecutive_failures = 0

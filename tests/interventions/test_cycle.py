@@ -60,9 +60,7 @@ async def test_full_cycle_proposes_from_robust_findings_once(
             client, task_queue=queue, workflows=WORKFLOWS, activities=activities.all(), activity_executor=pool
         ):
             req = CycleRequest(mode="full", refresh_workflow="", lookback_hours=1, initial_retry_s=0.1)
-            first = await client.execute_workflow(
-                "InterventionCycleWorkflow", req, id=f"{queue}-1", task_queue=queue
-            )
+            first = await client.execute_workflow("InterventionCycleWorkflow", req, id=f"{queue}-1", task_queue=queue)
             assert len(first["started"]) == 1
             handle = client.get_workflow_handle(first["started"][0])
             for _ in range(100):
@@ -72,16 +70,12 @@ async def test_full_cycle_proposes_from_robust_findings_once(
                 await asyncio.sleep(0.1)
             assert snap["type"] == "meeting_load_cap" and snap["impact"]["level"] in ("low", "medium")
             assert snap["status"] == "monitoring"
-            second = await client.execute_workflow(
-                "InterventionCycleWorkflow", req, id=f"{queue}-2", task_queue=queue
-            )
+            second = await client.execute_workflow("InterventionCycleWorkflow", req, id=f"{queue}-2", task_queue=queue)
             assert second["started"] == []  # the same finding is not proposed twice
             await handle.terminate("test over")
     from shared.adapters.postgres.audit import AuditStore
 
-    rows = await AuditStore(resources.pg).query(
-        intervention_id=first["started"][0].removeprefix("intervention-")
-    )
+    rows = await AuditStore(resources.pg).query(intervention_id=first["started"][0].removeprefix("intervention-"))
     assert rows[0].event == "proposed" and rows[0].actor == "system"
     assert sorted(rows[0].details["proposal"]["target"]["people"]) == sorted(top5)
 
@@ -100,9 +94,7 @@ async def test_permanent_failure_raises_an_alert(
             activity_executor=pool,
         ):
             # a step that can never succeed: evaluate rejects a negative look-back on every attempt
-            req = CycleRequest(
-                mode="full", refresh_workflow="", lookback_hours=-1, max_attempts=3, initial_retry_s=1
-            )
+            req = CycleRequest(mode="full", refresh_workflow="", lookback_hours=-1, max_attempts=3, initial_retry_s=1)
             with pytest.raises(WorkflowFailureError) as info:
                 await time_env.client.execute_workflow(
                     "InterventionCycleWorkflow", req, id=f"{queue}-fail", task_queue=queue

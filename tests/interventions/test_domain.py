@@ -44,9 +44,7 @@ factors = st.builds(
 )
 
 
-def _proposal(
-    type_: InterventionType, people: int = 3, evidence: Evidence = ROBUST, **params: float
-) -> Proposal:
+def _proposal(type_: InterventionType, people: int = 3, evidence: Evidence = ROBUST, **params: float) -> Proposal:
     return Proposal(
         intervention_id="i1",
         type=type_,
@@ -58,18 +56,14 @@ def _proposal(
 
 
 def test_examples_of_each_level() -> None:
-    assert (
-        assess_proposal(_proposal(InterventionType.FOCUS_TIME_BLOCK, 3, hours_per_week=4)).level
-        is ImpactLevel.LOW
-    )
+    assert assess_proposal(_proposal(InterventionType.FOCUS_TIME_BLOCK, 3, hours_per_week=4)).level is ImpactLevel.LOW
     assert (
         assess_proposal(_proposal(InterventionType.MEETING_LOAD_CAP, 10, max_meeting_hours=20)).level
         is ImpactLevel.MEDIUM
     )
     assert assess_proposal(_proposal(InterventionType.MANAGER_NUDGE, 1)).level is ImpactLevel.HIGH
     assert (
-        assess_proposal(_proposal(InterventionType.FOCUS_TIME_BLOCK, 101, hours_per_week=1)).level
-        is ImpactLevel.HIGH
+        assess_proposal(_proposal(InterventionType.FOCUS_TIME_BLOCK, 101, hours_per_week=1)).level is ImpactLevel.HIGH
     )
 
 
@@ -83,9 +77,7 @@ def test_non_robust_evidence_is_always_high_and_cannot_propose_automatically() -
             assess_proposal(_proposal(InterventionType.FOCUS_TIME_BLOCK, 1, ev, hours_per_week=1)).level
             is ImpactLevel.HIGH
         )
-        auto = Proposal(
-            "i", InterventionType.FOCUS_TIME_BLOCK, Target(("p",)), {}, ev, "system", automatic=True
-        )
+        auto = Proposal("i", InterventionType.FOCUS_TIME_BLOCK, Target(("p",)), {}, ev, "system", automatic=True)
         with pytest.raises(ProposalError, match="robust"):
             plan_actions(auto)
 
@@ -144,9 +136,5 @@ def test_weaker_evidence_never_lowers_impact(f: ImpactFactors, other: EvidenceSt
 @given(factors)
 def test_hard_rules_force_high(f: ImpactFactors) -> None:
     level = assess(f).level
-    if (
-        f.reversibility is Reversibility.IRREVERSIBLE
-        or f.people_affected > 100
-        or f.evidence is EvidenceStrength.WEAK
-    ):
+    if f.reversibility is Reversibility.IRREVERSIBLE or f.people_affected > 100 or f.evidence is EvidenceStrength.WEAK:
         assert level is ImpactLevel.HIGH

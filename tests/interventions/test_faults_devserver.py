@@ -40,15 +40,11 @@ async def dev_client(iv_settings: Settings) -> Client:
     return await Client.connect(iv_settings.temporal_address, namespace=iv_settings.temporal_namespace)
 
 
-async def run_with_worker(
-    client: Client, settings: Settings, resources: Resources, p: Any, **overrides: Any
-) -> Any:
+async def run_with_worker(client: Client, settings: Settings, resources: Resources, p: Any, **overrides: Any) -> Any:
     acts = build(settings, AuditStore(resources.pg))
     queue = f"dev-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(4) as pool:
-        async with Worker(
-            client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool
-        ):
+        async with Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool):
             handle = await client.start_workflow(
                 "InterventionWorkflow",
                 build_input(p, settings, **fast(**overrides)),
@@ -82,9 +78,7 @@ async def test_breaker_opens_fails_fast_half_opens_and_recovers(
     from prometheus_client import generate_latest
 
     text = generate_latest(acts.registry).decode()
-    assert (
-        'co_breaker_transitions_total{from="half_open",service="workplace-simulator",to="closed"} 1.0' in text
-    )
+    assert 'co_breaker_transitions_total{from="half_open",service="workplace-simulator",to="closed"} 1.0' in text
 
 
 async def test_simulator_down_ends_in_a_clear_audited_failed_state(
@@ -101,9 +95,7 @@ async def test_simulator_down_ends_in_a_clear_audited_failed_state(
         "proposed", "pre_state_captured", "execution_failed", "rollback_started", "rolled_back", "failed"
     ]  # fmt: skip
     assert (await counts(sim, p))["applied"] == 0
-    row = (
-        await AuditStore(resources.pg).query(intervention_id=p.intervention_id, events=["execution_failed"])
-    )[0]
+    row = (await AuditStore(resources.pg).query(intervention_id=p.intervention_id, events=["execution_failed"]))[0]
     assert row.details["error"] == result["error"]
 
 
@@ -223,9 +215,7 @@ async def test_worker_killed_during_monitoring_rolls_back_exactly_once(
     )
     await wait_status(handle, "monitoring", timeout_s=30)
     await asyncio.to_thread(wp.kill)
-    await sim.post(
-        "/admin/signals", json={"metric": "wellbeing", "people": list(p.target.people), "value": 3.0}
-    )
+    await sim.post("/admin/signals", json={"metric": "wellbeing", "people": list(p.target.people), "value": 3.0})
     await asyncio.sleep(2)
     await asyncio.to_thread(wp.start)
     result = await asyncio.wait_for(handle.result(), 90)

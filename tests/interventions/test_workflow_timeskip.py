@@ -29,16 +29,12 @@ from workflows.intervention.types import Decision, RollbackRequest
 STRONG = Evidence("analysis-1", "meeting_load", "wellbeing", -0.4, -0.5, -0.3, Verdict.ROBUST)
 
 
-def proposal(
-    type_: InterventionType, people: int = 2, evidence: Evidence = STRONG, **params: float
-) -> Proposal:
+def proposal(type_: InterventionType, people: int = 2, evidence: Evidence = STRONG, **params: float) -> Proposal:
     iid = uuid.uuid4().hex[:12]
     return Proposal(
         intervention_id=iid,
         type=type_,
-        target=Target(
-            people=tuple(f"ts-{iid}-p{i}" for i in range(people)), teams=(f"ta-{iid}", f"tb-{iid}")
-        ),
+        target=Target(people=tuple(f"ts-{iid}-p{i}" for i in range(people)), teams=(f"ta-{iid}", f"tb-{iid}")),
         parameters=params,
         evidence=evidence,
         proposed_by="analyst-ann",
@@ -54,9 +50,7 @@ async def start(
     )
 
 
-async def wait_status(
-    handle: WorkflowHandle[Any, Any], *wanted: str, timeout_s: float = 30
-) -> dict[str, Any]:
+async def wait_status(handle: WorkflowHandle[Any, Any], *wanted: str, timeout_s: float = 30) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         snap = await handle.query("snapshot")
@@ -133,9 +127,7 @@ async def test_approve_path_records_who_and_why(
     p = proposal(InterventionType.MANAGER_NUDGE, 2)
     handle = await start(time_env, ts_worker, iv_settings, p, monitoring_window_s=3600, rollback_window_s=0)
     await wait_status(handle, "awaiting_approval")
-    snap = await handle.execute_update(
-        "decide", Decision(True, "approver-bob", ["approver"], "evidence is robust")
-    )
+    snap = await handle.execute_update("decide", Decision(True, "approver-bob", ["approver"], "evidence is robust"))
     assert snap["decision"]["actor"] == "approver-bob"
     result = await handle.result()
     assert result["status"] == "completed"
@@ -196,9 +188,7 @@ async def test_planted_negative_outcome_rolls_back_to_the_captured_pre_state(
     await wait_status(handle, "monitoring")
     during = (await sim.post("/admin/capture", json={"actions": actions})).json()["pre_states"]
     assert during != before  # the cap really changed the calendars
-    await sim.post(
-        "/admin/signals", json={"metric": "wellbeing", "people": list(p.target.people), "value": 4.0}
-    )
+    await sim.post("/admin/signals", json={"metric": "wellbeing", "people": list(p.target.people), "value": 4.0})
     result = await handle.result()
     assert result["status"] == "rolled_back"
     assert result["outcome"]["verdict"] == "negative"
@@ -219,17 +209,13 @@ async def test_manual_rollback_any_time_after_execution(
     resources: Resources,
 ) -> None:
     p = proposal(InterventionType.FOCUS_TIME_BLOCK, 1, hours_per_week=2)
-    handle = await start(
-        time_env, ts_worker, iv_settings, p, monitoring_window_s=600, rollback_window_s=30 * 86400
-    )
+    handle = await start(time_env, ts_worker, iv_settings, p, monitoring_window_s=600, rollback_window_s=30 * 86400)
     await wait_status(handle, "monitoring")
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update("rollback", RollbackRequest("eve", ["analyst"], "no"))
     await time_env.sleep(timedelta(minutes=11))
     await wait_status(handle, "succeeded")
-    snap = await handle.execute_update(
-        "rollback", RollbackRequest("approver-bob", ["approver"], "team asked")
-    )
+    snap = await handle.execute_update("rollback", RollbackRequest("approver-bob", ["approver"], "team asked"))
     assert snap["status"] == "rolled_back" and snap["restored"] is True
     assert (await handle.result())["status"] == "rolled_back"
     c = await counts(sim, p)
@@ -274,9 +260,7 @@ async def test_high_impact_never_executes_without_approval(
     async def one(p: Proposal) -> None:
         level = assess_proposal(p).level.value
         seen[level] += 1
-        handle = await start(
-            time_env, ts_worker, iv_settings, p, monitoring_window_s=3600, rollback_window_s=0
-        )
+        handle = await start(time_env, ts_worker, iv_settings, p, monitoring_window_s=3600, rollback_window_s=0)
         result = await handle.result()
         c = await counts(sim, p)
         kinds = [e for e, _ in await events(resources, p)]

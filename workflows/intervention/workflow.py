@@ -174,17 +174,13 @@ class InterventionWorkflow:
         try:
             captured = await self._activity(
                 "intervention_capture",
-                CaptureInput(
-                    self.inp.actions, entry.outcome_metric, list(target["people"]), list(target["teams"])
-                ),
+                CaptureInput(self.inp.actions, entry.outcome_metric, list(target["people"]), list(target["teams"])),
             )
         except ActivityError as exc:
             return await self._fail("capture_failed", exc, compensate=False)
         self.pre_states = captured["pre_states"]
         self.baseline = captured["baseline"]
-        await self._audit(
-            "pre_state_captured", "system", {"baseline": self.baseline, "steps": len(self.pre_states)}
-        )
+        await self._audit("pre_state_captured", "system", {"baseline": self.baseline, "steps": len(self.pre_states)})
         wf_id = workflow.info().workflow_id
         for i, action in enumerate(self.inp.actions):
             try:
@@ -266,9 +262,7 @@ class InterventionWorkflow:
         """Compensation: revert the applied steps in reverse order, then check the restored state."""
         assert self.inp is not None
         self.status = "rolling_back"
-        await self._audit(
-            "rollback_started", actor, {"reason": reason, "steps": list(reversed(self.applied))}
-        )
+        await self._audit("rollback_started", actor, {"reason": reason, "steps": list(reversed(self.applied))})
         wf_id = workflow.info().workflow_id
         for i in reversed(self.applied):
             try:

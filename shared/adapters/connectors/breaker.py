@@ -80,9 +80,7 @@ class CircuitBreaker:
         state = self.current_state()
         if state is BreakerState.OPEN:
             self.rejected += 1
-            raise BreakerOpenError(
-                self.service, self.config.reset_timeout_s - (self.clock() - self.opened_at)
-            )
+            raise BreakerOpenError(self.service, self.config.reset_timeout_s - (self.clock() - self.opened_at))
         if state is BreakerState.HALF_OPEN:
             if self.in_flight_probes >= self.config.half_open_max_calls:
                 self.rejected += 1
@@ -149,9 +147,7 @@ class BreakerCollector(Collector):
         transitions = CounterMetricFamily(
             "co_breaker_transitions", "circuit breaker state transitions", labels=["service", "from", "to"]
         )
-        rejected = CounterMetricFamily(
-            "co_breaker_rejected", "calls refused by an open breaker", labels=["service"]
-        )
+        rejected = CounterMetricFamily("co_breaker_rejected", "calls refused by an open breaker", labels=["service"])
         for name, breaker in sorted(self._registry.breakers.items()):
             current = breaker.current_state()
             for s in BreakerState:

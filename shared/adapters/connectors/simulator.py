@@ -21,24 +21,18 @@ class SimulatorConnector:
         return bool(body.get("status") == "ok")
 
     async def capture_state(self, actions: list[Action]) -> list[dict[str, Any]]:
-        body = await send(
-            self._client, "POST", "/state/capture", json={"actions": [a.to_dict() for a in actions]}
-        )
+        body = await send(self._client, "POST", "/state/capture", json={"actions": [a.to_dict() for a in actions]})
         return list(body["pre_states"])
 
     async def apply(self, action: Action, key: str) -> dict[str, Any]:
-        return dict(
-            await send(self._client, "POST", "/actions/apply", json={"key": key, "action": action.to_dict()})
-        )
+        return dict(await send(self._client, "POST", "/actions/apply", json={"key": key, "action": action.to_dict()}))
 
     async def revert(self, action: Action, pre_state: dict[str, Any], key: str) -> dict[str, Any]:
         body = {"key": key, "action": action.to_dict(), "pre_state": pre_state}
         return dict(await send(self._client, "POST", "/actions/revert", json=body))
 
     async def read_outcome(self, metric: str, people: list[str], teams: list[str]) -> dict[str, float]:
-        body = await send(
-            self._client, "POST", "/signals", json={"metric": metric, "people": people, "teams": teams}
-        )
+        body = await send(self._client, "POST", "/signals", json={"metric": metric, "people": people, "teams": teams})
         return {k: float(v) for k, v in body["values"].items()}
 
     async def aclose(self) -> None:
