@@ -56,7 +56,7 @@ async def _wait_http(url: str, timeout_s: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout_s}s")
 
 
-async def _wait_log(path: Path, text: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+async def _wait_log(path: Path, text: str, proc: subprocess.Popen[bytes], timeout_s: float = 240) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         log = await asyncio.to_thread(path.read_text, errors="replace")

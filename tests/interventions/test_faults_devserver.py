@@ -118,7 +118,7 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workflows.worker"], cwd=ROOT, env=self.env, stdout=out, stderr=out
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core machine starts it slowly
         while time.monotonic() < deadline:
             if self.log.read_text(errors="replace").count("worker running") > self.starts:
                 self.starts += 1
