@@ -36,13 +36,22 @@ from shared.adapters.graph.base import PersonRow, TieRow  # noqa: E402
 from shared.adapters.igraph_compute import betweenness_from_sources, to_igraph  # noqa: E402
 from shared.adapters.postgres.migrations import migrate  # noqa: E402
 from shared.adapters.snap_files import enron, eu_core, synthetic_weight  # noqa: E402
-from shared.domain.metrics import index_graph, normalise_betweenness, sample_error  # noqa: E402
+from shared.domain.metrics import (  # noqa: E402
+    NUMERIC_METRICS,
+    index_graph,
+    normalise_betweenness,
+    sample_error,
+)
 from shared.platform.resources import Needs, Resources, open_resources  # noqa: E402
 from shared.platform.settings import Settings, load_settings  # noqa: E402
 from shared.platform.tokens import generate_local_keypair, mint_token  # noqa: E402
 from shared.services.metrics_refresh import refresh_metrics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
+_NULLABLE = ("cross_team_ratio", "after_hours_share")
+_TEAM_COLS = ", ".join([f"sum_{m}" for m in NUMERIC_METRICS] + [f"n_{m}" for m in _NULLABLE])
+_TEAM_SUMS = ", ".join([f"sum({m})" for m in NUMERIC_METRICS] + [f"count({m})" for m in _NULLABLE])
+_TEAM_HSUMS = ", ".join([f"sum(sum_{m})" for m in NUMERIC_METRICS] + [f"sum(n_{m})" for m in _NULLABLE])
 FLOORS = {"org2000_refresh_s": 2.0, "enron_refresh_s": 60.0, "read_p95_ms": 20.0, "history_90d_p95_ms": 50.0}
 
 
@@ -153,6 +162,30 @@ async def fill_history(res: Resources, days: int = 90) -> int:
                 day + timedelta(days=1),
                 timeout=600,
             )
+            await conn.execute(
+                f"""
+                INSERT INTO team_metrics (time, team, members, {_TEAM_COLS})
+                SELECT time, team, count(*), {_TEAM_SUMS}
+                  FROM employee_metrics WHERE time >= $1 AND time < $2 AND team IS NOT NULL
+                 GROUP BY time, team
+                """,
+                day,
+                day + timedelta(days=1),
+                timeout=600,
+            )
+            await conn.execute(
+                f"""
+                INSERT INTO team_metrics_hourly (bucket, team, refreshes, members_min, members_sum, {_TEAM_COLS})
+                SELECT date_trunc('hour', time, 'UTC'), team, count(*), min(members), sum(members),
+                       {_TEAM_HSUMS}
+                  FROM team_metrics WHERE time >= $1 AND time < $2
+                 GROUP BY 1, 2
+                """,
+                day,
+                day + timedelta(days=1),
+                timeout=600,
+            )
+        await conn.execute("ANALYZE team_metrics_hourly", timeout=600)
         await conn.execute("ANALYZE employee_metrics_hourly", timeout=600)
         await conn.execute("ANALYZE employee_metrics", timeout=600)
         return int(await conn.fetchval("SELECT count(*) FROM employee_metrics", timeout=600))
@@ -267,9 +300,7 @@ async def main() -> dict[str, Any]:
             people = sorted(org_teams)
             team_names = sorted(set(org_teams.values()))
             now = datetime.now(UTC)
-            with httpx.Client(
-                base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10
-            ) as client:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
                 employee_paths = [f"/v1/metrics/employees/{rng.choice(people)}" for _ in range(200)]
                 reads = read_latencies(client, employee_paths, 600)
                 summary_reads = read_latencies(
@@ -277,9 +308,7 @@ async def main() -> dict[str, Any]:
                     ["/v1/metrics/bridges?limit=20", "/v1/metrics/teams?sort=load", "/v1/metrics/graph"],
                     300,
                 )
-                q = f"start={(now - timedelta(days=90)).isoformat()}&end={now.isoformat()}".replace(
-                    "+", "%2B"
-                )
+                q = f"start={(now - timedelta(days=90)).isoformat()}&end={now.isoformat()}".replace("+", "%2B")
                 hist_emp = read_latencies(
                     client,
                     [f"/v1/metrics/employees/{rng.choice(people)}/history?{q}" for _ in range(200)],
@@ -320,9 +349,7 @@ async def main() -> dict[str, Any]:
                 en_people.setdefault(b, f"dept-{int(b) % 97}")
             await load(res, en_people, [TieRow(a, b, 1, 1.0, 1) for a, b in set(en_edges)])
             out["enron_refresh"] = await timed_refreshes(res, 2)
-            stored = await res.graph.execute(
-                "MATCH (p:Person) RETURN p.id AS id, p.betweenness AS b", read_only=True
-            )
+            stored = await res.graph.execute("MATCH (p:Person) RETURN p.id AS id, p.betweenness AS b", read_only=True)
             estimate = {r["id"]: float(r["b"]) for r in stored}
             log("email-Enron exact betweenness (reference for the sampled error) ...")
             g = index_graph(en_people.items(), ((a, b, 1.0) for a, b in en_edges))
