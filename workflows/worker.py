@@ -12,11 +12,14 @@ import asyncio
 import importlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -53,9 +56,7 @@ def collect(
     return workflows, activities
 
 
-def build_worker(
-    client: Client, resources: Resources, executor: ThreadPoolExecutor, task_queue: str
-) -> Worker:
+def build_worker(client: Client, resources: Resources, executor: ThreadPoolExecutor, task_queue: str) -> Worker:
     workflows, activities = collect(resources)
     return Worker(
         client,
@@ -67,11 +68,35 @@ def build_worker(
     )
 
 
+class ActivityMetrics(Collector):
+    """Serves the Prometheus registries that activity objects keep (breakers, alerts, ...)."""
+
+    def __init__(self, activities: list[Callable[..., Any]]) -> None:
+        owners = {id(o): o for fn in activities if (o := getattr(fn, "__self__", None)) is not None}
+        self._registries = [
+            r for o in owners.values() if isinstance(r := getattr(o, "registry", None), CollectorRegistry)
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        for registry in self._registries:
+            yield from registry.collect()
+
+
+def serve_metrics(worker: Worker, port: int) -> None:
+    """Expose the worker's activity metrics on ``port`` (the PodMonitor scrapes it); 0 disables."""
+    if port <= 0:
+        return
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ActivityMetrics(list(worker.config().get("activities") or [])))
+    start_http_server(port, addr="0.0.0.0", registry=registry)  # noqa: S104 - a pod's metrics port
+
+
 async def run(settings: Settings) -> None:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
         client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
         with ThreadPoolExecutor(max_workers=8) as executor:
             worker = build_worker(client, resources, executor, settings.temporal_task_queue)
+            serve_metrics(worker, settings.worker_metrics_port)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):

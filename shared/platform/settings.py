@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "causal-organism"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    worker_metrics_port: int = 0  # the worker's Prometheus port (9464 in the manifests); 0 = off
 
     # object storage (S3 API)
     s3_endpoint_url: str | None = "http://127.0.0.1:8333"
