@@ -133,12 +133,15 @@ async def run_case(dsn: str, name: str) -> dict[str, object]:
         refuter_simulations=int(c["sims"]),  # type: ignore[call-overload]
     )
     threshold = 100_000 if name.startswith("spark") else 10_000_000
-    settings = load_settings(pg_dsn=dsn, causal_spark_threshold_rows=threshold, pg_command_timeout_s=600)
+    settings = load_settings(
+        pg_dsn=dsn, causal_spark_threshold_rows=threshold, pg_command_timeout_s=600, spark_jdbc_partitions=2
+    )
     async with open_resources(settings, Needs(pg=True)) as res:
         store = CausalStore(res.pg)
         with PeakRss() as rss:
             started = time.perf_counter()
             profile = await validate(res, spec)
+            validated = time.perf_counter()
             analysis_id = await store.create(spec.model_dump(mode="json"), "bench")
             result, provenance = await compute(res, spec, ProgressState(), profile)
             await store.complete(analysis_id, result.model_dump(mode="json"), provenance)
@@ -152,6 +155,8 @@ async def run_case(dsn: str, name: str) -> dict[str, object]:
         "pipeline_s": round(seconds, 2),
         "engine_s": result.seconds,
         "peak_rss_mb": round(rss.peak / 2**20, 1),
+        "validate_s": round(validated - started, 2),
+        "stage_s": provenance.get("stage_seconds"),
         "effect": round(result.effect, 4),
         "true_effect": -0.4,
         "verdict": result.verdict,
@@ -206,6 +211,7 @@ def main() -> None:
     parser.add_argument("--load")
     parser.add_argument("--dsn")
     parser.add_argument("--skip-spark", action="store_true")
+    parser.add_argument("--cases", help="comma-separated subset of " + ",".join(CASES))
     args = parser.parse_args()
     if args.load:
         asyncio.run(load(args.dsn, args.load))
@@ -218,6 +224,8 @@ def main() -> None:
     base = os.environ["CO_PG_DSN"]
     dsn = asyncio.run(scratch_db(base))
     names = [n for n in CASES if not (args.skip_spark and n.startswith("spark"))]
+    if args.cases:
+        names = [n for n in names if n in args.cases.split(",")]
     results: dict[str, object] = {}
     try:
         for name in names:

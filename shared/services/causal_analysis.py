@@ -42,8 +42,7 @@ async def store_outcomes(
     """Pseudonymise at the door, then upsert; raw ids never reach storage."""
     key = resources.settings.pseudonymisation_key
     rows = [
-        (pseudonymise(r.employee, key), r.period, r.metric, r.value, source or default_source)
-        for r, source in records
+        (pseudonymise(r.employee, key), r.period, r.metric, r.value, source or default_source) for r, source in records
     ]
     return await CausalStore(resources.pg).upsert_outcomes(rows)
 
@@ -82,9 +81,7 @@ def run_options(settings: Settings) -> RunOptions:
     )
 
 
-async def start_analysis(
-    resources: Resources, spec: AnalysisSpec, requested_by: str | None
-) -> tuple[str, DataProfile]:
+async def start_analysis(resources: Resources, spec: AnalysisSpec, requested_by: str | None) -> tuple[str, DataProfile]:
     """Validate, record, and start the durable workflow; returns (analysis id, data profile)."""
     from dataclasses import asdict
 
@@ -128,8 +125,14 @@ class ProgressState:
     stage: str = "starting"
     fraction: float = 0.0
     stop: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.perf_counter)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def update(self, stage: str, fraction: float) -> None:
+        """Record a stage; the time since the previous one is charged to the previous stage."""
+        now = time.perf_counter()
+        self.stage_seconds[self.stage] = round(self.stage_seconds.get(self.stage, 0.0) + now - self.started, 3)
+        self.started = now
         self.stage, self.fraction = stage, round(fraction, 3)
 
     def snapshot(self) -> dict[str, Any]:
@@ -194,6 +197,7 @@ async def compute(
         "refuter_simulations": spec.refuter_simulations,
         "panel_sql_sha256": _sha256(panel_sql(spec)),
         "seconds": round(time.perf_counter() - started, 3),
+        "stage_seconds": dict(state.stage_seconds),
         "completed_at": datetime.now(UTC).isoformat(),
         "host": platform.node(),
     }
@@ -206,9 +210,7 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _run_on_spark(
-    settings: Settings, spec: AnalysisSpec, state: ProgressState, reason: str
-) -> AnalysisResult:
+def _run_on_spark(settings: Settings, spec: AnalysisSpec, state: ProgressState, reason: str) -> AnalysisResult:
     from shared.adapters.causal.spark_engine import read_panel, run_spark, spark_session
 
     spark = spark_session(settings)

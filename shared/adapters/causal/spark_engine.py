@@ -85,21 +85,26 @@ def read_panel(spark: SparkSession, settings: Settings, sql: str) -> DataFrame:
 
 
 def _design(df: DataFrame, spec: AnalysisSpec) -> tuple[DataFrame, list[str]]:
-    """Numeric design with the same rows, names and encoding as design.design_frame."""
+    """Numeric design with the same rows, names and encoding as design.design_frame, cached.
+
+    The panel is read over JDBC exactly once: the needed columns are cached first, the category
+    levels come from that cache, then the design is cached and the raw copy dropped.
+    """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from pyspark.sql.types import NumericType
 
     adjust = spec.adjustment_set()
-    df = df.select(spec.treatment, spec.outcome, *adjust).dropna()
+    raw = df.select(spec.treatment, spec.outcome, *adjust).dropna().persist(StorageLevel.MEMORY_AND_DISK)
     t = F.col(spec.treatment).cast("double")
     if spec.treatment_threshold is not None:
         t = (F.col(spec.treatment) > F.lit(float(spec.treatment_threshold))).cast("double")
     cols = [t.alias(T_COL), F.col(spec.outcome).cast("double").alias(Y_COL)]
     covariates: list[str] = []
-    types = {f.name: f.dataType for f in df.schema.fields}
+    types = {f.name: f.dataType for f in raw.schema.fields}
     for c in adjust:
         if c in CATEGORICAL_COLUMNS or not isinstance(types[c], NumericType):
-            levels = sorted(str(r[0]) for r in df.select(F.col(c).cast("string")).distinct().collect())
+            levels = sorted(str(r[0]) for r in raw.select(F.col(c).cast("string")).distinct().collect())
             for level in levels[1:]:
                 name = dummy_name(c, level)
                 cols.append((F.col(c).cast("string") == F.lit(level)).cast("double").alias(name))
@@ -107,7 +112,10 @@ def _design(df: DataFrame, spec: AnalysisSpec) -> tuple[DataFrame, list[str]]:
         else:
             cols.append(F.col(c).cast("double").alias(c))
             covariates.append(c)
-    return df.select(*cols), covariates
+    design = raw.select(*cols).persist(StorageLevel.MEMORY_AND_DISK)
+    design.count()  # materialise from the cached raw columns before dropping them
+    raw.unpersist()
+    return design, covariates
 
 
 def _first(df: DataFrame) -> Any:
@@ -124,9 +132,7 @@ def _assemble(df: DataFrame, columns: list[str]) -> DataFrame:
     return VectorAssembler(inputCols=[f"`{c}`" for c in columns], outputCol=_FEATURES).transform(df)
 
 
-def _ols(
-    df: DataFrame, treatment: str, covariates: list[str], with_se: bool = True
-) -> tuple[float, float | None, int]:
+def _ols(df: DataFrame, treatment: str, covariates: list[str], with_se: bool = True) -> tuple[float, float | None, int]:
     """Coefficient of ``treatment`` (first feature), its OLS standard error, and rows used."""
     from pyspark.ml.regression import LinearRegression
 
@@ -204,7 +210,6 @@ def run_spark(
     engine_reason: str = "",
 ) -> AnalysisResult:
     """Run the analysis on a Spark DataFrame holding the panel (e.g. from :func:`read_panel`)."""
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
@@ -217,7 +222,6 @@ def run_spark(
 
     step("model", 0)
     design, covariates = _design(panel, spec)
-    design = design.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         fit = _ols if spec.estimator is Estimator.LINEAR_REGRESSION else _weighting
         step("estimate", 1)
