@@ -94,6 +94,10 @@ def serve_metrics(worker: Worker, port: int) -> None:
 async def run(settings: Settings) -> None:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
         client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        if settings.environment != "test":  # test workers (own queues) must not leave schedules behind
+            from workflows.schedules import ensure_schedules
+
+            log.info("schedules ensured: %s", await ensure_schedules(client, settings))  # idempotent
         with ThreadPoolExecutor(max_workers=8) as executor:
             worker = build_worker(client, resources, executor, settings.temporal_task_queue)
             serve_metrics(worker, settings.worker_metrics_port)

@@ -118,6 +118,7 @@ async def test_demo_stage_prints_bridges_and_overloaded_teams(mres: Resources, l
     lines: list[str] = []
     await demo_stage(mres, lines.append)
     text = "\n".join(lines)
+    print(text)  # visible with -s: the demo's output on the real email-Eu-core network
     assert "top bridges" in text and "most overloaded teams" in text
     assert sum(1 for line in lines if line.startswith("  1. ")) == 2
 
