@@ -278,9 +278,7 @@ async def employee_history(
     gran = query.resolved(res.settings.metrics_raw_history_max_days)
     assert query.start is not None and query.end is not None
     rows = await MetricsStore(res.pg).employee_history(person_id, query.start, query.end, gran)
-    return HistoryOut(
-        subject=person_id, start=query.start, end=query.end, granularity=gran, points=_points(rows)
-    )
+    return HistoryOut(subject=person_id, start=query.start, end=query.end, granularity=gran, points=_points(rows))
 
 
 @router.get("/teams/{team}/history", response_model=HistoryOut)
@@ -294,9 +292,7 @@ async def team_history(
     res = resources_of(request)
     gran = query.resolved(res.settings.metrics_raw_history_max_days)
     assert query.start is not None and query.end is not None
-    rows = await MetricsStore(res.pg).team_history(
-        team, query.start, query.end, gran, res.settings.min_group_size
-    )
+    rows = await MetricsStore(res.pg).team_history(team, query.start, query.end, gran, res.settings.min_group_size)
     return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(rows))
 
 

@@ -34,9 +34,7 @@ def read_departments(path: Path) -> dict[str, str]:
 def eu_core(data_dir: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """email-Eu-core: (person -> team, directed edges)."""
     base = data_dir / "email-Eu-core"
-    return read_departments(base / "email-Eu-core-department-labels.txt"), read_edges(
-        base / "email-Eu-core.txt"
-    )
+    return read_departments(base / "email-Eu-core-department-labels.txt"), read_edges(base / "email-Eu-core.txt")
 
 
 def enron(data_dir: Path) -> list[tuple[str, str]]:

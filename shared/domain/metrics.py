@@ -99,9 +99,7 @@ class IndexedGraph:
         return len(self.src)
 
 
-def index_graph(
-    people: Iterable[tuple[str, str | None]], edges: Iterable[tuple[str, str, float]]
-) -> IndexedGraph:
+def index_graph(people: Iterable[tuple[str, str | None]], edges: Iterable[tuple[str, str, float]]) -> IndexedGraph:
     """Number people in id order (so pivot sampling is reproducible) and clean the ties."""
     teams: dict[str, str | None] = {}
     for pid, team in people:
@@ -169,9 +167,7 @@ def local_measures(g: IndexedGraph, strong_tie_min_weight: float) -> LocalMeasur
     for i in range(n):
         nbrs = both[i]
         size[i] = len(nbrs)
-        strong[i] = sum(
-            1 for wo, wi in nbrs.values() if wo > 0 and wi > 0 and wo + wi >= strong_tie_min_weight
-        )
+        strong[i] = sum(1 for wo, wi in nbrs.values() if wo > 0 and wi > 0 and wo + wi >= strong_tie_min_weight)
         own = g.teams[i]
         known = [g.teams[j] for j in nbrs if g.teams[j] is not None]
         if own is not None:

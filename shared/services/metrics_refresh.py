@@ -69,9 +69,7 @@ class ComputeOutcome:
     reciprocity: float
 
 
-def compute_metrics(
-    g: IndexedGraph, defs: MetricDefinitions, window: dict[str, WindowMeasures]
-) -> ComputeOutcome:
+def compute_metrics(g: IndexedGraph, defs: MetricDefinitions, window: dict[str, WindowMeasures]) -> ComputeOutcome:
     """CPU-bound part (run in a thread): igraph for paths and triangles, pure code for the rest."""
     from shared.adapters.igraph_compute import compute_structural
 
@@ -150,9 +148,7 @@ async def refresh_metrics(
     """Run one refresh unless another is running or nothing changed; always leaves a run record."""
     settings = resources.settings
     store = MetricsStore(resources.pg)
-    lock = resources.redis.lock(
-        lock_key(settings), timeout=settings.metrics_refresh_lock_ttl_s, blocking=False
-    )
+    lock = resources.redis.lock(lock_key(settings), timeout=settings.metrics_refresh_lock_ttl_s, blocking=False)
     if not await lock.acquire(blocking=False):
         run_id = await store.record_skip(trigger, "another refresh is running", None)
         return RefreshResult(run_id, "skipped", "another refresh is running")
@@ -185,9 +181,7 @@ async def _refresh_locked(
     started = time.perf_counter()
     fingerprint = await graph_fingerprint(resources.graph)
     if not force:
-        reason = skip_reason(
-            fingerprint, await store.last_success(), time.time(), settings.metrics_refresh_max_age_s
-        )
+        reason = skip_reason(fingerprint, await store.last_success(), time.time(), settings.metrics_refresh_max_age_s)
         if reason is not None:
             run_id = await store.record_skip(trigger, reason, fingerprint)
             return RefreshResult(run_id, "skipped", reason)
@@ -288,9 +282,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         )
     from shared.domain.metrics import TeamSummary
 
-    teams = [
-        TeamSummary(t["team"], t["members"], t["withheld"], t["figures"] or {}) for t in summary["teams"]
-    ]
+    teams = [TeamSummary(t["team"], t["members"], t["withheld"], t["figures"] or {}) for t in summary["teams"]]
     withheld = sum(1 for t in teams if t.withheld)
     out(
         f"most overloaded teams (load index = mean interaction volume per member / org mean; "
