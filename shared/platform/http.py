@@ -135,10 +135,29 @@ def _original_api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
             yield from _original_api_routes(inner.routes)
 
 
-def document_routes(app: FastAPI) -> None:
-    """Add the error responses each route can really produce, and its permission, to the OpenAPI."""
+def scalar_query_names(dependant: Any) -> frozenset[str]:
+    """Query parameters that take one value, through sub-dependencies and query models
+    (``Annotated[Model, Query()]``), so a repeated one can be refused (see ``auth.require``)."""
     from fastapi._compat.shared import field_annotation_is_sequence
 
+    names: set[str] = set()
+    stack = [dependant]
+    while stack:
+        dep = stack.pop()
+        stack.extend(dep.dependencies)
+        for field in dep.query_params:
+            annotation = field.field_info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                for name, info in annotation.model_fields.items():
+                    if not field_annotation_is_sequence(info.annotation):
+                        names.add(info.alias or name)
+            elif not field_annotation_is_sequence(annotation):
+                names.add(field.alias)
+    return frozenset(names)
+
+
+def document_routes(app: FastAPI) -> None:
+    """Add the error responses each route can really produce, and its permission, to the OpenAPI."""
     from shared.platform.caching import CACHED_MARK
 
     for route in _original_api_routes(app.routes):
@@ -153,9 +172,7 @@ def document_routes(app: FastAPI) -> None:
             statuses.append(422)
         if route.dependant.path_params:
             statuses.append(404)
-        route.co_scalar_query = frozenset(  # type: ignore[attr-defined]  # read by auth.require
-            f.alias for f in route.dependant.query_params if not field_annotation_is_sequence(f.field_info.annotation)
-        )
+        route.co_scalar_query = scalar_query_names(route.dependant)  # type: ignore[attr-defined]  # auth.require
         for status, spec in error_responses(*statuses).items():
             route.responses.setdefault(status, spec)
         if getattr(route.endpoint, CACHED_MARK, None) is not None:

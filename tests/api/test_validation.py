@@ -23,6 +23,10 @@ class Note(BaseModel):
     tag: clean_str(8, min_length=1) = "x"  # type: ignore[valid-type]
 
 
+class Window(BaseModel):
+    start: int | None = None
+
+
 class Raw(BaseModel):
     text: str  # deliberately a plain str: the safety net is what is under test
 
@@ -39,6 +43,12 @@ def _router() -> APIRouter:
         q: Annotated[CleanStr, Query()], _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))
     ) -> dict[str, str]:
         return {"q": q}
+
+    @router.get("/v1/probe/window")
+    async def window(
+        w: Annotated[Window, Query()], _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))
+    ) -> dict[str, int | None]:
+        return {"start": w.start}
 
     return router
 
@@ -187,3 +197,10 @@ def test_unreadable_csv_is_a_validation_problem() -> None:
         parse_outcomes_csv(",".join(CSV_COLUMNS) + "\nx\ry,2026-01,wellbeing,1")
     assert caught.value.details[0]["field"] == "body"
     assert caught.value.details[0]["problem"].startswith("not a readable CSV")
+
+
+async def test_repeated_parameter_of_a_query_model_is_422(probe: httpx.AsyncClient, mint: Mint) -> None:
+    ok = await probe.get("/v1/probe/window?start=1", headers=bearer(mint("viewer")))
+    assert ok.status_code == 200 and ok.json() == {"start": 1}
+    r = await probe.get("/v1/probe/window?start=1&start=2", headers=bearer(mint("viewer")))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "start"
