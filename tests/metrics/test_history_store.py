@@ -183,3 +183,27 @@ async def test_window_measures_match_the_domain_rule(mres: Resources) -> None:
     assert (b.events, b.after_hours_events, b.meeting_hours) == (2, 2, 1.0)
     assert (c.events, c.after_hours_events, c.meeting_hours) == (2, 1, 1.0)
     assert math.isclose(a.after_hours_share or 0, 2 / 3)
+
+
+async def test_indexes_for_the_common_queries_exist(mres: Resources) -> None:
+    async with mres.pg.acquire() as conn:
+        names = {
+            r["indexname"]
+            for r in await conn.fetch(
+                "SELECT indexname FROM pg_indexes WHERE tablename IN "
+                "('employee_metrics', 'employee_metrics_hourly', 'team_metrics', 'team_metrics_hourly')"
+            )
+        }
+        # partitions inherit the parent's indexes: a new day's partition gets them too
+        part = await conn.fetchval("SELECT metrics_ensure_partition($1)", datetime(2033, 1, 1, tzinfo=UTC))
+        part_indexes = await conn.fetchval("SELECT count(*) FROM pg_indexes WHERE tablename = $1", part)
+    assert {
+        "employee_metrics_employee_time",
+        "employee_metrics_team_time",
+        "employee_metrics_time",
+        "employee_metrics_hourly_pkey",
+        "employee_metrics_hourly_team_bucket",
+        "team_metrics_pkey",
+        "team_metrics_hourly_pkey",
+    } <= names
+    assert part == "employee_metrics_p20330101" and part_indexes == 3
