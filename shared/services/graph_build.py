@@ -19,6 +19,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from shared.adapters.graph.base import GraphStore, PersonRow, TieRow
+from shared.adapters.postgres.ledger import count_totals, iter_totals
 from shared.adapters.postgres.pool import PgPool
 from shared.platform.settings import Settings
 
@@ -72,9 +73,7 @@ async def rebuild_graph(
     key = settings.graph_build_key
     started = time.time()
     async with pg.acquire() as conn:
-        total = int(
-            await conn.fetchval("SELECT (SELECT count(*) FROM pair_totals) + (SELECT count(*) FROM person_totals)")
-        )
+        total = await count_totals(conn)
     await redis.hset(
         key,
         mapping={
@@ -108,50 +107,12 @@ async def rebuild_graph(
     try:
         await graph.clear()
         async with pg.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            cursor = conn.cursor(
-                "SELECT src, dst, weight, count, extract(epoch FROM last_at) AS last_at, version FROM pair_totals"
-            )
-            chunk: list[TieRow] = []
-            async for r in cursor:
-                chunk.append(
-                    TieRow(
-                        r["src"],
-                        r["dst"],
-                        int(r["version"]),
-                        float(r["weight"]),
-                        int(r["count"]),
-                        float(r["last_at"]),
-                    )
-                )
-                if len(chunk) >= CHUNK:
-                    await graph.upsert_ties(chunk)
-                    await progress(len(chunk))
-                    chunk = []
-            if chunk:
-                await graph.upsert_ties(chunk)
-                await progress(len(chunk))
-            people: list[PersonRow] = []
-            async for r in conn.cursor(
-                "SELECT person, team, out_weight, in_weight, out_degree, in_degree, version FROM person_totals"
-            ):
-                people.append(
-                    PersonRow(
-                        r["person"],
-                        int(r["version"]),
-                        r["team"],
-                        float(r["out_weight"]),
-                        float(r["in_weight"]),
-                        int(r["out_degree"]),
-                        int(r["in_degree"]),
-                    )
-                )
-                if len(people) >= CHUNK:
-                    await graph.upsert_people(people)
-                    await progress(len(people))
-                    people = []
-            if people:
-                await graph.upsert_people(people)
-                await progress(len(people))
+            async for rows in iter_totals(conn, CHUNK):
+                if rows and isinstance(rows[0], TieRow):
+                    await graph.upsert_ties(cast(list[TieRow], rows))
+                else:
+                    await graph.upsert_people(cast(list[PersonRow], rows))
+                await progress(len(rows))
     except Exception as exc:
         await redis.hset(key, mapping={"state": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]})
         raise

@@ -11,7 +11,7 @@ Rows are locked in key order, so concurrent consumers cannot deadlock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -76,30 +76,49 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[StoredEvent]) 
     return AppliedBatch(
         new_events=len(fresh),
         duplicate_events=len(events) - len(fresh),
-        ties=[
-            TieRow(
-                r["src"],
-                r["dst"],
-                int(r["version"]),
-                float(r["weight"]),
-                int(r["count"]),
-                float(r["last_at"]),
-            )
-            for r in tie_rows
-        ],
-        people=[
-            PersonRow(
-                id=r["person"],
-                version=int(r["version"]),
-                team=r["team"],
-                out_weight=float(r["out_weight"]),
-                in_weight=float(r["in_weight"]),
-                out_degree=int(r["out_degree"]),
-                in_degree=int(r["in_degree"]),
-            )
-            for r in people_rows
-        ],
+        ties=[tie_row(r) for r in tie_rows],
+        people=[person_row(r) for r in people_rows],
     )
+
+
+def tie_row(r: asyncpg.Record) -> TieRow:
+    return TieRow(r["src"], r["dst"], int(r["version"]), float(r["weight"]), int(r["count"]), float(r["last_at"]))
+
+
+def person_row(r: asyncpg.Record) -> PersonRow:
+    return PersonRow(
+        id=r["person"],
+        version=int(r["version"]),
+        team=r["team"],
+        out_weight=float(r["out_weight"]),
+        in_weight=float(r["in_weight"]),
+        out_degree=int(r["out_degree"]),
+        in_degree=int(r["in_degree"]),
+    )
+
+
+async def iter_totals(conn: asyncpg.Connection, chunk: int) -> AsyncIterator[list[TieRow] | list[PersonRow]]:
+    """Every pair total, then every person total, in chunks (call inside a transaction)."""
+    ties: list[TieRow] = []
+    async for r in conn.cursor(f"SELECT {_TIE_COLUMNS} FROM pair_totals t"):
+        ties.append(tie_row(r))
+        if len(ties) >= chunk:
+            yield ties
+            ties = []
+    if ties:
+        yield ties
+    people: list[PersonRow] = []
+    async for r in conn.cursor(f"SELECT {_PERSON_COLUMNS} FROM person_totals t"):
+        people.append(person_row(r))
+        if len(people) >= chunk:
+            yield people
+            people = []
+    if people:
+        yield people
+
+
+async def count_totals(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT (SELECT count(*) FROM pair_totals) + (SELECT count(*) FROM person_totals)"))
 
 
 async def _record_fresh(
