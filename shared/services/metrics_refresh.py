@@ -10,9 +10,11 @@ overlap, whoever starts them (Temporal schedule, the API, the demo, a benchmark)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,15 +154,32 @@ async def refresh_metrics(
     if not await lock.acquire(blocking=False):
         run_id = await store.record_skip(trigger, "another refresh is running", None)
         return RefreshResult(run_id, "skipped", "another refresh is running")
-    try:
+    async with held(lock, settings.metrics_refresh_lock_ttl_s):
         return await _refresh_locked(resources, store, trigger=trigger, force=force, now=now)
-    finally:
-        from redis.exceptions import LockError
 
+
+@asynccontextmanager
+async def held(lock: Any, ttl_s: float) -> AsyncIterator[None]:
+    """Keep an acquired Redis lock alive while the block runs (TTL renewed every third of it),
+    then release it. The TTL only matters if this process dies: the lock then frees itself."""
+    from redis.exceptions import LockError
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(ttl_s / 3)
+            await lock.reacquire()
+
+    keeper = asyncio.create_task(renew(), name="metrics-lock-renewal")
+    try:
+        yield
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError, LockError):
+            await keeper
         try:
             await lock.release()
-        except LockError:  # expired under us: the TTL is too short for this graph; say so
-            log.warning("metrics refresh outlived its lock TTL (%ss)", settings.metrics_refresh_lock_ttl_s)
+        except LockError:  # renewal failed (Redis unreachable for a whole TTL): say so
+            log.warning("metrics refresh lost its lock (TTL %ss)", ttl_s)
 
 
 async def _drop_cached_reads(resources: Resources) -> None:

@@ -157,3 +157,19 @@ async def test_time_based_measures_come_from_the_ledger_window(mres: Resources, 
             "WHERE employee = '0' ORDER BY time DESC LIMIT 1"
         )
     assert hist["after_hours_share"] == 1.0 and math.isclose(hist["meeting_hours"], 1.5)
+
+
+async def test_the_lock_is_renewed_while_a_refresh_runs(mres: Resources) -> None:
+    """A refresh longer than the lock's TTL keeps the lock (no second refresh can start)."""
+    import asyncio
+
+    from shared.services.metrics_refresh import held
+
+    key = lock_key(mres.settings) + ":renewal-test"
+    lock = mres.redis.lock(key, timeout=0.6)
+    assert await lock.acquire(blocking=False)
+    async with held(lock, 0.6):
+        await asyncio.sleep(1.5)  # 2.5 TTLs
+        assert await lock.owned()
+        assert not await mres.redis.lock(key, timeout=5).acquire(blocking=False)
+    assert await mres.redis.exists(key) == 0  # released at the end
