@@ -42,3 +42,19 @@ def enron_edges(data_dir: Path) -> Iterator[tuple[str, str]]:
     """email-Enron: each undirected pair appears in both directions."""
     for row in _rows(data_dir / "email-Enron" / "email-Enron.txt"):
         yield row[0], row[1]
+
+
+def eu_core(data_dir: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """email-Eu-core as (person -> team ``dept-<n>``, directed edges in file order)."""
+    teams = {node: f"dept-{dept}" for node, dept in eu_core_departments(data_dir).items()}
+    return teams, list(eu_core_edges(data_dir))
+
+
+def enron(data_dir: Path) -> list[tuple[str, str]]:
+    """email-Enron edges in file order (both directions of every undirected pair)."""
+    return list(enron_edges(data_dir))
+
+
+def synthetic_weight(src: str, dst: str) -> float:
+    """A deterministic, uneven weight for a real tie (the SNAP static files carry none)."""
+    return 1.0 + (int(src) * 7 + int(dst) * 13) % 5

@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.adapters.snap_files import eu_core
+from shared.adapters.datasets import eu_core
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token

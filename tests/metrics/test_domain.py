@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.igraph_compute import betweenness_from_sources, to_igraph
-from shared.adapters.snap_files import eu_core
+from shared.adapters.datasets import eu_core
 from shared.domain.metrics import (
     EmployeeMetrics,
     LastRun,

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.adapters.snap_files import eu_core
+from shared.adapters.datasets import eu_core
 from shared.platform.resources import Resources
 from workflows.metrics_refresh import (
     WORKFLOWS,
