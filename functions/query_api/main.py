@@ -6,7 +6,5 @@ from functions.query_api.routes import router
 from shared.platform.http import create_app
 from shared.platform.resources import Needs
 
-app = create_app(
-    title="Causal Organism query API", needs=Needs(graph=True, redis=True, pg=True), routers=[router]
-)
+app = create_app(title="Causal Organism query API", needs=Needs(graph=True, redis=True, pg=True), routers=[router])
 handler = Mangum(app, lifespan="auto")

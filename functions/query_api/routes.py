@@ -31,9 +31,7 @@ class EmployeeMetrics(BaseModel):
 
 @router.get("/graph/stats", response_model=GraphStats)
 @cached("graph")
-async def graph_stats(
-    request: Request, _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))
-) -> GraphStats:
+async def graph_stats(request: Request, _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))) -> GraphStats:
     counts = await resources_of(request).graph.counts()
     return GraphStats(people=counts.people, ties=counts.ties, total_weight=counts.total_weight)
 
