@@ -174,3 +174,24 @@ async def test_bad_cloudevents_are_rejected(cloudevents_url: str, resources: Any
     assert r.status_code == 422
     assert any(d["field"] == "participants" for d in r.json()["error"]["details"])
     assert await stream_len(resources, run_id) == before
+
+
+async def test_replay_streams_a_real_file_through_the_endpoint(
+    ingest_url: str, settings: Settings, resources: Any, run_id: str, data_dir: Any, tmp_path: Any
+) -> None:
+    from shared.services.replay import file_events, replay
+
+    source = data_dir / "email-Eu-core" / "email-Eu-core-temporal-first150days.txt"
+    sample = tmp_path / "sample.txt"
+    sample.write_text("".join(source.read_text().splitlines(keepends=True)[:1200]))
+    events = list(file_events(sample, span_days=30))
+    self_loops = sum(1 for e in events if e["actor"] == e["participants"][0])
+    before = await stream_len(resources, run_id)
+    token = mint_token(settings, subject="replay", roles=["service"])
+    report = await replay(iter(events), url=ingest_url + "/v1/events", token=token, rate=4000.0, batch_size=250)
+    assert report.rejected_batches == 0
+    assert report.accepted == 1200 - self_loops == report.sent
+    assert report.skipped_self_loops == self_loops
+    # batch k leaves at k * 250 / rate: the last one leaves after (sent - 250) / rate seconds
+    assert report.seconds >= (report.sent - 250) / 4000.0 * 0.95, "the replay's rate holds"
+    assert await stream_len(resources, run_id) == before + report.accepted
