@@ -95,14 +95,24 @@ class InteractionEvent(BaseModel):
                 raise ValueError("teams names someone who is not in the event")
         return self
 
-    def pseudonymised(self, key: bytes) -> StoredEvent:
-        """The event as it may be stored: pseudonyms only."""
-        teams = {pseudonymise(k, key): v for k, v in (self.teams or {}).items()}
-        return StoredEvent(
+    def pseudonymised(self, key: bytes, memo: dict[str, str] | None = None) -> StoredEvent:
+        """The event as it may be stored: pseudonyms only. ``memo`` reuses pseudonyms within a batch."""
+        memo = {} if memo is None else memo
+
+        def pseudo(raw: str) -> str:
+            found = memo.get(raw)
+            if found is None:
+                found = memo[raw] = pseudonymise(raw, key)
+            return found
+
+        teams = {pseudo(k): v for k, v in (self.teams or {}).items()}
+        # every field was validated on the way in: construct without validating again (hot path)
+        return StoredEvent.model_construct(
+            schema_version=1,
             event_id=self.event_id,
             kind=self.kind.value,
-            actor=pseudonymise(self.actor, key),
-            participants=[pseudonymise(p, key) for p in self.participants],
+            actor=pseudo(self.actor),
+            participants=[pseudo(p) for p in self.participants],
             occurred_at=self.occurred_at.timestamp(),
             duration_s=self.duration_s,
             teams=teams or None,

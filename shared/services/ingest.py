@@ -19,12 +19,11 @@ def stream_names(settings: Settings) -> StreamNames:
     return StreamNames(settings.stream_name, settings.stream_group, settings.dead_letter_stream)
 
 
-async def accept_events(
-    settings: Settings, redis: aioredis.Redis, events: Sequence[InteractionEvent]
-) -> list[str]:
+async def accept_events(settings: Settings, redis: aioredis.Redis, events: Sequence[InteractionEvent]) -> list[str]:
     """Pseudonymise and append ``events`` (all or none). Returns the accepted event ids."""
     key = settings.pseudonymisation_key
-    payloads = [e.pseudonymised(key).model_dump_json().encode() for e in events]
+    memo: dict[str, str] = {}
+    payloads = [e.pseudonymised(key, memo).model_dump_json().encode() for e in events]
     names = stream_names(settings)
     await ensure_group(redis, names)  # must exist before XADD ... ACKED trims anything
     await publish(redis, names.stream, payloads, settings.stream_maxlen)
