@@ -90,9 +90,7 @@ async def post_outcomes(
     "/outcomes/import",
     response_model=Accepted,
     summary="Import outcomes from a CSV body (text/csv): employee,period,metric,value[,source]",
-    openapi_extra={
-        "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
-    },
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def import_outcomes(
     request: Request,
@@ -196,14 +194,10 @@ async def get_result(
     row = await _row(request, analysis_id)
     if row.status != "succeeded" or row.result is None:
         raise ApiError(409, "conflict", f"the analysis is {row.status}; no result")
-    return AnalysisResultOut(
-        id=row.id, result=AnalysisResult.model_validate(row.result), provenance=row.provenance
-    )
+    return AnalysisResultOut(id=row.id, result=AnalysisResult.model_validate(row.result), provenance=row.provenance)
 
 
-@router.post(
-    "/analyses/{analysis_id}/cancel", status_code=202, response_model=AnalysisStatus, summary="Cancel"
-)
+@router.post("/analyses/{analysis_id}/cancel", status_code=202, response_model=AnalysisStatus, summary="Cancel")
 async def cancel(
     analysis_id: str, request: Request, _: Principal = Depends(require(Permission.RUN_ANALYSES))
 ) -> AnalysisStatus:

@@ -218,9 +218,7 @@ def check_against_data(spec: AnalysisSpec, profile: DataProfile, min_rows: int) 
     ):
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise SpecProblem(
-                field, f"unknown column(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+            raise SpecProblem(field, f"unknown column(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     if profile.rows < min_rows:
         raise SpecProblem("window", f"too few rows: {profile.rows} complete rows, at least {min_rows} needed")
     if profile.treatment_distinct < 2:
@@ -228,8 +226,7 @@ def check_against_data(spec: AnalysisSpec, profile: DataProfile, min_rows: int) 
     if spec.estimator is Estimator.PROPENSITY_SCORE_WEIGHTING and not profile.treatment_binary:
         raise SpecProblem(
             "estimator",
-            "propensity score weighting needs a binary (0/1) treatment: "
-            "set treatment_threshold to binarise it",
+            "propensity score weighting needs a binary (0/1) treatment: set treatment_threshold to binarise it",
         )
 
 
@@ -285,14 +282,10 @@ def judge_refutation(refuter: Refuter, effect: float, new_effect: float, simulat
     else:
         passed = abs(new_effect - effect) <= tol * scale
         rule = f"|new effect - effect| <= {tol:.0%} of |effect|"
-    return Refutation(
-        refuter=refuter, new_effect=new_effect, simulations=simulations, passed=passed, rule=rule
-    )
+    return Refutation(refuter=refuter, new_effect=new_effect, simulations=simulations, passed=passed, rule=rule)
 
 
-def verdict(
-    estimate: Estimate, refutations: list[Refutation]
-) -> tuple[Literal["robust", "fragile"], list[str]]:
+def verdict(estimate: Estimate, refutations: list[Refutation]) -> tuple[Literal["robust", "fragile"], list[str]]:
     """Robust only if the interval excludes zero and every requested refuter passed."""
     reasons: list[str] = []
     if estimate.ci_low <= 0.0 <= estimate.ci_high:

@@ -22,9 +22,7 @@ CSV_COLUMNS = ("employee", "period", "metric", "value")
 
 
 class OutcomeRecord(BaseModel):
-    employee: str = Field(
-        min_length=1, max_length=256, description="raw employee id; pseudonymised on arrival"
-    )
+    employee: str = Field(min_length=1, max_length=256, description="raw employee id; pseudonymised on arrival")
     period: date = Field(description="any day of the period; analyses group by week or month start")
     metric: str = Field(pattern=COLUMN_PATTERN, description="e.g. wellbeing, attrition, review_turnaround_h")
     value: float
@@ -79,9 +77,7 @@ def _parse_outcomes_csv(text: str, max_problems: int) -> list[tuple[OutcomeRecor
     problems: list[dict[str, str]] = []
     for line, row in enumerate(reader, start=2):
         if len(out) >= MAX_RECORDS:
-            problems.append(
-                {"field": f"line {line}", "problem": f"more than {MAX_RECORDS} rows; split the file"}
-            )
+            problems.append({"field": f"line {line}", "problem": f"more than {MAX_RECORDS} rows; split the file"})
             break
         try:
             record = OutcomeRecord.model_validate({c: (row.get(c) or "").strip() for c in CSV_COLUMNS})

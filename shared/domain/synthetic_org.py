@@ -98,9 +98,7 @@ def generate_org(
     t_ten = tenure[person]
     t_mgr = manager[person]
 
-    meeting = np.maximum(
-        0.0, 8 + load_on_treatment * t_load + 0.3 * t_ten + 4 * t_mgr + 3 * rng.normal(size=n)
-    )
+    meeting = np.maximum(0.0, 8 + load_on_treatment * t_load + 0.3 * t_ten + 4 * t_mgr + 3 * rng.normal(size=n))
     high = (meeting > 10).astype(float)
     treat = meeting if treatment == "meeting_hours" else high
     wellbeing = 70 + true_effect * treat - 4 * t_load + 0.8 * t_ten - 1.5 * t_mgr + 2 * rng.normal(size=n)

@@ -99,9 +99,7 @@ def cmd_import_outcomes(args: argparse.Namespace, settings: Any) -> int:
         with open(args.csv, encoding="utf-8-sig") as fh:
             records = parse_outcomes_csv(fh.read())
     except CsvProblem as exc:
-        print(
-            json.dumps({"error": {"code": "validation_error", "message": str(exc), "details": exc.details}})
-        )
+        print(json.dumps({"error": {"code": "validation_error", "message": str(exc), "details": exc.details}}))
         return 2
 
     async def run() -> int:
@@ -115,30 +113,20 @@ def cmd_import_outcomes(args: argparse.Namespace, settings: Any) -> int:
 def add_causal_commands(sub: Any) -> None:
     """Register ``analyze`` and ``import-outcomes`` on the CLI's subparsers."""
     p = sub.add_parser("analyze", help="causal analysis of your own CSV (DoWhy, in-process); prints JSON")
-    p.add_argument(
-        "--csv", required=True, help="one row per unit (e.g. person-week), one column per variable"
-    )
+    p.add_argument("--csv", required=True, help="one row per unit (e.g. person-week), one column per variable")
     p.add_argument("--treatment", required=True)
     p.add_argument("--outcome", required=True)
     p.add_argument("--confounders", help="comma-separated columns to adjust for")
     p.add_argument("--graph", help="file with a DOT or GML causal graph (instead of --confounders)")
-    p.add_argument(
-        "--estimator", default=Estimator.LINEAR_REGRESSION.value, choices=[e.value for e in Estimator]
-    )
-    p.add_argument(
-        "--refuters", help="comma-separated: " + ",".join(r.value for r in Refuter) + " (default all)"
-    )
-    p.add_argument(
-        "--treatment-threshold", type=float, help="binarise the treatment as treatment > threshold"
-    )
+    p.add_argument("--estimator", default=Estimator.LINEAR_REGRESSION.value, choices=[e.value for e in Estimator])
+    p.add_argument("--refuters", help="comma-separated: " + ",".join(r.value for r in Refuter) + " (default all)")
+    p.add_argument("--treatment-threshold", type=float, help="binarise the treatment as treatment > threshold")
     p.add_argument("--simulations", type=int, default=10, help="simulations per refuter")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compact", action="store_true", help="one-line JSON")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser(
-        "import-outcomes", help="import outcomes from a CSV (employee,period,metric,value[,source])"
-    )
+    p = sub.add_parser("import-outcomes", help="import outcomes from a CSV (employee,period,metric,value[,source])")
     p.add_argument("--csv", required=True)
     p.add_argument("--source", required=True, help="where the values come from, e.g. pulse-survey")
     p.set_defaults(func=cmd_import_outcomes)

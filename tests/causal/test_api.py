@@ -31,9 +31,7 @@ WINDOW = {"start": "2026-01-05", "end": "2026-03-23"}  # 12 weeks
 async def api(causal_settings: Settings, cres: Resources) -> AsyncIterator[httpx.AsyncClient]:
     org = generate_org(11, people=200, weeks=12, first_week=WEEK0)
     await load_org(cres, org)
-    app = create_app(
-        title="t", needs=Needs(pg=True, temporal=True), routers=[router], settings=causal_settings
-    )
+    app = create_app(title="t", needs=Needs(pg=True, temporal=True), routers=[router], settings=causal_settings)
     client = await cres.temporal()
     with ThreadPoolExecutor(4) as pool:
         async with (
@@ -151,9 +149,7 @@ async def test_malformed_spec_is_422(api: httpx.AsyncClient, causal_settings: Se
         assert r.status_code == 422, (bad, r.text)
 
 
-async def test_causal_graph_gives_the_adjustment_set(
-    api: httpx.AsyncClient, causal_settings: Settings
-) -> None:
+async def test_causal_graph_gives_the_adjustment_set(api: httpx.AsyncClient, causal_settings: Settings) -> None:
     h = auth(causal_settings, "analyst")
     graph = (
         "digraph { team -> meeting_hours; role -> meeting_hours; tenure_years -> meeting_hours; "
@@ -218,12 +214,8 @@ async def test_csv_import(api: httpx.AsyncClient, causal_settings: Settings, cre
     )
     assert r.status_code == 415
     async with cres.pg.acquire() as conn:
-        n = await conn.fetchval(
-            "SELECT count(*) FROM outcomes WHERE metric = 'attrition' AND employee LIKE 'p\\_%'"
-        )
-        dave = await conn.fetchval(
-            "SELECT count(*) FROM outcomes WHERE metric = 'attrition' AND period > '2026-03-01'"
-        )
+        n = await conn.fetchval("SELECT count(*) FROM outcomes WHERE metric = 'attrition' AND employee LIKE 'p\\_%'")
+        dave = await conn.fetchval("SELECT count(*) FROM outcomes WHERE metric = 'attrition' AND period > '2026-03-01'")
     assert n == 2 and dave == 0  # nothing from the bad file was stored
 
 

@@ -55,8 +55,7 @@ def test_bad_specs_are_rejected(over: dict[str, object]) -> None:
 
 def test_graph_gives_parents_of_treatment_dot_and_gml() -> None:
     dot = (
-        'digraph G { "team" -> meeting_hours -> wellbeing; '
-        "tenure_years -> meeting_hours [label=x]; team -> wellbeing }"
+        'digraph G { "team" -> meeting_hours -> wellbeing; tenure_years -> meeting_hours [label=x]; team -> wellbeing }'
     )
     s = spec(confounders=[], graph=dot)
     assert s.adjustment_set() == ["team", "tenure_years"]
@@ -107,9 +106,7 @@ def test_verdict_rule() -> None:
 
 
 def test_outcomes_csv_reports_every_bad_line() -> None:
-    good = (
-        "employee,period,metric,value,source\na,2026-01-05,wellbeing,7.5,\nb,2026-01-05,wellbeing,6,pulse\n"
-    )
+    good = "employee,period,metric,value,source\na,2026-01-05,wellbeing,7.5,\nb,2026-01-05,wellbeing,6,pulse\n"
     rows = parse_outcomes_csv(good)
     assert [(r.employee, r.value, s) for r, s in rows] == [("a", 7.5, None), ("b", 6.0, "pulse")]
     with pytest.raises(CsvProblem) as err:

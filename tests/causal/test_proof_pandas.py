@@ -49,9 +49,7 @@ def test_planted_null_is_not_robust(seed: int) -> None:
 
 
 def test_propensity_weighting_recovers_binary_effect() -> None:
-    org = generate_org(
-        5, people=600, weeks=12, true_effect=-2.0, treatment="high_meeting_load", load_on_treatment=1.0
-    )
+    org = generate_org(5, people=600, weeks=12, true_effect=-2.0, treatment="high_meeting_load", load_on_treatment=1.0)
     spec = AnalysisSpec(
         **org.spec_kwargs(),
         estimator=Estimator.PROPENSITY_SCORE_WEIGHTING,

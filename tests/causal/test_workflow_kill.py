@@ -86,7 +86,9 @@ async def test_worker_killed_mid_analysis_completes_once(kill_res: Resources, tm
         assert done.attempts >= 2 and done.provenance is not None and done.provenance["attempt"] >= 2
         assert done.result is not None and abs(done.result["effect"] - org.true_effect) < 0.06
         async with kill_res.pg.acquire() as conn:
-            rows = await conn.fetchval("SELECT count(*) FROM analyses WHERE workflow_id = $1", f"analysis-{analysis_id}")
+            rows = await conn.fetchval(
+                "SELECT count(*) FROM analyses WHERE workflow_id = $1", f"analysis-{analysis_id}"
+            )
         assert rows == 1
     finally:
         for proc in (first, second):

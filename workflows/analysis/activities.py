@@ -46,9 +46,7 @@ def build_activities(resources: Resources) -> list[Callable[..., Any]]:
     async def finish(request: FinishRequest) -> None:
         from shared.adapters.postgres.causal_store import CausalStore
 
-        await CausalStore(resources.pg).finish_unsuccessfully(
-            request.analysis_id, request.status, request.error
-        )
+        await CausalStore(resources.pg).finish_unsuccessfully(request.analysis_id, request.status, request.error)
 
     @activity.defn(name=CREATE_ACTIVITY)
     async def create(request: CreateRequest) -> str:

@@ -67,9 +67,7 @@ class AnalysisWorkflow:
             "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10),
         }
         if "analysis_id" in payload:
-            request = AnalysisInput(
-                **{k: v for k, v in payload.items() if k in AnalysisInput.__dataclass_fields__}
-            )
+            request = AnalysisInput(**{k: v for k, v in payload.items() if k in AnalysisInput.__dataclass_fields__})
         else:
             analysis_id: str = await workflow.execute_activity(
                 CREATE_ACTIVITY,

@@ -137,9 +137,7 @@ def run_pandas(
         )
         effect = float(est.value)
         if spec.estimator is Estimator.LINEAR_REGRESSION:
-            low, high = (
-                float(v) for v in np.ravel(est.get_confidence_intervals(confidence_level=CONFIDENCE_LEVEL))
-            )
+            low, high = (float(v) for v in np.ravel(est.get_confidence_intervals(confidence_level=CONFIDENCE_LEVEL)))
             se = float(np.ravel(est.get_standard_error())[0])
         else:
             _, se = weighting_estimate(
@@ -170,9 +168,7 @@ def run_pandas(
                 random_state=spec.seed + i,
                 **kwargs,
             )
-            refutations.append(
-                judge_refutation(refuter, effect, float(ref.new_effect), spec.refuter_simulations)
-            )
+            refutations.append(judge_refutation(refuter, effect, float(ref.new_effect), spec.refuter_simulations))
     label, reasons = verdict(estimate, refutations)
     progress("done", 1.0)
     return AnalysisResult(

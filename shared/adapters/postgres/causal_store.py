@@ -107,9 +107,7 @@ class CausalStore:
 
     # ---- analyses -------------------------------------------------------------------------
 
-    async def create(
-        self, spec: dict[str, Any], requested_by: str | None, workflow_id: str | None = None
-    ) -> str:
+    async def create(self, spec: dict[str, Any], requested_by: str | None, workflow_id: str | None = None) -> str:
         """Record a queued analysis. With ``workflow_id`` the id derives from it (idempotent)."""
         key = uuid.uuid5(uuid.NAMESPACE_URL, "co-analysis:" + workflow_id) if workflow_id else uuid.uuid4()
         async with self._pool.acquire() as conn:
@@ -158,8 +156,7 @@ class CausalStore:
     async def set_progress(self, analysis_id: str, progress: dict[str, Any]) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(
-                "UPDATE analyses SET progress = $2::jsonb, updated_at = now()"
-                " WHERE id = $1 AND status = 'running'",
+                "UPDATE analyses SET progress = $2::jsonb, updated_at = now() WHERE id = $1 AND status = 'running'",
                 uuid.UUID(analysis_id),
                 json.dumps(progress),
             )

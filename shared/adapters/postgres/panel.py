@@ -69,9 +69,7 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = ()) -> str
     )
     m_select = f", {m_cols}" if m_cols else ""
     o_cols = ", ".join(
-        f"avg(value) FILTER (WHERE metric = '{c}')::float8 AS {_ident(c)}"
-        for c in outcomes
-        if _IDENT.match(c)
+        f"avg(value) FILTER (WHERE metric = '{c}')::float8 AS {_ident(c)}" for c in outcomes if _IDENT.match(c)
     )
     select = ["m.employee", "m.period"]
     select += [f"m.{_ident(c)}" for c in metrics]
