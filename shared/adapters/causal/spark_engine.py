@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import urllib.parse
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.causal import AnalysisCancelled, Progress, ShouldStop, never_stop, no_progress
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
     from shared.platform.settings import Settings
 
 _FEATURES = "__features"
+_GROUP = "__g"
+_T_RAW = "__t_raw"
+_Y_RAW = "__y_raw"
+ABSORB_MIN_LEVELS = 10
 
 
 def spark_session(settings: Settings) -> SparkSession:
@@ -84,11 +89,32 @@ def read_panel(spark: SparkSession, settings: Settings, sql: str) -> DataFrame:
     return spark.read.jdbc(url, f"({sql}) AS panel", predicates=predicates, properties=props)
 
 
-def _design(df: DataFrame, spec: AnalysisSpec) -> tuple[DataFrame, list[str]]:
+@dataclass(frozen=True)
+class _Design:
+    frame: DataFrame  # cached: T, Y (demeaned within __g if absorbed), fit columns, raw T/Y
+    covariates: list[str]  # the design columns adjusted for, as the pandas engine names them
+    fit_columns: list[str]  # the columns actually fitted (absorbed dummies left out)
+    groups: int  # levels of the absorbed categorical (0: none absorbed)
+
+
+def _demean(df: DataFrame, columns: list[str]) -> DataFrame:
+    """Subtract each column's mean within ``__g`` (one aggregation, broadcast back)."""
+    from pyspark.sql import functions as F
+
+    means = df.groupBy(_GROUP).agg(*[F.avg(F.col(f"`{c}`")).alias(f"__mean{i}") for i, c in enumerate(columns)])
+    joined = df.join(F.broadcast(means), _GROUP)
+    replaced = {c: (F.col(f"`{c}`") - F.col(f"__mean{i}")).alias(c) for i, c in enumerate(columns)}
+    return joined.select(*[replaced.get(c, F.col(f"`{c}`")) for c in df.columns])
+
+
+def _design(df: DataFrame, spec: AnalysisSpec) -> _Design:
     """Numeric design with the same rows, names and encoding as design.design_frame, cached.
 
     The panel is read over JDBC exactly once: the needed columns are cached first, the category
-    levels come from that cache, then the design is cached and the raw copy dropped.
+    levels come from that cache, then the design is cached and the raw copy dropped. For linear
+    regression the categorical with the most levels (>= ABSORB_MIN_LEVELS, e.g. team) is
+    absorbed: every column is demeaned within its levels instead of carrying one dummy per level
+    (Frisch-Waugh-Lovell: the same coefficient, with far fewer columns in every pass).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -99,23 +125,41 @@ def _design(df: DataFrame, spec: AnalysisSpec) -> tuple[DataFrame, list[str]]:
     t = F.col(spec.treatment).cast("double")
     if spec.treatment_threshold is not None:
         t = (F.col(spec.treatment) > F.lit(float(spec.treatment_threshold))).cast("double")
-    cols = [t.alias(T_COL), F.col(spec.outcome).cast("double").alias(Y_COL)]
-    covariates: list[str] = []
+    y = F.col(spec.outcome).cast("double")
     types = {f.name: f.dataType for f in raw.schema.fields}
+    levels: dict[str, list[str]] = {}
     for c in adjust:
         if c in CATEGORICAL_COLUMNS or not isinstance(types[c], NumericType):
-            levels = sorted(str(r[0]) for r in raw.select(F.col(c).cast("string")).distinct().collect())
-            for level in levels[1:]:
-                name = dummy_name(c, level)
+            levels[c] = sorted(str(r[0]) for r in raw.select(F.col(c).cast("string")).distinct().collect())
+    absorbed = None
+    if spec.estimator is Estimator.LINEAR_REGRESSION and levels:
+        widest = max(levels, key=lambda c: len(levels[c]))
+        if len(levels[widest]) >= ABSORB_MIN_LEVELS:
+            absorbed = widest
+    cols = [t.alias(T_COL), y.alias(Y_COL), t.alias(_T_RAW), y.alias(_Y_RAW)]
+    covariates: list[str] = []
+    fit_columns: list[str] = []
+    for c in adjust:
+        if c in levels:
+            names = [dummy_name(c, level) for level in levels[c][1:]]
+            covariates += names
+            if c == absorbed:
+                cols.append(F.col(c).cast("string").alias(_GROUP))
+                continue
+            for level, name in zip(levels[c][1:], names, strict=True):
                 cols.append((F.col(c).cast("string") == F.lit(level)).cast("double").alias(name))
-                covariates.append(name)
+            fit_columns += names
         else:
             cols.append(F.col(c).cast("double").alias(c))
             covariates.append(c)
-    design = raw.select(*cols).persist(StorageLevel.MEMORY_AND_DISK)
-    design.count()  # materialise from the cached raw columns before dropping them
+            fit_columns.append(c)
+    frame = raw.select(*cols)
+    if absorbed is not None:
+        frame = _demean(frame, [T_COL, Y_COL, *fit_columns])
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    frame.count()  # materialise from the cached raw columns before dropping them
     raw.unpersist()
-    return design, covariates
+    return _Design(frame, covariates, fit_columns, len(levels[absorbed]) if absorbed else 0)
 
 
 def _first(df: DataFrame) -> Any:
@@ -221,23 +265,27 @@ def run_spark(
         progress(stage, done / steps)
 
     step("model", 0)
-    design, covariates = _design(panel, spec)
+    d = _design(panel, spec)
+    design, covariates, fit_cols = d.frame, d.covariates, d.fit_columns
     try:
         fit = _ols if spec.estimator is Estimator.LINEAR_REGRESSION else _weighting
         step("estimate", 1)
-        effect, se, rows = fit(design, T_COL, covariates)
+        effect, se, rows = fit(design, T_COL, fit_cols)
         assert se is not None
+        if d.groups:  # the absorbed levels cost degrees of freedom the fit did not see
+            k = len(fit_cols) + 1
+            se *= ((rows - k - 1) / (rows - k - d.groups)) ** 0.5
         dof = rows - len(covariates) - 2 if spec.estimator is Estimator.LINEAR_REGRESSION else rows - 1
         z = t_quantile(dof)
         estimate = Estimate(effect=effect, ci_low=effect - z * se, ci_high=effect + z * se, std_error=se)
         if spec.estimator is Estimator.LINEAR_REGRESSION:
-            naive, _, _ = _ols(design, T_COL, [], with_se=False)
+            naive = float(_first(design.agg(F.covar_samp(_T_RAW, _Y_RAW) / F.var_samp(_T_RAW)))[0])
         else:
             means = design.groupBy(T_COL).agg(F.avg(Y_COL).alias("m")).collect()
             by_t = {float(r[T_COL]): float(r["m"]) for r in means}
             naive = by_t.get(1.0, float("nan")) - by_t.get(0.0, float("nan"))
 
-        moments = _first(design.agg(F.avg(T_COL).alias("m"), F.stddev_samp(T_COL).alias("s")))
+        moments = _first(design.agg(F.avg(_T_RAW).alias("m"), F.stddev_samp(_T_RAW).alias("s")))
         binary = spec.estimator is Estimator.PROPENSITY_SCORE_WEIGHTING
         refutations: list[Refutation] = []
         for i, refuter in enumerate(spec.refuters):
@@ -253,12 +301,18 @@ def run_spark(
                         if binary
                         else F.randn(seed) * F.lit(moments["s"]) + F.lit(moments["m"])
                     )
-                    data, treat, covs = design.withColumn("__placebo", placebo), "__placebo", covariates
+                    data, treat, covs = design.withColumn("__placebo", placebo), "__placebo", fit_cols
+                    if d.groups:
+                        data = _demean(data, ["__placebo"])
                 elif refuter is Refuter.RANDOM_COMMON_CAUSE:
                     data = design.withColumn("__random_cause", F.randn(seed))
-                    treat, covs = T_COL, [*covariates, "__random_cause"]
+                    treat, covs = T_COL, [*fit_cols, "__random_cause"]
+                    if d.groups:
+                        data = _demean(data, ["__random_cause"])
                 else:
-                    data, treat, covs = design.sample(fraction=0.8, seed=seed), T_COL, covariates
+                    data, treat, covs = design.sample(fraction=0.8, seed=seed), T_COL, fit_cols
+                    if d.groups:  # re-demean within the subset: its own level means
+                        data = _demean(data, [T_COL, Y_COL, *fit_cols])
                 new_effect, _, _ = fit(data, treat, covs, with_se=False)
                 effects.append(new_effect)
             mean_effect = sum(effects) / len(effects)
