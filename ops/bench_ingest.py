@@ -27,12 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from pydantic import SecretStr
 
 from shared.adapters.graph import build_graph_store
-from shared.adapters.postgres.migrations import migrate
+from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.redis_pool import build_redis
 from shared.adapters.streams import lag
 from shared.domain.events import InteractionEvent, validation_context
@@ -145,9 +144,7 @@ class Bench:
         self.stop_consumers()
         return n / elapsed
 
-    async def end_to_end(
-        self, url: str, token: str, n: int, concurrency: int = 4
-    ) -> tuple[float, list[float]]:
+    async def end_to_end(self, url: str, token: str, n: int, concurrency: int = 4) -> tuple[float, list[float]]:
         events = events_from_data(n, "e2e")
         freshness = await self._with_probes(url, token, events, rate=None, concurrency=concurrency)
         return freshness
@@ -217,14 +214,11 @@ class Bench:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     base = load_settings()
     run_tag = uuid.uuid4().hex[:8]
-    db = f"co_bench_{run_tag}"
-    admin = await asyncpg.connect(base.pg_dsn.get_secret_value())
-    await admin.execute(f'CREATE DATABASE "{db}"')
-    await admin.close()
-    dsn = base.pg_dsn.get_secret_value().rsplit("/", 1)[0] + "/" + db
-    conn = await asyncpg.connect(dsn)
-    await migrate(conn)
-    await conn.close()
+    async with scratch_database(base.pg_dsn.get_secret_value(), f"co_bench_{run_tag}") as dsn:
+        return await measure(args, base, run_tag, dsn)
+
+
+async def measure(args: argparse.Namespace, base: Settings, run_tag: str, dsn: str) -> dict[str, Any]:
     keys = ROOT / "var" / "bench-keys"
     generate_local_keypair(keys)
     settings = base.model_copy(
@@ -302,9 +296,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await graph.close()
         await bench.redis.delete(settings.stream_name, settings.dead_letter_stream)
         await bench.redis.aclose()
-        admin = await asyncpg.connect(base.pg_dsn.get_secret_value())
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
     return result
 
 

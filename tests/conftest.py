@@ -13,10 +13,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from shared.adapters.postgres.migrations import migrate
+from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 
@@ -58,25 +57,8 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 async def test_database(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this session; dropped afterwards."""
-    base = stack_env["CO_PG_DSN"]
-    name = f"co_test_{run_id}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = base.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    yield dsn
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -26,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def _superuser(settings: Settings) -> asyncpg.Connection:
     password = (ROOT / "var" / "secrets" / "pg_superuser_password").read_text().strip()
-    dsn = settings.pg_dsn.get_secret_value()
-    database = dsn.rsplit("/", 1)[1]
-    return await asyncpg.connect(host="127.0.0.1", port=5433, user="postgres", password=password, database=database)
+    dsn = urlsplit(settings.pg_dsn.get_secret_value())  # same server and database, superuser
+    return await asyncpg.connect(
+        host=dsn.hostname, port=dsn.port, user="postgres", password=password, database=dsn.path.lstrip("/")
+    )
 
 
 def _cli_verify(settings: Settings) -> tuple[int, dict[str, object]]:

@@ -1,19 +1,29 @@
-"""Metrics tests get their own graph (other areas' tests write to the session graph)."""
+"""Metrics tests get their own graph and database (other areas write to the session ones)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import SecretStr
 
+from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 
 
 @pytest.fixture(scope="session")
-def metrics_settings(settings: Settings) -> Settings:
+async def metrics_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
+    """Metrics tests read "the latest summary": they need a database no other area refreshes in."""
+    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_metrics") as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def metrics_settings(settings: Settings, metrics_dsn: str) -> Settings:
     return settings.model_copy(
         update={
+            "pg_dsn": SecretStr(metrics_dsn),
             "graph_name": settings.graph_name + "_metrics",
             "temporal_task_queue": settings.graph_name + "-metrics",
         }
