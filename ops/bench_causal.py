@@ -190,7 +190,13 @@ async def drop_db(base: str, dsn: str) -> None:
 
     admin = await asyncpg.connect(base)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+        for attempt in range(10):  # an autovacuum worker on the loaded tables blocks FORCE for a while
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                await asyncio.sleep(1.0 + attempt)
+        print(f"could not drop {dsn.rsplit('/', 1)[1]}: drop it by hand", file=sys.stderr)
     finally:
         await admin.close()
 

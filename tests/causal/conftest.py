@@ -3,6 +3,7 @@ session database) and their own Temporal task queue."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -30,9 +31,22 @@ async def causal_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[st
     finally:
         await conn.close()
     yield dsn
+    await drop_database(base, name)
+
+
+async def drop_database(base: str, name: str, attempts: int = 10) -> None:
+    """Drop with retries: an autovacuum worker (superuser) busy on the freshly loaded tables
+    cannot be terminated by our role, so FORCE fails until it finishes."""
     admin = await asyncpg.connect(base)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(attempts):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.InsufficientPrivilegeError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(1.0 + attempt)
     finally:
         await admin.close()
 
