@@ -181,7 +181,7 @@ class GraphUpdater:
     async def _notify(self, applied: AppliedBatch) -> None:
         """Tell readers who changed: Redis pub/sub (cache invalidation, live views) and a CloudEvent."""
         changed = sorted({p.id for p in applied.people})
-        message = json.dumps({"people": changed[:1000], "changed": len(changed), "at": time.time()})
+        message = json.dumps({"people": changed, "changed": len(changed), "at": time.time()})
         await self.redis.publish(self.settings.graph_changed_channel, message)
         await invalidate(self, GRAPH_CACHE_NAMESPACES)
         if self.settings.events_sink_url:
