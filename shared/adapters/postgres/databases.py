@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_incrementing
 
 from shared.adapters.postgres.migrations import migrate
 
@@ -32,8 +33,21 @@ async def scratch_database(base_dsn: str, name: str) -> AsyncIterator[str]:
             await conn.close()
         yield dsn
     finally:
-        admin = await asyncpg.connect(base_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(base_dsn, name)
+
+
+async def drop_database(base_dsn: str, name: str, attempts: int = 10) -> None:
+    """Drop with retries: an autovacuum worker (a superuser process) busy on freshly loaded
+    tables cannot be terminated by the application role, so ``FORCE`` fails until it is done."""
+    admin = await asyncpg.connect(base_dsn)
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(asyncpg.InsufficientPrivilegeError),
+            stop=stop_after_attempt(attempts),
+            wait=wait_incrementing(start=1.0, increment=1.0),
+            reraise=True,
+        ):
+            with attempt:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
