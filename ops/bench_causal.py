@@ -166,39 +166,15 @@ async def run_case(dsn: str, name: str) -> dict[str, object]:
 
 
 async def scratch_db(base: str) -> str:
-    import asyncpg
+    from shared.adapters.postgres.databases import create_database
 
-    from shared.adapters.postgres.migrations import migrate
-
-    name = f"co_bench_causal_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = base.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    return dsn
+    return await create_database(base, f"co_bench_causal_{uuid.uuid4().hex[:8]}")
 
 
 async def drop_db(base: str, dsn: str) -> None:
-    import asyncpg
+    from shared.adapters.postgres.databases import drop_database
 
-    admin = await asyncpg.connect(base)
-    try:
-        for attempt in range(10):  # an autovacuum worker on the loaded tables blocks FORCE for a while
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-                return
-            except asyncpg.InsufficientPrivilegeError:
-                await asyncio.sleep(1.0 + attempt)
-        print(f"could not drop {dsn.rsplit('/', 1)[1]}: drop it by hand", file=sys.stderr)
-    finally:
-        await admin.close()
+    await drop_database(base, dsn.rsplit("/", 1)[1])
 
 
 def child(args: list[str]) -> dict[str, object]:

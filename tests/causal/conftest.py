@@ -3,52 +3,20 @@ session database) and their own Temporal task queue."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from shared.adapters.postgres.migrations import migrate
+from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 
 
 @pytest.fixture(scope="session")
 async def causal_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
-    base = stack_env["CO_PG_DSN"]
-    name = f"co_test_{run_id}_causal"
-    admin = await asyncpg.connect(base)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = base.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    yield dsn
-    await drop_database(base, name)
-
-
-async def drop_database(base: str, name: str, attempts: int = 10) -> None:
-    """Drop with retries: an autovacuum worker (superuser) busy on the freshly loaded tables
-    cannot be terminated by our role, so FORCE fails until it finishes."""
-    admin = await asyncpg.connect(base)
-    try:
-        for attempt in range(attempts):
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                return
-            except asyncpg.InsufficientPrivilegeError:
-                if attempt == attempts - 1:
-                    raise
-                await asyncio.sleep(1.0 + attempt)
-    finally:
-        await admin.close()
+    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_causal") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

@@ -16,22 +16,27 @@ def sibling_dsn(base_dsn: str, database: str) -> str:
     return base_dsn.rsplit("/", 1)[0] + "/" + database
 
 
-@asynccontextmanager
-async def scratch_database(base_dsn: str, name: str) -> AsyncIterator[str]:
-    """Create and migrate database ``name`` next to ``base_dsn``'s; yield its DSN; drop it after."""
+async def create_database(base_dsn: str, name: str) -> str:
+    """Create and migrate database ``name`` next to ``base_dsn``'s; returns its DSN."""
     admin = await asyncpg.connect(base_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     dsn = sibling_dsn(base_dsn, name)
+    conn = await asyncpg.connect(dsn)
     try:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        yield dsn
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return dsn
+
+
+@asynccontextmanager
+async def scratch_database(base_dsn: str, name: str) -> AsyncIterator[str]:
+    """A created and migrated database for the block's duration; dropped afterwards."""
+    try:
+        yield await create_database(base_dsn, name)
     finally:
         await drop_database(base_dsn, name)
 
