@@ -289,7 +289,8 @@ async def measure(args: argparse.Namespace, base: Settings, run_tag: str, dsn: s
         result["freshness_p99_ms"] = round(pct(fresh, 0.99) * 1000, 1)
         result["freshness_samples"] = len(fresh)
         print(
-            f"freshness at 175 events/s: p50 {statistics.median(fresh) * 1000:.0f} ms, p95 {result['freshness_p95_ms']} ms"
+            f"freshness at 175 events/s: p50 {statistics.median(fresh) * 1000:.0f} ms, "
+            f"p95 {result['freshness_p95_ms']} ms"
         )
         counts = await graph.counts()
         result["graph_ties"] = counts.ties

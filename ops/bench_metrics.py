@@ -32,10 +32,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shared.adapters.datasets import enron, eu_core, synthetic_weight  # noqa: E402
 from shared.adapters.graph.base import PersonRow, TieRow  # noqa: E402
 from shared.adapters.igraph_compute import betweenness_from_sources, to_igraph  # noqa: E402
 from shared.adapters.postgres.migrations import migrate  # noqa: E402
-from shared.adapters.datasets import enron, eu_core, synthetic_weight  # noqa: E402
 from shared.domain.metrics import (  # noqa: E402
     NUMERIC_METRICS,
     index_graph,

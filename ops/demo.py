@@ -114,7 +114,8 @@ async def ingest_stage(settings: Settings, api: str) -> None:
                 break
             await asyncio.sleep(0.2)
     out(
-        f"ingest: stream drained into the ledger and the graph {time.perf_counter() - started:.1f} s after the first request"
+        f"ingest: stream drained into the ledger and the graph "
+        f"{time.perf_counter() - started:.1f} s after the first request"
     )
 
 
@@ -123,7 +124,8 @@ def read_back_stage(settings: Settings, api: str) -> str:
     viewer = {"Authorization": f"Bearer {mint_token(settings, subject='demo-viewer', roles=['viewer'])}"}
     stats = httpx.get(api + "/v1/graph/stats", headers=analyst, timeout=30).json()
     out(
-        f"read back over HTTP: {stats['people']:,} people, {stats['ties']:,} ties, total weight {stats['total_weight']:,.0f}"
+        f"read back over HTTP: {stats['people']:,} people, {stats['ties']:,} ties, "
+        f"total weight {stats['total_weight']:,.0f}"
     )
     from shared.domain.privacy import pseudonymise
 

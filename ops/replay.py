@@ -15,9 +15,7 @@ from shared.services.replay import file_events, replay
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("file", type=Path)
-    parser.add_argument(
-        "--rate", type=float, default=None, help="events per second (default: as fast as possible)"
-    )
+    parser.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
     parser.add_argument("--url", default=None, help="ingest endpoint (default: CO_API_BASE_URL + /v1/events)")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--span-days", type=float, default=80.0)

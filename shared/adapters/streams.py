@@ -3,8 +3,9 @@
 Trimming policy: every XADD trims to ``maxlen`` with the ``ACKED`` reference policy (Redis 8.2+),
 which only removes entries acknowledged by *every* consumer group, so an unconsumed entry is
 never trimmed. Exact, not approximate: on Redis 8.2.3 ``MAXLEN ~ N ACKED`` was measured to trim
-nothing at all, even with whole acknowledged nodes (tests/ingest/test_stream_trimming.py). The group is created before anything is published, because
-with no group at all every entry would count as acknowledged.
+nothing at all, even with whole acknowledged nodes (tests/ingest/test_stream_trimming.py).
+The group is created before anything is published, because with no group at all every entry
+would count as acknowledged.
 """
 
 from __future__ import annotations

@@ -37,9 +37,7 @@ class ReplayReport:
         }
 
 
-def file_events(
-    path: Path, *, span_days: float = 80.0, prefix: str | None = None
-) -> Iterator[dict[str, Any]]:
+def file_events(path: Path, *, span_days: float = 80.0, prefix: str | None = None) -> Iterator[dict[str, Any]]:
     """Events from a whitespace-separated SNAP file; ``prefix`` namespaces ids and people."""
     lines = [ln.split() for ln in path.read_text().splitlines() if ln and not ln.startswith("#")]
     temporal = bool(lines) and len(lines[0]) >= 3

@@ -15,9 +15,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from shared.adapters.datasets import eu_core
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.adapters.datasets import eu_core
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token

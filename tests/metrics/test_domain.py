@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.igraph_compute import betweenness_from_sources, to_igraph
 from shared.adapters.datasets import eu_core
+from shared.adapters.igraph_compute import betweenness_from_sources, to_igraph
 from shared.domain.metrics import (
     EmployeeMetrics,
     LastRun,

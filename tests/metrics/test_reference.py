@@ -17,8 +17,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from shared.adapters.igraph_compute import betweenness_from_sources, clustering_undirected, to_igraph
 from shared.adapters.datasets import enron, eu_core, synthetic_weight
+from shared.adapters.igraph_compute import betweenness_from_sources, clustering_undirected, to_igraph
 from shared.domain.metrics import IndexedGraph, MetricDefinitions, index_graph, local_measures
 from shared.services.metrics_refresh import compute_metrics
 

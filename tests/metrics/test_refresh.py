@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.domain.metrics import index_graph
 from shared.platform.resources import Resources
 from shared.services.metrics_refresh import (

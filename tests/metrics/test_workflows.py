@@ -14,9 +14,9 @@ from temporalio.client import Client, ScheduleOverlapPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from shared.adapters.datasets import eu_core
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.adapters.datasets import eu_core
 from shared.platform.resources import Resources
 from workflows.metrics_refresh import (
     WORKFLOWS,

@@ -71,7 +71,7 @@ def _refit_estimator_class() -> type:
         def summary(self) -> str:
             return "least squares by the normal equations"
 
-    class NormalEquationsLinearRegressionEstimator(LinearRegressionEstimator):  # type: ignore[misc]
+    class NormalEquationsLinearRegressionEstimator(LinearRegressionEstimator):
         def _build_model(self, data: pd.DataFrame) -> tuple[Any, Any]:
             features = np.asarray(self._build_features(data), dtype=float)
             y = data[self._target_estimand.outcome_variable[0]].to_numpy(dtype=float)

@@ -111,9 +111,7 @@ class Neo4jGraphStore:
         snap = GraphSnapshot()
         after = ""
         while True:
-            page = await self.execute(
-                cypher.PEOPLE_PAGE, {"after": after, "limit": _SNAPSHOT_PAGE}, read_only=True
-            )
+            page = await self.execute(cypher.PEOPLE_PAGE, {"after": after, "limit": _SNAPSHOT_PAGE}, read_only=True)
             if not page:
                 break
             snap.people.extend((r["id"], r["team"]) for r in page)

@@ -49,8 +49,7 @@ class PgPool:
             conn = await self.raw.acquire(timeout=timeout_s if timeout_s is not None else self._timeout)
         except TimeoutError as exc:
             raise PoolExhaustedError(
-                f"postgres pool exhausted: no connection free within {timeout_s or self._timeout}s "
-                f"(max {self._max})"
+                f"postgres pool exhausted: no connection free within {timeout_s or self._timeout}s (max {self._max})"
             ) from exc
         finally:
             self._waiting -= 1
@@ -62,9 +61,7 @@ class PgPool:
     def stats(self) -> PoolStats:
         size = self.raw.get_size()
         idle = self.raw.get_idle_size()
-        return PoolStats(
-            name="postgres", in_use=size - idle, idle=idle, waiting=self._waiting, max_size=self._max
-        )
+        return PoolStats(name="postgres", in_use=size - idle, idle=idle, waiting=self._waiting, max_size=self._max)
 
     async def ping(self) -> None:
         async with self.acquire() as conn:
