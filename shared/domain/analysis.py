@@ -14,24 +14,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from shared.domain.metrics import NUMERIC_METRICS
+
 COLUMN_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 _COLUMN = re.compile(COLUMN_PATTERN)
 
-# Columns of the time-series store (employee_metrics, owned by the metrics area).
-METRIC_COLUMNS: tuple[str, ...] = (
-    "degree_in",
-    "degree_out",
-    "weighted_in",
-    "weighted_out",
-    "betweenness",
-    "clustering",
-    "cross_team_ratio",
-    "after_hours_share",
-    "meeting_hours",
-    "network_size",
-    "strong_ties",
-    "diverse_ties",
-)
+# Columns of the time-series store (employee_metrics, defined by the metrics domain).
+METRIC_COLUMNS: tuple[str, ...] = NUMERIC_METRICS
 # Per-person attributes (employee_attributes) and the team (from the time-series store).
 ATTRIBUTE_COLUMNS: tuple[str, ...] = ("tenure_years", "role", "team")
 CATEGORICAL_COLUMNS: frozenset[str] = frozenset({"role", "team"})

@@ -401,20 +401,7 @@ def team_summaries(rows: Sequence[EmployeeMetrics], min_group_size: int) -> list
             continue
         load = _mean(r.weighted_in + r.weighted_out for r in members) or 0.0
         figures: dict[str, float] = {"load_index": load / org_load if org_load else 0.0}
-        for col in (
-            "degree_in",
-            "degree_out",
-            "weighted_in",
-            "weighted_out",
-            "betweenness",
-            "clustering",
-            "cross_team_ratio",
-            "after_hours_share",
-            "meeting_hours",
-            "network_size",
-            "strong_ties",
-            "diverse_ties",
-        ):
+        for col in NUMERIC_METRICS:
             value = _mean(getattr(r, col) for r in members)
             if value is not None:
                 figures["mean_" + col] = value
