@@ -32,7 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.adapters.datasets import enron, eu_core, synthetic_weight  # noqa: E402
+from shared.adapters.datasets import data_dir_for, enron, eu_core, synthetic_weight  # noqa: E402
 from shared.adapters.graph.base import PersonRow, TieRow  # noqa: E402
 from shared.adapters.igraph_compute import betweenness_from_sources, to_igraph  # noqa: E402
 from shared.adapters.postgres.migrations import migrate  # noqa: E402
@@ -47,7 +47,7 @@ from shared.platform.settings import Settings, load_settings  # noqa: E402
 from shared.platform.tokens import generate_local_keypair, mint_token  # noqa: E402
 from shared.services.metrics_refresh import refresh_metrics  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = data_dir_for(ROOT)
 _NULLABLE = ("cross_team_ratio", "after_hours_share")
 _TEAM_COLS = ", ".join([f"sum_{m}" for m in NUMERIC_METRICS] + [f"n_{m}" for m in _NULLABLE])
 _TEAM_SUMS = ", ".join([f"sum({m})" for m in NUMERIC_METRICS] + [f"count({m})" for m in _NULLABLE])

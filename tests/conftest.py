@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.datasets import data_dir_for
 from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = data_dir_for(ROOT)
 
 
 def _stack_env() -> dict[str, str]:

@@ -5,8 +5,22 @@ Each reader yields plain tuples; callers turn them into events or graph rows.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def data_dir_for(root: Path) -> Path:
+    """Where the shared data sets are: ``CO_DATA_DIR``, else ``../shared/data`` next to the
+    checkout, else two levels up (a git worktree under ``<repo's parent>/wt/``)."""
+    configured = os.environ.get("CO_DATA_DIR")
+    if configured:
+        return Path(configured)
+    for base in (root.parent, root.parent.parent):
+        candidate = base / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return root.parent / "shared" / "data"
 
 
 def _rows(path: Path) -> Iterator[list[str]]:

@@ -78,6 +78,10 @@ class MetricDefinitions:
     exact_max_nodes: int = 5000
     pivots: int = 4096
     seed: int = 42
+    exact_budget_s: float = 0.0  # exact above exact_max_nodes when its estimated time fits this
+    exact_cost_ns: float = 6.2  # measured igraph cost per (person x tie) on one core
+    betweenness_workers: int = 1  # processes the Brandes sources are split over
+    error_delta: float = 0.05  # confidence of the sampled error bound
 
 
 @dataclass
@@ -182,24 +186,78 @@ def local_measures(g: IndexedGraph, strong_tie_min_weight: float) -> LocalMeasur
 
 @dataclass(frozen=True)
 class BetweennessPlan:
-    """How betweenness will be computed for a graph of n people."""
+    """How betweenness will be computed for a graph of n people.
+
+    ``epsilon``/``delta``: for a sampled plan, the guarantee that with probability at least
+    ``1 - delta`` every person's normalised estimate is within ``epsilon`` of the exact value
+    (:func:`sampling_error_bound`); 0/0 for an exact plan.
+    """
 
     mode: str  # "exact" | "sampled"
     sources: tuple[int, ...] | None  # None = every person
     scale: float  # multiply the source-restricted sums by this
+    epsilon: float = 0.0
+    delta: float = 0.0
 
     @property
     def pivots(self) -> int | None:
         return None if self.sources is None else len(self.sources)
 
+    def error_bound(self) -> dict[str, float | str]:
+        """What every refresh reports next to its figures (docs/metrics.md)."""
+        if self.mode == "exact":
+            return {"mode": "exact", "epsilon": 0.0, "delta": 0.0}
+        return {"mode": self.mode, "epsilon": self.epsilon, "delta": self.delta, "pivots": float(self.pivots or 0)}
 
-def plan_betweenness(n: int, exact_max_nodes: int, pivots: int, seed: int) -> BetweennessPlan:
-    """Exact up to ``exact_max_nodes``; otherwise ``pivots`` seeded uniform sources, scaled n/k."""
-    if n <= exact_max_nodes or pivots >= n:
+
+def sampling_error_bound(n: int, k: int, delta: float) -> float:
+    """epsilon such that P(any person's estimate is off by more than epsilon) <= delta.
+
+    Each pivot s contributes X_s = n * dep_s(v) / ((n-1)(n-2)) to the normalised estimate of v,
+    with dep_s(v) in [0, n-2], so X_s lies in [0, n/(n-1)]. The estimate is the mean of k such
+    draws without replacement, whose expectation is the exact value; Hoeffding's inequality
+    (which holds for sampling without replacement) and a union bound over the n people give
+    epsilon = R * sqrt(ln(2n/delta) / (2k)), R = n/(n-1). A guarantee, hence conservative: the
+    measured errors (docs/metrics.md) are about ten times smaller.
+    """
+    if k <= 0 or n < 3:
+        return 0.0
+    if k >= n:
+        return 0.0
+    spread = n / (n - 1)
+    return spread * math.sqrt(math.log(2 * n / delta) / (2 * k))
+
+
+def exact_fits_budget(n: int, m: int, workers: int, budget_s: float, cost_ns: float) -> bool:
+    """Does exact Brandes (cost ~ n*m) fit ``budget_s`` on ``workers`` processes?
+
+    ``cost_ns`` is the measured nanoseconds per (person x tie) on one core (igraph, unweighted
+    directed: email-Enron 83 s for 36,691 x 367,660, i.e. ~6.2 ns).
+    """
+    if budget_s <= 0:
+        return False
+    return n * m * cost_ns * 1e-9 / max(1, workers) <= budget_s
+
+
+def plan_betweenness(
+    n: int,
+    exact_max_nodes: int,
+    pivots: int,
+    seed: int,
+    *,
+    m: int = 0,
+    workers: int = 1,
+    exact_budget_s: float = 0.0,
+    cost_ns: float = 6.2,
+    delta: float = 0.05,
+) -> BetweennessPlan:
+    """Exact up to ``exact_max_nodes`` or whenever it fits the budget on the available workers;
+    otherwise ``pivots`` seeded uniform sources, scaled n/k, with its (epsilon, delta) bound."""
+    if n <= exact_max_nodes or pivots >= n or exact_fits_budget(n, m, workers, exact_budget_s, cost_ns):
         return BetweennessPlan("exact", None, 1.0)
     rng = random.Random(seed)
     sources = tuple(sorted(rng.sample(range(n), pivots)))
-    return BetweennessPlan("sampled", sources, n / pivots)
+    return BetweennessPlan("sampled", sources, n / pivots, sampling_error_bound(n, pivots, delta), delta)
 
 
 def normalise_betweenness(raw: Sequence[float], n: int, scale: float = 1.0) -> list[float]:

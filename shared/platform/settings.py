@@ -150,6 +150,13 @@ class Settings(BaseSettings):
     metrics_exact_max_nodes: int = 5000  # exact betweenness up to this many people
     metrics_pivots: int = 4096  # sampled sources above it (error measured in docs/metrics.md)
     metrics_seed: int = 42
+    metrics_exact_budget_s: float = 45.0  # exact betweenness above exact_max_nodes when it fits this
+    metrics_exact_cost_ns: float = 6.2  # igraph's measured cost per (person x tie), one core
+    metrics_betweenness_workers: int = 0  # processes the Brandes sources are split over; 0 = one per core
+    metrics_error_delta: float = 0.05  # the sampled betweenness bound holds with probability 1 - this
+    metrics_broadcast_min_size: int = 25  # groups larger than this are broadcasts (no peer ties)
+    metrics_broadcast_weight: float = 0.0  # weight of each pair of a broadcast
+    metrics_tie_min_evidence: int = 2  # interactions a pair needs in a window to count as a tie
     metrics_refresh_lock_ttl_s: float = 900.0
     metrics_refresh_max_age_s: float = 86400.0  # refresh an unchanged graph after this long
     metrics_raw_retention_days: int = 90

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -60,7 +61,16 @@ def definitions_from(settings: Settings) -> MetricDefinitions:
         exact_max_nodes=settings.metrics_exact_max_nodes,
         pivots=settings.metrics_pivots,
         seed=settings.metrics_seed,
+        exact_budget_s=settings.metrics_exact_budget_s,
+        exact_cost_ns=settings.metrics_exact_cost_ns,
+        betweenness_workers=betweenness_workers(settings),
+        error_delta=settings.metrics_error_delta,
     )
+
+
+def betweenness_workers(settings: Settings) -> int:
+    """Processes for Brandes: the setting, or one per core when it is 0."""
+    return settings.metrics_betweenness_workers or (os.cpu_count() or 1)
 
 
 @dataclass
@@ -75,8 +85,18 @@ def compute_metrics(g: IndexedGraph, defs: MetricDefinitions, window: dict[str, 
     """CPU-bound part (run in a thread): igraph for paths and triangles, pure code for the rest."""
     from shared.adapters.igraph_compute import compute_structural
 
-    plan = plan_betweenness(g.n, defs.exact_max_nodes, defs.pivots, defs.seed)
-    structural = compute_structural(g, plan)
+    plan = plan_betweenness(
+        g.n,
+        defs.exact_max_nodes,
+        defs.pivots,
+        defs.seed,
+        m=g.m,
+        workers=defs.betweenness_workers,
+        exact_budget_s=defs.exact_budget_s,
+        cost_ns=defs.exact_cost_ns,
+        delta=defs.error_delta,
+    )
+    structural = compute_structural(g, plan, defs.betweenness_workers)
     betweenness = normalise_betweenness(structural.betweenness_raw, g.n, plan.scale)
     local = local_measures(g, defs.strong_tie_min_weight)
     rows = assemble(g, local, betweenness, structural.clustering, window)
@@ -223,6 +243,7 @@ async def _refresh_locked(
         bridges, teams = _summary_dicts(outcome.rows, settings.min_group_size)
         stats = graph_summary(g, outcome.rows, outcome.average_clustering, outcome.reciprocity)
         stats.update({"mode": outcome.plan.mode, "pivots": outcome.plan.pivots or 0})  # type: ignore[dict-item]
+        stats["betweenness_error_bound"] = outcome.plan.error_bound()  # type: ignore[assignment]
         await store.save_summary(run_id, at, stats, bridges, teams)
         await _drop_cached_reads(resources)
         t4 = time.perf_counter()

@@ -1,0 +1,66 @@
+"""The ledger's raw interactions of one window, reduced to what the tie-weighting rules need.
+
+One pass over the window's rows of ``interactions`` (range scan on ``occurred_at``): each row
+learns its event's group size (``others`` = the rows of the same event with the same source,
+i.e. the recipients of a message or the other attendees of a meeting), and rows are then
+counted per ``(src, dst, kind, others)``. The weights themselves are applied in Python by
+``shared.domain.tie_weights`` (one place for the rule). Self rows are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.adapters.postgres.pool import PgPool
+from shared.domain.tie_weights import PairCount
+
+_PAIR_COUNTS_SQL = """
+SELECT src, dst, kind, others, count(*)::int AS n
+  FROM (SELECT src, dst, kind, count(*) OVER (PARTITION BY event_id, src)::int AS others
+          FROM interactions
+         WHERE occurred_at >= $1 AND occurred_at < $2 AND src <> dst) r
+ GROUP BY 1, 2, 3, 4
+"""
+
+_TEAMS_SQL = "SELECT person, team FROM person_totals WHERE person = ANY($1::text[])"
+
+_SPAN_SQL = "SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM interactions"
+
+
+async def window_pair_counts(pool: PgPool, start: datetime, end: datetime) -> list[PairCount]:
+    """Interaction counts per directed pair, kind and group size over ``[start, end)``."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(_PAIR_COUNTS_SQL, start, end)
+    return [PairCount(r["src"], r["dst"], r["kind"], r["others"], r["n"]) for r in rows]
+
+
+async def teams_of(pool: PgPool, people: list[str]) -> dict[str, str | None]:
+    """Each person's current team (the ledger keeps one; moves are not dated)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(_TEAMS_SQL, people)
+    found: dict[str, str | None] = {r["person"]: r["team"] for r in rows}
+    return {p: found.get(p) for p in people}
+
+
+async def ledger_span(pool: PgPool) -> tuple[datetime, datetime] | None:
+    """The first and last interaction the ledger still holds (None when empty)."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_SPAN_SQL)
+    if row is None or row["first"] is None:
+        return None
+    return row["first"], row["last"]
+
+
+async def copy_interactions(pool: PgPool, rows: list[tuple[str, datetime, str, str, str, float, int | None]]) -> int:
+    """Bulk-load raw ledger rows ``(event_id, occurred_at, kind, src, dst, weight, duration_s)``.
+
+    For benchmarks and tests that start from a known history (real data sets whose dates lie
+    outside the ingest path's retention check); production rows only ever come from ingestion.
+    """
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table(
+            "interactions",
+            records=rows,
+            columns=["event_id", "occurred_at", "kind", "src", "dst", "weight", "duration_s"],
+        )
+    return len(rows)
