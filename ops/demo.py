@@ -181,6 +181,7 @@ async def run(args: argparse.Namespace) -> None:
                 ("metrics", "shared.services.metrics_refresh"),
                 ("causal analysis", "shared.services.synthetic_org"),
                 ("interventions", "shared.services.intervention_demo"),
+                ("security", "ops.security_demo"),
             ]
             for title, module in stages:
                 out(f"\n-- {title} --")

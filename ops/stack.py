@@ -66,8 +66,20 @@ PORTS: dict[str, tuple[str, int]] = {
     "seaweed_volume": ("CO_SEAWEED_VOLUME_PORT", 8380),
     "seaweed_filer": ("CO_SEAWEED_FILER_PORT", 8888),
 }
-SECRET_NAMES = ("pg_password", "pg_superuser_password", "s3_access_key", "s3_secret_key", "hmac_key")
-PG_ROLE = "causal_organism"
+SECRET_NAMES = (
+    "pg_password",
+    "pg_owner_password",
+    "pg_superuser_password",
+    "s3_access_key",
+    "s3_secret_key",
+    "s3_anchor_access_key",
+    "s3_anchor_secret_key",
+    "hmac_key",
+    "audit_chain_key",
+)
+PG_ROLE = "causal_organism"  # the application: read/write, INSERT+SELECT only on the audit log
+PG_OWNER_ROLE = "causal_organism_owner"  # owns the databases and schema; migrations run as it
+AUDIT_ANCHOR_BUCKET = "co-audit-anchors"  # writable only by the anchor identity
 PG_DATABASES = ("causal_organism", "causal_organism_test")
 _print_lock = threading.Lock()
 
@@ -114,7 +126,7 @@ def ensure_secrets() -> None:
     for name in SECRET_NAMES:
         path = SECRETS / name
         if not path.exists():
-            nbytes = 15 if name == "s3_access_key" else 32
+            nbytes = 15 if name.endswith("access_key") else 32
             write_private(path, secrets.token_urlsafe(nbytes) + "\n")
 
 
@@ -556,13 +568,29 @@ class SeaweedS3(Server):
         return http + [p + 10000 for p in http]  # weed's gRPC ports default to http port + 10000
 
     def prepare(self) -> None:
+        # The application may read the audit anchors but never write them: its Admin/Write
+        # actions are scoped to its own buckets; only the anchor identity writes the anchor bucket.
+        app_buckets = [
+            b for b in os.environ.get("CO_S3_APP_BUCKETS", "causal-organism,causal-organism-*").split(",") if b
+        ]
         config = {
             "identities": [
                 {
                     "name": "causal_organism",
                     "credentials": [{"accessKey": secret("s3_access_key"), "secretKey": secret("s3_secret_key")}],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                }
+                    "actions": [
+                        "Read",
+                        "List",
+                        *(f"{a}:{b}" for b in app_buckets for a in ("Admin", "Write", "Tagging")),
+                    ],
+                },
+                {
+                    "name": "co_audit_anchor",
+                    "credentials": [
+                        {"accessKey": secret("s3_anchor_access_key"), "secretKey": secret("s3_anchor_secret_key")}
+                    ],
+                    "actions": [f"{a}:{AUDIT_ANCHOR_BUCKET}" for a in ("Admin", "Read", "Write", "List")],
+                },
             ]
         }
         write_private(SECRETS / "s3.json", json.dumps(config, indent=2) + "\n")
@@ -606,6 +634,35 @@ class SeaweedS3(Server):
         topo = http_get_json(port("seaweed_master"), "/dir/status").get("Topology", {})
         if not isinstance(topo, dict) or not topo.get("DataCenters") or int(topo.get("Free", 0)) <= 0:
             raise RuntimeError("no writable volume server registered yet")
+
+
+# Hand every object the application role owns in the public schema to the owner role (older
+# stacks migrated as the application role). Run as the superuser in each database.
+_HAND_OVER_SQL = f"""
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND c.relowner = '{PG_ROLE}'::regrole LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO {PG_OWNER_ROLE}', r.name);
+    END LOOP;
+    FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind = 'S' AND c.relowner = '{PG_ROLE}'::regrole LOOP
+        EXECUTE format('ALTER SEQUENCE %s OWNER TO {PG_OWNER_ROLE}', r.name);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public' AND p.proowner = '{PG_ROLE}'::regrole LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO {PG_OWNER_ROLE}', r.name);
+    END LOOP;
+    FOR r IN SELECT t.oid::regtype AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+             WHERE n.nspname = 'public' AND t.typowner = '{PG_ROLE}'::regrole AND t.typtype IN ('e', 'd')
+               AND t.typrelid = 0 LOOP
+        EXECUTE format('ALTER TYPE %s OWNER TO {PG_OWNER_ROLE}', r.name);
+    END LOOP;
+END;
+$$;
+"""
 
 
 class Postgres(Server):
@@ -739,22 +796,33 @@ class Postgres(Server):
         return out.stdout
 
     def after_start(self) -> None:
-        """Create or re-sync the application role and its databases (idempotent, secrets via stdin)."""
-        pw = secret("pg_password").replace("'", "''")
-        sql = f"""
-SELECT format('CREATE ROLE {PG_ROLE} LOGIN CREATEDB PASSWORD %L', '{pw}')
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PG_ROLE}')\\gexec
-ALTER ROLE {PG_ROLE} LOGIN CREATEDB PASSWORD '{pw}';
+        """Create or re-sync the roles and databases (idempotent, secrets via stdin).
+
+        The owner role owns the databases, their public schema and every table (migrations run
+        as it); the application role keeps CREATEDB for scratch test databases but owns nothing
+        in these, so it cannot ALTER, TRUNCATE or DROP the audit log. Objects an older stack
+        created as the application role are handed to the owner here.
+        """
+        sql = ""
+        for role, password in ((PG_ROLE, secret("pg_password")), (PG_OWNER_ROLE, secret("pg_owner_password"))):
+            pw = password.replace("'", "''")
+            sql += f"""
+SELECT format('CREATE ROLE {role} LOGIN CREATEDB PASSWORD %L', '{pw}')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}')\\gexec
+ALTER ROLE {role} LOGIN CREATEDB PASSWORD '{pw}';
 """
         for db in PG_DATABASES:
             sql += (
-                f"SELECT 'CREATE DATABASE {db} OWNER {PG_ROLE}' "
+                f"SELECT 'CREATE DATABASE {db} OWNER {PG_OWNER_ROLE}' "
                 f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{db}')\\gexec\n"
+                f"ALTER DATABASE {db} OWNER TO {PG_OWNER_ROLE};\n"
             )
         try:
             self.psql("postgres", secret("pg_superuser_password"), "postgres", sql)
+            for db in PG_DATABASES:
+                self.psql("postgres", secret("pg_superuser_password"), db, _HAND_OVER_SQL)
         except RuntimeError as exc:
-            raise StackError(f"postgres: creating role/databases failed: {exc}") from exc
+            raise StackError(f"postgres: creating roles/databases failed: {exc}") from exc
 
     def probe(self) -> None:
         if self.psql(PG_ROLE, secret("pg_password"), PG_DATABASES[0], "SELECT 1").strip() != "1":
@@ -933,6 +1001,8 @@ def cmd_env() -> None:
     ensure_secrets()
     pg_pw = urllib.parse.quote(secret("pg_password"), safe="")
     pg = f"postgresql://{PG_ROLE}:{pg_pw}@{HOST}:{port('postgres')}"
+    owner_pw = urllib.parse.quote(secret("pg_owner_password"), safe="")
+    pg_owner = f"postgresql://{PG_OWNER_ROLE}:{owner_pw}@{HOST}:{port('postgres')}"
     test_server = find_binary("temporal-test-server")
     cli = find_binary("temporal")
     values = {
@@ -941,6 +1011,7 @@ def cmd_env() -> None:
         "CO_FALKORDB_PORT": str(port("falkordb")),
         "CO_REDIS_URL": f"redis://{HOST}:{port('redis')}/0",
         "CO_PG_DSN": f"{pg}/{PG_DATABASES[0]}",
+        "CO_PG_OWNER_DSN": f"{pg_owner}/{PG_DATABASES[0]}",
         "CO_PG_TEST_DSN": f"{pg}/{PG_DATABASES[1]}",
         "CO_TEMPORAL_ADDRESS": f"{HOST}:{port('temporal')}",
         "CO_TEMPORAL_NAMESPACE": "default",
@@ -950,6 +1021,11 @@ def cmd_env() -> None:
         "CO_S3_ACCESS_KEY": secret("s3_access_key"),
         "CO_S3_SECRET_KEY": secret("s3_secret_key"),
         "CO_HMAC_KEY_FILE": str(SECRETS / "hmac_key"),
+        "CO_AUDIT_CHAIN_KEY_FILE": str(SECRETS / "audit_chain_key"),
+        # the audit anchor job's own S3 identity (production: only the anchor CronJob holds it)
+        "CO_AUDIT_ANCHOR_BUCKET": AUDIT_ANCHOR_BUCKET,
+        "CO_AUDIT_ANCHOR_S3_ACCESS_KEY": secret("s3_anchor_access_key"),
+        "CO_AUDIT_ANCHOR_S3_SECRET_KEY": secret("s3_anchor_secret_key"),
         # local JWT signing pair, made by `causal-organism dev-keys` (task setup)
         "CO_JWT_PRIVATE_KEY_FILE": str(SECRETS / "jwt_private.pem"),
         "CO_JWT_PUBLIC_KEYS_DIR": str(SECRETS / "jwt_public"),

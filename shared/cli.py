@@ -18,14 +18,19 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 async def _migrate(settings: Settings) -> dict[str, object]:
+    """Migrate as the owner role (CO_PG_OWNER_DSN) and grant the application role (CO_PG_DSN's user)."""
+    from urllib.parse import urlsplit
+
     import asyncpg
 
     from shared.adapters.graph import build_graph_store
     from shared.adapters.postgres.migrations import migrate
 
-    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+    app_dsn = settings.pg_dsn.get_secret_value()
+    owner_dsn = settings.pg_owner_dsn.get_secret_value() if settings.pg_owner_dsn else app_dsn
+    conn = await asyncpg.connect(owner_dsn)
     try:
-        applied = await migrate(conn)
+        applied = await migrate(conn, app_role=urlsplit(app_dsn).username)
     finally:
         await conn.close()
     graph = build_graph_store(settings)
@@ -61,9 +66,18 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute the intervention audit log's hash chain; exit 1 on the first broken link."""
     from shared.services.audit_verify import run_verify
 
-    report = asyncio.run(run_verify(settings, args.expect_head))
+    report = asyncio.run(run_verify(settings, args.expect_head, anchors=not args.no_anchors))
     print(json.dumps(report))
     return 0 if report["ok"] else 1
+
+
+def cmd_audit_anchor(_: argparse.Namespace, settings: Settings) -> int:
+    """Verify the audit chain and copy its head to the S3 anchor bucket; exit 1 if it does not verify."""
+    from shared.services.audit_verify import run_anchor
+
+    result = asyncio.run(run_anchor(settings))
+    print(json.dumps(result))
+    return 0 if result["verify"]["ok"] else 1
 
 
 async def _graph_rebuild(settings: Settings) -> dict[str, object]:
@@ -103,8 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("audit-verify", help="verify the audit hash chain (exit 1 if tampered)")
-    p.add_argument("--expect-head", default=None, help="chain head recorded earlier (detects a cut tail)")
+    p.add_argument("--expect-head", default=None, help="a head recorded earlier: must still be in the chain")
+    p.add_argument("--no-anchors", action="store_true", help="skip the S3 anchors (chain and keys only)")
     p.set_defaults(func=cmd_audit_verify)
+
+    p = sub.add_parser("audit-anchor", help="verify the audit chain and anchor its head in S3 (run periodically)")
+    p.set_defaults(func=cmd_audit_anchor)
 
     from shared.services.causal_cli import add_causal_commands
 

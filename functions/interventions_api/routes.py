@@ -98,7 +98,7 @@ class AuditOut(BaseModel):
 
 
 def _store(request: Request) -> AuditStore:
-    return AuditStore(resources_of(request).pg)
+    return AuditStore(resources_of(request).pg, resources_of(request).settings.audit_key)
 
 
 def _out(row: dict[str, Any], now: datetime) -> InterventionOut:
@@ -281,12 +281,16 @@ class VerifyOut(BaseModel):
     ok: bool
     rows: int
     head: str
+    head_id: int = 0
+    personal_erased: int = 0
     first_bad_id: int | None
     problem: (
         Literal[
             "prev_hash does not match the previous row",
             "row content does not match its hash",
-            "chain head differs from the expected head",
+            "personal data does not match its digest",
+            "an anchored head is not in the chain",
+            "the expected head is not in the chain",
         ]
         | None
     )

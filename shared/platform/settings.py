@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     pg_max_size: int = 10
     pg_command_timeout_s: float = 30.0
     pg_acquire_timeout_s: float = 10.0
+    # the owner role's DSN: `causal-organism migrate` runs as it and grants the pg_dsn role its
+    # privileges (INSERT/SELECT only on the audit log); unset = migrate as the pg_dsn role
+    pg_owner_dsn: SecretStr | None = None
 
     # temporal
     temporal_address: str = "127.0.0.1:7233"
@@ -89,6 +92,15 @@ class Settings(BaseSettings):
     hmac_key_file: Path | None = None
     hmac_key_id: str = "k1"
     min_group_size: int = 5
+
+    # audit log: the chain's HMAC key (never sent to the database) and the S3 anchors of its head,
+    # written by `causal-organism audit-anchor` with credentials the application does not hold
+    audit_chain_key: SecretStr | None = None
+    audit_chain_key_file: Path | None = None
+    audit_anchor_bucket: str = "co-audit-anchors"
+    audit_anchor_prefix: str = "intervention-audit"
+    audit_anchor_s3_access_key: SecretStr | None = None
+    audit_anchor_s3_secret_key: SecretStr | None = None
     raw_retention_days: int = 90
 
     # streams
@@ -210,6 +222,15 @@ class Settings(BaseSettings):
         if self.hmac_key_file is not None:
             return self.hmac_key_file.read_bytes().strip()
         raise RuntimeError("no pseudonymisation key: set CO_HMAC_KEY or CO_HMAC_KEY_FILE")
+
+    @cached_property
+    def audit_key(self) -> bytes | None:
+        """The audit chain's HMAC key (value or file); None when unset (appends and verify then fail)."""
+        if self.audit_chain_key is not None:
+            return self.audit_chain_key.get_secret_value().encode()
+        if self.audit_chain_key_file is not None:
+            return self.audit_chain_key_file.read_bytes().strip()
+        return None
 
 
 def load_settings(**overrides: Any) -> Settings:

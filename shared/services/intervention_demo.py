@@ -315,5 +315,5 @@ async def _run(
             await api.get("/v1/audit", params={"intervention_id": cap["intervention_id"]}, headers=approver)
         ).json()
         out("audit trail of the rolled-back cap: " + " -> ".join(f"{a['event']}({a['actor']})" for a in trail))
-        report = await AuditStore(resources.pg).verify()
+        report = await AuditStore(resources.pg, resources.settings.audit_key).verify()
         out(f"audit chain verified: ok={report.ok}, {report.rows} rows, head {report.head[:16]}...")

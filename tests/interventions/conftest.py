@@ -87,7 +87,7 @@ async def time_env(stack_env: dict[str, str]) -> AsyncIterator[WorkflowEnvironme
 
 @pytest.fixture(scope="session")
 def activities(iv_settings: Settings, resources: Resources) -> InterventionActivities:
-    return build(iv_settings, AuditStore(resources.pg))
+    return build(iv_settings, AuditStore(resources.pg, resources.settings.audit_key))
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ async def api(iv_settings: Settings, resources: Resources) -> AsyncIterator[tupl
     )
     app = create_app(title="t", needs=Needs(pg=True, temporal=True), routers=[router], settings=settings)
     client = await Client.connect(settings.temporal_address)
-    acts = build(settings, AuditStore(resources.pg))
+    acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
     with ThreadPoolExecutor(4) as pool:
         async with (
             Worker(

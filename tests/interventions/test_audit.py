@@ -34,9 +34,13 @@ async def _superuser(settings: Settings) -> asyncpg.Connection:
 
 
 def _cli_verify(settings: Settings) -> tuple[int, dict[str, object]]:
-    env = {"CO_PG_DSN": settings.pg_dsn.get_secret_value(), "PATH": "/usr/bin:/bin"}
+    env = {
+        "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
+        "CO_AUDIT_CHAIN_KEY_FILE": str(settings.audit_chain_key_file),
+        "PATH": "/usr/bin:/bin",
+    }
     out = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "audit-verify"],
+        [sys.executable, "-m", "shared.cli", "audit-verify", "--no-anchors"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -46,7 +50,7 @@ def _cli_verify(settings: Settings) -> tuple[int, dict[str, object]]:
 
 
 async def test_append_is_chained_idempotent_and_concurrency_safe(resources: Resources) -> None:
-    store = AuditStore(resources.pg)
+    store = AuditStore(resources.pg, resources.settings.audit_key)
     tag = f"chain-{datetime.now(UTC).timestamp()}"
 
     async def one(i: int) -> None:
@@ -72,7 +76,7 @@ async def test_append_is_chained_idempotent_and_concurrency_safe(resources: Reso
 
 
 async def test_app_role_cannot_update_delete_or_truncate(resources: Resources) -> None:
-    store = AuditStore(resources.pg)
+    store = AuditStore(resources.pg, resources.settings.audit_key)
     await store.append(event_key="guard:1", intervention_id="guard", event="e", actor="a", details={})
     async with resources.pg.acquire() as conn:
         for sql in (
@@ -93,7 +97,7 @@ async def test_app_role_cannot_update_delete_or_truncate(resources: Resources) -
 
 
 async def test_tampering_one_row_is_detected_by_the_verify_command(settings: Settings, resources: Resources) -> None:
-    store = AuditStore(resources.pg)
+    store = AuditStore(resources.pg, resources.settings.audit_key)
     for i in range(3):
         await store.append(
             event_key=f"tamper:{i}",
@@ -129,4 +133,4 @@ async def test_tampering_one_row_is_detected_by_the_verify_command(settings: Set
     report_now = await store.verify()
     assert report_now.ok  # a cut tail alone keeps a valid chain...
     cut = await store.verify(expect_head=head)
-    assert not cut.ok and cut.problem == "chain head differs from the expected head"  # ...the kept head catches it
+    assert not cut.ok and cut.problem == "the expected head is not in the chain"  # ...the kept head catches it

@@ -75,7 +75,9 @@ async def test_full_cycle_proposes_from_robust_findings_once(
             await handle.terminate("test over")
     from shared.adapters.postgres.audit import AuditStore
 
-    rows = await AuditStore(resources.pg).query(intervention_id=first["started"][0].removeprefix("intervention-"))
+    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(
+        intervention_id=first["started"][0].removeprefix("intervention-")
+    )
     assert rows[0].event == "proposed" and rows[0].actor == "system"
     assert sorted(rows[0].details["proposal"]["target"]["people"]) == sorted(top5)
 

@@ -51,7 +51,9 @@ async def test_full_cycle_with_real_refresh_and_analysis(iv_settings: Settings, 
                 await h.terminate("test over")
     caps = [s for s in snaps if s["type"] == "meeting_load_cap"]
     assert caps, snaps
-    rows = await AuditStore(resources.pg).query(intervention_id=caps[0]["intervention_id"], events=["proposed"])
+    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(
+        intervention_id=caps[0]["intervention_id"], events=["proposed"]
+    )
     evidence = rows[0].details["proposal"]["evidence"]
     assert evidence["verdict"] == "robust" and evidence["treatment"] == "meeting_hours"
     assert evidence["ci_low"] < org.true_effect < evidence["ci_high"]

@@ -41,7 +41,7 @@ async def dev_client(iv_settings: Settings) -> Client:
 
 
 async def run_with_worker(client: Client, settings: Settings, resources: Resources, p: Any, **overrides: Any) -> Any:
-    acts = build(settings, AuditStore(resources.pg))
+    acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
     queue = f"dev-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(4) as pool:
         async with Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool):
@@ -95,7 +95,11 @@ async def test_simulator_down_ends_in_a_clear_audited_failed_state(
         "proposed", "pre_state_captured", "execution_failed", "rollback_started", "rolled_back", "failed"
     ]  # fmt: skip
     assert (await counts(sim, p))["applied"] == 0
-    row = (await AuditStore(resources.pg).query(intervention_id=p.intervention_id, events=["execution_failed"]))[0]
+    row = (
+        await AuditStore(resources.pg, resources.settings.audit_key).query(
+            intervention_id=p.intervention_id, events=["execution_failed"]
+        )
+    )[0]
     assert row.details["error"] == result["error"]
 
 

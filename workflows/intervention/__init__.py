@@ -18,4 +18,4 @@ def build_activities(resources: Resources) -> list[Callable[..., Any]]:
     from shared.adapters.postgres.audit import AuditStore
     from workflows.intervention.activities import build
 
-    return build(resources.settings, AuditStore(resources.pg)).all()
+    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit_key)).all()

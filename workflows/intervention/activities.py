@@ -67,6 +67,8 @@ class InterventionActivities:
             event=inp.event,
             actor=inp.actor,
             details=inp.details,
+            personal=inp.personal,
+            subjects=inp.subjects,
             projection=inp.projection,
         )
         return {"id": record.id, "row_hash": record.row_hash}

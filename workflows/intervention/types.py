@@ -43,8 +43,10 @@ class AuditInput:
     intervention_id: str
     event: str
     actor: str
-    details: dict[str, Any]
+    details: dict[str, Any]  # hashed into the chain for good: never a person's pseudonym
     projection: dict[str, Any] | None = None
+    personal: dict[str, Any] | None = None  # stored outside the chain, erasable
+    subjects: list[str] = field(default_factory=list)  # the pseudonyms ``personal`` refers to
 
 
 @dataclass

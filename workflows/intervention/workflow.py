@@ -101,7 +101,15 @@ class InterventionWorkflow:
             "summary": {"applied": len(self.applied), "outcome": self.outcome, "error": self.error},
         }
 
-    async def _audit(self, event: str, actor: str, details: dict[str, Any] | None = None) -> None:
+    async def _audit(
+        self,
+        event: str,
+        actor: str,
+        details: dict[str, Any] | None = None,
+        personal: dict[str, Any] | None = None,
+        subjects: list[str] | None = None,
+    ) -> None:
+        """Audit one step; ``personal`` (naming people) is kept outside the hash chain, erasable."""
         self._seq += 1
         self.timeline.append({"event": event, "actor": actor, "at": self._now()})
         await self._activity(
@@ -113,6 +121,8 @@ class InterventionWorkflow:
                 actor=actor,
                 details={"status": self.status, "workflow_time": self._now(), **(details or {})},
                 projection=self.projection(),
+                personal=personal,
+                subjects=subjects or [],
             ),
             attempts_factor=4,
         )
@@ -129,7 +139,9 @@ class InterventionWorkflow:
         await self._audit(
             "proposed",
             inp.proposal["proposed_by"],
-            {"proposal": inp.proposal, "impact": inp.impact, "actions": inp.actions},
+            {"type": inp.proposal["type"], "impact": inp.impact},
+            personal={"proposal": inp.proposal, "actions": inp.actions},
+            subjects=sorted({str(p) for p in inp.proposal.get("target", {}).get("people", [])}),
         )
 
         if level == "high":
