@@ -640,12 +640,13 @@ class SeaweedS3(Server):
 # stacks migrated as the application role). Run as the superuser in each database.
 _HAND_OVER_SQL = f"""
 DO $$
-DECLARE r record;
+DECLARE r record; moved boolean := false;
 BEGIN
     FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
                AND c.relowner = '{PG_ROLE}'::regrole LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO {PG_OWNER_ROLE}', r.name);
+        moved := true;
     END LOOP;
     FOR r IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = 'public' AND c.relkind = 'S' AND c.relowner = '{PG_ROLE}'::regrole LOOP
@@ -660,6 +661,13 @@ BEGIN
                AND t.typrelid = 0 LOOP
         EXECUTE format('ALTER TYPE %s OWNER TO {PG_OWNER_ROLE}', r.name);
     END LOOP;
+    IF moved THEN  -- until the next `causal-organism migrate` applies grant_app_role
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {PG_ROLE};
+        GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {PG_ROLE};
+        IF to_regclass('intervention_audit_log') IS NOT NULL THEN
+            REVOKE UPDATE, DELETE, TRUNCATE ON intervention_audit_log FROM {PG_ROLE};
+        END IF;
+    END IF;
 END;
 $$;
 """
