@@ -65,6 +65,8 @@ PORTS: dict[str, tuple[str, int]] = {
     "seaweed_master": ("CO_SEAWEED_MASTER_PORT", 9333),
     "seaweed_volume": ("CO_SEAWEED_VOLUME_PORT", 8380),
     "seaweed_filer": ("CO_SEAWEED_FILER_PORT", 8888),
+    "prometheus": ("CO_PROMETHEUS_PORT", 9090),
+    "alertmanager": ("CO_ALERTMANAGER_PORT", 9093),
 }
 SECRET_NAMES = (
     "pg_password",
@@ -849,7 +851,167 @@ ALTER ROLE {role} LOGIN CREATEDB PASSWORD '{pw}';
             super().stop(proc)
 
 
-SERVERS: dict[str, Server] = {s.name: s for s in (FalkorDB(), Redis(), Postgres(), Temporal(), SeaweedS3())}
+# ----------------------------------------------------------------------------- observability servers
+# Debian's prometheus and prometheus-alertmanager (ops/install_promtool.sh installs both). The rules
+# are the PrometheusRule of knative/monitoring.yaml, extracted on every start: one source of rules.
+
+MONITORING_MANIFEST = ROOT / "knative" / "monitoring.yaml"
+# processes that serve /metrics when run locally, by job name -> (port env var, default)
+LOCAL_METRICS_PORTS: dict[str, tuple[str, int]] = {
+    "graph-updater": ("CO_CONSUMER_METRICS_PORT", 9464),
+    "temporal-worker": ("CO_WORKER_METRICS_PORT", 9465),
+    "temporal-worker-sdk": ("CO_WORKER_SDK_METRICS_PORT", 9466),
+}
+
+
+def shipped_rules() -> dict[str, object]:
+    """The ``spec`` of the PrometheusRule in knative/monitoring.yaml (a Prometheus rule file)."""
+    import yaml
+
+    for doc in yaml.safe_load_all(MONITORING_MANIFEST.read_text()):
+        if doc and doc.get("kind") == "PrometheusRule":
+            spec: dict[str, object] = doc["spec"]
+            return spec
+    raise StackError(f"no PrometheusRule in {MONITORING_MANIFEST}")
+
+
+def local_scrape_targets() -> dict[str, list[str]]:
+    """Job name -> host:port of every local process that serves /metrics (down ones just show as down)."""
+    api = urllib.parse.urlsplit(os.environ.get("CO_API_BASE_URL", "http://127.0.0.1:8000"))
+    targets = {
+        "prometheus": [f"{HOST}:{port('prometheus')}"],
+        "alertmanager": [f"{HOST}:{port('alertmanager')}"],
+        "temporal-server": [f"{HOST}:{port('temporal_metrics')}"],
+        "functions": [f"{api.hostname or HOST}:{api.port or 80}"],
+    }
+    for job, (env, default) in LOCAL_METRICS_PORTS.items():
+        targets[job] = [f"{HOST}:{int(os.environ.get(env, default))}"]
+    return targets
+
+
+def prometheus_config(
+    targets: dict[str, list[str]],
+    rule_files: list[str],
+    alertmanager: str,
+    *,
+    interval: str = "15s",
+) -> dict[str, object]:
+    """A prometheus.yml: the given scrape jobs, rule files and one Alertmanager (also used by tests)."""
+    return {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval, "external_labels": {"stack": "local"}},
+        "rule_files": rule_files,
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
+        "scrape_configs": [
+            {"job_name": job, "metrics_path": "/metrics", "static_configs": [{"targets": hosts}]}
+            for job, hosts in targets.items()
+        ],
+    }
+
+
+def alertmanager_config(webhook_url: str | None, *, group_wait: str = "30s") -> dict[str, object]:
+    """An alertmanager.yml: every alert to one webhook receiver, or to none (then only the UI shows it)."""
+    receiver: dict[str, object] = {"name": "default"}
+    if webhook_url:
+        receiver["webhook_configs"] = [{"url": webhook_url, "send_resolved": True}]
+    return {
+        "route": {
+            "receiver": "default",
+            "group_by": ["alertname"],
+            "group_wait": group_wait,
+            "group_interval": group_wait,
+            "repeat_interval": "4h",
+        },
+        "receivers": [receiver],
+    }
+
+
+def prometheus_command(binary: Path, config: Path, data: Path, listen_port: int) -> list[str]:
+    return [
+        str(binary),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={data}",
+        "--storage.tsdb.retention.time=7d",
+        f"--web.listen-address={HOST}:{listen_port}",
+        "--web.enable-lifecycle",  # POST /-/reload after editing the rules
+    ]
+
+
+def alertmanager_command(binary: Path, config: Path, data: Path, listen_port: int) -> list[str]:
+    return [
+        str(binary),
+        f"--config.file={config}",
+        f"--storage.path={data}",
+        f"--web.listen-address={HOST}:{listen_port}",
+        "--cluster.listen-address=",  # one instance: no gossip port
+    ]
+
+
+def http_ready(port_: int, path: str = "/-/ready") -> None:
+    conn = http.client.HTTPConnection(HOST, port_, timeout=2.0)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{path} answered HTTP {resp.status}")
+    finally:
+        conn.close()
+
+
+def write_yaml(path: Path, body: dict[str, object]) -> None:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by ops/stack.py on every start\n" + yaml.safe_dump(body, sort_keys=False))
+
+
+class Prometheus(Server):
+    """Scrapes every local /metrics (see local_scrape_targets) and evaluates the shipped rules."""
+
+    name = "prometheus"
+    port_key = "prometheus"
+    ready_timeout = 60.0
+
+    def exe(self) -> Path:
+        return required_binary("prometheus", "Debian prometheus (ops/install_promtool.sh)")
+
+    def prepare(self) -> None:
+        write_yaml(self.workdir / "rules.yaml", shipped_rules())
+        config = prometheus_config(local_scrape_targets(), ["rules.yaml"], f"{HOST}:{port('alertmanager')}")
+        write_yaml(self.workdir / "prometheus.yml", config)
+
+    def command(self) -> list[str]:
+        return prometheus_command(self.exe(), self.workdir / "prometheus.yml", self.workdir / "data", self.port)
+
+    def probe(self) -> None:
+        http_ready(self.port)
+
+
+class Alertmanager(Server):
+    """Receives the local Prometheus's alerts; CO_ALERTMANAGER_WEBHOOK_URL forwards them to a webhook."""
+
+    name = "alertmanager"
+    port_key = "alertmanager"
+    ready_timeout = 30.0
+
+    def exe(self) -> Path:
+        return required_binary("prometheus-alertmanager", "Debian prometheus-alertmanager")
+
+    def prepare(self) -> None:
+        write_yaml(
+            self.workdir / "alertmanager.yml", alertmanager_config(os.environ.get("CO_ALERTMANAGER_WEBHOOK_URL"))
+        )
+
+    def command(self) -> list[str]:
+        return alertmanager_command(self.exe(), self.workdir / "alertmanager.yml", self.workdir / "data", self.port)
+
+    def probe(self) -> None:
+        http_ready(self.port)
+
+
+SERVERS: dict[str, Server] = {
+    s.name: s for s in (FalkorDB(), Redis(), Postgres(), Temporal(), SeaweedS3(), Prometheus(), Alertmanager())
+}
 
 
 # ----------------------------------------------------------------------------- commands

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from shared.platform.resources import Needs, Resources, open_resources
@@ -82,25 +83,39 @@ class ActivityMetrics(Collector):
             yield from registry.collect()
 
 
-def serve_metrics(worker: Worker, port: int) -> None:
+def serve_metrics(worker: Worker, port: int, host: str = "127.0.0.1") -> None:
     """Expose the worker's activity metrics on ``port`` (the PodMonitor scrapes it); 0 disables."""
     if port <= 0:
         return
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ActivityMetrics(list(worker.config().get("activities") or [])))
-    start_http_server(port, addr="0.0.0.0", registry=registry)  # noqa: S104 - a pod's metrics port
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:  # another worker on this host holds the port: run anyway, unscraped
+        log.warning("metrics port %d not served: %s", port, exc)
+
+
+def temporal_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime whose SDK metrics (task latencies, slots, failures) Prometheus scrapes
+    on ``worker_sdk_metrics_port``; None keeps the SDK's default runtime (no endpoint)."""
+    if settings.worker_sdk_metrics_port <= 0:
+        return None
+    address = f"{settings.metrics_bind_host}:{settings.worker_sdk_metrics_port}"
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
 
 
 async def run(settings: Settings) -> None:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
-        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace, runtime=temporal_runtime(settings)
+        )
         if settings.environment != "test":  # test workers (own queues) must not leave schedules behind
             from workflows.schedules import ensure_schedules
 
             log.info("schedules ensured: %s", await ensure_schedules(client, settings))  # idempotent
         with ThreadPoolExecutor(max_workers=8) as executor:
             worker = build_worker(client, resources, executor, settings.temporal_task_queue)
-            serve_metrics(worker, settings.worker_metrics_port)
+            serve_metrics(worker, settings.worker_metrics_port, settings.metrics_bind_host)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,6 +1,7 @@
 """Graph updater: the stream consumer KEDA scales on the group's lag (down to zero).
 
 SIGTERM/SIGINT: the batch in hand is finished and acknowledged, then the process exits.
+``CO_CONSUMER_METRICS_PORT`` > 0 serves Prometheus metrics (batches, entries, lag) there.
 Run: ``python -m functions.graph_updater.main [--consumer NAME]``.
 """
 
@@ -8,22 +9,69 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 
-from shared.platform.resources import Needs, open_resources
+from prometheus_client import CollectorRegistry, start_http_server
+
+from shared.platform.observability import (
+    ConsumerMetrics,
+    PoolCollector,
+    StreamGauges,
+    new_registry,
+    stream_names_of,
+)
+from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.services.graph_updater import GraphUpdater
+
+GAUGE_REFRESH_S = 5.0
+log = logging.getLogger(__name__)
+
+
+async def refresh_gauges(gauges: StreamGauges, stop: asyncio.Event) -> None:
+    """Lag, pending and dead letters, read from Redis every few seconds while consuming."""
+    while not stop.is_set():
+        try:
+            await gauges.refresh()
+        except Exception:  # noqa: BLE001 - a metrics read must never stop the consumer
+            log.warning("stream gauges not refreshed", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), GAUGE_REFRESH_S)
+
+
+def serve_metrics(settings: Settings, resources: Resources) -> tuple[CollectorRegistry, ConsumerMetrics | None]:
+    registry = new_registry()
+    if settings.consumer_metrics_port <= 0:
+        return registry, None
+    registry.register(PoolCollector(resources))
+    try:
+        start_http_server(settings.consumer_metrics_port, addr=settings.metrics_bind_host, registry=registry)
+    except OSError as exc:  # another consumer on this host holds the port: consume anyway, unscraped
+        log.warning("metrics port %d not served: %s", settings.consumer_metrics_port, exc)
+    return registry, ConsumerMetrics(registry)
 
 
 async def consume(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True)) as resources:
         await resources.graph.ensure_schema()
-        updater = GraphUpdater(settings, resources.redis, resources.pg, resources.graph, consumer)
-        await updater.run(stop)
-        logging.getLogger(__name__).info("stopped cleanly: %s", updater.stats)
+        registry, metrics = serve_metrics(settings, resources)
+        updater = GraphUpdater(settings, resources.redis, resources.pg, resources.graph, consumer, metrics)
+        gauges = None
+        if metrics is not None:
+            gauges = asyncio.create_task(
+                refresh_gauges(StreamGauges(registry, resources.redis, stream_names_of(settings)), stop)
+            )
+        try:
+            await updater.run(stop)
+        finally:
+            stop.set()
+            if gauges is not None:
+                await gauges
+        log.info("stopped cleanly: %s", updater.stats)
 
 
 async def main_async(consumer: str) -> None:

@@ -28,6 +28,14 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from shared.platform.errors import ErrorResponse, install_error_handlers
+from shared.platform.observability import (
+    HttpMetrics,
+    PoolCollector,
+    RequestMetricsMiddleware,
+    new_registry,
+    run_scrape_hooks,
+    scrape_hooks_for,
+)
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import TokenVerifier
@@ -95,6 +103,7 @@ def health_router() -> APIRouter:
     async def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+        await run_scrape_hooks(getattr(request.app.state, "scrape_hooks", []))
         registry = request.app.state.metrics_registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -221,10 +230,9 @@ def _install_metrics(app: FastAPI) -> None:
     """Per-app Prometheus counters, exposed as small callables on ``app.state``."""
     from prometheus_client import Counter
 
-    from shared.platform.observability import new_registry
-
     registry = new_registry()
     app.state.metrics_registry = registry
+    app.state.http_metrics = HttpMetrics(registry, app.state.settings.service_name)
     auth_failures = Counter(
         "co_auth_failures", "Authentication and authorisation failures", ["reason"], registry=registry
     )
@@ -254,7 +262,6 @@ def create_app(
     """Build an HTTP function. Nothing connects until the lifespan starts."""
     from shared.platform.caching import ResponseCache
     from shared.platform.middleware import BodyLimitMiddleware, RateLimitHeadersMiddleware
-    from shared.platform.observability import PoolCollector
     from shared.platform.ratelimit import RateLimiter
 
     settings = settings or load_settings()
@@ -266,6 +273,7 @@ def create_app(
         async with open_resources(settings, needs) as resources:
             app.state.resources = resources
             app.state.metrics_registry.register(PoolCollector(resources))
+            app.state.scrape_hooks = scrape_hooks_for(app.state.metrics_registry, resources)
             if settings.rate_limit_enabled:
                 app.state.rate_limiter = RateLimiter(settings, resources.redis)
             app.state.cache = ResponseCache(settings, resources.redis if settings.cache_enabled else None)
@@ -289,6 +297,7 @@ def create_app(
     _install_openapi(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.http_metrics)  # outermost: counts 413s too
     return app
 
 

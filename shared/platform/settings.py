@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "causal-organism"
     temporal_ui_url: str = "http://127.0.0.1:8233"
     worker_metrics_port: int = 0  # the worker's Prometheus port (9464 in the manifests); 0 = off
+    worker_sdk_metrics_port: int = 0  # the Temporal SDK's own Prometheus endpoint (9465 in the manifests); 0 = off
 
     # object storage (S3 API)
     s3_endpoint_url: str | None = "http://127.0.0.1:8333"
@@ -110,6 +111,7 @@ class Settings(BaseSettings):
     stream_maxlen: int = 2_000_000  # approximate; ACKED policy: never trims unconsumed entries
     consumer_batch: int = 4000  # larger batches dedupe repeated pairs/people before the graph write
     consumer_block_ms: int = 1000
+    consumer_metrics_port: int = 0  # the graph updater's Prometheus port (9464 in the manifests); 0 = off
     consumer_claim_idle_ms: int = 30_000  # pending this long => its consumer is presumed dead
     consumer_max_deliveries: int = 5  # then the entry goes to the dead-letter stream
     graph_changed_channel: str = "co:graph:changed"
@@ -191,6 +193,7 @@ class Settings(BaseSettings):
     sentry_dsn: SecretStr | None = None
     otlp_endpoint: str | None = None
     log_level: str = "INFO"
+    metrics_bind_host: str = "127.0.0.1"  # where the consumer and the worker serve /metrics (0.0.0.0 in a pod)
 
     # interventions (issue 6): connectors, breaker, approval and monitoring. See docs/interventions.md.
     simulator_host: str = "127.0.0.1"

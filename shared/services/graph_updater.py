@@ -34,6 +34,7 @@ from shared.adapters.streams import (
 )
 from shared.domain.events import StoredEvent
 from shared.platform.caching import invalidate
+from shared.platform.observability import ConsumerMetrics
 from shared.platform.settings import Settings
 from shared.services.ingest import stream_names
 
@@ -65,8 +66,10 @@ class GraphUpdater:
         pg: PgPool,
         graph: GraphStore,
         consumer: str,
+        metrics: ConsumerMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.redis = redis
         self.pg = pg
         self.graph = graph
@@ -133,7 +136,7 @@ class GraphUpdater:
         poison = [(e, f"failed {counts[e.entry_id]} deliveries") for e in entries if counts.get(e.entry_id, 0) > limit]
         if poison:
             await dead_letter(self.redis, self.names, poison)
-            self.stats.dead_lettered += len(poison)
+            self._count_dead_letters(len(poison))
         dead = {e.entry_id for e, _ in poison}
         rest = [e for e in entries if e.entry_id not in dead]
         if rest:
@@ -145,7 +148,7 @@ class GraphUpdater:
         parsed, poison = _parse(entries)
         if poison:
             await dead_letter(self.redis, self.names, poison)
-            self.stats.dead_lettered += len(poison)
+            self._count_dead_letters(len(poison))
         if not parsed:
             return
         try:
@@ -153,6 +156,8 @@ class GraphUpdater:
         except Exception:  # noqa: BLE001 - isolate the failing entry, leave it pending
             log.exception("batch of %d failed; retrying entries one by one", len(parsed))
             self.stats.failures += 1
+            if self.metrics is not None:
+                self.metrics.failures.inc()
             if len(parsed) > 1:
                 for entry, event in parsed:
                     try:
@@ -160,6 +165,8 @@ class GraphUpdater:
                     except Exception:  # noqa: BLE001
                         log.exception("entry %s failed; left pending for redelivery", entry.entry_id)
         elapsed = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.batch_duration.observe(elapsed)
         self.stats.last_batch_s = elapsed
         self.stats.batch_seconds.append(elapsed)
         if len(self.stats.batch_seconds) > 1000:
@@ -174,9 +181,17 @@ class GraphUpdater:
         self.stats.batches += 1
         self.stats.events_applied += applied.new_events
         self.stats.duplicates += applied.duplicate_events
+        if self.metrics is not None:
+            self.metrics.entries.labels("applied").inc(applied.new_events)
+            self.metrics.entries.labels("duplicate").inc(applied.duplicate_events)
         if applied.new_events:
             await self._notify(applied)
         return applied
+
+    def _count_dead_letters(self, count: int) -> None:
+        self.stats.dead_lettered += count
+        if self.metrics is not None:
+            self.metrics.entries.labels("dead_lettered").inc(count)
 
     async def _notify(self, applied: AppliedBatch) -> None:
         """Tell readers who changed: Redis pub/sub (cache invalidation, live views) and a CloudEvent."""

@@ -1,0 +1,5 @@
+"""The API tests' fixtures (settings with this session's keys, tokens for every role)."""
+
+from tests.api.conftest import api_settings, mint
+
+__all__ = ["api_settings", "mint"]
