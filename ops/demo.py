@@ -182,6 +182,7 @@ async def run(args: argparse.Namespace) -> None:
                 ("causal analysis", "shared.services.synthetic_org"),
                 ("interventions", "shared.services.intervention_demo"),
                 ("security", "ops.security_demo"),
+                ("data protection", "ops.privacy_demo"),
             ]
             for title, module in stages:
                 out(f"\n-- {title} --")

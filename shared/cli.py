@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_causal_commands(sub)
 
+    from shared.services.privacy_cli import add_privacy_commands
+
+    add_privacy_commands(sub)
+
     return parser
 
 

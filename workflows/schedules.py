@@ -53,6 +53,8 @@ def _cycle_request(settings: Settings, mode: str) -> Any:
 
 
 def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
+    from workflows.data_retention.workflow import DataRetentionRequest
+    from workflows.exports.workflow import SweepRequest
     from workflows.metrics_refresh.workflow import RefreshRequest, RetentionRequest
 
     return [
@@ -85,6 +87,21 @@ def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
             arg=_cycle_request(settings, "incremental"),
             every=timedelta(minutes=5),
             note="incremental metrics refresh; skipped when the graph is unchanged (issue 6)",
+        ),
+        ScheduleDef(
+            name="export-sweep-hourly",
+            workflow="ExportSweepWorkflow",
+            arg=SweepRequest(),
+            every=timedelta(hours=1),
+            note="delete export objects past their 7-day retention (issue 16)",
+        ),
+        ScheduleDef(
+            name="data-retention-daily",
+            workflow="DataRetentionWorkflow",
+            arg=DataRetentionRequest(),
+            every=timedelta(days=1),
+            offset=timedelta(hours=2),
+            note="raw interactions, receipts, outcomes, attributes, analyses, exports past retention (issue 16)",
         ),
     ]
 

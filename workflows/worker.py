@@ -8,6 +8,7 @@ Add a package to ``WORKFLOW_PACKAGES`` to host it.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib
 import logging
@@ -32,6 +33,8 @@ WORKFLOW_PACKAGES: tuple[str, ...] = (
     "workflows.analysis",
     "workflows.intervention",
     "workflows.graph_rebuild",
+    "workflows.exports",
+    "workflows.data_retention",
 )
 
 log = logging.getLogger(__name__)
@@ -57,8 +60,14 @@ def collect(
     return workflows, activities
 
 
-def build_worker(client: Client, resources: Resources, executor: ThreadPoolExecutor, task_queue: str) -> Worker:
-    workflows, activities = collect(resources)
+def build_worker(
+    client: Client,
+    resources: Resources,
+    executor: ThreadPoolExecutor,
+    task_queue: str,
+    packages: tuple[str, ...] = WORKFLOW_PACKAGES,
+) -> Worker:
+    workflows, activities = collect(resources, packages)
     return Worker(
         client,
         task_queue=task_queue,
@@ -104,7 +113,7 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, packages: tuple[str, ...] = WORKFLOW_PACKAGES) -> None:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
         client = await Client.connect(
             settings.temporal_address, namespace=settings.temporal_namespace, runtime=temporal_runtime(settings)
@@ -114,7 +123,7 @@ async def run(settings: Settings) -> None:
 
             log.info("schedules ensured: %s", await ensure_schedules(client, settings))  # idempotent
         with ThreadPoolExecutor(max_workers=8) as executor:
-            worker = build_worker(client, resources, executor, settings.temporal_task_queue)
+            worker = build_worker(client, resources, executor, settings.temporal_task_queue, packages)
             serve_metrics(worker, settings.worker_metrics_port, settings.metrics_bind_host)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -125,9 +134,12 @@ async def run(settings: Settings) -> None:
                 await stop.wait()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="the Temporal worker")
+    parser.add_argument("--package", action="append", help="host only these workflow packages (e.g. workflows.exports)")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    asyncio.run(run(load_settings()))
+    asyncio.run(run(load_settings(), tuple(args.package or WORKFLOW_PACKAGES)))
 
 
 if __name__ == "__main__":

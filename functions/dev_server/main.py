@@ -15,12 +15,13 @@ from shared.platform.settings import Settings
 
 def build_app(settings: Settings | None = None) -> FastAPI:
     from functions.analysis_api.routes import router as analysis_router
+    from functions.exports_api.routes import router as exports_router
     from functions.ingest_http.routes import router as ingest_router
     from functions.interventions_api.routes import router as interventions_router
     from functions.metrics_api.routes import router as metrics_router
     from functions.query_api.routes import router as query_router
 
-    routers = [query_router, ingest_router, metrics_router, interventions_router, analysis_router]
+    routers = [query_router, ingest_router, metrics_router, interventions_router, analysis_router, exports_router]
     return create_app(
         title="Causal Organism (all HTTP functions)",
         needs=Needs.everything(),

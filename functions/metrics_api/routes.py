@@ -14,7 +14,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.domain.exports import resolve_granularity
 from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
+from shared.domain.privacy import team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
 from shared.platform.errors import ApiError
@@ -120,24 +122,12 @@ class HistoryQuery(BaseModel):
 
     def resolved(self, raw_max_days: int) -> Literal["raw", "hour", "day"]:
         assert self.start is not None and self.end is not None
-        span = self.end - self.start
-        if self.granularity == "auto":
-            if span <= timedelta(days=2):
-                return "raw"
-            return "hour" if span <= timedelta(days=31) else "day"
-        if self.granularity == "raw" and span > timedelta(days=raw_max_days):
+        try:
+            return resolve_granularity(self.granularity, self.start, self.end, raw_max_days)
+        except ValueError as exc:
             raise ApiError(
-                422,
-                "validation_error",
-                "request failed validation",
-                [
-                    {
-                        "field": "granularity",
-                        "problem": f"raw history spans at most {raw_max_days} days; use hour or day",
-                    }
-                ],
-            )
-        return self.granularity
+                422, "validation_error", "request failed validation", [{"field": "granularity", "problem": str(exc)}]
+            ) from exc
 
 
 class HistoryPoint(BaseModel):
@@ -245,12 +235,7 @@ async def team_summaries(
     """Per-team means at the last refresh; teams under the minimum group size are withheld."""
     s = await _summary(request)
     k = resources_of(request).settings.min_group_size
-    teams: list[TeamOut] = []
-    for t in s["teams"]:
-        if t["withheld"] or t["members"] < k:
-            teams.append(TeamOut(team=t["team"], withheld=True, reason=f"fewer than {k} people"))
-        else:
-            teams.append(TeamOut(team=t["team"], withheld=False, members=t["members"], figures=t["figures"]))
+    teams = [TeamOut(**view) for view in team_views(s["teams"], k)]
     if sort == "load":
         teams.sort(key=lambda t: (t.withheld, -(t.figures or {}).get("load_index", 0.0), t.team))
     return TeamsOut(run_id=s["run_id"], computed_at=s["computed_at"], min_group_size=k, teams=teams)

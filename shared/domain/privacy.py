@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 PSEUDONYM_PREFIX = "p_"
 PSEUDONYM_HEX_CHARS = 32
@@ -31,3 +32,16 @@ def is_pseudonym(value: str) -> bool:
 def group_is_reportable(size: int, min_group_size: int) -> bool:
     """Aggregates over fewer than ``min_group_size`` people could single someone out."""
     return size >= min_group_size
+
+
+def team_views(teams: list[dict[str, Any]], min_group_size: int) -> list[dict[str, Any]]:
+    """Each team of a refresh summary as a reader may see it: a team under ``min_group_size``
+    members (or withheld by the refresh) keeps only its name. The team API and team exports
+    both read teams through this one function."""
+    views: list[dict[str, Any]] = []
+    for t in teams:
+        if t["withheld"] or not group_is_reportable(t["members"], min_group_size):
+            views.append({"team": t["team"], "withheld": True, "reason": f"fewer than {min_group_size} people"})
+        else:
+            views.append({"team": t["team"], "withheld": False, "members": t["members"], "figures": t["figures"]})
+    return views

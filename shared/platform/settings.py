@@ -189,6 +189,20 @@ class Settings(BaseSettings):
     spark_jdbc_partitions: int = 4
     spark_shuffle_partitions: int = 4
 
+    # data in and out under the law (issue 16): exports, retention, erasure. See docs/privacy.md.
+    export_prefix: str = "exports/"  # object key prefix in s3_bucket (the lifecycle rule's filter)
+    export_retention_days: int = 7  # export objects are deleted this long after they complete
+    export_link_default_s: int = 3600  # pre-signed link lifetime unless the request asks (<= 24 h)
+    export_part_bytes: int = 8 * 1024 * 1024  # S3 multipart part size: the upload's memory bound
+    export_cursor_prefetch: int = 2000  # rows fetched per server-side cursor round trip
+    export_progress_interval_s: float = 1.0
+    receipts_grace_days: int = 2  # receipts live raw_retention_days + this (events still queued in the stream)
+    outcomes_retention_days: int = 730
+    attributes_retention_days: int = 730  # attributes not updated for this long
+    analyses_retention_days: int = 365  # analysis rows (spec, panel provenance, result)
+    summaries_retention_days: int = 90  # per-refresh metric summaries (the latest is always kept)
+    retention_batch_rows: int = 50_000
+
     # observability
     sentry_dsn: SecretStr | None = None
     otlp_endpoint: str | None = None

@@ -43,6 +43,7 @@ HTTP_FUNCTIONS = {
     "analysis-api": "functions.analysis_api.main:app",
     "interventions-api": "functions.interventions_api.main:app",
     "ingest-http": "functions.ingest_http.main:app",
+    "exports-api": "functions.exports_api.main:app",
 }
 CLOUDEVENTS_FUNCTION = "ingest-cloudevents"
 PORT = 8080

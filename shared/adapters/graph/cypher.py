@@ -60,3 +60,13 @@ COUNT_PEOPLE = "MATCH (p:Person) RETURN count(p) AS n"
 COUNT_TIES = "MATCH ()-[t:INTERACTS]->() RETURN count(t) AS n, sum(t.weight) AS w"
 
 CLEAR = "MATCH (n) DETACH DELETE n"
+
+# removals (retention and erasure, issue 16): ties whose ledger pairs are gone, an erased person
+DELETE_TIES = """
+UNWIND $pairs AS k
+MATCH (a:Person {id: k.src})-[t:INTERACTS]->(b:Person {id: k.dst})
+DELETE t
+RETURN count(*) AS deleted
+"""
+
+DELETE_PERSON = "MATCH (p:Person {id: $id}) DETACH DELETE p RETURN count(*) AS deleted"

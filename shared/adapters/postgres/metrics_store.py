@@ -36,17 +36,22 @@ _RAW_COLS = ", ".join(NUMERIC_METRICS)
 _HOUR_COLS = ", ".join(_rollup_mean(c, agg=False) for c in NUMERIC_METRICS)
 _AGG_COLS = ", ".join(_rollup_mean(c, agg=True) for c in NUMERIC_METRICS)
 
-_EMPLOYEE_SQL: dict[str, str] = {
-    "raw": f"""SELECT time, 1::bigint AS samples, {_RAW_COLS} FROM employee_metrics
-               WHERE employee = $1 AND time >= $2 AND time < $3 ORDER BY time""",
-    "hour": f"""SELECT bucket AS time, n AS samples, {_HOUR_COLS} FROM employee_metrics_hourly
-                WHERE employee = $1 AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
-                ORDER BY bucket""",
-    "day": f"""SELECT date_trunc('day', bucket, 'UTC') AS time, sum(n)::bigint AS samples, {_AGG_COLS}
+
+def employee_history_sql(granularity: Granularity, one_person: bool = True) -> str:
+    """The employee series query: $1 the pseudonym (NULL with ``one_person=False``: everyone,
+    ordered by person then time), $2/$3 the range. The history API and exports both use it."""
+    who = "employee = $1" if one_person else "$1::text IS NULL"
+    if granularity == "raw":
+        return f"""SELECT employee, time, 1::bigint AS samples, {_RAW_COLS} FROM employee_metrics
+                   WHERE {who} AND time >= $2 AND time < $3 ORDER BY employee, time"""
+    if granularity == "hour":
+        return f"""SELECT employee, bucket AS time, n AS samples, {_HOUR_COLS} FROM employee_metrics_hourly
+                   WHERE {who} AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
+                   ORDER BY employee, bucket"""
+    return f"""SELECT employee, date_trunc('day', bucket, 'UTC') AS time, sum(n)::bigint AS samples, {_AGG_COLS}
                FROM employee_metrics_hourly
-               WHERE employee = $1 AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
-               GROUP BY 1 ORDER BY 1""",
-}
+               WHERE {who} AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
+               GROUP BY employee, 2 ORDER BY employee, 2"""
 
 
 def _team_mean(col: str, members: str, agg: bool) -> str:
@@ -56,26 +61,30 @@ def _team_mean(col: str, members: str, agg: bool) -> str:
     return f"sum_{col} / nullif({n}, 0) AS {col}"
 
 
-# team series come from the team tables (migration 0012); a point is shown only when every
-# refresh it summarises had at least $4 members (the minimum group size)
-_TEAM_SQL: dict[str, str] = {
-    "raw": f"""SELECT time, members::bigint AS members,
-                      {", ".join(_team_mean(c, "members", agg=False) for c in NUMERIC_METRICS)}
-               FROM team_metrics
-               WHERE team = $1 AND time >= $2 AND time < $3 AND members >= $4 ORDER BY time""",
-    "hour": f"""SELECT bucket AS time, members_min::bigint AS members,
-                       {", ".join(_team_mean(c, "members_sum", agg=False) for c in NUMERIC_METRICS)}
-                FROM team_metrics_hourly
-                WHERE team = $1 AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
-                  AND members_min >= $4
-                ORDER BY bucket""",
-    "day": f"""SELECT date_trunc('day', bucket, 'UTC') AS time, min(members_min)::bigint AS members,
+def team_history_sql(granularity: Granularity, one_team: bool = True) -> str:
+    """The team series query ($1 team or NULL for every team, $2/$3 range, $4 the minimum group
+    size): a point is shown only when every refresh it summarises had at least $4 members.
+    The history API and exports both use it (one code path for the minimum-group rule)."""
+    who = "team = $1" if one_team else "$1::text IS NULL"
+    if granularity == "raw":
+        return f"""SELECT team, time, members::bigint AS members,
+                          {", ".join(_team_mean(c, "members", agg=False) for c in NUMERIC_METRICS)}
+                   FROM team_metrics
+                   WHERE {who} AND time >= $2 AND time < $3 AND members >= $4 ORDER BY team, time"""
+    if granularity == "hour":
+        return f"""SELECT team, bucket AS time, members_min::bigint AS members,
+                          {", ".join(_team_mean(c, "members_sum", agg=False) for c in NUMERIC_METRICS)}
+                   FROM team_metrics_hourly
+                   WHERE {who} AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
+                     AND members_min >= $4
+                   ORDER BY team, bucket"""
+    return f"""SELECT team, date_trunc('day', bucket, 'UTC') AS time, min(members_min)::bigint AS members,
                       {", ".join(_team_mean(c, "members_sum", agg=True) for c in NUMERIC_METRICS)}
                FROM team_metrics_hourly
-               WHERE team = $1 AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
+               WHERE {who} AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
                  AND members_min >= $4
-               GROUP BY 1 ORDER BY 1""",
-}
+               GROUP BY team, 2 ORDER BY team, 2"""
+
 
 _WINDOW_SQL = """
 WITH w AS (
@@ -154,14 +163,14 @@ class MetricsStore:
         self, employee: str, start: datetime, end: datetime, granularity: Granularity
     ) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_EMPLOYEE_SQL[granularity], employee, start, end)
+            rows = await conn.fetch(employee_history_sql(granularity), employee, start, end)
         return [dict(r) for r in rows]
 
     async def team_history(
         self, team: str, start: datetime, end: datetime, granularity: Granularity, min_group_size: int
     ) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_TEAM_SQL[granularity], team, start, end, min_group_size)
+            rows = await conn.fetch(team_history_sql(granularity), team, start, end, min_group_size)
         return [dict(r) for r in rows]
 
     async def retention(self, now: datetime, raw_keep: timedelta, rollup_keep: timedelta) -> int:

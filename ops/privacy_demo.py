@@ -1,0 +1,42 @@
+"""The demo's data-protection stage: an export through the API (202, progress, pre-signed link,
+download) and a dry run of the retention job."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable
+
+import httpx
+
+from shared.platform.resources import Resources
+from shared.platform.tokens import mint_token
+from shared.services.retention import run_retention
+
+
+async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
+    settings = resources.settings
+    api = settings.api_base_url
+    viewer = {"authorization": "Bearer " + mint_token(settings, subject="demo-viewer", roles=["viewer"])}
+    async with httpx.AsyncClient(base_url=api, timeout=60) as http:
+        started = await http.post("/v1/exports", json={"kind": "team_metrics"}, headers=viewer)
+        out(f"POST /v1/exports (viewer, team_metrics) -> {started.status_code} id={started.json().get('id')}")
+        if started.status_code != 202:
+            return
+        export_id = started.json()["id"]
+        for _ in range(600):
+            status = (await http.get(f"/v1/exports/{export_id}", headers=viewer)).json()
+            if status["status"] not in ("queued", "running"):
+                break
+            await asyncio.sleep(0.2)
+        out(f"export {status['status']}: {status['rows']} rows, {status['bytes']} bytes")
+        if status["status"] != "succeeded":
+            return
+        link = (await http.post(f"/v1/exports/{export_id}/link", params={"expires_in_s": 600}, headers=viewer)).json()
+        out(f"pre-signed link (10 min): {link['url'][:90]}...")
+        body = (await http.get(link["url"])).text
+    rows = list(csv.reader(io.StringIO(body)))
+    out(f"downloaded CSV: header {rows[0][:4]}..., {len(rows) - 1} teams (withheld teams have no row)")
+    report = await run_retention(resources, dry_run=True, actor="demo")
+    out(f"retention dry run: would delete {report['deleted']}")
