@@ -276,18 +276,19 @@ async def start_export(resources: Resources, request: ExportRequest, subject: st
     export = await store.create(
         export_id, request.kind.value, request.params(), subject, roles, request.gzip, workflow_id(export_id)
     )
-    await data_audit.record(
+    audited = data_audit.record(
         resources.pg,
         event="export.requested",
         actor=subject,
         subject=f"export:{export_id}",
         details={"kind": request.kind.value, "params": request.params(), "gzip": request.gzip},
     )
-    try:
+    try:  # the audit row and the workflow start are independent: one round trip of latency
         client = await resources.temporal()
-        await client.start_workflow(
+        started = client.start_workflow(
             ExportWorkflow.run, export_id, id=workflow_id(export_id), task_queue=resources.settings.temporal_task_queue
         )
+        await asyncio.gather(audited, started)
     except Exception:
         await store.finish(export_id, "failed", "the workflow service is unavailable")
         raise
