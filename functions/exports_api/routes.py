@@ -135,6 +135,7 @@ async def export_link(
     url, expires_at = await asyncio.to_thread(issue_link, res, export, seconds)
     await data_audit.record(
         res.pg,
+        res.settings.audit_key,
         event="export.link_issued",
         actor=principal.subject,
         subject=f"export:{export.id}",
@@ -162,7 +163,12 @@ async def cancel_export(
     except Exception:  # noqa: BLE001 - the row is cancelled; the activity stops at its next check
         pass
     await data_audit.record(
-        res.pg, event="export.cancelled", actor=principal.subject, subject=f"export:{export.id}", details={}
+        res.pg,
+        res.settings.audit_key,
+        event="export.cancelled",
+        actor=principal.subject,
+        subject=f"export:{export.id}",
+        details={},
     )
     updated = await store.get(export.id)
     assert updated is not None

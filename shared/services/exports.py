@@ -276,12 +276,17 @@ async def start_export(resources: Resources, request: ExportRequest, subject: st
     export = await store.create(
         export_id, request.kind.value, request.params(), subject, roles, request.gzip, workflow_id(export_id)
     )
+    params = request.params()
+    person = params.pop("employee", None)  # a pseudonym: kept outside the hashed payload (erasable)
     audited = data_audit.record(
         resources.pg,
+        resources.settings.audit_key,
         event="export.requested",
         actor=subject,
         subject=f"export:{export_id}",
-        details={"kind": request.kind.value, "params": request.params(), "gzip": request.gzip},
+        details={"kind": request.kind.value, "params": params, "gzip": request.gzip},
+        personal={"employee": person} if person else None,
+        people=[person] if person else (),
     )
     try:  # the audit row and the workflow start are independent: one round trip of latency
         client = await resources.temporal()

@@ -140,7 +140,12 @@ async def run_retention(
         )
     if not dry_run:
         await data_audit.record(
-            resources.pg, event="retention.applied", actor=actor, subject=f"retention:{run_id}", details=report
+            resources.pg,
+            settings.audit_key,
+            event="retention.applied",
+            actor=actor,
+            subject=f"retention:{run_id}",
+            details=report,
         )
     return report
 

@@ -33,7 +33,7 @@ def privacy_settings(settings: Settings, privacy_dsn: str, run_id: str) -> Setti
             "pg_dsn": SecretStr(privacy_dsn),
             "graph_name": settings.graph_name + "_privacy",
             "temporal_task_queue": f"privacy-test-{run_id}",
-            "s3_bucket": f"co-test-{run_id}",
+            "s3_bucket": f"causal-organism-test-{run_id}",
             "export_part_bytes": 5 * 1024 * 1024,
             "export_progress_interval_s": 0.1,
             "rate_limit_read": 100_000,

@@ -29,7 +29,7 @@ async def rres(settings: Settings, stack_env: dict[str, str], run_id: str) -> As
             update={
                 "pg_dsn": SecretStr(dsn),
                 "graph_name": settings.graph_name + "_retention",
-                "s3_bucket": f"co-test-{run_id}-retention",
+                "s3_bucket": f"causal-organism-test-{run_id}-retention",
                 "retention_batch_rows": 7,  # several batches, each with its own recomputation
             }
         )
