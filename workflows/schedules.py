@@ -52,6 +52,12 @@ def _cycle_request(settings: Settings, mode: str) -> Any:
     )
 
 
+def _backfill_request() -> Any:
+    from workflows.period_backfill.workflow import BackfillRequest
+
+    return BackfillRequest(kind="week", rewrite=False)
+
+
 def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
     from workflows.data_retention.workflow import DataRetentionRequest
     from workflows.exports.workflow import SweepRequest
@@ -72,6 +78,14 @@ def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
             every=timedelta(days=1),
             offset=timedelta(hours=3),
             note="drop metric history past raw/rollup retention (issue 4)",
+        ),
+        ScheduleDef(
+            name="metrics-periods-daily",
+            workflow="PeriodBackfillWorkflow",
+            arg=_backfill_request(),
+            every=timedelta(days=1),
+            offset=timedelta(hours=2),
+            note="write each newly closed week to the period history (issue 13)",
         ),
         # interventions (issue 6): the full cycle and the incremental refresh
         ScheduleDef(

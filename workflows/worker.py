@@ -35,6 +35,7 @@ WORKFLOW_PACKAGES: tuple[str, ...] = (
     "workflows.graph_rebuild",
     "workflows.exports",
     "workflows.data_retention",
+    "workflows.period_backfill",
 )
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from functions.metrics_api.periods import router as periods_router
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.exports import resolve_granularity
 from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
@@ -309,5 +310,7 @@ async def refresh_runs(
     runs = await MetricsStore(resources_of(request).pg).recent_runs(limit)
     return [RunOut(**r.__dict__) for r in runs]
 
+
+router.include_router(periods_router)  # networks over time (issue 13): functions/metrics_api/periods.py
 
 __all__ = ["router", "NUMERIC_METRICS"]

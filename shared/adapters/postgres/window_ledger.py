@@ -9,10 +9,13 @@ counted per ``(src, dst, kind, others)``. The weights themselves are applied in 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.adapters.postgres.pool import PgPool
+from shared.domain.events import INTERACTION_WEIGHT, StoredEvent
 from shared.domain.tie_weights import PairCount
+
+LedgerRow = tuple[str, datetime, str, str, str, float, int | None]
 
 _PAIR_COUNTS_SQL = """
 SELECT src, dst, kind, others, count(*)::int AS n
@@ -51,7 +54,22 @@ async def ledger_span(pool: PgPool) -> tuple[datetime, datetime] | None:
     return row["first"], row["last"]
 
 
-async def copy_interactions(pool: PgPool, rows: list[tuple[str, datetime, str, str, str, float, int | None]]) -> int:
+def ledger_rows(events: list[StoredEvent]) -> list[LedgerRow]:
+    """The ``interactions`` rows the ingest path writes for these events (one per directed pair)."""
+    return [
+        (e.event_id, datetime.fromtimestamp(e.occurred_at, UTC), e.kind, a, b, INTERACTION_WEIGHT, e.duration_s)
+        for e in events
+        for a, b in e.ties()
+    ]
+
+
+async def copy_teams(pool: PgPool, teams: dict[str, str]) -> None:
+    """Person rows with their team (for benchmarks and tests that bypass ingestion)."""
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table("person_totals", records=list(teams.items()), columns=["person", "team"])
+
+
+async def copy_interactions(pool: PgPool, rows: list[LedgerRow]) -> int:
     """Bulk-load raw ledger rows ``(event_id, occurred_at, kind, src, dst, weight, duration_s)``.
 
     For benchmarks and tests that start from a known history (real data sets whose dates lie
