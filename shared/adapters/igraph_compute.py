@@ -51,8 +51,9 @@ def betweenness_from_sources(graph: Any, sources: Sequence[int] | None) -> list[
     return [float(v) for v in graph.betweenness(directed=True, sources=list(sources))]
 
 
-# below this many people x ties a worker process costs more than it saves
-_SPLIT_MIN_WORK = 20_000_000
+# below this many people x ties (~3 s of Brandes on one core) spawning workers costs more
+# than it saves (each re-imports igraph and rebuilds the graph)
+SPLIT_MIN_WORK = 500_000_000
 
 
 def _betweenness_chunk(n: int, src: list[int], dst: list[int], sources: list[int]) -> list[float]:
@@ -69,10 +70,13 @@ def split_sources(sources: Sequence[int], parts: int) -> list[list[int]]:
     return [list(sources[i::parts]) for i in range(parts)]
 
 
-def betweenness_split(g: IndexedGraph, sources: Sequence[int] | None, workers: int) -> list[float]:
-    """Directed, unweighted Brandes sums over ``sources`` (all when None) on ``workers`` processes."""
+def betweenness_split(
+    g: IndexedGraph, sources: Sequence[int] | None, workers: int, min_work: int = SPLIT_MIN_WORK
+) -> list[float]:
+    """Directed, unweighted Brandes sums over ``sources`` (all when None) on ``workers`` processes
+    (in this process when the graph is smaller than ``min_work`` people x ties)."""
     chosen = list(range(g.n)) if sources is None else list(sources)
-    if workers <= 1 or g.n * g.m < _SPLIT_MIN_WORK or len(chosen) < 2:
+    if workers <= 1 or g.n * g.m < min_work or len(chosen) < 2:
         return betweenness_from_sources(to_igraph(g), sources)
     shares = split_sources(chosen, workers)
     context = multiprocessing.get_context("spawn")
