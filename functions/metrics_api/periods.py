@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from shared.adapters.postgres.period_store import PeriodStore
 from shared.domain.network_change import TEAM_FIGURES, bridge_turnover, changes
 from shared.domain.periods import period_at, period_of, previous
-from shared.domain.privacy import group_is_reportable
+from shared.domain.privacy import team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import error_responses, resources_of
@@ -154,14 +154,26 @@ class BackfillRunOut(BaseModel):
 
 
 def _shown(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
-    """Apply the k-rule on read as well (k may have been raised since the rows were written)."""
+    """The k-rule on read, through the one team-view function (k may have been raised since
+    the rows were written): a withheld period keeps only its date and team."""
+    views = team_views(
+        [
+            {
+                "team": r.get("team"),
+                "withheld": r["withheld"],
+                "members": r["members"],
+                "figures": {f: r[f] for f in TEAM_FIGURES},
+            }
+            for r in rows
+        ],
+        k,
+    )
     out = []
-    for r in rows:
-        withheld = r["withheld"] or not group_is_reportable(r["members"], k)
-        if withheld:
-            out.append({"period_start": r["period_start"], "team": r.get("team"), "withheld": True})
-        else:
-            out.append({**r, "withheld": False})
+    for r, view in zip(rows, views, strict=True):
+        point = {"period_start": r["period_start"], "team": r.get("team"), "withheld": view["withheld"]}
+        if not view["withheld"]:
+            point.update(members=view["members"], **view["figures"])
+        out.append(point)
     return out
 
 
