@@ -183,6 +183,7 @@ async def run(args: argparse.Namespace) -> None:
                 ("interventions", "shared.services.intervention_demo"),
                 ("security", "ops.security_demo"),
                 ("data protection", "ops.privacy_demo"),
+                ("backups", "backup_demo"),  # ops/backup_demo.py
             ]
             for title, module in stages:
                 out(f"\n-- {title} --")

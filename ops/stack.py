@@ -44,6 +44,11 @@ except ImportError:  # the system interpreter lacks psutil: rerun inside the pro
     sys.exit("ops/stack.py needs psutil: run it with .venv/bin/python after `pip install -e '.[dev,servers]'`")
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the ops package importable
+    sys.path.insert(0, str(ROOT))
+
+from ops import backup_stack  # noqa: E402  (after the path fix above)
+
 VENV = ROOT / ".venv"
 VAR = ROOT / "var"
 RUN = VAR / "run"
@@ -67,6 +72,7 @@ PORTS: dict[str, tuple[str, int]] = {
     "seaweed_filer": ("CO_SEAWEED_FILER_PORT", 8888),
     "prometheus": ("CO_PROMETHEUS_PORT", 9090),
     "alertmanager": ("CO_ALERTMANAGER_PORT", 9093),
+    "backup_exporter": ("CO_BACKUP_EXPORTER_PORT", backup_stack.exporter_port()),
 }
 SECRET_NAMES = (
     "pg_password",
@@ -130,6 +136,7 @@ def ensure_secrets() -> None:
         if not path.exists():
             nbytes = 15 if name.endswith("access_key") else 32
             write_private(path, secrets.token_urlsafe(nbytes) + "\n")
+    backup_stack.ensure_backup_secrets(SECRETS)
 
 
 def secret(name: str) -> str:
@@ -331,6 +338,10 @@ class Server:
     def prepare(self) -> None:
         """Write config files before a start."""
 
+    def environment(self) -> dict[str, str] | None:
+        """The process's environment (None: inherit ours)."""
+        return None
+
     def after_start(self) -> None:
         """Idempotent setup between start and the readiness probe (roles, databases...)."""
 
@@ -394,6 +405,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in the caller's terminal must not stop the server
                 close_fds=True,
+                env=self.environment(),
             )
         self.pidfile.write_text(f"{proc.pid}\n")
 
@@ -567,7 +579,8 @@ class SeaweedS3(Server):
 
     def ports(self) -> list[int]:
         http = [port(k) for k in ("s3", "seaweed_master", "seaweed_volume", "seaweed_filer")]
-        return http + [p + 10000 for p in http]  # weed's gRPC ports default to http port + 10000
+        # weed's gRPC ports default to http port + 10000; the HTTPS S3 listener is for pgBackRest
+        return http + [p + 10000 for p in http] + [backup_stack.s3_https_port()]
 
     def prepare(self) -> None:
         # The application may read the audit anchors but never write them: its Admin/Write
@@ -621,6 +634,7 @@ class SeaweedS3(Server):
             "-master.electionTimeout=1s",  # single master: the 10 s default delays a restart by ~20 s
             "-volume.preStopSeconds=0",  # no peers to drain towards
             "-master.telemetry=false",
+            *backup_stack.seaweed_https_args(SECRETS),
         ]
 
     def probe(self) -> None:
@@ -772,7 +786,9 @@ class Postgres(Server):
             f"port = {self.port}",
             f"unix_socket_directories = '{self.workdir}'",
             "unix_socket_permissions = 0700",
+            *self.backup_cluster().server_settings(),
         ]
+        self.backup_cluster().write_config(SECRETS)
         stack_conf = self.workdir / "stack.conf"
         stack_conf.write_text("# written by ops/stack.py on every start\n" + "\n".join(settings) + "\n")
         main_conf = self.workdir / "postgresql.conf"
@@ -782,6 +798,15 @@ class Postgres(Server):
         if IS_ROOT:
             pw = pwd.getpwnam("postgres")
             os.chown(stack_conf, pw.pw_uid, pw.pw_gid)
+
+    def backup_cluster(self) -> backup_stack.Cluster:
+        """The pgBackRest stanza that archives this cluster's WAL (ops/backup_stack.py)."""
+        return backup_stack.Cluster(
+            base=self.base,
+            data_dir=self.workdir,
+            port=self.port,
+            superuser_password=secret("pg_superuser_password"),
+        )
 
     def start(self) -> None:
         out = self.run_pg(
@@ -883,6 +908,7 @@ def local_scrape_targets() -> dict[str, list[str]]:
         "alertmanager": [f"{HOST}:{port('alertmanager')}"],
         "temporal-server": [f"{HOST}:{port('temporal_metrics')}"],
         "functions": [f"{api.hostname or HOST}:{api.port or 80}"],
+        "backup-exporter": [f"{HOST}:{port('backup_exporter')}"],  # co_backup_* freshness (ops/backup_stack.py)
     }
     for job, (env, default) in LOCAL_METRICS_PORTS.items():
         targets[job] = [f"{HOST}:{int(os.environ.get(env, default))}"]
@@ -1009,9 +1035,65 @@ class Alertmanager(Server):
         http_ready(self.port)
 
 
+class BackupExporter(Server):
+    """Serves co_backup_* / co_wal_archive_* freshness gauges (functions/backup_exporter) for Prometheus."""
+
+    name = "backup_exporter"
+    port_key = "backup_exporter"
+    ready_timeout = 30.0
+    stop_timeout = 10.0
+
+    def exe(self) -> Path:
+        return VENV / "bin" / "python"
+
+    def is_ours(self, proc: psutil.Process) -> bool:
+        with contextlib.suppress(psutil.Error):
+            return super().is_ours(proc) and "functions.backup_exporter.main" in proc.cmdline()
+        return False
+
+    def command(self) -> list[str]:
+        return [str(self.exe()), "-m", "functions.backup_exporter.main"]
+
+    def environment(self) -> dict[str, str]:
+        cluster = SERVERS["postgres"].backup_cluster()  # type: ignore[attr-defined]
+        return (
+            os.environ
+            | app_environment()
+            | {
+                "PYTHONPATH": str(ROOT),
+                "CO_BACKUP_PGBACKREST_CONFIG": str(cluster.config),
+                "CO_BACKUP_STANZA": cluster.stanza,
+                "CO_BACKUP_RUN_AS": "postgres" if IS_ROOT else "",
+                "CO_BACKUP_EXPORTER_PORT": str(self.port),
+            }
+        )
+
+    def probe(self) -> None:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
+        try:
+            conn.request("GET", "/metrics")
+            if conn.getresponse().status != 200:
+                raise RuntimeError("/metrics did not answer 200")
+        finally:
+            conn.close()
+
+
 SERVERS: dict[str, Server] = {
-    s.name: s for s in (FalkorDB(), Redis(), Postgres(), Temporal(), SeaweedS3(), Prometheus(), Alertmanager())
+    s.name: s
+    for s in (FalkorDB(), Redis(), Postgres(), Temporal(), SeaweedS3(), Prometheus(), Alertmanager(), BackupExporter())
 }
+
+
+def backup_after_up(names: list[str]) -> None:
+    """Once PostgreSQL and S3 both answer: the backup bucket and pgBackRest stanza (idempotent)."""
+    wanted = set(names or SERVERS)
+    if not {"postgres", "s3"} <= wanted:
+        return
+    backup_stack.ensure_bucket(f"http://{HOST}:{port('s3')}", secret("s3_access_key"), secret("s3_secret_key"))
+    try:
+        backup_stack.stanza_create(SERVERS["postgres"].backup_cluster())  # type: ignore[attr-defined]
+    except RuntimeError as exc:
+        raise StackError(f"backups: {exc}") from exc
 
 
 # ----------------------------------------------------------------------------- commands
@@ -1095,6 +1177,11 @@ def cmd_up(names: list[str], quiet: bool = False) -> dict[str, float]:
         say(f"FAILED {msg}\n  log: {SERVERS[name].log}", err=True)
     if failures:
         raise SystemExit(1)
+    try:
+        backup_after_up(names)
+    except StackError as exc:
+        say(f"FAILED {exc}", err=True)
+        raise SystemExit(1) from None
     if not quiet:
         say(f"stack ready in {time.monotonic() - t0:.2f} s (`ops/stack.py env` prints the settings)")
     return {n: float(r) for n, r in results.items()}  # type: ignore[arg-type]
@@ -1168,6 +1255,12 @@ def cmd_status(as_json: bool) -> None:
 
 
 def cmd_env() -> None:
+    for key, value in app_environment().items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+def app_environment() -> dict[str, str]:
+    """The CO_* settings an application process needs to reach this stack (contains secrets)."""
     ensure_secrets()
     pg_pw = urllib.parse.quote(secret("pg_password"), safe="")
     pg = f"postgresql://{PG_ROLE}:{pg_pw}@{HOST}:{port('postgres')}"
@@ -1202,8 +1295,7 @@ def cmd_env() -> None:
         "CO_TEMPORAL_TEST_SERVER_PATH": str(test_server.resolve()) if test_server else "",
         "CO_TEMPORAL_CLI_PATH": str(cli.resolve()) if cli else "",
     }
-    for key, value in values.items():
-        print(f"export {key}={shlex.quote(value)}")
+    return values
 
 
 def cmd_install() -> None:

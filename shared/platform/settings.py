@@ -203,6 +203,15 @@ class Settings(BaseSettings):
     summaries_retention_days: int = 90  # per-refresh metric summaries (the latest is always kept)
     retention_batch_rows: int = 50_000
 
+    # backups (issue 17): pgBackRest freshness for the alert rules. See docs/runbooks/backup-restore.md.
+    backup_pgbackrest_config: Path | None = None  # pgBackRest configuration file (local); else PGBACKREST_* env
+    backup_cipher_pass: SecretStr | None = None  # repository passphrase, handed to pgBackRest by env (production)
+    backup_stanza: str = "causal_organism"
+    backup_run_as: str | None = None  # run pgBackRest as this OS user (locally: postgres, when root)
+    backup_exporter_host: str = "127.0.0.1"  # 0.0.0.0 in a pod, so Prometheus can reach it
+    backup_exporter_port: int = 9188  # the backup exporter's Prometheus port
+    backup_refresh_s: float = 30.0  # how often the exporter asks pgBackRest and pg_stat_archiver
+
     # observability
     sentry_dsn: SecretStr | None = None
     otlp_endpoint: str | None = None

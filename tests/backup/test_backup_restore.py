@@ -1,0 +1,161 @@
+"""Backups and recovery on the real servers: the drill (small scale) with a damaged newest backup,
+encryption of what lands in S3, a wrong passphrase, refusal to restore over a live cluster, and
+the freshness gauges the alert rules read.
+
+One drill run (ops/backup.py drill, its own scratch cluster and repository path) feeds every
+test here; it is kept until the module ends, then removed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from ops import backup, backup_stack, stack
+
+ROOT = Path(__file__).resolve().parents[2]
+MARKERS = (b"event_receipts", b"drill-intervention-", b"eu-1000")  # plaintext found in the data files
+
+
+@pytest.fixture(scope="module")
+def drill(stack_env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    tag = f"t{uuid.uuid4().hex[:7]}"
+    out = subprocess.run(
+        [sys.executable, "ops/backup.py", "drill", "--dataset", "eu", "--events", "3000", "--consumers", "1",
+         "--corrupt-newest", "--keep", "--tag", tag],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    try:
+        assert out.stdout.strip(), out.stderr[-3000:]
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        yield result | {"tag": tag, "stdout": out.stdout, "stderr": out.stderr[-3000:]}
+    finally:
+        backup.cleanup_drill(tag)
+
+
+def drill_cluster(tag: str) -> backup_stack.Cluster:
+    base = stack.SERVERS["postgres"].base / "drill"  # type: ignore[attr-defined]
+    return backup_stack.Cluster(
+        base=base, data_dir=base / "data", port=backup_stack.drill_pg_port(), stanza="drill", repo_path=f"/drill-{tag}"
+    )
+
+
+def test_drill_recovers_everything_from_the_previous_backup_when_the_newest_is_damaged(drill: dict[str, Any]) -> None:
+    assert drill.get("passed") is True, drill
+    assert drill["rows_lost"] == 0
+    assert drill["checksums_equal"] is True
+    assert drill["rpo_s"] <= 60
+    assert drill["rto_s"] < 3600
+    assert drill["audit_chain_ok"] is True
+    assert drill["graph_edges_equal"] is True and drill["graph_edges"] > 1000
+    assert drill["people_totals_differing"] == 0 and drill["people_checked"] > 500
+    assert drill["row_counts"]["event_receipts"] == drill["events_ingested"] == 3000
+    assert drill["row_counts"]["intervention_audit_log"] == 20
+    # the damaged incremental backup was tried, failed, and the full one before it was used
+    assert drill["fallbacks"] == 1
+    assert drill["restored_from"] != drill["corrupted_backup"]
+
+
+def test_repository_objects_hold_no_plaintext(drill: dict[str, Any]) -> None:
+    restored = stack.SERVERS["postgres"].base / "drill" / "restored"  # type: ignore[attr-defined]
+    heap = b"".join(
+        p.read_bytes() for p in (restored / "base").rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
+    )
+    for marker in MARKERS:  # positive control: the same markers are in the database's own files
+        assert marker in heap, marker
+    s3 = backup.s3_client()
+    objects = backup.repo_objects(f"/drill-{drill['tag']}")
+    data_objects = [
+        o for o in objects if "/pg_data/" in o["Key"] or "/archive/" in o["Key"] and o["Key"].endswith(".lz4")
+    ]
+    assert len(data_objects) > 20
+    for obj in objects:
+        raw = s3.get_object(Bucket=backup_stack.BUCKET, Key=obj["Key"])["Body"].read()
+        for marker in MARKERS:
+            assert marker not in raw, (obj["Key"], marker)
+        if obj["Size"] > 0 and obj["Key"] != drill["corrupted_object"]:  # that one the drill overwrote
+            assert raw.startswith(b"Salted__"), obj["Key"]  # OpenSSL-format AES-256-CBC
+
+
+def test_wrong_passphrase_fails_clearly_and_writes_no_cluster(drill: dict[str, Any], tmp_path: Path) -> None:
+    cluster = drill_cluster(drill["tag"])
+    wrong = cluster.state_dir / "wrong.conf"
+    cluster.write_config(stack.SECRETS, cipher_pass="not-the-passphrase", path=wrong)
+    target = cluster.base / f"wrong-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(backup.BackupError) as err:
+        backup.restore_files(cluster, target, to=None, backup_set=drill["restored_from"], config=wrong)
+    message = str(err.value)
+    assert "wrong passphrase" in message.splitlines()[0]
+    assert not (target / "PG_VERSION").exists() and not (target / "global" / "pg_control").exists()
+
+
+def test_restore_refuses_the_running_data_directory() -> None:
+    live = stack.SERVERS["postgres"].backup_cluster()  # type: ignore[attr-defined]
+    with pytest.raises(backup.BackupError, match="own data directory"):
+        backup.restore_files(live, live.data_dir, to=None, backup_set=None)
+    assert (live.data_dir / "PG_VERSION").exists()
+
+
+async def test_freshness_gauges_report_the_repository_and_the_archiver(
+    drill: dict[str, Any], stack_env: dict[str, str]
+) -> None:
+    """The exporter (the process the stack runs) against the drill's repository and the stack's archiver."""
+    cluster = drill_cluster(drill["tag"])
+    newest = backup.list_backups(cluster)["backups"][-1]
+    port = backup_stack.derived_port("CO_TEST_EXPORTER_PORT", 86, 9189)
+    env = dict(stack_env) | {
+        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+        "PYTHONPATH": str(ROOT),
+        "CO_BACKUP_PGBACKREST_CONFIG": str(cluster.config),
+        "CO_BACKUP_STANZA": "drill",
+        "CO_BACKUP_RUN_AS": "postgres" if backup_stack.IS_ROOT else "",
+        "CO_BACKUP_EXPORTER_PORT": str(port),
+        "CO_BACKUP_REFRESH_S": "1",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "functions.backup_exporter.main"], cwd=ROOT, env=env)
+    try:
+        values: dict[str, float] = {}
+        body = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(values) < 2:
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except httpx.HTTPError:
+                time.sleep(0.5)
+                continue
+            for line in body.splitlines():
+                name, _, value = line.partition(" ")
+                if name in (
+                    "co_backup_last_success_timestamp_seconds",
+                    "co_wal_archive_last_success_timestamp_seconds",
+                ):
+                    values[name] = float(value)
+            time.sleep(0.5)
+        conn = await asyncpg.connect(stack_env["CO_PG_DSN"])
+        try:
+            archived = await conn.fetchval(
+                "SELECT extract(epoch FROM last_archived_time)::float8 FROM pg_stat_archiver"
+            )
+        finally:
+            await conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    stop = datetime.fromisoformat(newest["stop"]).timestamp()
+    assert values["co_backup_last_success_timestamp_seconds"] == pytest.approx(stop, abs=1.0)
+    assert archived is not None and values["co_wal_archive_last_success_timestamp_seconds"] <= archived + 0.001
+    assert time.time() - values["co_wal_archive_last_success_timestamp_seconds"] < 3600
+    # abuse: the exporter publishes timestamps, never the repository's passphrase or S3 keys
+    for name in ("backup_cipher_pass", "s3_secret_key"):
+        assert stack.secret(name) not in body
