@@ -221,7 +221,16 @@ class Cluster:
         """Run one pgBackRest command for this stanza as the PostgreSQL user."""
         cmd = [pgbackrest_binary(), f"--config={config or self.config}", f"--stanza={self.stanza}", *args]
         env = os.environ | {"PGPASSFILE": str(self.pgpass)}
-        return subprocess.run(as_postgres(cmd), capture_output=True, text=True, timeout=timeout, env=env, cwd=self.base)
+        # errors="replace": with a wrong passphrase pgBackRest echoes undecryptable bytes in its error
+        return subprocess.run(
+            as_postgres(cmd),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            env=env,
+            cwd=self.base,
+        )
 
     def info(self) -> dict[str, Any]:
         """pgBackRest's own view of the stanza: backups (newest last) and the WAL archive range."""
