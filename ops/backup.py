@@ -164,7 +164,7 @@ class LedgerFingerprint:
     audit_head: str
 
 
-async def fingerprint(dsn: str) -> LedgerFingerprint:
+async def fingerprint(dsn: str, audit_key: bytes) -> LedgerFingerprint:
     """Row counts, content checksums and the audit chain of a ledger database."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -193,7 +193,7 @@ async def fingerprint(dsn: str) -> LedgerFingerprint:
             (r["src"], r["dst"]): float(r["weight"])
             for r in await conn.fetch("SELECT src, dst, weight FROM pair_totals")
         }
-        report = await audit_verify(conn)
+        report = await audit_verify(conn, audit_key)
     finally:
         await conn.close()
     return LedgerFingerprint(counts, checksums, last, people, pairs, report.ok, report.head)
@@ -317,7 +317,7 @@ async def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
         recovered_s = time.monotonic() - t0
         base = load_settings()
         dsn = app_dsn(port, stack.PG_DATABASES[0])
-        fp = await fingerprint(dsn)
+        fp = await fingerprint(dsn, base.audit_key or b"")
         settings = base.model_copy(
             update={
                 "pg_dsn": SecretStr(dsn),
@@ -527,12 +527,13 @@ async def ingest(drill: Drill, events: Iterator[dict[str, Any]], url: str, token
     return report.accepted
 
 
-async def append_audit(dsn: str, start: int, count: int) -> None:
+async def append_audit(dsn: str, key: bytes, start: int, count: int) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         for i in range(start, start + count):
             await audit_append(
                 conn,
+                key=key,
                 event_key=f"drill-{i}",
                 intervention_id=f"drill-intervention-{i % 3}",
                 event="proposed" if i % 2 == 0 else "approved",
@@ -646,7 +647,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
 
         t0 = time.monotonic()
         accepted = await ingest(drill, first_batch, url, token)
-        await append_audit(drill.dsn, 0, 10)
+        await append_audit(drill.dsn, drill.settings.audit_key or b"", 0, 10)
         say(f"  ingested {accepted} events through HTTP -> stream -> ledger + graph in {time.monotonic() - t0:.1f} s")
         full = take_backup(drill.cluster, "full")
         result["full_backup_s"] = full["duration_s"]
@@ -654,7 +655,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
         say(f"  full backup {full['label']} in {full['duration_s']} s ({full['repo_size_bytes']:,} bytes in S3)")
         second = (e for _, e in zip(range((args.events - first) // 2), events, strict=False))
         accepted += await ingest(drill, second, url, token)
-        await append_audit(drill.dsn, 10, 5)
+        await append_audit(drill.dsn, drill.settings.audit_key or b"", 10, 5)
         if args.corrupt_newest:
             incr = take_backup(drill.cluster, "incr")
             victim = corrupt_backup(drill.cluster, incr["label"])
@@ -662,11 +663,11 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
             result["corrupted_object"] = victim
             say(f"  incremental backup {incr['label']}, then corrupted {victim}")
         accepted += await ingest(drill, events, url, token)
-        await append_audit(drill.dsn, 15, 5)
+        await append_audit(drill.dsn, drill.settings.audit_key or b"", 15, 5)
         result["events_ingested"] = accepted
         stop_procs(drill)
 
-        original = await fingerprint(drill.dsn)
+        original = await fingerprint(drill.dsn, drill.settings.audit_key or b"")
         result["wal_archive_wait_s"] = round(await wait_archived(drill.dsn, bs.ARCHIVE_TIMEOUT_S * 4 + 60), 2)
         say(
             f"  last committed event at {original.last_applied_at}; "
@@ -706,7 +707,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
             f"(rebuild {rebuild_s:.1f} s)"
         )
 
-        recovered = await fingerprint(drill.dsn)
+        recovered = await fingerprint(drill.dsn, drill.settings.audit_key or b"")
         weights = await graph_weights(restored_settings)
         rows_lost = sum(max(0, original.counts[t] - recovered.counts.get(t, 0)) for t in original.counts)
         people_differing = sum(1 for p, v in original.person_totals.items() if recovered.person_totals.get(p) != v)

@@ -9,6 +9,7 @@ test here; it is kept until the module ends, then removed.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -107,27 +108,37 @@ def test_restore_refuses_the_running_data_directory() -> None:
     assert (live.data_dir / "PG_VERSION").exists()
 
 
+GAUGES = ("co_backup_last_success_timestamp_seconds", "co_wal_archive_last_success_timestamp_seconds")
+
+
 async def test_freshness_gauges_report_the_repository_and_the_archiver(
-    drill: dict[str, Any], stack_env: dict[str, str]
+    drill: dict[str, Any], stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     """The exporter (the process the stack runs) against the drill's repository and the stack's archiver."""
     cluster = drill_cluster(drill["tag"])
     newest = backup.list_backups(cluster)["backups"][-1]
     port = backup_stack.derived_port("CO_TEST_EXPORTER_PORT", 86, 9189)
-    env = dict(stack_env) | {
-        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-        "PYTHONPATH": str(ROOT),
-        "CO_BACKUP_PGBACKREST_CONFIG": str(cluster.config),
-        "CO_BACKUP_STANZA": "drill",
-        "CO_BACKUP_RUN_AS": "postgres" if backup_stack.IS_ROOT else "",
-        "CO_BACKUP_EXPORTER_PORT": str(port),
-        "CO_BACKUP_REFRESH_S": "1",
-    }
-    proc = subprocess.Popen([sys.executable, "-m", "functions.backup_exporter.main"], cwd=ROOT, env=env)
+    env = (
+        dict(os.environ)
+        | stack_env
+        | {
+            "PYTHONPATH": str(ROOT),
+            "CO_BACKUP_PGBACKREST_CONFIG": str(cluster.config),
+            "CO_BACKUP_STANZA": "drill",
+            "CO_BACKUP_RUN_AS": "postgres" if backup_stack.IS_ROOT else "",
+            "CO_BACKUP_EXPORTER_PORT": str(port),
+            "CO_BACKUP_REFRESH_S": "1",
+        }
+    )
+    log = tmp_path / "exporter.log"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "functions.backup_exporter.main"], cwd=ROOT, env=env, stderr=sink, stdout=sink
+        )
     try:
         values: dict[str, float] = {}
         body = ""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(values) < 2:
             try:
                 body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -136,10 +147,7 @@ async def test_freshness_gauges_report_the_repository_and_the_archiver(
                 continue
             for line in body.splitlines():
                 name, _, value = line.partition(" ")
-                if name in (
-                    "co_backup_last_success_timestamp_seconds",
-                    "co_wal_archive_last_success_timestamp_seconds",
-                ):
+                if name in GAUGES:
                     values[name] = float(value)
             time.sleep(0.5)
         conn = await asyncpg.connect(stack_env["CO_PG_DSN"])
@@ -153,6 +161,7 @@ async def test_freshness_gauges_report_the_repository_and_the_archiver(
         proc.terminate()
         proc.wait(timeout=20)
     stop = datetime.fromisoformat(newest["stop"]).timestamp()
+    assert set(values) == set(GAUGES), log.read_text()[-2000:]
     assert values["co_backup_last_success_timestamp_seconds"] == pytest.approx(stop, abs=1.0)
     assert archived is not None and values["co_wal_archive_last_success_timestamp_seconds"] <= archived + 0.001
     assert time.time() - values["co_wal_archive_last_success_timestamp_seconds"] < 3600
