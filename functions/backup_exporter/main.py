@@ -17,13 +17,14 @@ import signal
 from prometheus_client import CollectorRegistry, start_http_server
 
 from shared.platform.settings import load_settings
-from shared.services.backup_freshness import build_gauges, run_forever
+from shared.services.backup_freshness import build_gauges, refresh, run_forever
 
 
 async def main_async() -> None:
     settings = load_settings()
     registry = CollectorRegistry()
     gauges = build_gauges(registry)
+    await refresh(settings, gauges)  # the first scrape must not see the gauges' initial 0
     server, thread = start_http_server(
         settings.backup_exporter_port, addr=settings.backup_exporter_host, registry=registry
     )

@@ -3,8 +3,9 @@
 Two gauges, in unix seconds, so a rule can say ``time() - co_backup_last_success_timestamp_seconds
 > 26 * 3600``: the newest pgBackRest backup's stop time (from the repository itself, so a backup
 that wrote nothing readable does not count) and PostgreSQL's own ``pg_stat_archiver.last_archived_time``
-(the archive_command's last success). A gauge stays absent until there is a value, and
-``co_backup_exporter_errors_total`` counts failed refreshes so a broken exporter is visible too.
+(the archive_command's last success). A gauge reads 0 while there is no value (no backup yet,
+or pgBackRest cannot read the repository), so the stale alert fires then too;
+``co_backup_exporter_errors_total`` counts failed refreshes so a broken exporter is visible.
 """
 
 from __future__ import annotations

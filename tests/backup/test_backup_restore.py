@@ -139,7 +139,7 @@ async def test_freshness_gauges_report_the_repository_and_the_archiver(
         values: dict[str, float] = {}
         body = ""
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(values) < 2:
+        while time.monotonic() < deadline and not (len(values) == 2 and all(values.values())):
             try:
                 body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
             except httpx.HTTPError:
