@@ -116,7 +116,7 @@ async def run_case(dsn: str, name: str) -> dict[str, object]:
     from datetime import timedelta
 
     from shared.adapters.postgres.causal_store import CausalStore
-    from shared.domain.analysis import AnalysisSpec, Refuter, Window
+    from shared.domain.analysis import DEFAULT_REFUTERS, AnalysisSpec, Window
     from shared.platform.resources import Needs, open_resources
     from shared.platform.settings import load_settings
     from shared.services.causal_analysis import ProgressState, compute, validate
@@ -129,7 +129,7 @@ async def run_case(dsn: str, name: str) -> dict[str, object]:
         outcome="wellbeing",
         confounders=["team", "role", "tenure_years"],
         window=window,
-        refuters=list(Refuter),
+        refuters=list(DEFAULT_REFUTERS),
         refuter_simulations=int(c["sims"]),  # type: ignore[call-overload]
     )
     threshold = 100_000 if name.startswith("spark") else 10_000_000

@@ -1,5 +1,7 @@
 """Causal analysis, the pure part: what an analyst may ask (spec), what the data must satisfy, and
-the verdict rule that turns an estimate plus its refutations into "robust" or "fragile".
+the verdict ladder that turns an estimate, its diagnostics, refutations and sensitivity analysis
+into one of ``robust``, ``sensitive_to_hidden_confounding``, ``insufficient_overlap``,
+``not_significant`` or ``fragile`` (:func:`verdict`).
 
 The engines (shared/adapters/causal) and the service only compute; every rule lives here so it
 can be read top to bottom and is documented in docs/causal.md.
@@ -10,11 +12,14 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from shared.domain.metrics import NUMERIC_METRICS
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 COLUMN_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 _COLUMN = re.compile(COLUMN_PATTERN)
@@ -25,9 +30,19 @@ METRIC_COLUMNS: tuple[str, ...] = NUMERIC_METRICS
 ATTRIBUTE_COLUMNS: tuple[str, ...] = ("tenure_years", "role", "team")
 CATEGORICAL_COLUMNS: frozenset[str] = frozenset({"role", "team"})
 
-# Fixed rule thresholds (see docs/causal.md, "Verdict rule").
-REFUTER_RELATIVE_TOLERANCE = 0.10
+# Rule thresholds (see docs/causal.md, "Verdict ladder").
 CONFIDENCE_LEVEL = 0.95
+REFUTER_SIGNIFICANCE = 0.05  # a refuter's test level
+PS_SUPPORT = (0.05, 0.95)  # propensities outside this band mean a unit has (almost) no comparable other
+MAX_SHARE_OUTSIDE_SUPPORT = 0.10  # more than this share of units outside the band: insufficient overlap
+MAX_ABS_SMD_AFTER = 0.10  # a confounder still this imbalanced after weighting: insufficient balance
+MIN_RESIDUAL_TREATMENT_SHARE = 0.05  # continuous treatment: variance left after the confounders
+MIN_EFFECTIVE_SHARE = 0.10  # weighting: effective sample size of an arm below this share of the arm
+MAX_GRAPH_CHARS = 20_000  # DOT/GML text cap (parsed by networkx/pydot, off the event loop)
+MAX_GRAPH_NODES = 200
+VerdictLabel = Literal[
+    "robust", "sensitive_to_hidden_confounding", "insufficient_overlap", "not_significant", "fragile"
+]
 
 
 class Estimator(StrEnum):
@@ -35,10 +50,35 @@ class Estimator(StrEnum):
     PROPENSITY_SCORE_WEIGHTING = "backdoor.propensity_score_weighting"
 
 
+class Estimand(StrEnum):
+    """Whose effect: everyone (ATE), the treated (ATT) or the untreated (ATC); DoWhy's target_units."""
+
+    ATE = "ate"
+    ATT = "att"
+    ATC = "atc"
+
+
 class Refuter(StrEnum):
     PLACEBO_TREATMENT = "placebo_treatment"
     RANDOM_COMMON_CAUSE = "random_common_cause"
     DATA_SUBSET = "data_subset"
+    DUMMY_OUTCOME = "dummy_outcome"
+
+
+# random_common_cause is available but not run by default: adding an independent N(0,1) column
+# cannot move a regression estimate, so it never fails (160 of 160 runs) and proves nothing.
+DEFAULT_REFUTERS: tuple[Refuter, ...] = (Refuter.PLACEBO_TREATMENT, Refuter.DATA_SUBSET, Refuter.DUMMY_OUTCOME)
+
+
+class Cluster(StrEnum):
+    """Unit of the clustered standard errors: rows of one person (or team) are not independent."""
+
+    PERSON = "person"
+    TEAM = "team"
+    NONE = "none"
+
+
+CLUSTER_COLUMNS: dict[Cluster, str] = {Cluster.PERSON: "employee", Cluster.TEAM: "team"}
 
 
 class Engine(StrEnum):
@@ -70,15 +110,26 @@ class AnalysisSpec(BaseModel):
     treatment: Column = Field(pattern=COLUMN_PATTERN)
     outcome: Column = Field(pattern=COLUMN_PATTERN)
     confounders: list[Column] = Field(default_factory=list, max_length=50)
-    graph: str | None = Field(default=None, max_length=100_000, description="DOT or GML causal graph")
+    graph: str | None = Field(default=None, max_length=MAX_GRAPH_CHARS, description="DOT or GML causal graph (a DAG)")
     estimator: Estimator = Estimator.LINEAR_REGRESSION
-    refuters: list[Refuter] = Field(default_factory=lambda: list(Refuter))
+    estimand: Estimand = Field(
+        default=Estimand.ATT, description="ate, att (default: justify acting on the treated), atc"
+    )
+    cluster: Cluster = Field(default=Cluster.PERSON, description="standard errors clustered by person, team, or none")
+    trim_propensity: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=0.2,
+        description="binary treatment: drop units whose propensity is outside [a, 1 - a] before estimating",
+    )
+    sensitivity: bool = Field(default=True, description="sensitivity analysis to unobserved confounding")
+    refuters: list[Refuter] = Field(default_factory=lambda: list(DEFAULT_REFUTERS))
     window: Window | None = None
     period: Literal["week", "month"] = "week"
     treatment_threshold: float | None = Field(
         default=None, description="binarise the treatment as (treatment > threshold); needed by weighting"
     )
-    refuter_simulations: int = Field(default=10, ge=2, le=200)
+    refuter_simulations: int = Field(default=20, ge=2, le=200)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
     @field_validator("confounders")
@@ -113,70 +164,94 @@ class AnalysisSpec(BaseModel):
         return self
 
     def adjustment_set(self) -> list[str]:
-        """The backdoor adjustment set: the confounders, or the treatment's parents in the graph."""
+        """The backdoor adjustment set: the confounders, or the one the graph gives (graph_adjustment_set)."""
         if self.graph is None:
             return list(self.confounders)
-        edges = parse_graph(self.graph)
-        nodes = {n for e in edges for n in e}
-        for needed in (self.treatment, self.outcome):
-            if needed not in nodes:
-                raise ValueError(f"the graph has no node {needed!r}")
-        if (self.treatment, self.outcome) not in edges:
-            raise ValueError("the graph has no edge from the treatment to the outcome")
-        parents = sorted({a for a, b in edges if b == self.treatment and a != self.outcome})
-        for p in parents:
-            if not _COLUMN.match(p):
-                raise ValueError(f"graph node {p!r} is not a valid column name")
-        return parents
+        return graph_adjustment_set(self.graph, self.treatment, self.outcome)
 
     def columns(self) -> list[str]:
         """Every column the analysis reads."""
         return [self.treatment, self.outcome, *self.adjustment_set()]
 
 
-_DOT_EDGE = re.compile(r'"?([A-Za-z_][A-Za-z0-9_]*)"?\s*->\s*"?([A-Za-z_][A-Za-z0-9_]*)"?')
-
-
 def parse_graph(text: str) -> set[tuple[str, str]]:
-    """Directed edges of a DOT (``digraph { a -> b; }``, chains allowed) or GML graph."""
+    """Directed edges of a DOT or GML graph, read by a real parser (networkx for GML, pydot for DOT).
+
+    Why not regular expressions: a crafted GML text made the former pattern backtrack for 7 s on
+    95 KB, on the event loop. Input is capped at ``MAX_GRAPH_CHARS`` and ``MAX_GRAPH_NODES``, and
+    the API validates a spec in a worker thread.
+    """
+    return {(str(a), str(b)) for a, b in _parse_digraph(text).edges()}
+
+
+def _parse_digraph(text: str) -> nx.DiGraph:
+    import networkx as nx
+
     body = text.strip()
-    if body.lower().startswith("graph") and "[" in body.split("\n", 1)[0] + body[:20]:
-        return _parse_gml(body)
-    if "->" not in body:
-        raise ValueError("the causal graph has no directed edge (DOT 'a -> b' or GML 'edge [ ... ]')")
-    edges: set[tuple[str, str]] = set()
-    for statement in re.split(r"[;\n]", body):
-        chain = [p.strip().strip('"') for p in statement.split("->")]
-        if len(chain) < 2:
-            continue
-        chain[0] = chain[0].split("{")[-1].strip().strip('"')
-        chain[-1] = chain[-1].split("[")[0].split("}")[0].strip().strip('"')
-        for a, b in zip(chain, chain[1:], strict=False):
-            if not a or not b:
-                raise ValueError(f"cannot read the graph statement {statement.strip()!r}")
-            edges.add((a, b))
-    if not edges:
+    if len(body) > MAX_GRAPH_CHARS:
+        raise ValueError(f"the causal graph is longer than {MAX_GRAPH_CHARS} characters")
+    if body[:5].lower() == "graph" and body[5:].lstrip().startswith("["):
+        try:
+            parsed = nx.parse_gml(body, label="label")
+        except (nx.NetworkXError, ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"cannot read the GML graph: {exc}") from exc
+        if not parsed.is_directed():
+            raise ValueError("the GML graph must be directed (directed 1)")
+        graph = nx.DiGraph(parsed)
+    else:
+        import pydot
+
+        try:
+            dots = pydot.graph_from_dot_data(body)
+        except Exception as exc:  # noqa: BLE001 - pydot raises pyparsing's errors and its own
+            raise ValueError(f"cannot read the DOT graph: {exc}") from exc
+        if not dots or len(dots) != 1:
+            raise ValueError("give exactly one DOT digraph")
+        if dots[0].get_type() != "digraph":
+            raise ValueError("the DOT graph must be a digraph (edges a -> b)")
+        graph = nx.DiGraph(nx.nx_pydot.from_pydot(dots[0]))
+    graph = nx.relabel_nodes(graph, {n: str(n).strip().strip('"') for n in graph.nodes})
+    graph.remove_nodes_from([n for n in list(graph.nodes) if n in ("node", "edge", "graph", "\\n", "")])
+    if graph.number_of_nodes() > MAX_GRAPH_NODES:
+        raise ValueError(f"the causal graph has more than {MAX_GRAPH_NODES} nodes")
+    if graph.number_of_edges() == 0:
         raise ValueError("the causal graph has no directed edge")
-    return edges
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = " -> ".join(str(a) for a, _ in nx.find_cycle(graph))
+        raise ValueError(f"the causal graph has a cycle ({cycle}): it must be a DAG")
+    return graph
 
 
-def _parse_gml(text: str) -> set[tuple[str, str]]:
-    ids: dict[str, str] = {}
-    for node in re.finditer(r"node\s*\[(.*?)\]", text, re.S):
-        ident = re.search(r"\bid\s+\"?([^\s\"]+)\"?", node.group(1))
-        label = re.search(r"\blabel\s+\"?([^\s\"]+)\"?", node.group(1))
-        if ident:
-            ids[ident.group(1)] = label.group(1) if label else ident.group(1)
-    edges: set[tuple[str, str]] = set()
-    for edge in re.finditer(r"edge\s*\[(.*?)\]", text, re.S):
-        src = re.search(r"\bsource\s+\"?([^\s\"]+)\"?", edge.group(1))
-        dst = re.search(r"\btarget\s+\"?([^\s\"]+)\"?", edge.group(1))
-        if not src or not dst:
-            raise ValueError("a GML edge lacks source or target")
-        edges.add((ids.get(src.group(1), src.group(1)), ids.get(dst.group(1), dst.group(1))))
-    if not edges:
-        raise ValueError("the GML graph has no edge")
-    return edges
+def graph_adjustment_set(text: str, treatment: str, outcome: str) -> list[str]:
+    """A backdoor set from the graph: the treatment's parents, without instruments.
+
+    The parents of the treatment block every backdoor path. A parent that is d-separated from
+    the outcome once the treatment is removed from the graph reaches the outcome only through
+    the treatment: an instrument. Adjusting for it removes no bias, costs variance
+    and amplifies any unobserved confounding, so it is left out; the remaining set is checked to
+    still block every backdoor path (networkx's d-separation), else all parents are kept.
+    """
+    import networkx as nx
+
+    graph = _parse_digraph(text)
+    for needed in (treatment, outcome):
+        if needed not in graph:
+            raise ValueError(f"the graph has no node {needed!r}")
+    if not nx.has_path(graph, treatment, outcome):
+        raise ValueError("the graph has no directed path from the treatment to the outcome")
+    if nx.has_path(graph, outcome, treatment):
+        raise ValueError("the outcome causes the treatment in the graph")
+    cut = graph.copy()
+    cut.remove_edges_from(list(graph.out_edges(treatment)))
+    parents = sorted(str(p) for p in graph.predecessors(treatment))
+    without_treatment = graph.subgraph([n for n in graph.nodes if n != treatment])
+    keep = [p for p in parents if not nx.is_d_separator(without_treatment, {p}, {outcome}, set())]
+    if not nx.is_d_separator(cut, {treatment}, {outcome}, set(keep)):
+        keep = parents
+    for p in keep:
+        if not _COLUMN.match(p):
+            raise ValueError(f"graph node {p!r} is not a valid column name")
+    return keep
 
 
 class SpecProblem(ValueError):
@@ -227,11 +302,15 @@ def choose_engine(rows: int, threshold: int) -> tuple[Engine, str]:
 
 
 class Refutation(BaseModel):
+    """One refuter, run as a statistical test over ``simulations`` refits."""
+
     refuter: Refuter
-    new_effect: float
+    new_effect: float  # mean over the simulations
     simulations: int
     passed: bool
     rule: str
+    spread: float | None = None  # standard deviation of the simulated effects
+    p_value: float | None = None  # DoWhy's test of the original estimate against the simulated ones
 
 
 class Estimate(BaseModel):
@@ -241,49 +320,201 @@ class Estimate(BaseModel):
     std_error: float | None = None
 
 
+class BalanceRow(BaseModel):
+    """Standardised mean difference (treated - control, pooled SD) of one design column."""
+
+    column: str
+    smd_before: float
+    smd_after: float | None  # after weighting for the estimand (None: continuous treatment)
+
+
+class Overlap(BaseModel):
+    """Can treated and untreated be compared at all? (propensity scores for a binary treatment)."""
+
+    kind: Literal["propensity", "continuous"]
+    propensity_quantiles: dict[str, dict[str, float]] | None = None  # arm -> {"min","p05",...,"max"}
+    share_outside_support: float | None = None  # share of units with a propensity outside PS_SUPPORT
+    effective_sample_size: dict[str, float] | None = None  # arm -> Kish ESS under the estimand's weights
+    arm_sizes: dict[str, int] | None = None
+    residual_treatment_share: float | None = None  # continuous: 1 - R2 of the treatment on the confounders
+    trimmed_rows: int = 0  # rows dropped by trim_propensity
+    trim_rule: str | None = None
+
+
+class Diagnostics(BaseModel):
+    overlap: Overlap
+    balance: list[BalanceRow]
+    max_abs_smd_before: float
+    max_abs_smd_after: float | None
+
+
+class Sensitivity(BaseModel):
+    """How strong an unobserved confounder would have to be (DoWhy's analysers, Cinelli-Hazlett and E-value)."""
+
+    method: str
+    robustness_value: float  # RV: partial R2 with treatment and outcome that moves the estimate to 0
+    robustness_value_alpha: float  # RV_alpha: ... that makes it not significant at 5%
+    partial_r2_treatment_outcome: float
+    benchmark: str | None  # the strongest observed confounder
+    benchmark_r2_treatment: float | None = None
+    benchmark_r2_outcome: float | None = None
+    adjusted_effect: float | None = None  # with a hidden confounder as strong as the benchmark
+    adjusted_ci_low: float | None = None
+    adjusted_ci_high: float | None = None
+    e_value: float | None = None  # risk-ratio scale, point estimate
+    e_value_ci: float | None = None  # for the interval limit closest to the null
+
+    explained_away: bool = False  # see hidden_confounder_explains_away
+
+
+def hidden_confounder_explains_away(effect: float, adjusted_low: float, adjusted_high: float) -> bool:
+    """The benchmark-strength hidden confounder would make the effect not significant or flip its sign."""
+    if adjusted_low <= 0.0 <= adjusted_high:
+        return True
+    return (adjusted_low > 0) != (effect > 0)
+
+
 class AnalysisResult(BaseModel):
     treatment: str
     outcome: str
     estimator: Estimator
+    estimand: Estimand = Estimand.ATE
     adjustment_set: list[str]
     design_columns: list[str]  # the encoded covariates actually adjusted for
     rows: int
+    rows_dropped_missing: int = 0  # panel rows without every needed value
     effect: float
     ci_low: float
     ci_high: float
     std_error: float | None
+    std_error_kind: str = "ols"  # "cluster:person", "cluster:team", "ols", "sandwich"
+    clusters: int | None = None
     naive_effect: float  # the same estimator with no adjustment, to show what confounding does
+    diagnostics: Diagnostics | None = None
+    sensitivity: Sensitivity | None = None
     refutations: list[Refutation]
-    verdict: Literal["robust", "fragile"]
+    verdict: VerdictLabel
     verdict_reasons: list[str]
     engine: Engine
     engine_reason: str = ""
     seconds: float = 0.0
 
 
-def judge_refutation(refuter: Refuter, effect: float, new_effect: float, simulations: int) -> Refutation:
-    """One refuter's pass/fail, by the rule in docs/causal.md."""
-    tol = REFUTER_RELATIVE_TOLERANCE
-    scale = abs(effect)
+def judge_refutation(
+    refuter: Refuter,
+    estimate: Estimate,
+    effects: list[float],
+    p_value: float | None = None,
+) -> Refutation:
+    """One refuter as a statistical test (rules in docs/causal.md, "Refuters").
+
+    - placebo: the real estimate must lie outside the placebo distribution (DoWhy's p-value below
+      5%), and that distribution must be consistent with zero;
+    - dummy outcome: the dummy outcome's effects must be consistent with zero;
+    - data subset and random common cause: the mean new estimate stays inside the original interval.
+    """
+    import statistics
+
+    n = len(effects)
+    mean = statistics.fmean(effects)
+    spread = statistics.stdev(effects) if n > 1 else 0.0
+    # "consistent with zero": zero within the simulated distribution's central 95% (normal approx.)
+    zero_inside = abs(mean) <= 1.96 * spread if spread > 0 else mean == 0.0
     if refuter is Refuter.PLACEBO_TREATMENT:
-        passed = abs(new_effect) <= tol * scale
-        rule = f"|placebo effect| <= {tol:.0%} of |effect|"
+        p = p_value if p_value is not None else 1.0
+        passed = zero_inside and p < REFUTER_SIGNIFICANCE
+        rule = f"placebo effects consistent with 0 and the estimate outside them (p < {REFUTER_SIGNIFICANCE})"
+    elif refuter is Refuter.DUMMY_OUTCOME:
+        passed = zero_inside
+        rule = "effects on a dummy outcome consistent with 0"
     else:
-        passed = abs(new_effect - effect) <= tol * scale
-        rule = f"|new effect - effect| <= {tol:.0%} of |effect|"
-    return Refutation(refuter=refuter, new_effect=new_effect, simulations=simulations, passed=passed, rule=rule)
+        passed = estimate.ci_low <= mean <= estimate.ci_high
+        rule = "mean new estimate inside the original 95% interval"
+    return Refutation(
+        refuter=refuter, new_effect=mean, simulations=n, passed=passed, rule=rule, spread=spread, p_value=p_value
+    )
 
 
-def verdict(estimate: Estimate, refutations: list[Refutation]) -> tuple[Literal["robust", "fragile"], list[str]]:
-    """Robust only if the interval excludes zero and every requested refuter passed."""
+def overlap_problems(estimator: Estimator, diagnostics: Diagnostics) -> list[str]:
+    """Why the treated and untreated cannot be compared (empty: overlap and balance are fine)."""
+    problems: list[str] = []
+    o = diagnostics.overlap
+    if o.share_outside_support is not None and o.share_outside_support > MAX_SHARE_OUTSIDE_SUPPORT:
+        lo, hi = PS_SUPPORT
+        problems.append(
+            f"{o.share_outside_support:.0%} of units have a propensity outside [{lo}, {hi}] "
+            f"(at most {MAX_SHARE_OUTSIDE_SUPPORT:.0%})"
+        )
+    if o.residual_treatment_share is not None and o.residual_treatment_share < MIN_RESIDUAL_TREATMENT_SHARE:
+        problems.append(
+            f"the confounders explain {1 - o.residual_treatment_share:.0%} of the treatment's variance: "
+            "almost no independent variation is left"
+        )
+    if estimator is Estimator.PROPENSITY_SCORE_WEIGHTING:
+        for arm, ess in (o.effective_sample_size or {}).items():
+            size = (o.arm_sizes or {}).get(arm, 0)
+            if size and ess < MIN_EFFECTIVE_SHARE * size:
+                problems.append(f"effective sample size of the {arm} arm is {ess:.0f} of {size} after weighting")
+        if diagnostics.max_abs_smd_after is not None and diagnostics.max_abs_smd_after > MAX_ABS_SMD_AFTER:
+            worst = max(diagnostics.balance, key=lambda r: abs(r.smd_after or 0.0))
+            problems.append(
+                f"{worst.column} is still imbalanced after weighting (SMD {worst.smd_after:+.2f}, "
+                f"at most {MAX_ABS_SMD_AFTER})"
+            )
+    return problems
+
+
+def verdict(
+    estimate: Estimate,
+    refutations: list[Refutation],
+    diagnostics: Diagnostics | None = None,
+    sensitivity: Sensitivity | None = None,
+    estimator: Estimator = Estimator.LINEAR_REGRESSION,
+) -> tuple[VerdictLabel, list[str]]:
+    """THE verdict ladder; the first rung that applies wins, and every failed condition is a reason.
+
+    1. ``insufficient_overlap``: the diagnostics say the groups cannot be compared (no estimate
+       from such data should be trusted, whatever its interval);
+    2. ``not_significant``: the 95% interval includes 0;
+    3. ``fragile``: no refuter ran, or a refuter failed its test;
+    4. ``sensitive_to_hidden_confounding``: an unobserved confounder as strong as the strongest
+       observed one would make the effect not significant (or sensitivity was not assessed);
+    5. ``robust``: none of the above. Only ``robust`` may propose an intervention automatically.
+    """
     reasons: list[str] = []
-    if estimate.ci_low <= 0.0 <= estimate.ci_high:
+    overlap = overlap_problems(estimator, diagnostics) if diagnostics is not None else []
+    reasons += overlap
+    if diagnostics is None:
+        reasons.append("overlap and balance were not assessed")
+    significant = not (estimate.ci_low <= 0.0 <= estimate.ci_high)
+    if not significant:
         reasons.append(
             f"the {CONFIDENCE_LEVEL:.0%} interval [{estimate.ci_low:.4g}, {estimate.ci_high:.4g}] includes 0"
         )
+    failed = [r for r in refutations if not r.passed]
     if not refutations:
         reasons.append("no refuter was run")
-    for r in refutations:
-        if not r.passed:
-            reasons.append(f"{r.refuter.value} failed: new effect {r.new_effect:.4g} ({r.rule})")
-    return ("fragile" if reasons else "robust"), reasons
+    for r in failed:
+        p = f", p={r.p_value:.3g}" if r.p_value is not None else ""
+        reasons.append(f"{r.refuter.value} failed: mean new effect {r.new_effect:.4g}{p} ({r.rule})")
+    hidden = sensitivity is None or sensitivity.explained_away
+    if sensitivity is None:
+        reasons.append("sensitivity to unobserved confounding was not assessed")
+    elif sensitivity.explained_away:
+        reasons.append(
+            f"a hidden confounder as strong as {sensitivity.benchmark} would make the effect not significant "
+            f"(adjusted interval [{sensitivity.adjusted_ci_low:.4g}, {sensitivity.adjusted_ci_high:.4g}]; "
+            f"robustness value {sensitivity.robustness_value_alpha:.3f})"
+        )
+    label: VerdictLabel
+    if overlap or diagnostics is None:
+        label = "insufficient_overlap"
+    elif not significant:
+        label = "not_significant"
+    elif failed or not refutations:
+        label = "fragile"
+    elif hidden:
+        label = "sensitive_to_hidden_confounding"
+    else:
+        label = "robust"
+    return label, reasons

@@ -39,10 +39,13 @@ REVERSIBILITY_RANK: dict[Reversibility, int] = {
 
 
 class Verdict(StrEnum):
-    """The refutation verdict of the analysis an intervention is based on."""
+    """The verdict ladder of the analysis an intervention is based on (shared/domain/analysis.py)."""
 
-    ROBUST = "robust"  # survived every refuter
-    FRAGILE = "fragile"  # some refuter moved the estimate
+    ROBUST = "robust"  # the only rung that may propose automatically
+    SENSITIVE_TO_HIDDEN_CONFOUNDING = "sensitive_to_hidden_confounding"
+    INSUFFICIENT_OVERLAP = "insufficient_overlap"
+    NOT_SIGNIFICANT = "not_significant"
+    FRAGILE = "fragile"  # a refuter failed its test
     REFUTED = "refuted"
 
 

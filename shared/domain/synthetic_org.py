@@ -12,6 +12,15 @@ Structural equations (per person i, week w; e ~ N(0, 1) independent):
     high_meeting_load   = 1[meeting_hours > 10]
     wellbeing           = 70 + effect * T - 4 load + 0.8 tenure - 1.5 manager + 2 e2
 with T = meeting_hours (continuous) or high_meeting_load (binary).
+
+Options for the calibration study (all off by default; drawn from a second stream seeded by
+``(seed, 1)`` so the default organisation is unchanged):
+    person_effect  p: meeting_hours += 3 p a_i, wellbeing += 2 p b_i (persistent habits: a
+                      person's weeks are correlated, a_i, b_i ~ N(0, 1) per person)
+    hidden         h: an unobserved person trait u_i ~ N(0, 1): meeting_hours += 2 h u_i,
+                      wellbeing -= 2 h u_i (not among the columns)
+    nonlinear:        wellbeing += 0.6 (tenure - 4)^2 / 4 and meeting_hours += 0.8 |tenure - 4|
+    load_on_outcome:  the -4 in the wellbeing equation
 """
 
 from __future__ import annotations
@@ -72,6 +81,10 @@ def generate_org(
     team_size: int = 12,
     load_on_treatment: float = 3.0,
     first_week: date = FIRST_WEEK,
+    load_on_outcome: float = -4.0,
+    person_effect: float = 0.0,
+    hidden: float = 0.0,
+    nonlinear: bool = False,
 ) -> SyntheticOrg:
     """Generate an organisation deterministically from ``seed``.
 
@@ -98,10 +111,23 @@ def generate_org(
     t_ten = tenure[person]
     t_mgr = manager[person]
 
-    meeting = np.maximum(0.0, 8 + load_on_treatment * t_load + 0.3 * t_ten + 4 * t_mgr + 3 * rng.normal(size=n))
+    extra_t, extra_y = np.zeros(n), np.zeros(n)
+    if person_effect or hidden or nonlinear:
+        rng2 = np.random.default_rng([seed, 1])
+        a, b, u = (rng2.normal(size=people)[person] for _ in range(3))
+        extra_t += 3 * person_effect * a + 2 * hidden * u
+        extra_y += 2 * person_effect * b - 2 * hidden * u
+        if nonlinear:
+            extra_t += 0.8 * np.abs(t_ten - 4)
+            extra_y += 0.6 * (t_ten - 4) ** 2 / 4
+    meeting = np.maximum(
+        0.0, 8 + load_on_treatment * t_load + 0.3 * t_ten + 4 * t_mgr + 3 * rng.normal(size=n) + extra_t
+    )
     high = (meeting > 10).astype(float)
     treat = meeting if treatment == "meeting_hours" else high
-    wellbeing = 70 + true_effect * treat - 4 * t_load + 0.8 * t_ten - 1.5 * t_mgr + 2 * rng.normal(size=n)
+    wellbeing = (
+        70 + true_effect * treat + load_on_outcome * t_load + 0.8 * t_ten - 1.5 * t_mgr + 2 * rng.normal(size=n)
+    ) + extra_y
 
     # Interaction pattern: ties mostly inside the team, more for busy people and managers.
     network = rng.poisson(6 + 0.4 * meeting + 3 * t_mgr)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.domain.analysis import Estimator, Refuter
+from shared.domain.analysis import DEFAULT_REFUTERS, Estimator, Refuter
 
 
 def _csv_list(value: str) -> list[str]:
@@ -50,8 +50,11 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
                 "confounders": _csv_list(args.confounders) if args.confounders else [],
                 "graph": Path(args.graph).read_text() if args.graph else None,
                 "estimator": args.estimator,
-                "refuters": _csv_list(args.refuters) if args.refuters is not None else list(Refuter),
+                "refuters": _csv_list(args.refuters) if args.refuters is not None else list(DEFAULT_REFUTERS),
                 "treatment_threshold": args.treatment_threshold,
+                "estimand": args.estimand,
+                "cluster": args.cluster,
+                "trim_propensity": args.trim_propensity,
                 "refuter_simulations": args.simulations,
                 "seed": args.seed,
             }
@@ -77,8 +80,14 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
         "naive_effect",
         "verdict",
         "verdict_reasons",
+        "estimand",
+        "std_error_kind",
+        "clusters",
         "refutations",
+        "sensitivity",
+        "diagnostics",
         "rows",
+        "rows_dropped_missing",
         "treatment",
         "outcome",
         "estimator",
@@ -119,9 +128,21 @@ def add_causal_commands(sub: Any) -> None:
     p.add_argument("--confounders", help="comma-separated columns to adjust for")
     p.add_argument("--graph", help="file with a DOT or GML causal graph (instead of --confounders)")
     p.add_argument("--estimator", default=Estimator.LINEAR_REGRESSION.value, choices=[e.value for e in Estimator])
-    p.add_argument("--refuters", help="comma-separated: " + ",".join(r.value for r in Refuter) + " (default all)")
+    p.add_argument(
+        "--refuters",
+        help="comma-separated: "
+        + ",".join(r.value for r in Refuter)
+        + " (default "
+        + ",".join(r.value for r in DEFAULT_REFUTERS)
+        + ")",
+    )
+    p.add_argument("--estimand", default="att", choices=["ate", "att", "atc"])
+    p.add_argument(
+        "--cluster", default="person", choices=["person", "team", "none"], help="clustered SEs (needs that column)"
+    )
+    p.add_argument("--trim-propensity", type=float, help="drop units with propensity outside [a, 1-a]")
     p.add_argument("--treatment-threshold", type=float, help="binarise the treatment as treatment > threshold")
-    p.add_argument("--simulations", type=int, default=10, help="simulations per refuter")
+    p.add_argument("--simulations", type=int, default=20, help="simulations per refuter")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compact", action="store_true", help="one-line JSON")
     p.set_defaults(func=cmd_analyze)

@@ -92,7 +92,9 @@ def _in_process_analysis(out: Callable[[str], None]) -> tuple[Evidence, list[str
     from shared.domain.analysis import AnalysisSpec
     from shared.domain.synthetic_org import generate_org
 
-    org = generate_org(seed=11, people=150, weeks=8)
+    # moderate team confounding: with the default (team load 3 on meetings, -4 on wellbeing) a hidden
+    # confounder as strong as the team would explain the effect away, and the verdict says so
+    org = generate_org(seed=11, people=150, weeks=8, load_on_treatment=1.0, load_on_outcome=-1.0)
     frame = org.frame()
     result = run_pandas(frame, AnalysisSpec(**org.spec_kwargs(), refuter_simulations=5, seed=1))
     out(

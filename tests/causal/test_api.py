@@ -29,7 +29,8 @@ WINDOW = {"start": "2026-01-05", "end": "2026-03-23"}  # 12 weeks
 
 @pytest.fixture(scope="module")
 async def api(causal_settings: Settings, cres: Resources) -> AsyncIterator[httpx.AsyncClient]:
-    org = generate_org(11, people=200, weeks=12, first_week=WEEK0)
+    # moderate team confounding: a hidden confounder as strong as the team could not explain it away
+    org = generate_org(11, people=200, weeks=12, first_week=WEEK0, load_on_treatment=1.0, load_on_outcome=-1.0)
     await load_org(cres, org)
     app = create_app(title="t", needs=Needs(pg=True, temporal=True), routers=[router], settings=causal_settings)
     client = await cres.temporal()
@@ -94,7 +95,14 @@ async def test_analysis_runs_as_workflow_and_recovers_planted_effect(
     result, prov = body["result"], body["provenance"]
     assert abs(result["effect"] - (-0.4)) < 0.06
     assert result["ci_low"] < -0.4 < result["ci_high"] or abs(result["effect"] + 0.4) < 0.04
-    assert result["verdict"] == "robust" and len(result["refutations"]) == 3
+    assert result["verdict"] == "robust" and len(result["refutations"]) == 3, result["verdict_reasons"]
+    # the structure the web app and reports read (docs/causal.md, "Result")
+    assert result["estimand"] == "att" and result["std_error_kind"] == "cluster:person" and result["clusters"] == 200
+    assert result["diagnostics"]["overlap"]["kind"] == "continuous"
+    assert {row["column"] for row in result["diagnostics"]["balance"]} >= {"tenure_years", "role=manager"}
+    assert result["sensitivity"]["benchmark"] in ("team", "role", "tenure_years")
+    assert 0 < result["sensitivity"]["robustness_value"] < 1 and result["sensitivity"]["e_value"] > 1
+    assert all(r["p_value"] is not None for r in result["refutations"])
     assert result["engine"] == "pandas" and "< spark threshold" in result["engine_reason"]
     assert prov["engine"] == "pandas" and prov["rows"] == 2400 and prov["seed"] == 0
     assert prov["data_window"] == WINDOW and "dowhy" in prov["library_versions"]
@@ -162,7 +170,7 @@ async def test_causal_graph_gives_the_adjustment_set(api: httpx.AsyncClient, cau
     result = (await api.get(f"/v1/analyses/{r.json()['id']}/result", headers=h)).json()["result"]
     assert result["adjustment_set"] == ["role", "team", "tenure_years"]
     assert abs(result["effect"] - (-0.4)) < 0.06
-    assert result["verdict"] == "fragile" and "no refuter was run" in result["verdict_reasons"]
+    assert result["verdict"] != "robust" and "no refuter was run" in result["verdict_reasons"]
 
 
 async def test_permissions(api: httpx.AsyncClient, causal_settings: Settings) -> None:

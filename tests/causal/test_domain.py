@@ -8,13 +8,17 @@ from pydantic import ValidationError
 from shared.domain.analysis import (
     AnalysisSpec,
     DataProfile,
+    Diagnostics,
     Engine,
     Estimate,
     Estimator,
+    Overlap,
     Refuter,
+    Sensitivity,
     SpecProblem,
     check_against_data,
     choose_engine,
+    hidden_confounder_explains_away,
     judge_refutation,
     parse_graph,
     verdict,
@@ -58,11 +62,38 @@ def test_graph_gives_parents_of_treatment_dot_and_gml() -> None:
         'digraph G { "team" -> meeting_hours -> wellbeing; tenure_years -> meeting_hours [label=x]; team -> wellbeing }'
     )
     s = spec(confounders=[], graph=dot)
-    assert s.adjustment_set() == ["team", "tenure_years"]
+    assert s.adjustment_set() == ["team"]  # tenure_years only causes the treatment: an instrument
     assert parse_graph(dot) >= {("team", "meeting_hours"), ("meeting_hours", "wellbeing")}
     gml = """graph [ directed 1
       node [ id 0 label "role" ] node [ id 1 label "meeting_hours" ] node [ id 2 label "wellbeing" ]
       edge [ source 0 target 1 ] edge [ source 1 target 2 ] edge [ source 0 target 2 ] ]"""
+    assert spec(confounders=[], graph=gml).adjustment_set() == ["role"]
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        "digraph { team -> meeting_hours -> wellbeing -> team }",  # a cycle through the outcome
+        "digraph { role -> team; team -> role; team -> meeting_hours -> wellbeing }",  # a cycle among confounders
+        "digraph { wellbeing -> meeting_hours -> wellbeing }",
+        "graph { team -- meeting_hours; meeting_hours -- wellbeing }",  # undirected
+        'graph [ directed 0 node [ id 0 label "a" ] ]',
+    ],
+)
+def test_cyclic_or_undirected_graph_is_rejected(graph: str) -> None:
+    with pytest.raises(ValidationError):
+        spec(confounders=[], graph=graph)
+
+
+def test_instruments_stay_out_of_the_adjustment_set() -> None:
+    # tenure_years causes the treatment only: an instrument, not a confounder
+    dot = "digraph { team -> meeting_hours; team -> wellbeing; tenure_years -> meeting_hours }"
+    dot = dot[:-1] + "; meeting_hours -> wellbeing }"
+    assert spec(confounders=[], graph=dot).adjustment_set() == ["team"]
+    gml = """graph [ directed 1
+      node [ id 0 label "role" ] node [ id 1 label "meeting_hours" ] node [ id 2 label "wellbeing" ]
+      node [ id 3 label "tenure_years" ]
+      edge [ source 0 target 1 ] edge [ source 1 target 2 ] edge [ source 0 target 2 ] edge [ source 3 target 1 ] ]"""
     assert spec(confounders=[], graph=gml).adjustment_set() == ["role"]
 
 
@@ -88,21 +119,58 @@ def test_engine_choice_by_row_count() -> None:
     assert engine is Engine.SPARK and reason == "100000 rows >= spark threshold 100000"
 
 
-def test_verdict_rule() -> None:
+def test_refuters_are_statistical_tests() -> None:
     est = Estimate(effect=-0.4, ci_low=-0.45, ci_high=-0.35)
-    passing = [
-        judge_refutation(Refuter.PLACEBO_TREATMENT, -0.4, 0.01, 10),
-        judge_refutation(Refuter.RANDOM_COMMON_CAUSE, -0.4, -0.41, 10),
-        judge_refutation(Refuter.DATA_SUBSET, -0.4, -0.37, 10),
-    ]
-    assert all(r.passed for r in passing)
-    assert verdict(est, passing) == ("robust", [])
-    # a placebo that still "works", a subset that moves the answer, an interval spanning 0
-    assert not judge_refutation(Refuter.PLACEBO_TREATMENT, -0.4, -0.2, 10).passed
-    assert not judge_refutation(Refuter.DATA_SUBSET, -0.4, -0.3, 10).passed
-    label, reasons = verdict(Estimate(effect=-0.01, ci_low=-0.05, ci_high=0.03), passing)
-    assert label == "fragile" and "includes 0" in reasons[0]
-    assert verdict(est, [])[0] == "fragile"
+    assert judge_refutation(Refuter.PLACEBO_TREATMENT, est, [0.01, -0.02, 0.0, 0.015], p_value=0.001).passed
+    # a placebo distribution that contains the real estimate (p large), or sits away from zero
+    assert not judge_refutation(Refuter.PLACEBO_TREATMENT, est, [-0.3, -0.5, -0.4, -0.35], p_value=0.6).passed
+    assert not judge_refutation(Refuter.PLACEBO_TREATMENT, est, [-0.2, -0.21, -0.19, -0.2], p_value=0.001).passed
+    # subset: inside the original interval passes, even if 10% away; outside fails
+    assert judge_refutation(Refuter.DATA_SUBSET, est, [-0.37, -0.38, -0.36]).passed
+    assert not judge_refutation(Refuter.DATA_SUBSET, est, [-0.30, -0.31, -0.32]).passed
+    assert judge_refutation(Refuter.DUMMY_OUTCOME, est, [0.05, -0.04, 0.01]).passed
+    assert not judge_refutation(Refuter.DUMMY_OUTCOME, est, [0.30, 0.31, 0.29]).passed
+
+
+def _diagnostics(share: float | None = 0.01, residual: float | None = None) -> Diagnostics:
+    overlap = Overlap(kind="propensity", share_outside_support=share, residual_treatment_share=residual)
+    return Diagnostics(overlap=overlap, balance=[], max_abs_smd_before=0.3, max_abs_smd_after=0.02)
+
+
+def _sensitivity(explained: bool) -> Sensitivity:
+    return Sensitivity(
+        method="test",
+        robustness_value=0.3,
+        robustness_value_alpha=0.25,
+        partial_r2_treatment_outcome=0.2,
+        benchmark="team",
+        adjusted_ci_low=-0.1 if explained else -0.3,
+        adjusted_ci_high=0.1 if explained else -0.2,
+        explained_away=explained,
+    )
+
+
+def test_verdict_ladder() -> None:
+    est = Estimate(effect=-0.4, ci_low=-0.45, ci_high=-0.35)
+    ok = [judge_refutation(Refuter.DATA_SUBSET, est, [-0.4, -0.41, -0.39])]
+    bad = [judge_refutation(Refuter.DATA_SUBSET, est, [-0.1, -0.11, -0.09])]
+    good_diag, good_sens = _diagnostics(), _sensitivity(False)
+    assert verdict(est, ok, good_diag, good_sens) == ("robust", [])
+    label, reasons = verdict(est, ok, _diagnostics(share=0.4), good_sens)
+    assert label == "insufficient_overlap" and "40% of units" in reasons[0]
+    assert verdict(est, ok, _diagnostics(share=None, residual=0.01), good_sens)[0] == "insufficient_overlap"
+    null = Estimate(effect=-0.01, ci_low=-0.05, ci_high=0.03)
+    label, reasons = verdict(null, ok, good_diag, good_sens)
+    assert label == "not_significant" and "includes 0" in reasons[0]
+    assert verdict(est, bad, good_diag, good_sens)[0] == "fragile"
+    assert verdict(est, [], good_diag, good_sens)[0] == "fragile"
+    label, reasons = verdict(est, ok, good_diag, _sensitivity(True))
+    assert label == "sensitive_to_hidden_confounding" and "as strong as team" in reasons[0]
+    # nothing assessed is never robust
+    assert verdict(est, ok, None, None)[0] == "insufficient_overlap"
+    assert verdict(est, ok, good_diag, None)[0] == "sensitive_to_hidden_confounding"
+    assert hidden_confounder_explains_away(-0.4, 0.1, 0.2)  # the sign flips
+    assert not hidden_confounder_explains_away(-0.4, -0.3, -0.2)
 
 
 def test_outcomes_csv_reports_every_bad_line() -> None:

@@ -11,28 +11,44 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.causal import AnalysisCancelled, Progress, ShouldStop, never_stop, no_progress
-from shared.adapters.causal.design import T_COL, Y_COL, design_frame, t_quantile, weighting_estimate
+from shared.adapters.causal.design import (
+    CLUSTER_COL,
+    PS_MAX,
+    PS_MIN,
+    T_COL,
+    Y_COL,
+    balance_table,
+    cluster_codes,
+    cluster_label,
+    design_frame,
+    estimand_weights,
+    kish_ess,
+    ols_treatment_fit,
+    propensity_quantiles,
+    propensity_scores,
+    sensitivity_from_stats,
+    share_outside_support,
+    t_quantile,
+    weighting_estimate,
+)
 from shared.domain.analysis import (
-    CONFIDENCE_LEVEL,
     AnalysisResult,
     AnalysisSpec,
+    Diagnostics,
     Engine,
     Estimate,
     Estimator,
+    Overlap,
     Refutation,
     Refuter,
+    Sensitivity,
     judge_refutation,
     verdict,
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
-
-_DOWHY_REFUTERS: dict[Refuter, tuple[str, dict[str, Any]]] = {
-    Refuter.PLACEBO_TREATMENT: ("placebo_treatment_refuter", {"placebo_type": "permute"}),
-    Refuter.RANDOM_COMMON_CAUSE: ("random_common_cause", {}),
-    Refuter.DATA_SUBSET: ("data_subset_refuter", {"subset_fraction": 0.8}),
-}
 
 
 def _method_params(estimator: Estimator) -> dict[str, Any]:
@@ -43,6 +59,8 @@ def _method_params(estimator: Estimator) -> dict[str, Any]:
         return {
             "propensity_score_model": LogisticRegression(C=1e10, max_iter=2000),
             "weighting_scheme": "ips_weight",
+            "min_ps_score": PS_MIN,
+            "max_ps_score": PS_MAX,
         }
     return {}
 
@@ -50,10 +68,11 @@ def _method_params(estimator: Estimator) -> dict[str, Any]:
 def _refit_estimator_class() -> type:
     """DoWhy's linear regression, refitted by the normal equations instead of statsmodels.
 
-    Why: every refuter simulation refits the model. statsmodels' default fit takes two SVDs of
-    the design (1.8 s each at 100K rows x 85 columns on this machine, measured); X'X and a
-    Cholesky solve take a fraction of that and are what the Spark engine computes too. Same
-    estimate on a full-rank design; a singular X'X (a category absent from a subset) falls back
+    Why: every refuter simulation refits the model (and its effect is the coefficient).
+    statsmodels' default fit takes two SVDs of the design (1.8 s each at 100K rows x 85
+    columns on this machine, measured); X'X and a Cholesky solve take a fraction of that and
+    are what the Spark engine computes too. Same estimate on a full-rank design; a singular X'X
+    (a category absent from a subset) falls back
     to least squares. The main estimate and its interval keep DoWhy's own statsmodels fit.
     """
     import numpy as np
@@ -81,6 +100,11 @@ def _refit_estimator_class() -> type:
                 params = np.linalg.lstsq(features, y, rcond=None)[0]
             return features, _NormalEquationsFit(params)
 
+        def _do(self, value: Any, data: pd.DataFrame) -> float:
+            # no effect modifiers: only do(T=1) - do(T=0) is used, and it is the coefficient
+            # (predicting the whole frame twice per refit was most of a refuter's time)
+            return float(self.model.params.iloc[1]) * float(value)
+
     return NormalEquationsLinearRegressionEstimator
 
 
@@ -96,6 +120,166 @@ def _naive(data: pd.DataFrame, estimator: Estimator) -> float:
     return float(np.dot(tc, y - y.mean()) / np.dot(tc, tc))
 
 
+def _is_binary(t: np.ndarray) -> bool:
+    import numpy as np
+
+    return bool(np.isin(t, (0.0, 1.0)).all())
+
+
+def diagnose(
+    data: pd.DataFrame, covariates: list[str], spec: AnalysisSpec, fit: dict[str, float], trimmed: int
+) -> Diagnostics:
+    """Overlap and balance before any estimate is trusted (docs/causal.md, "Diagnostics")."""
+    import numpy as np
+
+    t = data[T_COL].to_numpy(dtype=float)
+    x = data[covariates].to_numpy(dtype=float) if covariates else np.empty((len(data), 0))
+    binary = _is_binary(t)
+    if binary:
+        ps = np.clip(propensity_scores(t, x), PS_MIN, PS_MAX)
+        w = estimand_weights(t, ps, spec.estimand)
+        overlap = Overlap(
+            kind="propensity",
+            propensity_quantiles=propensity_quantiles(ps, t),
+            share_outside_support=round(share_outside_support(ps), 4),
+            effective_sample_size={
+                "treated": round(kish_ess(w[t == 1]), 1),
+                "control": round(kish_ess(w[t == 0]), 1),
+            },
+            arm_sizes={"treated": int((t == 1).sum()), "control": int((t == 0).sum())},
+            trimmed_rows=trimmed,
+            trim_rule=(
+                f"drop units with propensity outside [{spec.trim_propensity}, {1 - spec.trim_propensity}]"
+                if spec.trim_propensity
+                else None
+            ),
+        )
+        balance = balance_table(x, covariates, t, w, binary=True)
+    else:
+        overlap = Overlap(kind="continuous", residual_treatment_share=round(fit["residual_treatment_share"], 4))
+        balance = balance_table(x, covariates, t, None, binary=False)
+    before = max((abs(r.smd_before) for r in balance), default=0.0)
+    after = max((abs(r.smd_after) for r in balance if r.smd_after is not None), default=None)
+    return Diagnostics(overlap=overlap, balance=balance, max_abs_smd_before=before, max_abs_smd_after=after)
+
+
+def _trim(data: pd.DataFrame, covariates: list[str], spec: AnalysisSpec) -> tuple[pd.DataFrame, int]:
+    """Optional trimming to common support: drop units whose propensity is outside [a, 1 - a]."""
+    import numpy as np
+
+    t = data[T_COL].to_numpy(dtype=float)
+    if spec.trim_propensity is None or not _is_binary(t):
+        return data, 0
+    x = data[covariates].to_numpy(dtype=float) if covariates else np.empty((len(data), 0))
+    ps = propensity_scores(t, x)
+    a = spec.trim_propensity
+    keep = (ps >= a) & (ps <= 1 - a)
+    return data.loc[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def _sensitivity(
+    lr_est: Any,
+    data: pd.DataFrame,
+    covariates: list[str],
+    groups: dict[str, list[str]],
+    effect: float,
+    se: float,
+    dof: int,
+    sd_outcome: float,
+) -> Sensitivity:
+    """DoWhy's LinearSensitivityAnalyzer on the outcome regression (statsmodels' fit inside DoWhy's
+    estimator): partial R2s of the treatment and of each observed confounder (a categorical's
+    dummies as one group), then design.sensitivity_from_stats (shared with the Spark engine)."""
+    import numpy as np
+    from dowhy.causal_refuters.linear_sensitivity_analyzer import LinearSensitivityAnalyzer
+
+    estimator = lr_est.estimator
+    analyzer = LinearSensitivityAnalyzer(
+        estimator=estimator,
+        data=data,
+        treatment_name=[T_COL],
+        benchmark_common_causes=[],
+        # DoWhy's own column order (its design is built in this order, not in ours)
+        common_causes_order=list(estimator._observed_common_causes.columns),
+        frac_strength_treatment=1.0,
+        frac_strength_outcome=1.0,
+    )
+    model = estimator.model
+    benchmarks: dict[str, tuple[float, float]] = {}
+    if groups:
+        treatment_model = analyzer.treatment_regression()
+        for name, columns in groups.items():
+            xs = [analyzer.common_causes_map[c] for c in columns]
+            x: Any = xs if len(xs) > 1 else xs[0]
+            benchmarks[name] = (
+                float(analyzer.partial_r2_func(treatment_model, x)),
+                float(analyzer.partial_r2_func(model, x)),
+            )
+    return sensitivity_from_stats(
+        float(np.asarray(model.params)[1]),
+        float(np.asarray(model.bse)[1]),
+        int(model.df_resid),
+        benchmarks,
+        effect,
+        se,
+        dof,
+        sd_outcome,
+    )
+
+
+def _refute(
+    refuter: Refuter,
+    sims: int,
+    seed: int,
+    data: pd.DataFrame,
+    identified: Any,
+    est: Any,
+    sd_outcome: float,
+    should_stop: ShouldStop,
+) -> list[float]:
+    """``sims`` refits for one refuter, each through DoWhy's refutation functions.
+
+    A ``RandomState`` object (not an int) is passed, so every simulation draws anew: with an int
+    DoWhy's data-subset refuter drew the same subset every time.
+    """
+    import copy
+
+    import numpy as np
+    from dowhy.causal_refuters.data_subset_refuter import refute_data_subset
+    from dowhy.causal_refuters.placebo_treatment_refuter import PlaceboType, refute_placebo_treatment
+    from dowhy.causal_refuters.random_common_cause import refute_random_common_cause
+
+    rs = np.random.RandomState(seed)
+    effects: list[float] = []
+    for _ in range(sims):
+        if should_stop():
+            raise AnalysisCancelled(refuter.value)
+        if refuter is Refuter.PLACEBO_TREATMENT:
+            ref = refute_placebo_treatment(
+                data, identified, est, [T_COL], num_simulations=1, placebo_type=PlaceboType.PERMUTE, random_state=rs
+            )
+            effects.append(float(ref.new_effect))
+        elif refuter is Refuter.DATA_SUBSET:
+            ref = refute_data_subset(data, identified, est, subset_fraction=0.8, num_simulations=1, random_state=rs)
+            effects.append(float(ref.new_effect))
+        elif refuter is Refuter.RANDOM_COMMON_CAUSE:
+            ref = refute_random_common_cause(data, identified, est, num_simulations=1, random_state=rs)
+            effects.append(float(ref.new_effect))
+        else:  # dummy outcome: noise with the outcome's spread, independent of everything
+            new_data = data.assign(**{Y_COL: rs.normal(scale=sd_outcome or 1.0, size=len(data))})
+            dummy = copy.deepcopy(identified)
+            new_estimator = est.estimator.get_new_estimator_object(dummy)
+            new_estimator.fit(new_data)
+            new = new_estimator.estimate_effect(
+                new_data,
+                control_value=est.control_value,
+                treatment_value=est.treatment_value,
+                target_units=est.estimator._target_units,
+            )
+            effects.append(float(new.value))
+    return effects
+
+
 def run_pandas(
     frame: pd.DataFrame,
     spec: AnalysisSpec,
@@ -108,11 +292,13 @@ def run_pandas(
     started = time.perf_counter()
     import numpy as np
     from dowhy import CausalModel
+    from dowhy.causal_refuter import test_significance
     from threadpoolctl import threadpool_limits
 
-    logging.getLogger("dowhy").setLevel(logging.WARNING)
-    data, covariates = design_frame(frame, spec)
-    steps = 2 + len(spec.refuters)
+    logging.getLogger("dowhy").setLevel(logging.ERROR)
+    design, covariates = design_frame(frame, spec)
+    dropped = len(frame) - len(design)
+    steps = 3 + len(spec.refuters)
 
     def step(stage: str, done: int) -> None:
         if should_stop():
@@ -124,27 +310,42 @@ def run_pandas(
     # threads, and oversubscribed cores (a worker runs other activities) made it 4x slower.
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
+        design, trimmed = _trim(design, covariates, spec)
+        clusters = cluster_codes(design)
+        data = design.drop(columns=[CLUSTER_COL], errors="ignore")
+        t = data[T_COL].to_numpy(dtype=float)
+        y = data[Y_COL].to_numpy(dtype=float)
+        x = data[covariates].to_numpy(dtype=float) if covariates else np.empty((len(data), 0))
+        fit = ols_treatment_fit(t, y, x, clusters)
+        step("diagnostics", 1)
+        diagnostics = diagnose(data, covariates, spec, fit, trimmed)
+
         model = CausalModel(data=data, treatment=T_COL, outcome=Y_COL, common_causes=covariates or None)
         # maximal-adjustment: adjust for exactly the given set (DoWhy's default search is
         # exponential in the number of covariates and adjusts for the same set here).
         identified = model.identify_effect(method_name="maximal-adjustment", proceed_when_unidentifiable=True)
-        step("estimate", 1)
+        step("estimate", 2)
+        target = spec.estimand.value
         est = model.estimate_effect(
             identified,
             method_name=spec.estimator.value,
-            confidence_intervals=spec.estimator is Estimator.LINEAR_REGRESSION,
+            target_units=target,
             method_params=_method_params(spec.estimator),
         )
         effect = float(est.value)
+        clustered = clusters is not None and "se_cluster" in fit
+        groups = int(fit.get("clusters", 0)) if clustered else 0
         if spec.estimator is Estimator.LINEAR_REGRESSION:
-            low, high = (float(v) for v in np.ravel(est.get_confidence_intervals(confidence_level=CONFIDENCE_LEVEL)))
-            se = float(np.ravel(est.get_standard_error())[0])
+            se = fit["se_cluster"] if clustered else fit["se_ols"]
+            dof = groups - 1 if clustered else int(fit["dof_ols"])
+            lr_est = est
         else:
-            _, se = weighting_estimate(
-                data[T_COL].to_numpy(), data[Y_COL].to_numpy(), np.asarray(est.propensity_scores, dtype=float)
-            )
-            z = t_quantile(len(data) - 1)
-            low, high = effect - z * se, effect + z * se
+            ps = np.asarray(est.propensity_scores, dtype=float)
+            _, se = weighting_estimate(t, y, ps, spec.estimand, clusters if clustered else None)
+            dof = groups - 1 if clustered else len(data) - 1
+            lr_est = None
+        z = t_quantile(dof)
+        low, high = effect - z * se, effect + z * se
         estimate = Estimate(effect=effect, ci_low=low, ci_high=high, std_error=se)
         # DoWhy's weighting estimator writes propensity and weight columns into the model's data
         # in place; a refuter would then reuse the *real* treatment's propensities (a placebo
@@ -152,37 +353,53 @@ def run_pandas(
         extra = [c for c in model._data.columns if c not in {T_COL, Y_COL, *covariates}]
         model._data.drop(columns=extra, inplace=True)
 
+        sensitivity = None
+        if spec.sensitivity:
+            step("sensitivity", 2)
+            if lr_est is None:  # the analysers work on the outcome regression with the same adjustment
+                lr_est = model.estimate_effect(identified, method_name=Estimator.LINEAR_REGRESSION.value)
+            confounders = _column_groups(spec, covariates)
+            sensitivity = _sensitivity(lr_est, data, covariates, confounders, effect, se, dof, fit["sd_outcome"])
+
         if spec.estimator is Estimator.LINEAR_REGRESSION and spec.refuters:
             # refits (the refuters' simulations) by the normal equations, without intervals
             est.estimator.__class__ = _refit_estimator_class()
             est.estimator._confidence_intervals = False
         refutations: list[Refutation] = []
         for i, refuter in enumerate(spec.refuters):
-            step(f"refute:{refuter.value}", 2 + i)
-            method, kwargs = _DOWHY_REFUTERS[refuter]
-            ref = model.refute_estimate(
+            step(f"refute:{refuter.value}", 3 + i)
+            effects = _refute(
+                refuter,
+                spec.refuter_simulations,
+                spec.seed * 1000 + i,
+                model._data,
                 identified,
                 est,
-                method_name=method,
-                num_simulations=spec.refuter_simulations,
-                random_state=spec.seed + i,
-                **kwargs,
+                fit["sd_outcome"],
+                should_stop,
             )
-            refutations.append(judge_refutation(refuter, effect, float(ref.new_effect), spec.refuter_simulations))
-    label, reasons = verdict(estimate, refutations)
+            p = float(test_significance(est, effects)["p_value"]) if len(set(effects)) > 1 else None
+            refutations.append(judge_refutation(refuter, estimate, effects, p))
+    label, reasons = verdict(estimate, refutations, diagnostics, sensitivity, spec.estimator)
     progress("done", 1.0)
     return AnalysisResult(
         treatment=spec.treatment,
         outcome=spec.outcome,
         estimator=spec.estimator,
+        estimand=spec.estimand,
         adjustment_set=spec.adjustment_set(),
         design_columns=covariates,
         rows=len(data),
+        rows_dropped_missing=dropped,
         effect=effect,
         ci_low=low,
         ci_high=high,
         std_error=se,
+        std_error_kind=cluster_label(spec, clustered),
+        clusters=groups or None,
         naive_effect=_naive(data, spec.estimator),
+        diagnostics=diagnostics,
+        sensitivity=sensitivity,
         refutations=refutations,
         verdict=label,
         verdict_reasons=reasons,
@@ -190,3 +407,13 @@ def run_pandas(
         engine_reason=engine_reason,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _column_groups(spec: AnalysisSpec, covariates: list[str]) -> dict[str, list[str]]:
+    """Design columns by the confounder they encode (a categorical's dummies form one group)."""
+    groups: dict[str, list[str]] = {}
+    for column in spec.adjustment_set():
+        members = [c for c in covariates if c == column or c.startswith(column + "=")]
+        if members:
+            groups[column] = members
+    return groups
