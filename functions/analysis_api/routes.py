@@ -7,13 +7,15 @@ column, constant treatment, too few rows) is a 422 naming the field and the reas
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from shared.domain.analysis import AnalysisResult, AnalysisSpec, SpecProblem
+from shared.domain.analysis import AnalysisResult, AnalysisSpec, AnalysisSpecBody, SpecProblem
 from shared.domain.outcomes import AttributeBatch, CsvProblem, OutcomeBatch, parse_outcomes_csv
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
@@ -127,10 +129,15 @@ async def post_attributes(
 
 @router.post("/analyses", status_code=202, response_model=AnalysisStarted, summary="Start a causal analysis")
 async def start(
-    spec: AnalysisSpec, request: Request, principal: Principal = Depends(require(Permission.RUN_ANALYSES))
+    body: AnalysisSpecBody, request: Request, principal: Principal = Depends(require(Permission.RUN_ANALYSES))
 ) -> AnalysisStarted:
+    """The causal graph (if any) is parsed in a worker thread, never on the event loop."""
     from shared.services.causal_analysis import start_analysis
 
+    try:
+        spec = await asyncio.to_thread(AnalysisSpec.model_validate, body.model_dump())
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
     try:
         analysis_id, profile = await start_analysis(resources_of(request), spec, principal.subject)
     except SpecProblem as exc:
