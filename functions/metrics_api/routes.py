@@ -2,7 +2,9 @@
 (node properties, the run's summary, the history tables); nothing is computed on a request.
 
 Individual figures need READ_INDIVIDUAL_METRICS; team figures need READ_TEAM_AGGREGATES and
-are withheld for teams (or history points) with fewer than ``min_group_size`` people.
+go through the one k-anonymity rule (``shared.domain.privacy.k_anonymous_release``): small
+teams, teams that just changed by fewer than k people and complementary cells are withheld,
+member counts are banded, and organisation figures cover the shown teams' people only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from functions.metrics_api.periods import router as periods_router
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.exports import resolve_granularity
 from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
-from shared.domain.privacy import team_views
+from shared.domain.privacy import COUNT_BAND, band_count, k_anonymous_series, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
 from shared.platform.errors import ApiError
@@ -75,7 +77,7 @@ class TeamOut(BaseModel):
     team: str
     withheld: bool
     reason: str | None = None
-    members: int | None = None
+    members: int | None = Field(default=None, description=f"member count rounded down to a multiple of {COUNT_BAND}")
     figures: dict[str, float] | None = None
 
 
@@ -134,7 +136,9 @@ class HistoryQuery(BaseModel):
 class HistoryPoint(BaseModel):
     time: datetime
     samples: int | None = Field(None, description="refreshes summarised by this point (employee series)")
-    members: int | None = Field(None, description="people behind this point (team series)")
+    members: int | None = Field(
+        default=None, description=f"people behind this point (team series), rounded down to a multiple of {COUNT_BAND}"
+    )
     degree_in: float | None = None
     degree_out: float | None = None
     weighted_in: float | None = None
@@ -278,8 +282,12 @@ async def team_history(
     res = resources_of(request)
     gran = query.resolved(res.settings.metrics_raw_history_max_days)
     assert query.start is not None and query.end is not None
-    rows = await MetricsStore(res.pg).team_history(team, query.start, query.end, gran, res.settings.min_group_size)
-    return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(rows))
+    k = res.settings.min_group_size
+    rows = await MetricsStore(res.pg).team_history(team, query.start, query.end, gran, k)
+    # a point is shown only if its size moved by 0 or >= k since the last shown point; counts banded
+    shown = k_anonymous_series([int(r["members"]) for r in rows], k)
+    kept = [r | {"members": band_count(int(r["members"]))} for r, ok in zip(rows, shown, strict=True) if ok]
+    return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(kept))
 
 
 @router.post("/refresh", response_model=RefreshStarted, status_code=202)

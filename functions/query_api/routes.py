@@ -31,7 +31,11 @@ class EmployeeMetrics(BaseModel):
 
 @router.get("/graph/stats", response_model=GraphStats)
 @cached("graph")
-async def graph_stats(request: Request, _: Principal = Depends(require(Permission.READ_TEAM_AGGREGATES))) -> GraphStats:
+async def graph_stats(
+    request: Request, _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS))
+) -> GraphStats:
+    """Live counts over everyone, small teams included: an analyst view (k-anonymity cannot hold
+    for a total over everyone; viewers get /v1/metrics/graph, over the shown teams only)."""
     counts = await resources_of(request).graph.counts()
     return GraphStats(people=counts.people, ties=counts.ties, total_weight=counts.total_weight)
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from shared.domain.privacy import Release, k_anonymous_release
+
 # the exact column order of the employee_metrics time-series table (after `time`)
 HISTORY_COLUMNS: tuple[str, ...] = (
     "time",
@@ -429,9 +431,11 @@ def assemble(
 @dataclass(frozen=True)
 class TeamSummary:
     team: str
-    members: int
+    members: int  # exact (stored, never displayed: views show privacy.band_count(members))
     withheld: bool
     figures: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None  # why withheld (shared.domain.privacy)
+    basis: list[int] = field(default_factory=list)  # sizes it was shown at (next refresh's ``last_shown``)
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -439,23 +443,40 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def team_summaries(rows: Sequence[EmployeeMetrics], min_group_size: int) -> list[TeamSummary]:
-    """Per-team means; teams smaller than ``min_group_size`` are withheld (no figures at all).
+def team_release(
+    rows: Sequence[EmployeeMetrics], k: int, last_shown: Mapping[str, Sequence[int]] | None = None
+) -> Release:
+    """The k-anonymity release of these people's teams (people without a team count as hidden)."""
+    sizes: dict[str, int] = {}
+    for r in rows:
+        if r.team is not None:
+            sizes[r.team] = sizes.get(r.team, 0) + 1
+    unassigned = sum(1 for r in rows if r.team is None)
+    return k_anonymous_release(sizes, k, unassigned=unassigned, last_shown=last_shown)
 
-    ``load_index`` = the team's mean weighted degree (in + out) over the organisation's mean:
-    1.0 is an average team, 2.0 carries twice the interaction volume per person. "Most
-    overloaded" ranks teams by it.
+
+def team_summaries(
+    rows: Sequence[EmployeeMetrics], min_group_size: int, last_shown: Mapping[str, Sequence[int]] | None = None
+) -> list[TeamSummary]:
+    """Per-team means for the teams the k-anonymity release shows; the others get no figures.
+
+    ``load_index`` = the team's mean weighted degree (in + out) over the mean of everyone in a
+    shown team (never over withheld people, so no organisation figure minus the shown teams
+    reveals them): 1.0 is an average team, 2.0 carries twice the interaction volume per person.
+    "Most overloaded" ranks teams by it.
     """
+    release = team_release(rows, min_group_size, last_shown)
     by_team: dict[str, list[EmployeeMetrics]] = {}
     for r in rows:
         if r.team is not None:
             by_team.setdefault(r.team, []).append(r)
-    org_load = _mean(r.weighted_in + r.weighted_out for r in rows) or 0.0
+    org_load = _mean(r.weighted_in + r.weighted_out for r in rows if r.team in release.shown) or 0.0
     out: list[TeamSummary] = []
     for team in sorted(by_team):
         members = by_team[team]
-        if len(members) < min_group_size:
-            out.append(TeamSummary(team, len(members), True))
+        basis = release.basis.get(team, [])
+        if team in release.withheld:
+            out.append(TeamSummary(team, len(members), True, reason=release.withheld[team], basis=basis))
             continue
         load = _mean(r.weighted_in + r.weighted_out for r in members) or 0.0
         figures: dict[str, float] = {"load_index": load / org_load if org_load else 0.0}
@@ -463,7 +484,7 @@ def team_summaries(rows: Sequence[EmployeeMetrics], min_group_size: int) -> list
             value = _mean(getattr(r, col) for r in members)
             if value is not None:
                 figures["mean_" + col] = value
-        out.append(TeamSummary(team, len(members), False, figures))
+        out.append(TeamSummary(team, len(members), False, figures, basis=basis))
     return out
 
 
@@ -478,18 +499,25 @@ def top_bridges(rows: Sequence[EmployeeMetrics], k: int) -> list[EmployeeMetrics
 
 
 def graph_summary(
-    g: IndexedGraph, rows: Sequence[EmployeeMetrics], clustering_avg: float, reciprocity: float
+    g: IndexedGraph, rows: Sequence[EmployeeMetrics], shown_teams: Iterable[str]
 ) -> dict[str, float | int]:
-    n, m = g.n, g.m
+    """Whole-organisation figures over the people of the shown teams only (k-anonymity: a
+    total that included withheld people, minus the shown teams, would reveal them)."""
+    teams = set(shown_teams)
+    inside = [i for i, t in enumerate(g.teams) if t in teams]
+    keep = set(inside)
+    ties = {(a, b): w for a, b, w in zip(g.src, g.dst, g.weight, strict=True) if a in keep and b in keep}
+    kept_rows = [r for r in rows if r.team in teams]
+    n, m = len(inside), len(ties)
     return {
         "people": n,
         "ties": m,
-        "total_weight": sum(g.weight),
+        "total_weight": sum(ties.values()),
         "density": m / (n * (n - 1)) if n > 1 else 0.0,
-        "reciprocity": reciprocity,
-        "average_clustering": clustering_avg,
-        "mean_betweenness": _mean(r.betweenness for r in rows) or 0.0,
-        "isolated": sum(1 for r in rows if r.network_size == 0),
+        "reciprocity": sum(1 for a, b in ties if (b, a) in ties) / m if m else 0.0,
+        "average_clustering": _mean(r.clustering for r in kept_rows) or 0.0,
+        "mean_betweenness": _mean(r.betweenness for r in kept_rows) or 0.0,
+        "isolated": sum(1 for r in kept_rows if r.network_size == 0),
     }
 
 

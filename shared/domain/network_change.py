@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.metrics import EmployeeMetrics, IndexedGraph
-from shared.domain.privacy import group_is_reportable
+from shared.domain.privacy import k_anonymous_release
 
 TEAM_FIGURES: tuple[str, ...] = ("cross_team_ratio", "silo_index", "density", "load_index")
 
@@ -52,13 +52,17 @@ def team_period_figures(g: IndexedGraph, rows: Sequence[EmployeeMetrics], min_gr
             inside_w[ta] = inside_w.get(ta, 0.0) + w
             inside_ties[ta] = inside_ties.get(ta, 0) + 1
     by_person = {r.employee: r for r in rows}
-    loads = [r.weighted_in + r.weighted_out for r in rows]
+    release = k_anonymous_release(
+        {t: len(idx) for t, idx in members.items()}, min_group_size, unassigned=sum(1 for t in g.teams if t is None)
+    )
+    # the organisation's mean over shown teams only: withheld people must not be recoverable from it
+    loads = [r.weighted_in + r.weighted_out for r in rows if r.team in release.shown]
     org_load = sum(loads) / len(loads) if loads else 0.0
     out: list[TeamPeriod] = []
     for team in sorted(members):
         idx = members[team]
         size = len(idx)
-        if not group_is_reportable(size, min_group_size):
+        if team in release.withheld:
             out.append(TeamPeriod(team, size, True))
             continue
         people = [by_person[g.ids[i]] for i in idx]

@@ -1,4 +1,4 @@
-"""Privacy rules: pseudonymisation at the door and minimum group sizes.
+"""Privacy rules: pseudonymisation at the door and k-anonymity for every group view.
 
 Raw employee identifiers never reach storage: every id is replaced by a keyed HMAC-SHA256
 (``p_`` + 32 hex chars = 128 bits) before it is published to the stream. The key lives in
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 PSEUDONYM_PREFIX = "p_"
@@ -30,18 +32,95 @@ def is_pseudonym(value: str) -> bool:
 
 
 def group_is_reportable(size: int, min_group_size: int) -> bool:
-    """Aggregates over fewer than ``min_group_size`` people could single someone out."""
-    return size >= min_group_size
+    """One group alone, under :func:`k_anonymous_release` (views of several groups call that)."""
+    return "g" in k_anonymous_release({"g": size}, min_group_size).shown
+
+
+# ---- k-anonymity: the one rule for every view that shows a group ---------------------------
+
+COUNT_BAND = 5  # member counts are shown rounded down to a multiple of this
+
+FEWER_THAN_K = "fewer than k people"
+RECENT_CHANGE = "membership changed by fewer than k people since last shown"
+COMPLEMENTARY = "withheld so that withheld groups together hold 0 or at least k people"
+
+
+@dataclass(frozen=True)
+class Release:
+    """Which groups a view may show, and why the others are withheld.
+
+    ``shown`` maps each shown group to its exact size (for computing, never for display: show
+    :func:`band_count`); ``basis`` is every size each group has been shown at, to pass back as
+    ``last_shown`` next time (a series of views of the same groups).
+    """
+
+    shown: dict[str, int]
+    withheld: dict[str, str]
+    basis: dict[str, list[int]]
+    hidden: int = 0  # people in withheld groups or in none: 0 or >= k unless nothing can be shown
+
+
+def k_anonymous_release(
+    sizes: Mapping[str, int], k: int, *, unassigned: int = 0, last_shown: Mapping[str, Sequence[int]] | None = None
+) -> Release:
+    """Apply k-anonymity to a set of groups, including against differencing.
+
+    1. a group with fewer than ``k`` people is withheld;
+    2. a group whose size differs by 0 < |difference| < k from any size it was shown at before
+       is withheld (its figure minus that earlier one would single out the few who joined or
+       left). Sizes only: a swap (one in, one out) is not caught without membership history;
+    3. complementary suppression: if the withheld groups (plus ``unassigned`` people, in no
+       group) hold 0 < n < k people, the smallest shown groups are withheld too until they hold
+       at least k, so no total minus the shown groups isolates fewer than k people.
+
+    Figures over "everyone" must then be computed over the shown groups' people only.
+    """
+    withheld: dict[str, str] = {}
+    for group, size in sizes.items():
+        before = (last_shown or {}).get(group, ())
+        if size < k:
+            withheld[group] = FEWER_THAN_K
+        elif any(0 < abs(size - b) < k for b in before):
+            withheld[group] = RECENT_CHANGE
+    hidden = unassigned + sum(sizes[g] for g in withheld)
+    candidates = sorted((g for g in sizes if g not in withheld), key=lambda g: (sizes[g], g))
+    while 0 < hidden < k and candidates:
+        group = candidates.pop(0)
+        withheld[group] = COMPLEMENTARY
+        hidden += sizes[group]
+    shown = {g: n for g, n in sizes.items() if g not in withheld}
+    basis = {g: sorted(set((last_shown or {}).get(g, ())) | ({shown[g]} if g in shown else set())) for g in sizes}
+    return Release(shown, withheld, {g: b for g, b in basis.items() if b}, hidden)
+
+
+def k_anonymous_series(sizes: Sequence[int], k: int) -> list[bool]:
+    """Which points of one group's history may be shown (the same rule, point after point)."""
+    shown: list[bool] = []
+    last: dict[str, list[int]] = {}
+    for size in sizes:
+        release = k_anonymous_release({"g": size}, k, last_shown=last)
+        shown.append("g" in release.shown)
+        last = release.basis
+    return shown
+
+
+def band_count(n: int, width: int = COUNT_BAND) -> int:
+    """A member count as shown: rounded down to a multiple of ``width`` (exact counts let a
+    reader difference two views to single out a newcomer)."""
+    return (n // width) * width
 
 
 def team_views(teams: list[dict[str, Any]], min_group_size: int) -> list[dict[str, Any]]:
-    """Each team of a refresh summary as a reader may see it: a team under ``min_group_size``
-    members (or withheld by the refresh) keeps only its name. The team API and team exports
-    both read teams through this one function."""
+    """Each stored team (refresh summary, period row) as a reader may see it, through the rule
+    above: withheld teams (by the refresh's release, or under a k raised since) keep only their
+    name and reason; shown ones have banded member counts. The team API, the period views and
+    team exports all read teams through this one function."""
     views: list[dict[str, Any]] = []
     for t in teams:
         if t["withheld"] or not group_is_reportable(t["members"], min_group_size):
-            views.append({"team": t["team"], "withheld": True, "reason": f"fewer than {min_group_size} people"})
+            views.append({"team": t["team"], "withheld": True, "reason": t.get("reason") or FEWER_THAN_K})
         else:
-            views.append({"team": t["team"], "withheld": False, "members": t["members"], "figures": t["figures"]})
+            views.append(
+                {"team": t["team"], "withheld": False, "members": band_count(t["members"]), "figures": t["figures"]}
+            )
     return views

@@ -39,6 +39,7 @@ from shared.domain.metrics import (
     team_summaries,
     top_bridges,
 )
+from shared.domain.privacy import band_count
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 
@@ -137,8 +138,13 @@ def lock_key(settings: Settings) -> str:
     return f"co:metrics:refresh-lock:{settings.graph_name}"
 
 
+def last_shown_sizes(previous: dict[str, Any] | None) -> dict[str, list[int]]:
+    """The sizes each team has been shown at, from the previous summary (the k-anonymity series)."""
+    return {t["team"]: [int(n) for n in t.get("basis") or []] for t in (previous or {}).get("teams", [])}
+
+
 def _summary_dicts(
-    rows: Sequence[EmployeeMetrics], min_group_size: int
+    rows: Sequence[EmployeeMetrics], min_group_size: int, last_shown: dict[str, list[int]] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     bridges = [
         {
@@ -157,9 +163,11 @@ def _summary_dicts(
             "team": t.team,
             "members": t.members,
             "withheld": t.withheld,
+            "reason": t.reason,
+            "basis": t.basis,
             "figures": None if t.withheld else t.figures,
         }
-        for t in team_summaries(rows, min_group_size)
+        for t in team_summaries(rows, min_group_size, last_shown)
     ]
     return bridges, teams
 
@@ -240,8 +248,10 @@ async def _refresh_locked(
         )
         t3 = time.perf_counter()
         await store.write_history(at, [r.history_record(at) for r in outcome.rows])
-        bridges, teams = _summary_dicts(outcome.rows, settings.min_group_size)
-        stats = graph_summary(g, outcome.rows, outcome.average_clustering, outcome.reciprocity)
+        last_shown = last_shown_sizes(await store.latest_summary())
+        bridges, teams = _summary_dicts(outcome.rows, settings.min_group_size, last_shown)
+        stats = graph_summary(g, outcome.rows, [t["team"] for t in teams if not t["withheld"]])
+        stats["min_group_size"] = settings.min_group_size
         stats.update({"mode": outcome.plan.mode, "pivots": outcome.plan.pivots or 0})  # type: ignore[dict-item]
         stats["betweenness_error_bound"] = outcome.plan.error_bound()  # type: ignore[assignment]
         await store.save_summary(run_id, at, stats, bridges, teams)
@@ -326,12 +336,12 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     withheld = sum(1 for t in teams if t.withheld)
     out(
         f"most overloaded teams (load index = mean interaction volume per member / org mean; "
-        f"{withheld} teams under {resources.settings.min_group_size} people withheld):"
+        f"{withheld} teams withheld by k-anonymity, k = {resources.settings.min_group_size}):"
     )
     for i, t in enumerate(most_overloaded(teams, 5), 1):
         f = t.figures
         out(
-            f"  {i}. {t.team} ({t.members} people): load index {f['load_index']:.2f}, "
+            f"  {i}. {t.team} ({band_count(t.members)}+ people): load index {f['load_index']:.2f}, "
             f"mean in-weight {f.get('mean_weighted_in', 0):.1f}, "
             f"cross-team ratio {f.get('mean_cross_team_ratio', 0):.0%}"
         )

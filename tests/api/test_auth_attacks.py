@@ -22,7 +22,7 @@ from shared.platform.http import iter_routes, route_permission
 from shared.platform.settings import Settings
 from tests.api.conftest import Mint, bearer, build_test_app, running
 
-GUARDED = "/v1/graph/stats"  # viewer may read it
+GUARDED = "/v1/graph/stats"  # analyst may read it (live totals over everyone: not a viewer view)
 
 
 def _b64(data: bytes) -> str:
@@ -134,7 +134,7 @@ async def test_missing_credentials_get_401(headers: dict[str, str], dev_client: 
 
 
 async def test_valid_token_passes(dev_client: httpx.AsyncClient, mint: Mint) -> None:
-    r = await dev_client.get(GUARDED, headers=bearer(mint("viewer")))
+    r = await dev_client.get(GUARDED, headers=bearer(mint("analyst")))
     assert r.status_code == 200, r.text
 
 

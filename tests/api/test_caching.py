@@ -74,15 +74,15 @@ async def test_miss_hit_etag_304_and_invalidation(
 
 
 async def test_cache_is_scoped_by_permissions(dev_client: httpx.AsyncClient, mint: Mint) -> None:
-    """A viewer and an analyst never share an entry; two analysts do."""
+    """An admin and an analyst (other permissions) never share an entry; two analysts do."""
     cache: ResponseCache = dev_client.app.state.cache  # type: ignore[attr-defined]
     cache.l1.clear()
     settings: Settings = dev_client.app.state.settings  # type: ignore[attr-defined]
     holder = type("Holder", (), {"settings": settings, "redis": dev_client.app.state.resources.redis})()  # type: ignore[attr-defined]
     await invalidate(holder, ["graph:*"])
     analyst = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst")))
-    viewer = await dev_client.get("/v1/graph/stats", headers=bearer(mint("viewer")))
-    assert analyst.headers["x-cache"] == "MISS" and viewer.headers["x-cache"] == "MISS"
+    admin = await dev_client.get("/v1/graph/stats", headers=bearer(mint("admin")))
+    assert analyst.headers["x-cache"] == "MISS" and admin.headers["x-cache"] == "MISS"
     analyst_again = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject="another-analyst")))
     assert analyst_again.headers["x-cache"] == "HIT"
     keys = [k for k in cache.l1 if ":graph:" in k]

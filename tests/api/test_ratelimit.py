@@ -117,7 +117,7 @@ async def test_http_429_headers_and_per_endpoint_counts(api_settings: Settings, 
         }
     )
     async with running(build_test_app(s)) as client:
-        token = bearer(mint("viewer", subject="eve"))
+        token = bearer(mint("analyst", subject="eve"))
         responses = [await client.get("/v1/graph/stats", headers=token) for _ in range(4)]
         assert [r.status_code for r in responses] == [200, 200, 200, 429]
         assert [r.headers["ratelimit-remaining"] for r in responses] == ["2", "1", "0", "0"]
@@ -126,7 +126,7 @@ async def test_http_429_headers_and_per_endpoint_counts(api_settings: Settings, 
         assert 1 <= int(limited.headers["retry-after"]) <= s.rate_limit_window_s
         assert limited.json()["error"]["code"] == "rate_limited"
         # a premium subject is not limited at 3
-        premium = bearer(mint("viewer", subject="frank", tier="premium"))
+        premium = bearer(mint("analyst", subject="frank", tier="premium"))
         codes = [(await client.get("/v1/graph/stats", headers=premium)).status_code for _ in range(5)]
         assert codes == [200] * 5
         metrics = (await client.get("/metrics")).text
@@ -195,7 +195,7 @@ async def test_client_ip_is_limited_across_users(api_settings: Settings, mint: M
         codes = []
         for i in range(6):
             codes.append(
-                (await client.get("/v1/graph/stats", headers=bearer(mint("viewer", subject=f"sock-{i}")))).status_code
+                (await client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject=f"sock-{i}")))).status_code
             )
         assert codes == [200, 200, 200, 200, 429, 429]
         assert isinstance(client, httpx.AsyncClient)

@@ -79,10 +79,16 @@ async def test_refresh_writes_exact_metrics_back_history_and_summary(
     summary = await store.latest_summary()
     assert summary is not None and summary["run_id"] == result.run_id
     assert summary["bridges"][0]["employee"] == best.employee
-    assert summary["graph"]["people"] == 1005 and round(summary["graph"]["average_clustering"], 4) == 0.3994
+    # k-anonymity: organisation figures over the shown teams' people only (docs/security.md)
+    shown = {t["team"] for t in summary["teams"] if not t["withheld"]}
+    in_shown = [r for r in expected.values() if r.team in shown]
+    assert (
+        summary["graph"]["people"] == len(in_shown) == sum(t["members"] for t in summary["teams"] if t["team"] in shown)
+    )
+    assert math.isclose(summary["graph"]["average_clustering"], sum(r.clustering for r in in_shown) / len(in_shown))
     small = [t for t in summary["teams"] if t["members"] < 5]
     assert small and all(t["withheld"] and t["figures"] is None for t in small)
-    assert all(not t["withheld"] and t["figures"]["load_index"] > 0 for t in summary["teams"] if t["members"] >= 5)
+    assert all(t["figures"]["load_index"] > 0 for t in summary["teams"] if t["team"] in shown)
 
 
 async def test_unchanged_graph_is_skipped_and_changes_are_not(mres: Resources, loaded: dict[str, str]) -> None:
