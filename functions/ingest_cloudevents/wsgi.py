@@ -19,8 +19,10 @@ from typing import Any
 
 import functions_framework
 from flask import Flask, Response, json
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.adapters.redis_pool import build_redis
+from shared.platform.errors import error_payload
 from shared.platform.settings import Settings, load_settings
 
 TARGET = "ingest_interaction"
@@ -53,8 +55,16 @@ def _ready() -> Response:
     return Response(json.dumps(body), status=200 if ok else 503, mimetype="application/json")
 
 
+def _too_large(_: Exception) -> Response:
+    body = error_payload("payload_too_large", "request body exceeds the size limit")
+    return Response(json.dumps(body), status=413, mimetype="application/json")
+
+
 def build_app() -> Flask:
     app: Flask = functions_framework.create_app(target=TARGET, source=str(SOURCE), signature_type="cloudevent")
+    # the same cap as the HTTP API: werkzeug refuses a longer body (declared or streamed) with 413
+    app.config["MAX_CONTENT_LENGTH"] = load_settings().max_body_bytes
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.add_url_rule("/health/live", "health_live", _live, methods=["GET"])
     app.add_url_rule("/health/ready", "health_ready", _ready, methods=["GET"])
     return app

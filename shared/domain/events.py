@@ -7,6 +7,7 @@ a client can always retry the whole batch safely: event ids make retries idempot
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from pydantic import (
 from shared.domain.privacy import pseudonymise
 
 EVENT_TYPE_V1 = "com.causalorganism.interaction.v1"
+CLOUDEVENT_ID_PREFIX = "ce."  # ledger ids of CloudEvents: ce.<sha256(source)[:24]>:<id>; reserved
 MAX_PARTICIPANTS = 100
 MAX_MEETING_ATTENDEES = 50
 MAX_BATCH_EVENTS = 1000
@@ -62,6 +64,13 @@ class InteractionEvent(BaseModel):
     occurred_at: AwareDatetime
     duration_s: int | None = Field(default=None, ge=1, le=86_400)
     teams: dict[IdStr, TeamName] | None = Field(default=None, max_length=MAX_PARTICIPANTS + 1)
+
+    @field_validator("event_id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.startswith(CLOUDEVENT_ID_PREFIX):
+            raise ValueError(f"event ids starting with {CLOUDEVENT_ID_PREFIX!r} are reserved for CloudEvents")
+        return value
 
     @field_validator("occurred_at")
     @classmethod
@@ -117,6 +126,13 @@ class InteractionEvent(BaseModel):
             duration_s=self.duration_s,
             teams=teams or None,
         )
+
+
+def cloudevent_ledger_id(source: str, event_id: str) -> str:
+    """The ledger id of a CloudEvent: the spec makes (source, id) unique, not id alone, so one
+    producer can neither collide with nor pre-claim another producer's ids (nor the HTTP
+    ingest's, which may not use the prefix)."""
+    return f"{CLOUDEVENT_ID_PREFIX}{hashlib.sha256(source.encode()).hexdigest()[:24]}:{event_id}"
 
 
 class EventBatch(BaseModel):

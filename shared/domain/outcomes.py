@@ -44,6 +44,7 @@ class AttributeRecord(BaseModel):
     employee: str = Field(min_length=1, max_length=256)
     tenure_years: float | None = Field(default=None, ge=0, le=80)
     role: str | None = Field(default=None, min_length=1, max_length=64)
+    team: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 class AttributeBatch(BaseModel):

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
     rate_limit_ip_factor: float = 4.0  # per-IP budget = factor x per-user budget
     rate_limit_premium_factor: float = 5.0  # role "premium"/claim tier=premium
     rate_limit_fail_open: tuple[str, ...] = ("read",)  # classes still served when Redis is down
+    # CloudEvents ingest: besides a service JWT (the verifier above, role service/admin), Knative
+    # Eventing OIDC audience tokens are accepted when these are set (issuer, audience, keys)
+    ingest_oidc_issuer: str | None = None
+    ingest_oidc_audience: str | None = None
+    ingest_oidc_jwks_url: str | None = None
+    ingest_oidc_public_keys_dir: Path | None = None
+    ingest_oidc_subjects: list[str] = []  # allowed ``sub`` values (empty: any, the audience decides)
     rate_limit_timeout_s: float = 1.0  # a loaded 2-core box saw Lua calls > 250 ms
     cache_enabled: bool = True
     cache_prefix: str = "co:cache"

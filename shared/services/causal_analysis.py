@@ -49,7 +49,7 @@ async def store_outcomes(
 
 async def store_attributes(resources: Resources, records: Sequence[AttributeRecord]) -> int:
     key = resources.settings.pseudonymisation_key
-    rows = [(pseudonymise(r.employee, key), r.tenure_years, r.role) for r in records]
+    rows = [(pseudonymise(r.employee, key), r.tenure_years, r.role, r.team) for r in records]
     return await CausalStore(resources.pg).upsert_attributes(rows)
 
 

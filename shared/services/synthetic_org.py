@@ -63,7 +63,7 @@ async def load_org(resources: Resources, org: SyntheticOrg, chunk: int = 50_000)
         ]
         outcomes += await store.upsert_outcomes(rows)
     attrs = await store.upsert_attributes(
-        [(pseudo[p], t, r) for p, t, r in zip(org.people, org.tenure_years, org.roles, strict=True)]
+        [(pseudo[p], t, r, None) for p, t, r in zip(org.people, org.tenure_years, org.roles, strict=True)]
     )
     return {"metric_rows": written, "outcome_rows": outcomes, "people": attrs}
 

@@ -19,6 +19,7 @@ from cloudevents.http import CloudEvent
 from shared.adapters.redis_pool import build_redis
 from shared.domain.events import EVENT_TYPE_V1
 from shared.platform.settings import Settings
+from shared.platform.tokens import mint_token
 from tests.conftest import ROOT, free_port, settings_env
 from tests.deploy.manifests import by_kind, load_documents
 
@@ -101,13 +102,15 @@ async def test_cloudevents_command_ingests_and_answers_probes(
         ready = httpx.get(base + "/health/ready", timeout=10)
         assert ready.status_code == 200 and ready.json()["checks"]["redis"]["ok"] is True
         before = await redis.xlen(stream)
+        broker = {"Authorization": f"Bearer {mint_token(settings, subject='broker', roles=['service'])}"}
         for mode, convert in (("binary", to_binary), ("structured", to_structured)):
             headers, body = convert(_event(f"deploy-{run_id}-{mode}"))
-            r = httpx.post(base + "/", headers=headers, content=body, timeout=10)
+            assert httpx.post(base + "/", headers=headers, content=body, timeout=10).status_code == 401
+            r = httpx.post(base + "/", headers=headers | broker, content=body, timeout=10)
             assert r.status_code == 200, r.text
         assert await redis.xlen(stream) == before + 2
         headers, body = to_structured(_event(f"deploy-{run_id}-bad", type_="com.example.other"))
-        r = httpx.post(base + "/", headers=headers, content=body, timeout=10)
+        r = httpx.post(base + "/", headers=headers | broker, content=body, timeout=10)
         assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_event_type"
         assert await redis.xlen(stream) == before + 2
     await redis.unlink(stream)

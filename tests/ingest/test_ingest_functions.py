@@ -11,6 +11,7 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
+from shared.domain.events import cloudevent_ledger_id
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from tests.conftest import settings_env
@@ -147,30 +148,39 @@ def cloudevents_url(ingest_env: dict[str, str]) -> Any:
     proc.wait(timeout=10)
 
 
+def ce_auth(settings: Settings) -> dict[str, str]:
+    """The broker's credential: a service token (docs/security.md, item 1)."""
+    return {"Authorization": f"Bearer {mint_token(settings, subject='broker', roles=['service'])}"}
+
+
 def cloud_event(event_id: str, data: dict[str, Any], type_: str = "com.causalorganism.interaction.v1") -> CloudEvent:
     return CloudEvent({"type": type_, "source": "/tests", "id": event_id}, data)
 
 
 @pytest.mark.parametrize("mode", ["binary", "structured"])
-async def test_cloudevent_modes_are_accepted(cloudevents_url: str, resources: Any, run_id: str, mode: str) -> None:
+async def test_cloudevent_modes_are_accepted(
+    cloudevents_url: str, resources: Any, run_id: str, mode: str, settings: Settings
+) -> None:
     data = {k: v for k, v in good("ignored").items() if k != "event_id"}
     headers, body = (to_binary if mode == "binary" else to_structured)(cloud_event(f"ce-{mode}", data))
     before = await stream_len(resources, run_id)
-    r = httpx.post(cloudevents_url, headers=headers, content=body)
+    r = httpx.post(cloudevents_url, headers=headers | ce_auth(settings), content=body)
     assert r.status_code == 200, r.text
     assert await stream_len(resources, run_id) == before + 1
     _, fields = (await resources.redis.xrevrange(f"test:{run_id}:http", count=1))[0]
-    assert json.loads(fields[b"e"])["event_id"] == f"ce-{mode}"
+    assert json.loads(fields[b"e"])["event_id"] == cloudevent_ledger_id("/tests", f"ce-{mode}")  # (source, id)
 
 
-async def test_bad_cloudevents_are_rejected(cloudevents_url: str, resources: Any, run_id: str) -> None:
+async def test_bad_cloudevents_are_rejected(
+    cloudevents_url: str, resources: Any, run_id: str, settings: Settings
+) -> None:
     before = await stream_len(resources, run_id)
     data = {k: v for k, v in good("x").items() if k != "event_id"}
     headers, body = to_binary(cloud_event("ce-bad-type", data, type_="com.example.other"))
-    r = httpx.post(cloudevents_url, headers=headers, content=body)
+    r = httpx.post(cloudevents_url, headers=headers | ce_auth(settings), content=body)
     assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_event_type"
     headers, body = to_structured(cloud_event("ce-bad", data | {"participants": []}))
-    r = httpx.post(cloudevents_url, headers=headers, content=body)
+    r = httpx.post(cloudevents_url, headers=headers | ce_auth(settings), content=body)
     assert r.status_code == 422
     assert any(d["field"] == "participants" for d in r.json()["error"]["details"])
     assert await stream_len(resources, run_id) == before

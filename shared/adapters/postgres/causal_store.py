@@ -84,17 +84,27 @@ class CausalStore:
             )
         return len(rows)
 
-    async def upsert_attributes(self, rows: Sequence[tuple[str, float | None, str | None]]) -> int:
+    async def upsert_attributes(self, rows: Sequence[tuple[str, float | None, str | None, str | None]]) -> int:
+        """HR attributes per person; a team given here is authoritative (the ledger's person
+        totals follow at once, the graph at the person's next event or a rebuild)."""
         if not rows:
             return 0
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             await conn.executemany(
-                """INSERT INTO employee_attributes (employee, tenure_years, role) VALUES ($1, $2, $3)
+                """INSERT INTO employee_attributes (employee, tenure_years, role, team) VALUES ($1, $2, $3, $4)
                    ON CONFLICT (employee) DO UPDATE SET
                      tenure_years = coalesce(excluded.tenure_years, employee_attributes.tenure_years),
-                     role = coalesce(excluded.role, employee_attributes.role), updated_at = now()""",
+                     role = coalesce(excluded.role, employee_attributes.role),
+                     team = coalesce(excluded.team, employee_attributes.team), updated_at = now()""",
                 rows,
             )
+            teams = [(r[0], r[3]) for r in rows if r[3] is not None]
+            if teams:
+                await conn.executemany(
+                    """UPDATE person_totals SET team = $2, version = version + 1, updated_at = now()
+                        WHERE person = $1 AND team IS DISTINCT FROM $2""",
+                    teams,
+                )
         return len(rows)
 
     async def outcome_count(self, employee: str, metric: str) -> int:

@@ -6,6 +6,10 @@ pairs of the events that were new, add their deltas to the per-pair and per-pers
 touched*, new or not. A redelivered batch therefore changes no total but still returns the
 values to project, which is what makes a crash between commit and graph write harmless.
 Rows are locked in key order, so concurrent consumers cannot deadlock.
+
+A person's team is the HR attributes store's (``employee_attributes.team``) whenever HR knows
+them; otherwise the first team hint an event gave. A later hint never moves anyone: any
+producer can send hints, so the latest one winning would let it move people between teams.
 """
 
 from __future__ import annotations
@@ -175,11 +179,14 @@ async def _record_fresh(
     keys = sorted(person)
     people_rows = await conn.fetch(
         """INSERT INTO person_totals AS t (person, team, out_weight, in_weight, out_degree, in_degree, meeting_s)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::int[], $6::int[],
-                                $7::bigint[])
-               AS d(person, team, ow, iw, od, idg, ms) ORDER BY person
+           SELECT d.person, coalesce(hr.team, d.team), d.ow, d.iw, d.od, d.idg, d.ms
+             FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::int[], $6::int[], $7::bigint[])
+                  AS d(person, team, ow, iw, od, idg, ms)
+             LEFT JOIN employee_attributes hr ON hr.employee = d.person
+            ORDER BY d.person
            ON CONFLICT (person) DO UPDATE
-             SET team = coalesce(EXCLUDED.team, t.team),
+             SET team = coalesce((SELECT hr.team FROM employee_attributes hr WHERE hr.employee = t.person),
+                                 t.team, EXCLUDED.team),
                  out_weight = t.out_weight + EXCLUDED.out_weight,
                  in_weight = t.in_weight + EXCLUDED.in_weight,
                  out_degree = t.out_degree + EXCLUDED.out_degree,
