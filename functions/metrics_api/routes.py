@@ -19,7 +19,7 @@ from functions.metrics_api.periods import router as periods_router
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.exports import resolve_granularity
 from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
-from shared.domain.privacy import COUNT_BAND, band_count, k_anonymous_series, team_views
+from shared.domain.privacy import COUNT_BAND, SeriesRelease, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
 from shared.platform.errors import ApiError
@@ -284,9 +284,9 @@ async def team_history(
     assert query.start is not None and query.end is not None
     k = res.settings.min_group_size
     rows = await MetricsStore(res.pg).team_history(team, query.start, query.end, gran, k)
-    # a point is shown only if its size moved by 0 or >= k since the last shown point; counts banded
-    shown = k_anonymous_series([int(r["members"]) for r in rows], k)
-    kept = [r | {"members": band_count(int(r["members"]))} for r, ok in zip(rows, shown, strict=True) if ok]
+    # a point is shown only if its size is 0 or >= k away from every shown point's; counts banded
+    gate = SeriesRelease(k)
+    kept = [view for r in rows if (view := gate.view(team, r)) is not None]
     return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(kept))
 
 

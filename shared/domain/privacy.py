@@ -93,15 +93,30 @@ def k_anonymous_release(
     return Release(shown, withheld, {g: b for g, b in basis.items() if b}, hidden)
 
 
+class SeriesRelease:
+    """The rule above applied to groups' histories, one point at a time in time order (a point
+    whose size differs by 1..k-1 from any shown point of its group is withheld). Streams (exports)
+    and lists (the API) both go through :meth:`view`."""
+
+    def __init__(self, k: int) -> None:
+        self._k = k
+        self._shown_sizes: dict[str, list[int]] = {}
+
+    def admit(self, group: str, size: int) -> bool:
+        release = k_anonymous_release({group: size}, self._k, last_shown=self._shown_sizes)
+        self._shown_sizes[group] = release.basis.get(group, [])
+        return group in release.shown
+
+    def view(self, group: str, point: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The point as shown (member count banded), or None when it is withheld."""
+        size = int(point["members"])
+        return {**point, "members": band_count(size)} if self.admit(group, size) else None
+
+
 def k_anonymous_series(sizes: Sequence[int], k: int) -> list[bool]:
     """Which points of one group's history may be shown (the same rule, point after point)."""
-    shown: list[bool] = []
-    last: dict[str, list[int]] = {}
-    for size in sizes:
-        release = k_anonymous_release({"g": size}, k, last_shown=last)
-        shown.append("g" in release.shown)
-        last = release.basis
-    return shown
+    gate = SeriesRelease(k)
+    return [gate.admit("g", size) for size in sizes]
 
 
 def band_count(n: int, width: int = COUNT_BAND) -> int:

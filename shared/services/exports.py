@@ -26,7 +26,7 @@ from shared.adapters.objects import MultipartUpload, delete_object, ensure_bucke
 from shared.adapters.postgres.exports_store import ExportRow, ExportsStore
 from shared.adapters.postgres.metrics_store import MetricsStore, employee_history_sql, team_history_sql
 from shared.domain.exports import KIND_PERMISSION, ExportKind, ExportRequest, resolve_granularity, safe_cell
-from shared.domain.privacy import team_views
+from shared.domain.privacy import SeriesRelease, team_views
 from shared.platform.auth import Permission, principal_from_claims
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
@@ -54,6 +54,7 @@ class Source:
     sql: str | None = None
     args: tuple[Any, ...] = ()
     rows: list[list[Any]] | None = None
+    view: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None  # per streamed row; None drops it
 
 
 def object_key(settings: Settings, export: ExportRow) -> str:
@@ -83,7 +84,13 @@ async def build_source(resources: Resources, export: ExportRow) -> Source:
         gran = resolve_granularity(p.get("granularity", "auto"), start, end, settings.metrics_raw_history_max_days)
         if kind == ExportKind.TEAM_HISTORY:
             sql = team_history_sql(gran, one_team=p.get("team") is not None)
-            return Source(header=[], sql=sql, args=(p.get("team"), start, end, settings.min_group_size))
+            gate = SeriesRelease(settings.min_group_size)  # the API's history rule, row by row (team, time order)
+            return Source(
+                header=[],
+                sql=sql,
+                args=(p.get("team"), start, end, settings.min_group_size),
+                view=lambda row: gate.view(str(row["team"]), row),
+            )
         sql = employee_history_sql(gran, one_person=p.get("employee") is not None)
         return Source(header=[], sql=sql, args=(p.get("employee"), start, end))
     if kind == ExportKind.ANALYSES:
@@ -145,16 +152,20 @@ async def _rows(resources: Resources, source: Source, prefetch: int) -> AsyncIte
     async with resources.pg.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         first = True
         async for record in conn.cursor(source.sql, *source.args, prefetch=prefetch):
+            shown = dict(record) if source.view is None else source.view(dict(record))
+            if shown is None:
+                continue
             if first:
-                yield list(record.keys())
+                yield list(shown.keys())
                 first = False
-            yield list(record.values())
+            yield list(shown.values())
         if first:  # no rows: still write the header
             stmt = await conn.prepare(source.sql)
             yield [a.name for a in stmt.get_attributes()]
 
 
 async def _count(resources: Resources, source: Source) -> int:
+    """Rows the query yields (an upper bound when a ``view`` drops some): for progress only."""
     if source.rows is not None:
         return len(source.rows)
     async with resources.pg.acquire() as conn:
