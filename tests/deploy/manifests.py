@@ -39,8 +39,9 @@ class Doc:
 
     @property
     def is_core(self) -> bool:
-        """Core and built-in groups (v1, apps/v1, policy/v1) have no dot; CRD groups do."""
-        return "." not in self.group_version[0]
+        """Core and built-in groups: no dot (v1, apps/v1, policy/v1) or *.k8s.io (networking.k8s.io/v1)."""
+        group = self.group_version[0]
+        return "." not in group or group.endswith(".k8s.io")
 
     @property
     def id(self) -> str:
