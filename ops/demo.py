@@ -179,6 +179,7 @@ async def run(args: argparse.Namespace) -> None:
         async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
             stages = [
                 ("metrics", "shared.services.metrics_refresh"),
+                ("networks over time", "ops.periods_demo"),
                 ("causal analysis", "shared.services.synthetic_org"),
                 ("interventions", "shared.services.intervention_demo"),
                 ("security", "ops.security_demo"),

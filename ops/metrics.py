@@ -1,4 +1,5 @@
-"""Operate the metrics by hand: `refresh [--force]`, `retention`, `demo` (see taskfiles/metrics.yml)."""
+"""Operate the metrics by hand: `refresh [--force]`, `retention`, `demo`, `backfill [week|month] [--rewrite]`
+(see taskfiles/metrics.yml)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,34 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.platform.resources import Needs, open_resources  # noqa: E402
 from shared.platform.settings import load_settings  # noqa: E402
-from shared.services.metrics_refresh import apply_retention, demo_stage, refresh_metrics  # noqa: E402
+from shared.services.metrics_refresh import apply_retention, definitions_from, demo_stage, refresh_metrics  # noqa: E402
+from shared.services.period_metrics import backfill_in_process, tie_rules_from  # noqa: E402
 
 
 async def run(args: argparse.Namespace) -> None:
     async with open_resources(load_settings(), Needs(graph=True, redis=True, pg=True)) as res:
         if args.command == "refresh":
             print(json.dumps((await refresh_metrics(res, trigger="cli", force=args.force)).as_dict()))
+        elif args.command == "backfill":
+            s = res.settings
+            periods = await backfill_in_process(
+                res.pg,
+                args.kind,
+                datetime.now(UTC),
+                definitions_from(s),
+                tie_rules_from(s),
+                s.min_group_size,
+                rewrite=args.rewrite,
+                on_progress=lambda done, total, p: print(f"{done}/{total} {p.kind} {p.label}", flush=True),
+            )
+            print(json.dumps({"periods": len(periods)}))
         elif args.command == "retention":
             print(json.dumps({"partitions_dropped": await apply_retention(res)}))
         else:
@@ -31,6 +47,9 @@ def main() -> None:
     refresh = sub.add_parser("refresh")
     refresh.add_argument("--force", action="store_true", help="refresh even if the graph is unchanged")
     sub.add_parser("retention")
+    backfill = sub.add_parser("backfill")
+    backfill.add_argument("kind", nargs="?", default="week", choices=["week", "month"])
+    backfill.add_argument("--rewrite", action="store_true", help="recompute periods already written")
     sub.add_parser("demo")
     asyncio.run(run(parser.parse_args()))
 

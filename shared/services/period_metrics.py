@@ -11,6 +11,7 @@ bookkeeping for every row leaving the window.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,3 +113,33 @@ async def periods_to_fill(pool: PgPool, kind: PeriodKind, now: datetime, *, rewr
     written = set() if rewrite else await PeriodStore(pool).written_periods(kind)
     until = min(now, period_of(kind, span[1]).end)  # no empty periods after the last interaction
     return [p for p in closed_periods(kind, span[0], until) if p.label not in written]
+
+
+async def backfill_in_process(
+    pool: PgPool,
+    kind: PeriodKind,
+    now: datetime,
+    defs: MetricDefinitions,
+    rules: TieRules,
+    min_group_size: int,
+    *,
+    rewrite: bool = False,
+    on_progress: Callable[[int, int, Period], None] | None = None,
+) -> list[Period]:
+    """The back-fill without Temporal (CLI, demo, benchmark): same plan, same per-period write,
+    recorded in ``period_backfill_runs`` like the workflow's."""
+    periods = await periods_to_fill(pool, kind, now, rewrite=rewrite)
+    store = PeriodStore(pool)
+    first = periods[0].label if periods else now.date()
+    run_id = await store.start_backfill(kind, first, periods[-1].label if periods else first, len(periods))
+    try:
+        for done, period in enumerate(periods, 1):
+            await write_period(pool, period, defs, rules, min_group_size)
+            await store.backfill_progress(run_id, done)
+            if on_progress is not None:
+                on_progress(done, len(periods), period)
+    except Exception as exc:
+        await store.finish_backfill(run_id, "failed", f"{type(exc).__name__}: {exc}"[:1000])
+        raise
+    await store.finish_backfill(run_id, "succeeded")
+    return periods

@@ -13,6 +13,7 @@ from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.adapters.igraph_compute import betweenness_from_sources, betweenness_split, split_sources, to_igraph
 from shared.domain.metrics import (
     IndexedGraph,
+    available_capacity,
     index_graph,
     normalise_betweenness,
     plan_betweenness,
@@ -41,9 +42,16 @@ def test_two_processes_equal_one(eu: IndexedGraph) -> None:
 
 def test_plan_uses_exact_when_it_fits_the_budget() -> None:
     enron_n, enron_m = 36_691, 367_660  # 83 s of exact work on one core at 6.2 ns
-    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, workers=2, exact_budget_s=45.0).mode == "exact"
-    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, workers=1, exact_budget_s=45.0).mode == "sampled"
-    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, workers=2, exact_budget_s=0.0).mode == "sampled"
+    idle_two_cores = available_capacity(workers=2, cores=2, load_average=0.5)
+    assert idle_two_cores == 2.0
+    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=2.0, exact_budget_s=45.0).mode == "exact"
+    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=1.0, exact_budget_s=45.0).mode == "sampled"
+    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=2.0, exact_budget_s=0.0).mode == "sampled"
+    # the shared machine at load 14: each worker gets a seventh of a core, exact no longer fits
+    busy = available_capacity(workers=2, cores=2, load_average=14.0)
+    assert busy == 2 * 2 / 14
+    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=busy, exact_budget_s=45.0).mode == "sampled"
+    assert available_capacity(workers=8, cores=2, load_average=1.0) == 2.0  # more workers than cores: no gain
 
 
 def test_sampled_plan_reports_a_bound_that_holds(eu: IndexedGraph) -> None:

@@ -6,7 +6,7 @@ turnover with the k-rule and the role rules (viewer, analyst, admin, nobody)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,10 +15,14 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ops.periods_demo import demo_stage
 from shared.adapters.postgres.databases import scratch_database
+from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.adapters.postgres.panel import fetch_panel
 from shared.adapters.postgres.period_store import PeriodStore
 from shared.adapters.postgres.window_ledger import copy_interactions, copy_teams, ledger_rows
-from shared.domain.metrics import MetricDefinitions
+from shared.domain.analysis import AnalysisSpec
+from shared.domain.metrics import EmployeeMetrics, MetricDefinitions
 from shared.domain.network_change import team_period_figures
 from shared.domain.periods import Period
 from shared.domain.synthetic_network import ChangingOrg, generate_changing_org
@@ -188,3 +192,37 @@ def test_k_rule_withholds_small_teams_and_their_changes(periods_settings: Settin
         body = httpx.get(f"{base}/v1/metrics/changes", headers=viewer).json()
         shown = {t["team"] for t in body["teams"] if not t["withheld"]}
         assert shown == {org.merged_team} and body["min_group_size"] == 11
+
+
+async def test_causal_panel_takes_each_person_period_from_that_periods_graph(
+    pres: Resources, backfilled: dict[str, Any], org: ChangingOrg
+) -> None:
+    """Back-filled weeks come from the period history; a week not back-filled still falls back
+    to averaging the refresh snapshots; a snapshot inside a back-filled week is ignored."""
+    person = next(p for p, t in org.teams.items() if t == org.merged_team)
+    late = datetime(2026, 6, 3, 12, tzinfo=UTC)  # a Wednesday long after the generated weeks
+    inside = org.start + timedelta(weeks=org.merge_week, days=2)
+    snapshot = EmployeeMetrics(person, org.merged_team, 1, 1, 1.0, 1.0, 0.5, 0.5, 0.25, None, 0.0, 2, 0, 1)
+    store = MetricsStore(pres.pg)
+    await store.write_history(late, [snapshot.history_record(late)])
+    await store.write_history(inside, [snapshot.history_record(inside)])
+    spec = AnalysisSpec(treatment="betweenness", outcome="cross_team_ratio", confounders=["degree_out"], period="week")
+    async with pres.pg.acquire() as conn:
+        panel = await fetch_panel(conn, spec)
+    mine = panel[panel["employee"] == person].sort_values("period")
+    assert len(mine) == 15  # 14 back-filled weeks + the late snapshot's week
+    history = await PeriodStore(pres.pg).employee_periods(person, "week", org.start.date(), date(2026, 6, 1))
+    for row, period in zip(mine.itertuples(), history, strict=False):
+        assert row.period == period["period_start"]
+        assert row.betweenness == period["betweenness"] and row.cross_team_ratio == period["cross_team_ratio"]
+    assert mine.iloc[-1]["period"] == date(2026, 6, 1) and mine.iloc[-1]["betweenness"] == 0.5
+    assert 0.5 not in set(mine["betweenness"].iloc[:-1])  # the snapshot inside week 10 lost to the period row
+    assert len(panel) > 14 * 70  # nearly every person-week of the organisation
+
+
+async def test_demo_stage(pres: Resources, backfilled: dict[str, Any], org: ChangingOrg) -> None:
+    lines: list[str] = []
+    await demo_stage(pres, lines.append)
+    assert lines[0].startswith("period history: 14 closed weeks back-filled")
+    assert "80 people" in lines[1] and "betweenness exact" in lines[1]
+    assert len(lines) == 6  # three teams listed

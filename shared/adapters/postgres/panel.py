@@ -6,9 +6,12 @@ engine) and Spark's JDBC reader, so both engines see exactly the same rows. Ever
 in it is checked against the column pattern and every literal is a ``date``, so nothing a
 caller typed reaches the SQL unchecked.
 
-Periods are ``date_trunc('week'|'month', ...)`` in UTC; several metric refreshes in a period
-are averaged, several outcome values in a period are averaged; the team is the
-alphabetically last team the person had that period (ties are rare: moves mid-period).
+Periods are ``date_trunc('week'|'month', ...)`` in UTC. A person-period's metrics come from
+that period's own graph (``employee_period_metrics``, written by the period back-fill, issue
+13) when it has been written; otherwise (periods not back-filled yet) the metric refreshes in
+the period are averaged, which reads the cumulative graph. Several outcome values in a period
+are averaged; the team is the alphabetically last team the person had that period (ties are
+rare: moves mid-period).
 """
 
 from __future__ import annotations
@@ -68,6 +71,11 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = ()) -> str
         ["max(team) AS team" if c == "team" else f"avg({_ident(c)})::float8 AS {_ident(c)}" for c in metrics]
     )
     m_select = f", {m_cols}" if m_cols else ""
+    p_cols = ", ".join(["team" if c == "team" else f"{_ident(c)}::float8" for c in metrics])
+    p_select = f", {p_cols}" if p_cols else ""
+    p_where = [f"period_kind = '{unit}'"]
+    if spec.window is not None:
+        p_where.append(f"period_start BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
     o_cols = ", ".join(
         f"avg(value) FILTER (WHERE metric = '{c}')::float8 AS {_ident(c)}" for c in outcomes if _IDENT.match(c)
     )
@@ -87,9 +95,15 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = ()) -> str
     a_join = "LEFT JOIN employee_attributes a ON a.employee = m.employee" if attrs else ""
     return f"""SELECT * FROM (
   SELECT {", ".join(select)}
-    FROM (SELECT employee, {m_period} AS period{m_select}
-            FROM employee_metrics WHERE {" AND ".join(m_where)}
-           GROUP BY 1, 2) m
+    FROM (SELECT employee, period_start AS period{p_select}
+            FROM employee_period_metrics WHERE {" AND ".join(p_where)}
+          UNION ALL
+          SELECT s.* FROM (SELECT employee, {m_period} AS period{m_select}
+                             FROM employee_metrics WHERE {" AND ".join(m_where)}
+                            GROUP BY 1, 2) s
+           WHERE NOT EXISTS (SELECT 1 FROM employee_period_metrics p
+                              WHERE p.period_kind = '{unit}' AND p.employee = s.employee
+                                AND p.period_start = s.period)) m
     {o_join}
     {a_join}
 ) panel WHERE {complete}"""
