@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from shared.adapters.postgres.period_store import PeriodStore
 from shared.domain.network_change import TEAM_FIGURES, bridge_turnover, changes
 from shared.domain.periods import period_at, period_of, previous
-from shared.domain.privacy import team_views
+from shared.domain.privacy import SeriesRelease, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import error_responses, resources_of
@@ -154,8 +154,11 @@ class BackfillRunOut(BaseModel):
 
 
 def _shown(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
-    """The k-rule on read, through the one team-view function (k may have been raised since
-    the rows were written): a withheld period keeps only its date and team."""
+    """One team's periods (time order) as a reader may see them, through the project's one
+    k-rule (shared/domain/privacy.py): ``team_views`` (withheld at write time, or under a k
+    raised since; member counts banded) and then ``SeriesRelease`` over the series (a period
+    whose size differs by 1..k-1 from a shown period's is withheld, so two periods cannot be
+    differenced to single out joiners or leavers). A withheld period keeps its date and team."""
     views = team_views(
         [
             {
@@ -168,11 +171,12 @@ def _shown(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
         ],
         k,
     )
+    gate = SeriesRelease(k)
     out = []
     for r, view in zip(rows, views, strict=True):
-        point = {"period_start": r["period_start"], "team": r.get("team"), "withheld": view["withheld"]}
-        if not view["withheld"]:
-            point.update(members=view["members"], **view["figures"])
+        point = {"period_start": r["period_start"], "team": r.get("team"), "withheld": True}
+        if not view["withheld"] and gate.admit(str(r.get("team")), int(r["members"])):
+            point.update(withheld=False, members=view["members"], **view["figures"])
         out.append(point)
     return out
 
@@ -203,7 +207,8 @@ async def team_periods(
     start, end = query.bounds()
     # one period earlier, so the first point's change is known; then dropped
     first = previous(query.kind, period_of(query.kind, _at(start))).label
-    rows = _shown(await PeriodStore(res.pg).team_periods(team, query.kind, first, end), k)
+    stored = [{**r, "team": team} for r in await PeriodStore(res.pg).team_periods(team, query.kind, first, end)]
+    rows = _shown(stored, k)
     points = [p for p in changes(_contiguous(rows, query.kind)) if p["period_start"] >= start and "gap" not in p]
     return TeamPeriodsOut(team=team, kind=query.kind, min_group_size=k, points=[TeamPeriodPoint(**p) for p in points])
 
@@ -237,10 +242,11 @@ async def team_changes(
     )
     if not now_rows:
         raise ApiError(404, "not_found", "no figures for that period")
-    prior = {r["team"]: r for r in _shown(before_rows, k)}
+    prior = {r["team"]: r for r in before_rows}
     teams: list[TeamChange] = []
-    for row in _shown(now_rows, k):
-        series = changes([prior.get(row["team"], {"period_start": before.label}), row])
+    for row in now_rows:
+        pair = _shown([prior[row["team"]], row], k) if row["team"] in prior else [{}, *_shown([row], k)]
+        series = changes([{"period_start": before.label, **pair[0]}, pair[1]])
         teams.append(TeamChange(**series[1]))
     return ChangesOut(kind=kind, period_start=current.label, previous_start=before.label, min_group_size=k, teams=teams)
 

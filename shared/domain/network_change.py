@@ -9,7 +9,9 @@ Per team and period (docs/metrics.md, "Change views"):
 - ``density``: internal directed ties over the ``members x (members - 1)`` possible ones;
 - ``load_index``: the members' mean weighted degree (in + out) over the organisation's mean.
 
-Teams under the minimum group size get no figures (``shared.domain.privacy``). Bridge
+Which teams get figures is decided by the project's one k-rule,
+``shared.domain.privacy.k_anonymous_release`` (under k, and complementary suppression with
+the people in no team); ``load_index``'s organisation mean is over the shown teams' people. Bridge
 turnover compares each period's top bridges with the previous period's: who entered, who
 left (pseudonymous ids; individual-level, so analyst-only on the API). Pure: no I/O.
 """

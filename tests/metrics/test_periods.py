@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from functions.metrics_api.periods import _shown
 from ops.periods_demo import demo_stage
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.metrics_store import MetricsStore
@@ -23,7 +24,7 @@ from shared.adapters.postgres.period_store import PeriodStore
 from shared.adapters.postgres.window_ledger import copy_interactions, copy_teams, ledger_rows
 from shared.domain.analysis import AnalysisSpec
 from shared.domain.metrics import EmployeeMetrics, MetricDefinitions
-from shared.domain.network_change import team_period_figures
+from shared.domain.network_change import TEAM_FIGURES, changes, team_period_figures
 from shared.domain.periods import Period
 from shared.domain.synthetic_network import ChangingOrg, generate_changing_org
 from shared.domain.tie_weights import TieRules
@@ -226,3 +227,20 @@ async def test_demo_stage(pres: Resources, backfilled: dict[str, Any], org: Chan
     assert lines[0].startswith("period history: 14 closed weeks back-filled")
     assert "80 people" in lines[1] and "betweenness exact" in lines[1]
     assert len(lines) == 6  # three teams listed
+
+
+def test_period_series_cannot_be_differenced() -> None:
+    """A team that grows by 1..k-1 people from a shown period is withheld in the new period
+    (its figures minus the old ones would describe the newcomers); counts are banded."""
+    figures = {f: 0.5 for f in TEAM_FIGURES}
+    rows = [
+        {"period_start": date(2026, 1, 5), "team": "t", "members": 12, "withheld": False, **figures},
+        {"period_start": date(2026, 1, 12), "team": "t", "members": 13, "withheld": False, **figures},
+        {"period_start": date(2026, 1, 19), "team": "t", "members": 17, "withheld": False, **figures},
+        {"period_start": date(2026, 1, 26), "team": "t", "members": 4, "withheld": True, **dict.fromkeys(figures)},
+    ]
+    shown = _shown(rows, 5)
+    assert [p["withheld"] for p in shown] == [False, True, False, True]
+    assert shown[0]["members"] == 10 and shown[2]["members"] == 15  # banded to multiples of 5
+    series = changes(shown)
+    assert series[1]["change_density"] is None and series[2]["change_density"] is None
