@@ -20,14 +20,17 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     from functions.interventions_api.routes import router as interventions_router
     from functions.metrics_api.routes import router as metrics_router
     from functions.query_api.routes import router as query_router
+    from functions.web.app import install_web
 
     routers = [query_router, ingest_router, metrics_router, interventions_router, analysis_router, exports_router]
-    return create_app(
+    app = create_app(
         title="Causal Organism (all HTTP functions)",
         needs=Needs.everything(),
         routers=routers,
         settings=settings,
     )
+    install_web(app)  # the web app and its WebSocket under /app
+    return app
 
 
 app = build_app()

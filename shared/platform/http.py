@@ -9,7 +9,8 @@ Every app gets, without the function doing anything:
 - a token verifier, the rate limiter (Redis sliding window, see ``ratelimit.py``) and the
   response cache (L1 + Redis, see ``caching.py``) with its invalidation listener;
 - ``/health/live`` (touches nothing), ``/health/ready`` (each dependency with a real request,
-  plus graph readiness; 503 when any is down) and ``/metrics`` for Prometheus.
+  plus graph readiness; 503 when any is down) and ``/metrics`` for Prometheus;
+- ``/``, ``/docs`` and ``/redoc`` served with their assets from the process (``docs.py``: no CDN).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
+from shared.platform.docs import install_docs
 from shared.platform.errors import ErrorResponse, install_error_handlers
 from shared.platform.observability import (
     HttpMetrics,
@@ -51,7 +53,23 @@ _ERROR_TEXT: dict[int, str] = {
     503: "A dependency (e.g. the rate limiter's Redis) is unavailable; see Retry-After",
 }
 PUBLIC_PATHS = frozenset(
-    {"/health/live", "/health/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    {
+        "/",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/docs/assets",
+        "/redoc",
+        "/openapi.json",
+        # the web app (functions/web): sign-in itself and its static assets
+        "/app/signin",
+        "/app/signin/oidc",
+        "/app/signin/dev",
+        "/app/auth/callback",
+        "/app/static",
+    }
 )
 
 
@@ -112,7 +130,7 @@ def health_router() -> APIRouter:
 
 def route_permission(route: BaseRoute) -> str | None:
     """The permission a route's dependencies declare (``require(...)``), if any."""
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute | APIWebSocketRoute):
         return None
     stack = list(route.dependant.dependencies)
     while stack:
@@ -285,12 +303,13 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
 
-    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     _install_metrics(app)
     install_error_handlers(app)
     app.include_router(health_router())
+    install_docs(app, title)
     for router in routers:
         app.include_router(router)
     document_routes(app)

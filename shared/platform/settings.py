@@ -247,6 +247,27 @@ class Settings(BaseSettings):
     cycle_lookback_hours: float = 6.0  # robust analyses this recent are evaluated
     cycle_max_people: int = 5  # people targeted by one automatic proposal
 
+    # web app (issue 14): OpenID Connect sign-in, session cookie, live updates. See docs/web.md.
+    web_oidc_issuer: str | None = None  # the identity provider; discovery at <issuer>/.well-known/openid-configuration
+    web_oidc_client_id: str | None = None
+    web_oidc_client_secret: SecretStr | None = None  # None: a public client (PKCE only)
+    web_oidc_scopes: str = "openid profile groups"
+    web_oidc_groups_claim: str = "groups"
+    web_oidc_group_roles: dict[str, str] = {
+        "causal-organism-viewers": "viewer",
+        "causal-organism-analysts": "analyst",
+        "causal-organism-approvers": "approver",
+        "causal-organism-admins": "admin",
+    }
+    web_dev_sign_in: bool = False  # pick-a-role sign-in; honoured only when environment is local or test
+    web_session_secret: SecretStr | None = None  # signs the session cookie; local/test derive one from the HMAC key
+    web_session_max_age_s: int = 8 * 3600
+    web_cookie_secure: bool = True  # browsers keep Secure cookies on http://127.0.0.1 and localhost
+    web_public_origin: str | None = None  # e.g. https://app.example.org: redirect URI and WebSocket Origin check
+    web_heartbeat_s: float = 10.0  # WebSocket ping interval; the page reconnects after two missed
+    web_poll_interval_s: float = 5.0  # the page's polling interval when WebSockets are blocked
+    web_live_poll_s: float = 1.0  # how often the live hub looks for new audit rows and analysis progress
+
     @cached_property
     def pseudonymisation_key(self) -> bytes:
         """The HMAC key, from the value or from the file that holds it."""

@@ -109,3 +109,26 @@ def automatic_proposal(finding: Finding, parameters: dict[str, float] | None = N
         proposed_by="system",
         automatic=True,
     )
+
+
+class DecisionRefused(Exception):
+    """The workflow refused the update (already decided, expired, finished)."""
+
+
+async def decide(client: Client, intervention_id: str, actor: str, roles: list[str], approve: bool, reason: str) -> Any:
+    """Send an approver's decision to the intervention's workflow (a Temporal update; the workflow
+    checks the role again and records who and why). The web app's approve/reject goes through here."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from workflows.intervention.types import Decision
+
+    handle = client.get_workflow_handle(workflow_id(intervention_id))
+    try:
+        return await handle.execute_update("decide", Decision(approve, actor, sorted(roles), reason))
+    except WorkflowUpdateFailedError as exc:
+        raise DecisionRefused(str(exc.cause or exc)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise DecisionRefused("the intervention's workflow has finished") from exc
+        raise

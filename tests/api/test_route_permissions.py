@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from shared.platform.http import PUBLIC_PATHS, iter_routes, route_permission
 from shared.platform.settings import Settings
@@ -44,7 +44,7 @@ def test_every_route_declares_a_permission(module_name: str, stack_env: dict[str
         seen += 1
         if path in PUBLIC_PATHS:
             continue
-        if isinstance(route, APIRoute):
+        if isinstance(route, APIRoute | APIWebSocketRoute):
             if route_permission(route) is None:
                 unguarded.append(f"{sorted(methods)} {path}")
         else:  # plain Starlette routes, mounts and websockets cannot declare a permission
