@@ -129,7 +129,8 @@ def redact_people(value: Any, user: WebUser) -> Any:
 @router.get("/signin", response_class=HTMLResponse)
 async def signin_page(request: Request, error: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
     settings = request.app.state.settings
-    views(request)  # warms the layout library while the person signs in
+    if getattr(request.app.state, "resources", None) is not None:
+        views(request)  # warms the layout library while the person signs in
     return render(
         request,
         "signin.html",

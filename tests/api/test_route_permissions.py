@@ -49,7 +49,7 @@ def test_every_route_declares_a_permission(module_name: str, stack_env: dict[str
                 unguarded.append(f"{sorted(methods)} {path}")
         else:  # plain Starlette routes, mounts and websockets cannot declare a permission
             unguarded.append(f"({type(route).__name__}) {path}")
-    assert seen > len(PUBLIC_PATHS) - 3, f"{module_name}: the walk found no routes"
+    assert seen > 6, f"{module_name}: the walk found no routes"
     assert unguarded == [], f"{module_name}: routes without a declared permission: {unguarded}"
 
 
@@ -57,6 +57,8 @@ def test_every_route_declares_a_permission(module_name: str, stack_env: dict[str
 def test_openapi_documents_auth_and_errors(module_name: str, stack_env: dict[str, str]) -> None:
     app: FastAPI = importlib.import_module(module_name).app
     spec = app.openapi()
+    if all(path in PUBLIC_PATHS for path in spec["paths"]):  # e.g. the web app: pages are not API operations
+        return
     schemes = spec["components"]["securitySchemes"]
     assert {"type": "http", "scheme": "bearer"}.items() <= next(iter(schemes.values())).items()
     assert "ErrorResponse" in spec["components"]["schemas"]
