@@ -121,9 +121,12 @@ class WebViews:
 
     # ---- interventions ----------------------------------------------------------------------
 
+    def _audit(self) -> AuditStore:
+        return AuditStore(self.resources.pg, self.resources.settings.audit_key)
+
     async def pending(self) -> list[dict[str, Any]]:
         now = datetime.now(UTC)
-        rows = await AuditStore(self.resources.pg).list("awaiting_approval", 1000)
+        rows = await self._audit().list("awaiting_approval", 1000)
         out = []
         for r in rows:
             deadline = r.get("approval_deadline")
@@ -133,17 +136,17 @@ class WebViews:
         return sorted(out, key=lambda r: r["time_left_s"])
 
     async def interventions(self, limit: int = 50) -> list[dict[str, Any]]:
-        return await AuditStore(self.resources.pg).list(None, limit)
+        return await self._audit().list(None, limit)
 
     async def intervention(self, intervention_id: str) -> dict[str, Any] | None:
-        return await AuditStore(self.resources.pg).get(intervention_id)
+        return await self._audit().get(intervention_id)
 
     async def timeline(self, intervention_id: str) -> list[dict[str, Any]]:
-        rows = await AuditStore(self.resources.pg).query(intervention_id=intervention_id, limit=TIMELINE_EVENTS)
+        rows = await self._audit().query(intervention_id=intervention_id, limit=TIMELINE_EVENTS)
         return [r.to_json() for r in rows]
 
     async def verify_audit(self) -> dict[str, Any]:
-        return (await AuditStore(self.resources.pg).verify(None)).to_json()
+        return (await self._audit().verify(None)).to_json()
 
     # ---- operations -------------------------------------------------------------------------
 

@@ -171,7 +171,7 @@ def web(web_settings: Settings, people: dict[str, str], consumer: None) -> Itera
 async def worker(web_settings: Settings, resources: Resources) -> AsyncIterator[Client]:
     """An intervention worker in this process on the web server's task queue; yields its client."""
     client = await Client.connect(web_settings.temporal_address, namespace=web_settings.temporal_namespace)
-    acts = build(web_settings, AuditStore(resources.pg))
+    acts = build(web_settings, AuditStore(resources.pg, web_settings.audit_key))
     with ThreadPoolExecutor(4) as pool:
         async with Worker(
             client,
