@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.interventions import (
-    Evidence,
     InterventionType,
     Proposal,
     ProposalError,
@@ -37,13 +36,16 @@ class TargetIn(BaseModel):
 
 
 class EvidenceIn(BaseModel):
+    """Names the stored analysis behind the proposal. The server loads its result; an effect,
+    interval or verdict sent here is accepted for compatibility and ignored."""
+
     analysis_id: clean_str(128, min_length=1)  # type: ignore[valid-type]
-    treatment: clean_str(64, min_length=1)  # type: ignore[valid-type]
-    outcome: clean_str(64, min_length=1)  # type: ignore[valid-type]
-    effect: float
-    ci_low: float
-    ci_high: float
-    verdict: Verdict
+    treatment: clean_str(64, min_length=1) | None = None  # type: ignore[valid-type]
+    outcome: clean_str(64, min_length=1) | None = None  # type: ignore[valid-type]
+    effect: float | None = Field(default=None, description="ignored: the stored result's effect is used")
+    ci_low: float | None = Field(default=None, description="ignored")
+    ci_high: float | None = Field(default=None, description="ignored")
+    verdict: Verdict | None = Field(default=None, description="ignored: the stored verdict is used")
 
 
 class ProposeIn(BaseModel):
@@ -115,17 +117,23 @@ async def propose(
     request: Request,
     principal: Principal = Depends(require(Permission.PROPOSE_INTERVENTIONS)),
 ) -> ProposedOut:
-    """Start an intervention. Non-robust evidence is accepted from a person but always needs approval."""
-    proposal = Proposal(
-        intervention_id=service.new_intervention_id(),
-        type=body.type,
-        target=Target(people=tuple(body.target.people), teams=tuple(body.target.teams)),
-        parameters=body.parameters,
-        evidence=Evidence(**body.evidence.model_dump()),
-        proposed_by=principal.subject,
-    )
+    """Start an intervention on the evidence of a stored, finished analysis (422 otherwise).
+
+    Non-robust evidence is accepted from a person but always needs approval.
+    """
     resources = resources_of(request)
     try:
+        evidence = await service.stored_evidence(
+            resources.pg, body.evidence.analysis_id, body.evidence.treatment, body.evidence.outcome
+        )
+        proposal = Proposal(
+            intervention_id=service.new_intervention_id(),
+            type=body.type,
+            target=Target(people=tuple(body.target.people), teams=tuple(body.target.teams)),
+            parameters=body.parameters,
+            evidence=evidence,
+            proposed_by=principal.subject,
+        )
         inp = service.build_input(proposal, resources.settings)
     except ProposalError as exc:
         raise ApiError(422, "validation_error", str(exc)) from exc

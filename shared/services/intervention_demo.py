@@ -30,8 +30,10 @@ from typing import Any
 import httpx
 
 from shared.adapters.postgres.audit import AuditStore
-from shared.domain.interventions import Evidence, InterventionType, Proposal, Target, Verdict, plan_actions
+from shared.adapters.postgres.causal_store import CausalStore
+from shared.domain.interventions import Evidence, InterventionType, Proposal, Target, plan_actions
 from shared.platform.resources import Resources
+from shared.services.interventions import evidence_of_result
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING_S = 6.0
@@ -84,10 +86,15 @@ async def find_evidence(resources: Resources, out: Callable[[str], None]) -> tup
                     out(f"evidence: stored analysis {ev.analysis_id} ({ev.treatment} -> {ev.outcome})")
                     return ev, people
     out("evidence: no stored robust meeting-hours result; running a small in-process DoWhy analysis")
-    return await asyncio.to_thread(_in_process_analysis, out)
+    spec, result, people = await asyncio.to_thread(_in_process_analysis, out)
+    # stored like any analysis: a proposal's evidence is a stored analysis id (the API loads it)
+    store = CausalStore(resources.pg)
+    analysis_id = await store.create(spec, "demo")
+    await store.complete(analysis_id, result, {"engine": "pandas", "source": "intervention demo, synthetic org"})
+    return evidence_of_result(analysis_id, result), people
 
 
-def _in_process_analysis(out: Callable[[str], None]) -> tuple[Evidence, list[str]]:
+def _in_process_analysis(out: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     from shared.adapters.causal.pandas_engine import run_pandas
     from shared.domain.analysis import AnalysisSpec
     from shared.domain.synthetic_org import generate_org
@@ -96,23 +103,15 @@ def _in_process_analysis(out: Callable[[str], None]) -> tuple[Evidence, list[str
     # confounder as strong as the team would explain the effect away, and the verdict says so
     org = generate_org(seed=11, people=150, weeks=8, load_on_treatment=1.0, load_on_outcome=-1.0)
     frame = org.frame()
-    result = run_pandas(frame, AnalysisSpec(**org.spec_kwargs(), refuter_simulations=5, seed=1))
+    spec = AnalysisSpec(**org.spec_kwargs(), refuter_simulations=5, seed=1)
+    result = run_pandas(frame, spec)
     out(
         f"  synthetic org (planted effect {org.true_effect}): estimated {result.effect:.3f} "
         f"[{result.ci_low:.3f}, {result.ci_high:.3f}], verdict {result.verdict}"
     )
     latest = frame.sort_values("period").groupby("employee").tail(1)
     people = list(latest.sort_values("meeting_hours", ascending=False)["employee"].head(5))
-    ev = Evidence(
-        analysis_id=f"in-process-synthetic-seed-{org.seed}",
-        treatment=result.treatment,
-        outcome=result.outcome,
-        effect=result.effect,
-        ci_low=result.ci_low,
-        ci_high=result.ci_high,
-        verdict=Verdict(result.verdict),
-    )
-    return ev, people
+    return spec.model_dump(mode="json"), result.model_dump(mode="json"), people
 
 
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:

@@ -10,11 +10,14 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.postgres.causal_store import CausalStore
 from shared.domain.impact import assess_proposal
 from shared.domain.interventions import (
     Evidence,
     Proposal,
+    ProposalError,
     Target,
+    Verdict,
     plan_actions,
     proposal_fingerprint,
     proposal_to_dict,
@@ -24,6 +27,8 @@ from shared.platform.settings import Settings
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
+
+    from shared.adapters.postgres.pool import PgPool
 
 WORKFLOW_NAME = "InterventionWorkflow"
 
@@ -38,6 +43,40 @@ def workflow_id(intervention_id: str) -> str:
 
 def new_intervention_id() -> str:
     return uuid.uuid4().hex[:16]
+
+
+def evidence_of_result(analysis_id: str, result: dict[str, Any]) -> Evidence:
+    """Evidence exactly as the stored analysis result says (effect, interval, ladder verdict)."""
+    return Evidence(
+        analysis_id=analysis_id,
+        treatment=str(result["treatment"]),
+        outcome=str(result["outcome"]),
+        effect=float(result["effect"]),
+        ci_low=float(result["ci_low"]),
+        ci_high=float(result["ci_high"]),
+        verdict=Verdict(result["verdict"]),
+    )
+
+
+async def stored_evidence(
+    pg: PgPool, analysis_id: str, treatment: str | None = None, outcome: str | None = None
+) -> Evidence:
+    """The evidence behind a proposal is the stored analysis, never what a client typed.
+
+    The analysis must exist, have succeeded, and (when the caller names them) be about the same
+    treatment and outcome; anything else is a ProposalError (422). A client-sent effect,
+    interval or verdict is never read: the impact level follows the stored verdict.
+    """
+    row = await CausalStore(pg).get(analysis_id)
+    if row is None:
+        raise ProposalError(f"no analysis {analysis_id}: evidence must name a stored analysis")
+    if row.status != "succeeded" or row.result is None:
+        raise ProposalError(f"analysis {analysis_id} is {row.status}, not finished: no evidence yet")
+    evidence = evidence_of_result(row.id, row.result)
+    for name, claimed, stored in (("treatment", treatment, evidence.treatment), ("outcome", outcome, evidence.outcome)):
+        if claimed is not None and claimed != stored:
+            raise ProposalError(f"analysis {analysis_id} is about {name} {stored!r}, not {claimed!r}")
+    return evidence
 
 
 def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any:

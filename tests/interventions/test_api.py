@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from functions.interventions_api.routes import router
 from shared.adapters.postgres.audit import AuditStore
+from shared.adapters.postgres.causal_store import CausalStore
 from shared.platform.http import create_app
 from shared.platform.resources import Needs, Resources
 from shared.platform.settings import Settings
@@ -23,15 +24,18 @@ from shared.platform.tokens import mint_token
 from workflows.intervention import WORKFLOWS
 from workflows.intervention.activities import build
 
-EVIDENCE = {
-    "analysis_id": "an-api",
-    "treatment": "meeting_load",
-    "outcome": "wellbeing",
-    "effect": -0.4,
-    "ci_low": -0.5,
-    "ci_high": -0.3,
-    "verdict": "robust",
-}
+ROBUST_RESULT = {"treatment": "meeting_load", "outcome": "wellbeing", "effect": -0.4, "ci_low": -0.5, "ci_high": -0.3}
+# the proposals' evidence: its analysis_id is set to a stored, finished analysis by the api fixture
+EVIDENCE: dict[str, Any] = {"analysis_id": "set-by-fixture", "treatment": "meeting_load", "outcome": "wellbeing"}
+
+
+async def stored_analysis(pg: Any, verdict: str | None, **result: Any) -> str:
+    """An analyses row as the analysis workflow leaves it (succeeded with a result), or queued."""
+    store = CausalStore(pg)
+    analysis_id = await store.create({"treatment": "meeting_load", "outcome": "wellbeing"}, "test")
+    if verdict is not None:
+        await store.complete(analysis_id, {**ROBUST_RESULT, **result, "verdict": verdict}, {"test": True})
+    return analysis_id
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,7 @@ async def api(iv_settings: Settings, resources: Resources) -> AsyncIterator[tupl
         }
     )
     app = create_app(title="t", needs=Needs(pg=True, temporal=True), routers=[router], settings=settings)
+    EVIDENCE["analysis_id"] = await stored_analysis(resources.pg, "robust")
     client = await Client.connect(settings.temporal_address)
     acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
     with ThreadPoolExecutor(4) as pool:
@@ -166,3 +171,33 @@ async def test_reject_and_errors(api: tuple[httpx.AsyncClient, Settings]) -> Non
     assert r.status_code == 404
     r = await http.get("/v1/audit/verify", headers=auth(settings, "approver"))
     assert r.status_code == 200 and r.json()["ok"] is True and r.json()["rows"] > 0
+
+
+async def test_evidence_is_the_stored_analysis(api: tuple[httpx.AsyncClient, Settings], resources: Resources) -> None:
+    """A fabricated or unfinished analysis id is refused; a client-sent verdict changes nothing."""
+    http, settings = api
+    h = auth(settings, "analyst")
+    body = {"type": "focus_time_block", "target": {"people": ["ev-1", "ev-2"]}, "parameters": {"hours_per_week": 4}}
+    for fake in (str(uuid.uuid4()), "an-api", await stored_analysis(resources.pg, None)):
+        r = await http.post("/v1/interventions", json={**body, "evidence": {"analysis_id": fake}}, headers=h)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "validation_error"
+        assert "no analysis" in r.json()["error"]["message"] or "not finished" in r.json()["error"]["message"]
+    r = await http.post(
+        "/v1/interventions", json={**body, "evidence": {**EVIDENCE, "treatment": "cross_team_ratio"}}, headers=h
+    )
+    assert r.status_code == 422 and "is about treatment" in r.json()["error"]["message"]
+
+    # the abuse case: a client types "robust" (and a tight interval) over a non-robust analysis
+    weak = await stored_analysis(resources.pg, "not_significant", effect=-0.05, ci_low=-0.3, ci_high=0.2)
+    lie = {"analysis_id": weak, "effect": -0.4, "ci_low": -0.41, "ci_high": -0.39, "verdict": "robust"}
+    r = await http.post("/v1/interventions", json={**body, "evidence": lie}, headers=h)
+    assert r.status_code == 202, r.text
+    assert r.json()["impact"]["level"] == "high" and r.json()["requires_approval"] is True
+    assert "evidence weak" in r.json()["impact"]["reasons"]
+    # and the other way round: "fragile" typed over a robust analysis does not lower it either
+    honest = {**EVIDENCE, "verdict": "fragile", "effect": 0.0, "ci_low": -1.0, "ci_high": 1.0}
+    r = await http.post("/v1/interventions", json={**body, "evidence": honest}, headers=h)
+    assert r.status_code == 202 and r.json()["impact"]["level"] == "low"
+    got = await wait_for(http, settings, r.json()["intervention_id"], "succeeded", "monitoring", "executing")
+    assert got["intervention_id"] == r.json()["intervention_id"]
