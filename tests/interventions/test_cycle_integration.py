@@ -25,7 +25,8 @@ async def test_full_cycle_with_real_refresh_and_analysis(iv_settings: Settings, 
     from shared.services.synthetic_org import load_org
     from workflows.worker import collect
 
-    org = generate_org(seed=606, people=120, weeks=8, true_effect=-0.4)
+    # moderate team confounding: robust (a hidden confounder as strong as the team could not explain it)
+    org = generate_org(seed=606, people=120, weeks=8, true_effect=-0.4, load_on_treatment=1.0, load_on_outcome=-1.0)
     await load_org(resources, org)
     spec = {
         **org.spec_kwargs(),

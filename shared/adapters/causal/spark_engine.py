@@ -530,7 +530,9 @@ def run_spark(
             for k in range(spec.refuter_simulations):
                 if should_stop():
                     raise AnalysisCancelled(refuter.value)
-                seed = spec.seed * 1000 + i * 100 + k
+                # far-apart seeds: Spark seeds each partition with seed + partition index, so
+                # seeds 1 apart made the simulations' streams overlap (near-identical draws)
+                seed = (spec.seed * 7919 + i * 104_729 + k * 1_000_003) % (2**31 - 1)
                 treat, covs, data = T_COL, fit_cols, design
                 if refuter is Refuter.PLACEBO_TREATMENT:
                     placebo = (
