@@ -25,8 +25,11 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from shared.platform.error_reporting import init_error_reporting, worker_interceptors
+from shared.platform.logs import configure_logging
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
+from shared.platform.tracing import temporal_interceptors
 
 WORKFLOW_PACKAGES: tuple[str, ...] = (
     "workflows.metrics_refresh",
@@ -76,6 +79,7 @@ def build_worker(
         activities=activities,
         activity_executor=executor,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=worker_interceptors(),
     )
 
 
@@ -117,7 +121,10 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
 async def run(settings: Settings, packages: tuple[str, ...] = WORKFLOW_PACKAGES) -> None:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
         client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace, runtime=temporal_runtime(settings)
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            runtime=temporal_runtime(settings),
+            interceptors=temporal_interceptors(settings),
         )
         if settings.environment != "test":  # test workers (own queues) must not leave schedules behind
             from workflows.schedules import ensure_schedules
@@ -139,8 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="the Temporal worker")
     parser.add_argument("--package", action="append", help="host only these workflow packages (e.g. workflows.exports)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    asyncio.run(run(load_settings(), tuple(args.package or WORKFLOW_PACKAGES)))
+    settings = load_settings()
+    configure_logging(settings)
+    init_error_reporting(settings)
+    asyncio.run(run(settings, tuple(args.package or WORKFLOW_PACKAGES)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import socket
 
 from prometheus_client import CollectorRegistry, start_http_server
 
+from shared.platform.error_reporting import init_error_reporting
+from shared.platform.logs import configure_logging
 from shared.platform.observability import (
     ConsumerMetrics,
     PoolCollector,
@@ -26,6 +28,7 @@ from shared.platform.observability import (
 )
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
+from shared.platform.tracing import configure_tracing
 from shared.services.graph_updater import GraphUpdater
 
 GAUGE_REFRESH_S = 5.0
@@ -74,12 +77,12 @@ async def consume(settings: Settings, consumer: str, stop: asyncio.Event) -> Non
         log.info("stopped cleanly: %s", updater.stats)
 
 
-async def main_async(consumer: str) -> None:
+async def main_async(settings: Settings, consumer: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await consume(load_settings(), consumer, stop)
+    await consume(settings, consumer, stop)
 
 
 def main() -> None:
@@ -88,8 +91,11 @@ def main() -> None:
         "--consumer", default=os.environ.get("CO_CONSUMER_NAME") or f"{socket.gethostname()}-{os.getpid()}"
     )
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("CO_LOG_LEVEL", "INFO"))
-    asyncio.run(main_async(args.consumer))
+    settings = load_settings()
+    configure_logging(settings)
+    configure_tracing(settings)
+    init_error_reporting(settings)
+    asyncio.run(main_async(settings, args.consumer))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.adapters.redis_pool import build_redis
 from shared.platform.errors import error_payload
+from shared.platform.error_reporting import init_error_reporting
+from shared.platform.logs import configure_logging
 from shared.platform.settings import Settings, load_settings
+from shared.platform.tracing import instrument_flask
 
 TARGET = "ingest_interaction"
 SOURCE = Path(__file__).with_name("main.py")
@@ -61,12 +64,16 @@ def _too_large(_: Exception) -> Response:
 
 
 def build_app() -> Flask:
+    settings = load_settings()
     app: Flask = functions_framework.create_app(target=TARGET, source=str(SOURCE), signature_type="cloudevent")
     # the same cap as the HTTP API: werkzeug refuses a longer body (declared or streamed) with 413
-    app.config["MAX_CONTENT_LENGTH"] = load_settings().max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.add_url_rule("/health/live", "health_live", _live, methods=["GET"])
     app.add_url_rule("/health/ready", "health_ready", _ready, methods=["GET"])
+    configure_logging(settings)
+    init_error_reporting(settings)
+    instrument_flask(app, settings)
     return app
 
 

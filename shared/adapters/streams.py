@@ -10,20 +10,22 @@ would count as acknowledged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 ENTRY_FIELD = b"e"
+TRACE_FIELDS = (b"traceparent", b"tracestate")  # W3C trace context of the request that appended it
 
 
 @dataclass(frozen=True)
 class StreamEntry:
     entry_id: bytes
     payload: bytes
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,20 @@ async def ensure_group(client: aioredis.Redis, names: StreamNames) -> None:
             raise
 
 
-async def publish(client: aioredis.Redis, stream: str, payloads: Sequence[bytes], maxlen: int) -> list[bytes]:
-    """Append payloads in one round trip (MULTI/EXEC: all or none are appended)."""
+async def publish(
+    client: aioredis.Redis,
+    stream: str,
+    payloads: Sequence[bytes],
+    maxlen: int,
+    trace_context: Mapping[str, str] | None = None,
+) -> list[bytes]:
+    """Append payloads in one round trip (MULTI/EXEC: all or none are appended), each carrying
+    ``trace_context`` (W3C headers) so the consumer continues the producer's trace."""
+    carried = {k.encode(): v.encode() for k, v in (trace_context or {}).items() if k.encode() in TRACE_FIELDS}
     async with client.pipeline(transaction=True) as pipe:
         for payload in payloads:
-            pipe.xadd(stream, {ENTRY_FIELD: payload}, maxlen=maxlen, approximate=False, ref_policy="ACKED")
+            fields = {ENTRY_FIELD: payload, **carried}
+            pipe.xadd(stream, fields, maxlen=maxlen, approximate=False, ref_policy="ACKED")  # type: ignore[arg-type]
         ids: list[bytes] = await pipe.execute()
     return ids
 
@@ -57,7 +68,8 @@ def _entries(raw: Any) -> list[StreamEntry]:
         if fields is None:  # deleted while pending
             out.append(StreamEntry(entry_id, b""))
         else:
-            out.append(StreamEntry(entry_id, fields.get(ENTRY_FIELD, b"")))
+            context = {k.decode(): fields[k].decode() for k in TRACE_FIELDS if k in fields}
+            out.append(StreamEntry(entry_id, fields.get(ENTRY_FIELD, b""), context))
     return out
 
 

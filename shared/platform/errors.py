@@ -127,8 +127,10 @@ def install_error_handlers(app: FastAPI) -> None:
     from redis.exceptions import RedisError
 
     from shared.adapters.graph.base import GraphStoreError
+    from shared.platform.error_reporting import report_exception
 
-    async def _store_error(_: Request, exc: Exception) -> JSONResponse:
+    async def _store_error(request: Request, exc: Exception) -> JSONResponse:
+        report_exception(exc, request)
         if dependency_unavailable(exc):  # a store is down or unreachable: retryable, not a bug
             log.warning("dependency unavailable: %s", type(exc).__name__)
             return JSONResponse(
@@ -151,7 +153,8 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(kind, _store_error)  # handled here, so not re-raised to the server
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        report_exception(exc, request)
         return JSONResponse(error_payload("internal_error", "internal error"), status_code=500)
 
 

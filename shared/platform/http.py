@@ -29,7 +29,9 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from shared.platform.docs import install_docs
+from shared.platform.error_reporting import init_error_reporting
 from shared.platform.errors import ErrorResponse, install_error_handlers
+from shared.platform.logs import configure_logging
 from shared.platform.observability import (
     HttpMetrics,
     PoolCollector,
@@ -41,6 +43,7 @@ from shared.platform.observability import (
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import TokenVerifier
+from shared.platform.tracing import instrument_fastapi
 
 _ERROR_TEXT: dict[int, str] = {
     400: "Malformed request (body is not JSON, or an invalid Content-Length)",
@@ -317,6 +320,9 @@ def create_app(
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.http_metrics)  # outermost: counts 413s too
+    configure_logging(settings)
+    init_error_reporting(settings)
+    instrument_fastapi(app, settings)  # when tracing is on; its middleware wraps all of the above
     return app
 
 

@@ -20,6 +20,7 @@ from shared.adapters.pool_stats import PoolStats
 from shared.adapters.postgres.pool import PgPool
 from shared.adapters.redis_pool import build_redis, redis_stats
 from shared.platform.settings import Settings
+from shared.platform.tracing import temporal_interceptors
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -93,7 +94,9 @@ class Resources:
                 from temporalio.client import Client
 
                 self._temporal = await Client.connect(
-                    self.settings.temporal_address, namespace=self.settings.temporal_namespace
+                    self.settings.temporal_address,
+                    namespace=self.settings.temporal_namespace,
+                    interceptors=temporal_interceptors(self.settings),
                 )
             return self._temporal
 

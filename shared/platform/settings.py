@@ -220,8 +220,11 @@ class Settings(BaseSettings):
     backup_refresh_s: float = 30.0  # how often the exporter asks pgBackRest and pg_stat_archiver
 
     # observability
-    sentry_dsn: SecretStr | None = None
-    otlp_endpoint: str | None = None
+    sentry_dsn: SecretStr | None = None  # Sentry is off (and costs nothing) without one
+    release: str | None = None  # the deployed version, reported with every Sentry event
+    otlp_endpoint: str | None = None  # OTLP/HTTP base URL (a collector's :4318); tracing is on when set
+    otel_span_dir: Path | None = None  # also write spans as OTLP JSON lines here, one file per process
+    otel_sampling_ratio: float = Field(default=1.0, ge=0.0, le=1.0)  # of root traces; children follow the parent
     log_level: str = "INFO"
     metrics_bind_host: str = "127.0.0.1"  # where the consumer and the worker serve /metrics (0.0.0.0 in a pod)
 

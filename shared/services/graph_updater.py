@@ -36,6 +36,7 @@ from shared.domain.events import StoredEvent
 from shared.platform.caching import invalidate
 from shared.platform.observability import ConsumerMetrics
 from shared.platform.settings import Settings
+from shared.platform.tracing import batch_span, tracer
 from shared.services.ingest import stream_names
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,16 @@ class GraphUpdater:
             await self.process(rest)
 
     async def process(self, entries: Sequence[StreamEntry]) -> None:
-        """Apply a batch; on failure retry entry by entry so one bad entry cannot block the rest."""
+        """Apply a batch; on failure retry entry by entry so one bad entry cannot block the rest.
+        Traced as one consumer span continuing the first entry's trace (see shared/platform/tracing.py)."""
+        with batch_span(
+            "graph-updater batch",
+            [e.trace_context for e in entries],
+            **{"messaging.system": "redis", "messaging.batch.message_count": len(entries)},
+        ):
+            await self._process(entries)
+
+    async def _process(self, entries: Sequence[StreamEntry]) -> None:
         started = time.perf_counter()
         parsed, poison = _parse(entries)
         if poison:
@@ -175,8 +185,9 @@ class GraphUpdater:
     async def _apply(self, entries: Sequence[StreamEntry], events: Sequence[StoredEvent]) -> AppliedBatch:
         async with self.pg.acquire() as conn:
             applied = await apply_events(conn, events)
-        await self.graph.upsert_ties(applied.ties)
-        await self.graph.upsert_people(applied.people)
+        with tracer().start_as_current_span("graph write", attributes={"graph.ties": len(applied.ties)}):
+            await self.graph.upsert_ties(applied.ties)
+            await self.graph.upsert_people(applied.people)
         await ack(self.redis, self.names, [e.entry_id for e in entries])
         self.stats.batches += 1
         self.stats.events_applied += applied.new_events

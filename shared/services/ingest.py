@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from shared.adapters.streams import StreamNames, ensure_group, publish
 from shared.domain.events import InteractionEvent
 from shared.platform.settings import Settings
+from shared.platform.tracing import current_trace_context
 
 
 def stream_names(settings: Settings) -> StreamNames:
@@ -26,5 +27,5 @@ async def accept_events(settings: Settings, redis: aioredis.Redis, events: Seque
     payloads = [e.pseudonymised(key, memo).model_dump_json().encode() for e in events]
     names = stream_names(settings)
     await ensure_group(redis, names)  # must exist before XADD ... ACKED trims anything
-    await publish(redis, names.stream, payloads, settings.stream_maxlen)
+    await publish(redis, names.stream, payloads, settings.stream_maxlen, current_trace_context())
     return [e.event_id for e in events]

@@ -181,7 +181,7 @@ def test_knative_service_scales_to_zero_and_probes_health(doc: Doc) -> None:
     sc = c["securityContext"]
     assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True
     assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
-    assert c["envFrom"] == [{"configMapRef": {"name": _one("ConfigMap").name}}]
+    assert c["envFrom"] == [{"configMapRef": {"name": _one("ConfigMap", "causal-organism-config").name}}]
 
 
 @pytest.mark.parametrize("doc", _ksvcs(), ids=lambda d: d.name)
@@ -248,7 +248,7 @@ def test_no_secret_literals_anywhere() -> None:
 def test_configuration_names_real_settings() -> None:
     """Every CO_* variable set by a manifest is a Settings field (typos would be silently ignored)."""
     fields = Settings.model_fields
-    config = _one("ConfigMap").body["data"]
+    config = _one("ConfigMap", "causal-organism-config").body["data"]
     names = list(config)
     for doc in _workloads():
         names += [e["name"] for e in _container(doc).get("env", []) if e["name"].startswith("CO_")]
@@ -265,7 +265,7 @@ def test_configuration_names_real_settings() -> None:
 
 
 def test_stream_settings_are_left_at_their_defaults_or_match_keda() -> None:
-    config = _one("ConfigMap").body["data"]
+    config = _one("ConfigMap", "causal-organism-config").body["data"]
     for field in ("stream_name", "stream_group", "consumer_batch"):
         assert f"CO_{field.upper()}" not in config, f"{field} is set in the ConfigMap: update the ScaledObject too"
 

@@ -1,0 +1,200 @@
+"""OpenTelemetry tracing, configured from settings, and the W3C trace context carried through
+the stream.
+
+Tracing is on when ``otlp_endpoint`` (OTLP over HTTP, e.g. a collector's ``:4318``) or
+``otel_span_dir`` (OTLP JSON lines, one file per process: tests and local debugging) is set;
+otherwise nothing is instrumented and nothing is paid. Sampling is parent-based with
+``otel_sampling_ratio`` at the root, so a sampled request stays sampled through the stream, the
+consumer and Temporal.
+
+Stream entries carry the producer's ``traceparent``; the consumer's batch span is a child of the
+first entry's context (one trace from the HTTP request to the graph write) and links to every
+other entry's context (a batch mixes events of many requests). See docs/observability.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf.json_format import MessageToDict
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.instrumentation.propagators import (
+    ResponsePropagator,
+    default_setter,
+    set_global_response_propagator,
+)
+from opentelemetry.propagators import textmap
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Link, Span
+
+from shared.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Interceptor
+
+TRACEPARENT = "traceparent"
+TRACER_NAME = "causal_organism"
+_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+_NOT_TRACED = ("health/live", "health/ready", "metrics")
+
+
+def tracing_enabled(settings: Settings) -> bool:
+    return bool(settings.otlp_endpoint or settings.otel_span_dir)
+
+
+class OtlpJsonFileExporter(SpanExporter):
+    """Appends each export as one line of the OTLP JSON file format (an ExportTraceServiceRequest
+    with hex trace and span ids), the format a collector's file exporter writes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        body = _hex_ids(MessageToDict(encode_spans(spans)))
+        with self._lock, self._path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(body, separators=(",", ":")) + "\n")
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+def _hex_ids(node: Any) -> Any:
+    """protobuf's JSON mapping writes bytes as base64; OTLP JSON writes trace and span ids as hex."""
+    if isinstance(node, dict):
+        return {
+            k: base64.b64decode(v).hex() if k in _ID_FIELDS and isinstance(v, str) else _hex_ids(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_hex_ids(v) for v in node]
+    return node
+
+
+def configure_tracing(settings: Settings) -> TracerProvider | None:
+    """Install the process's tracer provider once (the OpenTelemetry API keeps it process-wide,
+    as every instrumentation reads it from there). None when tracing is off."""
+    if not tracing_enabled(settings):
+        return None
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: settings.service_name, "deployment.environment": settings.environment}),
+        sampler=ParentBased(TraceIdRatioBased(settings.otel_sampling_ratio)),
+    )
+    if settings.otel_span_dir is not None:
+        path = Path(settings.otel_span_dir) / f"{settings.service_name}-{os.getpid()}.jsonl"
+        provider.add_span_processor(SimpleSpanProcessor(OtlpJsonFileExporter(path)))
+    if settings.otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        endpoint = settings.otlp_endpoint.rstrip("/")
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
+    trace.set_tracer_provider(provider)
+    set_global_response_propagator(TraceIdResponsePropagator())
+    _instrument_clients(provider)
+    return provider
+
+
+def _instrument_clients(provider: TracerProvider) -> None:
+    """The official instrumentations of the clients every process uses (idempotent)."""
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    for instrumentor in (AsyncPGInstrumentor(), HTTPXClientInstrumentor(), RedisInstrumentor()):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=provider)
+
+
+def instrument_fastapi(app: Any, settings: Settings) -> None:
+    provider = configure_tracing(settings)
+    if provider is None:
+        return
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=",".join(_NOT_TRACED))
+
+
+def instrument_flask(app: Any, settings: Settings) -> None:
+    provider = configure_tracing(settings)
+    if provider is None:
+        return
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+    FlaskInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=",".join(_NOT_TRACED))
+
+
+def temporal_interceptors(settings: Settings) -> list[Interceptor]:
+    """Temporal's OpenTelemetry interceptor (client and worker), so workflows and activities join
+    the trace of the request that started them."""
+    if configure_tracing(settings) is None:
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    return [TracingInterceptor()]
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(TRACER_NAME)
+
+
+def current_trace_context() -> dict[str, str]:
+    """The W3C headers (traceparent, tracestate) of the current span; empty when not tracing."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+@contextmanager
+def batch_span(name: str, contexts: Sequence[Mapping[str, str]], **attributes: Any) -> Iterator[Span]:
+    """A consumer span: child of the first carried context, linked to all the others."""
+    extracted = [propagate.extract(c) for c in contexts if c.get(TRACEPARENT)]
+    parent = extracted[0] if extracted else otel_context.Context()
+    links = [
+        Link(span_context) for c in extracted[1:] if (span_context := trace.get_current_span(c).get_span_context())
+    ]
+    with tracer().start_as_current_span(
+        name, context=parent, kind=trace.SpanKind.CONSUMER, links=links, attributes=attributes
+    ) as span:
+        yield span
+
+
+class TraceIdResponsePropagator(ResponsePropagator):
+    """Every traced response names its trace (``X-Trace-Id``), sampled or not, errors included
+    (the instrumentations call it from their outermost middleware), so a caller can quote it."""
+
+    def inject(
+        self,
+        carrier: textmap.CarrierT,
+        context: otel_context.Context | None = None,
+        setter: textmap.Setter[textmap.CarrierT] = default_setter,  # type: ignore[assignment]  # as upstream
+    ) -> None:
+        span_context = trace.get_current_span(context).get_span_context()
+        if span_context.is_valid:
+            setter.set(carrier, "X-Trace-Id", format(span_context.trace_id, "032x"))

@@ -1,0 +1,153 @@
+"""One trace from the HTTP request through the stream to the consumer's graph write, exported by
+each real process to its own OTLP JSON file; JSON log lines carry the ids."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from shared.platform.logs import TraceContextFilter, json_formatter
+from shared.platform.settings import Settings
+from tests.api.conftest import bearer
+from tests.api.servers import ROOT, settings_env, uvicorn_process
+from tests.observability.test_request_metrics import events
+
+
+def read_spans(directory: Path) -> list[dict[str, str]]:
+    """Every span of every file as {service, name, trace_id, span_id, parent, links}."""
+    spans: list[dict[str, str]] = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            for resource_spans in json.loads(line)["resourceSpans"]:
+                attrs = {a["key"]: a["value"].get("stringValue") for a in resource_spans["resource"]["attributes"]}
+                for scope in resource_spans["scopeSpans"]:
+                    for span in scope["spans"]:
+                        spans.append(
+                            {
+                                "service": str(attrs["service.name"]),
+                                "file": path.name,
+                                "name": span["name"],
+                                "trace_id": span["traceId"],
+                                "span_id": span["spanId"],
+                                "parent": span.get("parentSpanId", ""),
+                            }
+                        )
+    return spans
+
+
+def wait_consumed(client: redis.Redis, settings: Settings, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        groups = client.xinfo_groups(settings.stream_name)
+        group = next((g for g in groups if g["name"] in (settings.stream_group, settings.stream_group.encode())), None)
+        if (
+            group is not None
+            and int(group.get("entries-read") or 0) > 0
+            and int(group.get("lag") or 0) == 0
+            and int(group.get("pending") or 0) == 0
+        ):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the consumer did not apply the event in time")
+
+
+def test_one_trace_from_http_through_the_stream_to_the_graph_write(
+    api_settings: Settings, mint: object, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    settings = api_settings.model_copy(
+        update={"stream_name": f"test:{tag}:interactions", "dead_letter_stream": f"test:{tag}:dead"}
+    )
+    common = {"otel_span_dir": str(tmp_path), "otel_sampling_ratio": 1.0}
+    ingest_env = settings_env(settings, service_name="ingest-http", **common)
+    consumer_env = {**os.environ, **settings_env(settings, service_name="graph-updater", **common)}
+    consumer_log = (tmp_path / "consumer.log").open("wb")
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "functions.graph_updater.main", "--consumer", f"trace-{tag}"],
+        cwd=ROOT,
+        env=consumer_env,
+        stderr=consumer_log,
+    )
+    try:
+        with uvicorn_process("functions.dev_server.main:app", ingest_env) as base:
+            response = httpx.post(
+                f"{base}/v1/events",
+                json=events(1),
+                headers=bearer(mint("service")),
+                timeout=30,  # type: ignore[operator]
+            )
+            assert response.status_code == 202, response.text
+            trace_id = response.headers["x-trace-id"]
+            assert len(trace_id) == 32 and int(trace_id, 16) != 0
+            client = redis.Redis.from_url(settings.redis_url)
+            wait_consumed(client, settings)
+            unauthenticated = httpx.post(f"{base}/v1/events", json=events(1), timeout=30)
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        consumer.wait(timeout=30)
+        consumer_log.close()
+    assert unauthenticated.status_code == 401 and unauthenticated.headers["x-trace-id"] != trace_id
+
+    spans = read_spans(tmp_path)
+    by_trace: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for span in spans:
+        by_trace[span["trace_id"]].append(span)
+    trace = by_trace[trace_id]
+    services = {s["service"] for s in trace}
+    names = {(s["service"], s["name"]) for s in trace}
+    assert services == {"ingest-http", "graph-updater"}, names
+    assert ("ingest-http", "POST /v1/events") in names, names
+    assert any(svc == "ingest-http" and "XADD" in name for svc, name in names), names  # redis instrumentation
+    assert ("graph-updater", "graph-updater batch") in names, names
+    assert ("graph-updater", "graph write") in names, names
+    assert len({s["file"] for s in trace}) == 2  # one file per process
+    batch = next(s for s in trace if s["name"] == "graph-updater batch")
+    write = next(s for s in trace if s["name"] == "graph write")
+    assert write["parent"] == batch["span_id"]
+    assert batch["parent"] in {s["span_id"] for s in trace if s["service"] == "ingest-http"}
+    # the ledger write inside the batch is traced by the asyncpg instrumentation
+    assert any(s["service"] == "graph-updater" and s["parent"] == batch["span_id"] and s is not write for s in trace)
+    # the consumer's log lines are JSON with the trace fields
+    lines = [json.loads(line) for line in (tmp_path / "consumer.log").read_text().splitlines() if line.startswith("{")]
+    assert lines and all({"trace_id", "span_id", "level", "logger", "service"} <= set(line) for line in lines)
+
+
+def test_log_lines_are_json_with_the_current_trace_ids() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("test")
+    record_out: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            record_out.append(self.format(record))
+
+    handler = Capture()
+    handler.setFormatter(json_formatter("svc"))
+    handler.addFilter(TraceContextFilter())
+    logger = logging.getLogger(f"test.{uuid.uuid4().hex}")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.warning("outside")
+    with tracer.start_as_current_span("work") as span:
+        logger.warning("inside %s", "a span")
+    outside, inside = (json.loads(line) for line in record_out)
+    assert outside["trace_id"] is None and outside["message"] == "outside" and outside["service"] == "svc"
+    assert inside["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert inside["span_id"] == format(span.get_span_context().span_id, "016x")
+    assert inside["level"] == "WARNING" and inside["message"] == "inside a span"
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
