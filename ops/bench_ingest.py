@@ -21,6 +21,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -239,7 +240,11 @@ async def measure(args: argparse.Namespace, base: Settings, run_tag: str, dsn: s
     graph = build_graph_store(settings)
     await graph.ensure_schema()
     bench = Bench(settings, args.consumers)
-    result: dict[str, Any] = {"consumers": args.consumers}
+    result: dict[str, Any] = {"consumers": args.consumers, "otel_sampling_ratio": args.otel_ratio}
+    if args.otel_ratio is not None:  # tracing on in the ingest function and the consumers
+        span_dir = Path(tempfile.mkdtemp(prefix="bench-spans-"))
+        bench.env |= {"CO_OTEL_SPAN_DIR": str(span_dir), "CO_OTEL_SAMPLING_RATIO": str(args.otel_ratio)}
+        print(f"tracing at a {args.otel_ratio:.0%} sampling ratio, spans in {span_dir}")
     port = 8790
     api = subprocess.Popen(
         [
@@ -311,6 +316,9 @@ def main() -> None:
     parser.add_argument("--consumer-events", type=int, default=100_000)
     parser.add_argument("--consumers", type=int, default=3)
     parser.add_argument("--slow-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--otel-ratio", type=float, default=None, help="trace at this sampling ratio (spans to files); off by default"
+    )
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))
 

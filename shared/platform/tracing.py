@@ -37,7 +37,6 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
-    SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
@@ -104,7 +103,7 @@ def configure_tracing(settings: Settings) -> TracerProvider | None:
     )
     if settings.otel_span_dir is not None:
         path = Path(settings.otel_span_dir) / f"{settings.service_name}-{os.getpid()}.jsonl"
-        provider.add_span_processor(SimpleSpanProcessor(OtlpJsonFileExporter(path)))
+        provider.add_span_processor(BatchSpanProcessor(OtlpJsonFileExporter(path), schedule_delay_millis=1000))
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
