@@ -22,8 +22,8 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.adapters.redis_pool import build_redis
-from shared.platform.errors import error_payload
 from shared.platform.error_reporting import init_error_reporting
+from shared.platform.errors import error_payload
 from shared.platform.logs import configure_logging
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tracing import instrument_flask
