@@ -1,5 +1,5 @@
 """The demo's data-protection stage: an export through the API (202, progress, pre-signed link,
-download) and a dry run of the retention job."""
+download), a dry run of the retention job, and the erasure of one person (by raw id)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,20 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     out(f"downloaded CSV: header {rows[0][:4]}..., {len(rows) - 1} teams (withheld teams have no row)")
     report = await run_retention(resources, dry_run=True, actor="demo")
     out(f"retention dry run: would delete {report['deleted']}")
+    admin = {"authorization": "Bearer " + mint_token(settings, subject="demo-admin", roles=["admin"])}
+    async with httpx.AsyncClient(base_url=api, timeout=60) as http:
+        started = await http.post("/v1/privacy/erasures", json={"raw_id": "eu-core:80"}, headers=admin)
+        out(f"POST /v1/privacy/erasures (admin, raw id eu-core:80) -> {started.status_code}")
+        if started.status_code != 202:
+            return
+        for _ in range(1200):
+            erasure = (await http.get(started.json()["status_url"], headers=admin)).json()
+            if erasure["status"] not in ("queued", "running"):
+                break
+            await asyncio.sleep(0.25)
+    steps = erasure["report"]
+    out(
+        f"erasure {erasure['status']}: {steps.get('ledger', {}).get('interactions')} interactions, "
+        f"{steps.get('ledger', {}).get('counterparts_recomputed')} counterparts recomputed, "
+        f"{steps.get('history', {}).get('employee_metrics')} history rows, traces left: {steps.get('verify')}"
+    )

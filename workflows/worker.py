@@ -39,6 +39,7 @@ WORKFLOW_PACKAGES: tuple[str, ...] = (
     "workflows.exports",
     "workflows.data_retention",
     "workflows.period_backfill",
+    "workflows.erasure",
 )
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,19 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     from functions.ingest_http.routes import router as ingest_router
     from functions.interventions_api.routes import router as interventions_router
     from functions.metrics_api.routes import router as metrics_router
+    from functions.privacy_api.routes import router as privacy_router
     from functions.query_api.routes import router as query_router
     from functions.web.app import install_web
 
-    routers = [query_router, ingest_router, metrics_router, interventions_router, analysis_router, exports_router]
+    routers = [
+        query_router,
+        ingest_router,
+        metrics_router,
+        interventions_router,
+        analysis_router,
+        exports_router,
+        privacy_router,
+    ]
     app = create_app(
         title="Causal Organism (all HTTP functions)",
         needs=Needs.everything(),

@@ -44,12 +44,13 @@ HTTP_FUNCTIONS = {
     "interventions-api": "functions.interventions_api.main:app",
     "ingest-http": "functions.ingest_http.main:app",
     "exports-api": "functions.exports_api.main:app",
+    "privacy-api": "functions.privacy_api.main:app",
 }
 CLOUDEVENTS_FUNCTION = "ingest-cloudevents"
 PORT = 8080
 SECRET_NAME = re.compile(r"password|secret|key|dsn|token|credential", re.IGNORECASE)
 # Settings fields each needs from the mounted secrets: only the functions that pseudonymise get hmac_key
-HMAC_KEY_USERS = {"ingest-http", "ingest-cloudevents", "analysis-api"}
+HMAC_KEY_USERS = {"ingest-http", "ingest-cloudevents", "analysis-api", "privacy-api"}
 # CO_* variables read outside Settings, with the reader
 NON_SETTINGS_ENV = {"CO_CONSUMER_NAME": "functions/graph_updater/main.py (consumer name)"}
 

@@ -51,10 +51,10 @@ async def pres(privacy_settings: Settings) -> AsyncIterator[Resources]:
         await res.graph.ensure_schema()
         yield res
         await res.graph.clear()
-        await asyncio.to_thread(_empty_bucket, res.s3, privacy_settings.s3_bucket)
+        await asyncio.to_thread(empty_bucket, res.s3, privacy_settings.s3_bucket)
 
 
-def _empty_bucket(s3: object, bucket: str) -> None:
+def empty_bucket(s3: object, bucket: str) -> None:
     from botocore.exceptions import ClientError
 
     try:
@@ -98,4 +98,4 @@ def auth(settings: Settings, role: str, subject: str | None = None) -> dict[str,
     return {"authorization": "Bearer " + token}
 
 
-__all__ = ["auth", "create_app"]
+__all__ = ["auth", "create_app", "empty_bucket"]

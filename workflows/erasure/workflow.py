@@ -1,0 +1,59 @@
+"""ErasureWorkflow: erase one person, step by step, durably (a crash resumes at the step it was
+in; every step is idempotent). Its input is the erasure's id: the pseudonym never enters the
+workflow's history. Steps are listed in shared/services/erasure.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+STEP_ACTIVITY = "erasure.step"
+COMPLETE_ACTIVITY = "erasure.complete"
+STEPS = ("ledger", "history", "records", "exports", "metrics", "redis", "verify")
+
+
+def erasure_workflow_id(erasure_id: str) -> str:
+    return f"erasure:{erasure_id}"
+
+
+@workflow.defn(name="ErasureWorkflow")
+class ErasureWorkflow:
+    def __init__(self) -> None:
+        self._done: list[str] = []
+
+    @workflow.query
+    def progress(self) -> dict[str, Any]:
+        return {"steps_done": list(self._done), "steps": list(STEPS)}
+
+    @workflow.run
+    async def run(self, erasure_id: str) -> dict[str, Any]:
+        try:
+            for step in STEPS:
+                await workflow.execute_activity(
+                    STEP_ACTIVITY,
+                    args=[erasure_id, step],
+                    start_to_close_timeout=timedelta(minutes=30),
+                    retry_policy=RetryPolicy(
+                        initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=8
+                    ),
+                    result_type=dict,
+                )
+                self._done.append(step)
+        except ActivityError as exc:
+            await workflow.execute_activity(
+                COMPLETE_ACTIVITY,
+                args=[erasure_id, "failed", str(exc.cause or exc)[:500]],
+                start_to_close_timeout=timedelta(minutes=1),
+            )
+            raise
+        result: dict[str, Any] = await workflow.execute_activity(
+            COMPLETE_ACTIVITY,
+            args=[erasure_id, "succeeded", None],
+            start_to_close_timeout=timedelta(minutes=1),
+            result_type=dict,
+        )
+        return result
