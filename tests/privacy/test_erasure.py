@@ -91,6 +91,9 @@ async def _org(settings: Settings, stack_env: dict[str, str], run_id: str, name:
                 "dead_letter_stream": f"test:{run_id}:{name}:interactions:dead",
                 "cache_prefix": f"test:{run_id}:{name}:cache",
                 "rate_limit_prefix": f"test:{run_id}:{name}:rl",
+                "rate_limit_admin": 100_000,  # the test polls erasure status as an admin
+                "rate_limit_read": 100_000,
+                "rate_limit_write": 100_000,
             }
         )
         async with open_resources(s, Needs.everything()) as res:
@@ -137,7 +140,9 @@ async def api(org: Resources) -> AsyncIterator[httpx.AsyncClient]:
 
 async def _wait(api: httpx.AsyncClient, headers: dict[str, str], path: str) -> dict[str, Any]:
     for _ in range(1200):
-        body: dict[str, Any] = (await api.get(path, headers=headers)).json()
+        r = await api.get(path, headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
         if body["status"] not in ("queued", "running"):
             return body
         await asyncio.sleep(0.25)
