@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared.domain.privacy import group_is_reportable
+
 
 class InterventionType(StrEnum):
     FOCUS_TIME_BLOCK = "focus_time_block"
@@ -297,6 +299,40 @@ def judge_outcome(
     if good > tolerance:
         return OutcomeVerdict.POSITIVE, good
     return OutcomeVerdict.NEUTRAL, good
+
+
+def group_summary(values: dict[str, float], min_group_size: int) -> dict[str, Any]:
+    """What may leave the measuring activity: the group's size and mean, the mean withheld
+    (None) when fewer than ``min_group_size`` people contribute (docs/privacy.md)."""
+    n = len(values)
+    reportable = group_is_reportable(n, min_group_size)
+    mean = sum(values.values()) / n if n and reportable else None
+    return {"people": n, "mean": mean, "withheld": not reportable}
+
+
+def outcome_record(
+    entry: CatalogueEntry,
+    baseline: dict[str, float],
+    after: dict[str, float],
+    min_group_size: int,
+    tolerance: float = 0.05,
+) -> dict[str, Any]:
+    """The judged outcome as stored and audited: verdict plus group figures, never per person.
+
+    The relative change is a difference of two group means, so it is withheld under the
+    minimum group size like the means themselves; the verdict is kept (it decides rollback).
+    """
+    verdict, change = judge_outcome(entry, baseline, after, tolerance)
+    compared = sorted(set(baseline) & set(after))
+    reportable = group_is_reportable(len(compared), min_group_size)
+    return {
+        "metric": entry.outcome_metric,
+        "verdict": verdict.value,
+        "relative_change": change if reportable else None,
+        "compared_people": len(compared),
+        "baseline": group_summary({k: baseline[k] for k in compared}, min_group_size),
+        "after": group_summary({k: after[k] for k in compared}, min_group_size),
+    }
 
 
 def canonical_json(value: Any) -> str:

@@ -45,18 +45,18 @@ async def _record(resources: Resources, people: tuple[str, ...], period: date, v
 async def test_recorded_wellbeing_drop_rolls_back(
     time_env: WorkflowEnvironment, pg_worker: str, iv_settings: Settings, resources: Resources, sim: httpx.AsyncClient
 ) -> None:
-    p = proposal(InterventionType.MEETING_LOAD_CAP, 3, max_meeting_hours=15)
+    p = proposal(InterventionType.MEETING_LOAD_CAP, 5, max_meeting_hours=15)
     await _record(resources, p.target.people, date(2026, 11, 2), 72.0)
     handle = await start(time_env, pg_worker, iv_settings, p, monitoring_window_s=7 * 86400)
     snap = await wait_status(handle, "monitoring")
-    assert snap["baseline"] == {who: 72.0 for who in p.target.people}
+    assert snap["baseline"] == {"people": 5, "mean": 72.0, "withheld": False}  # group figures only
     await _record(resources, p.target.people, date(2026, 11, 9), 61.0)  # the next survey, after the change
     result = await handle.result()
     assert result["status"] == "rolled_back" and result["restored"] is True
     assert result["outcome"]["verdict"] == "negative"
     assert round(result["outcome"]["relative_change"], 3) == round((61 - 72) / 72, 3)
     c = await counts(sim, p)
-    assert c["applied"] == 3 and c["reverted"] == 3
+    assert c["applied"] == 5 and c["reverted"] == 5
 
 
 async def test_no_recorded_outcome_is_neutral(
@@ -66,4 +66,4 @@ async def test_no_recorded_outcome_is_neutral(
     handle = await start(time_env, pg_worker, iv_settings, p, monitoring_window_s=86400, rollback_window_s=0)
     result = await handle.result()
     assert result["status"] == "completed"
-    assert result["outcome"]["verdict"] == "neutral" and result["baseline"] == {}
+    assert result["outcome"]["verdict"] == "neutral" and result["baseline"]["people"] == 0

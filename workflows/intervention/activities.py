@@ -18,10 +18,18 @@ from shared.adapters.connectors import breaker_registry, build_connector
 from shared.adapters.connectors.base import ConnectorRejected, ConnectorUnavailable, GuardedConnector, OutcomeSource
 from shared.adapters.connectors.breaker import BreakerCollector, BreakerOpenError, BreakerRegistry
 from shared.adapters.postgres.audit import AuditStore
-from shared.domain.interventions import Action
+from shared.domain.interventions import CATALOGUE, Action, InterventionType, group_summary, outcome_record
+from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings
 from shared.services.alerts import AlertSink
-from workflows.intervention.types import AlertInput, AuditInput, CaptureInput, InterventionInput, StepInput
+from workflows.intervention.types import (
+    AlertInput,
+    AuditInput,
+    CaptureInput,
+    InterventionInput,
+    MeasureInput,
+    StepInput,
+)
 
 T = TypeVar("T")
 
@@ -75,12 +83,17 @@ class InterventionActivities:
 
     @activity.defn(name="intervention_capture")
     async def capture(self, inp: CaptureInput) -> dict[str, Any]:
+        """Pre-states, and the outcome baseline: per-person values only sealed, group figures in clear."""
         actions = [Action.from_dict(a) for a in inp.actions]
         pre_states = await _guarded(lambda: self.connector.capture_state(actions)) if actions else []
         baseline: dict[str, float] = {}
         if inp.metric:
             baseline = await _guarded(lambda: self.outcomes.read_outcome(inp.metric, inp.people, inp.teams))
-        return {"pre_states": pre_states, "baseline": baseline}
+        return {
+            "pre_states": pre_states,
+            "baseline": group_summary(baseline, self.settings.min_group_size),
+            "sealed_baseline": seal(baseline, self.settings.pseudonymisation_key),
+        }
 
     @activity.defn(name="intervention_apply")
     async def apply(self, inp: StepInput) -> dict[str, Any]:
@@ -93,8 +106,17 @@ class InterventionActivities:
         return await _guarded(lambda: self.connector.revert(action, inp.pre_state, inp.key))
 
     @activity.defn(name="intervention_measure")
-    async def measure(self, inp: CaptureInput) -> dict[str, float]:
-        return await _guarded(lambda: self.outcomes.read_outcome(inp.metric, inp.people, inp.teams))
+    async def measure(self, inp: MeasureInput) -> dict[str, Any]:
+        """Read the outcome and judge it here: per-person values never leave this activity."""
+        entry = CATALOGUE[InterventionType(inp.type)]
+        after = await _guarded(lambda: self.outcomes.read_outcome(entry.outcome_metric, inp.people, inp.teams))
+        try:
+            baseline = {
+                str(k): float(v) for k, v in unseal(inp.sealed_baseline, self.settings.pseudonymisation_key).items()
+            }
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="SealBroken", non_retryable=True) from exc
+        return outcome_record(entry, baseline, after, self.settings.min_group_size)
 
     @activity.defn(name="intervention_alert")
     async def alert(self, inp: AlertInput) -> None:

@@ -58,6 +58,16 @@ class CaptureInput:
 
 
 @dataclass
+class MeasureInput:
+    """The outcome read after the monitoring window, judged against the sealed baseline."""
+
+    type: str  # the intervention type (its catalogue entry names the metric and direction)
+    people: list[str]
+    teams: list[str]
+    sealed_baseline: str
+
+
+@dataclass
 class StepInput:
     action: dict[str, Any]
     key: str

@@ -18,7 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from shared.domain.interventions import CATALOGUE, InterventionType, OutcomeVerdict, judge_outcome
+    from shared.domain.interventions import CATALOGUE, InterventionType, OutcomeVerdict
     from workflows.intervention.types import (
         DECIDER_ROLES,
         AlertInput,
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         CaptureInput,
         Decision,
         InterventionInput,
+        MeasureInput,
         RollbackRequest,
         StepInput,
     )
@@ -47,7 +48,8 @@ class InterventionWorkflow:
         self.rollback_request: RollbackRequest | None = None
         self.rollback_done = False
         self.pre_states: list[dict[str, Any]] = []
-        self.baseline: dict[str, float] = {}
+        self.baseline: dict[str, Any] = {}  # group figures only (people, mean or withheld)
+        self.sealed_baseline = ""  # per-person values, readable by the measuring activity only
         self.applied: list[int] = []
         self.outcome: dict[str, Any] | None = None
         self.error: str | None = None
@@ -192,6 +194,7 @@ class InterventionWorkflow:
             return await self._fail("capture_failed", exc, compensate=False)
         self.pre_states = captured["pre_states"]
         self.baseline = captured["baseline"]
+        self.sealed_baseline = captured.get("sealed_baseline", "")
         await self._audit("pre_state_captured", "system", {"baseline": self.baseline, "steps": len(self.pre_states)})
         wf_id = workflow.info().workflow_id
         for i, action in enumerate(self.inp.actions):
@@ -229,25 +232,24 @@ class InterventionWorkflow:
         entry = CATALOGUE[InterventionType(self.inp.proposal["type"])]
         target = self.inp.proposal["target"]
         try:
-            after = await self._activity(
+            measured: dict[str, Any] | None = await self._activity(
                 "intervention_measure",
-                CaptureInput([], entry.outcome_metric, list(target["people"]), list(target["teams"])),
+                MeasureInput(
+                    self.inp.proposal["type"], list(target["people"]), list(target["teams"]), self.sealed_baseline
+                ),
             )
         except ActivityError as exc:
             cause = exc.cause if exc.cause is not None else exc
             self.error = f"outcome unavailable: {type(cause).__name__}: {cause}"
             await self._audit("outcome_unavailable", "system", {"error": self.error})
-            after = None
-        if after is not None:
-            verdict, change = judge_outcome(entry, self.baseline, after)
-            self.outcome = {
-                "metric": entry.outcome_metric,
-                "verdict": verdict.value,
-                "relative_change": change,
-            }
-            await self._audit("outcome_measured", "system", {"outcome": self.outcome, "after": after})
-            if verdict is OutcomeVerdict.NEGATIVE:
-                await self._rollback("system", f"negative outcome: {entry.outcome_metric} {change:+.1%}")
+            measured = None
+        if measured is not None:
+            self.outcome = measured  # verdict and group figures; per-person values stayed in the activity
+            await self._audit("outcome_measured", "system", {"outcome": self.outcome})
+            if measured["verdict"] == OutcomeVerdict.NEGATIVE.value:
+                change = measured.get("relative_change")
+                detail = f"{change:+.1%}" if change is not None else "(group below the minimum size)"
+                await self._rollback("system", f"negative outcome: {entry.outcome_metric} {detail}")
                 return
         self.status = "succeeded"
         await self._audit("succeeded", "system", {"outcome": self.outcome})

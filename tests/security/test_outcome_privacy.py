@@ -1,0 +1,119 @@
+"""Issue 11 item 3: approvers must not read individual outcome values.
+
+Before: the baseline and the measured outcome were per-person maps in the workflow's snapshot
+(the API's ``live`` view), its result and the audit log, so an approver (no individual-read
+permission) could read anyone's wellbeing score. Now the capture activity seals the per-person
+baseline (AES-GCM, a key only workers hold), the measure activity judges inside itself, and
+only group figures leave it: people count and mean, the mean (and the relative change) withheld
+under the minimum group size k = 5.
+"""
+
+# ruff: noqa: F811 - the interventions fixtures are imported below and used as parameters
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from shared.adapters.postgres.audit import AuditStore
+from shared.domain.interventions import CATALOGUE, InterventionType, outcome_record
+from shared.platform.resources import Resources
+from shared.platform.sealing import seal, unseal
+from shared.platform.settings import Settings
+from tests.interventions.conftest import iv_settings, sim, simulator_url, time_env  # noqa: F401 - fixtures
+from tests.interventions.test_workflow_timeskip import proposal, start, wait_status
+from workflows.intervention import WORKFLOWS
+from workflows.intervention.activities import build
+
+SCORES = (71.25, 64.5, 80.75, 58.0, 77.5, 69.25, 62.75)  # distinctive values to search for
+
+
+@pytest.fixture(scope="module")
+async def pg_worker(time_env: WorkflowEnvironment, iv_settings: Settings, resources: Resources) -> AsyncIterator[str]:
+    settings = iv_settings.model_copy(update={"outcome_source": "postgres"})
+    acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
+    queue = f"privacy-{uuid.uuid4().hex[:6]}"
+    with ThreadPoolExecutor(4) as pool:
+        async with Worker(
+            time_env.client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool
+        ):
+            yield queue
+
+
+async def _record(resources: Resources, values: dict[str, float], period: date) -> None:
+    async with resources.pg.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO outcomes (employee, period, metric, value, source) VALUES ($1, $2, 'wellbeing', $3, 'test')",
+            [(p, period, v) for p, v in values.items()],
+        )
+
+
+def _leaks(blob: object, values: dict[str, float]) -> list[str]:
+    """Every per-person value or person->value pair visible in a JSON-able blob."""
+    text = json.dumps(blob, default=str)
+    return [f"{who}={v}" for who, v in values.items() if str(v) in text]
+
+
+@pytest.mark.parametrize("people", [3, 7], ids=["below-k", "above-k"])
+async def test_snapshot_result_and_audit_hold_group_figures_only(
+    time_env: WorkflowEnvironment,
+    pg_worker: str,
+    iv_settings: Settings,
+    resources: Resources,
+    sim: httpx.AsyncClient,
+    people: int,
+) -> None:
+    p = proposal(InterventionType.MEETING_LOAD_CAP, people, max_meeting_hours=15)
+    before = dict(zip(p.target.people, SCORES, strict=False))
+    await _record(resources, before, date(2026, 11, 2))
+    handle = await start(time_env, pg_worker, iv_settings, p, monitoring_window_s=7 * 86400, rollback_window_s=0)
+    snap = await wait_status(handle, "monitoring")  # what GET /v1/interventions/{id} shows as "live"
+    after = {who: v - 9.5 for who, v in before.items()}
+    await _record(resources, after, date(2026, 11, 9))
+    result = await handle.result()
+    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(intervention_id=p.intervention_id)
+    audit = [r.to_json() for r in rows]
+    for blob in (snap, result, audit):
+        assert not _leaks(blob, before) and not _leaks(blob, after), _leaks(blob, before) + _leaks(blob, after)
+    assert result["status"] == "rolled_back"  # a 13% drop for everyone: negative, rolled back
+    outcome = result["outcome"]
+    assert outcome["compared_people"] == people
+    if people < 5:
+        assert snap["baseline"] == {"people": people, "mean": None, "withheld": True}
+        assert outcome["relative_change"] is None and outcome["after"]["mean"] is None
+    else:
+        assert snap["baseline"]["mean"] == pytest.approx(sum(before.values()) / people)
+        assert outcome["after"]["mean"] == pytest.approx(sum(after.values()) / people)
+    # nor does the workflow's history carry them: only the sealed token crossed the workflow
+    history = json.dumps(
+        [e.to_json() if hasattr(e, "to_json") else str(e) async for e in handle.fetch_history_events()]
+    )
+    assert not _leaks(history, before)
+
+
+def test_sealed_values_need_the_key_and_cannot_be_altered() -> None:
+    key, other = b"k" * 32, b"o" * 32
+    token = seal({"p_1": 71.25}, key)
+    assert "71.25" not in token and unseal(token, key) == {"p_1": 71.25}
+    with pytest.raises(ValueError):
+        unseal(token, other)
+    tampered = token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")
+    with pytest.raises(ValueError):
+        unseal(tampered, key)
+
+
+def test_outcome_record_withholds_small_groups() -> None:
+    entry = CATALOGUE[InterventionType.MEETING_LOAD_CAP]
+    small = outcome_record(entry, {"a": 70.0, "b": 72.0}, {"a": 60.0, "b": 62.0}, min_group_size=5)
+    assert small["verdict"] == "negative" and small["relative_change"] is None
+    assert small["baseline"] == {"people": 2, "mean": None, "withheld": True}
+    five = {f"p{i}": 70.0 + i for i in range(5)}
+    big = outcome_record(entry, five, {k: v + 7 for k, v in five.items()}, min_group_size=5)
+    assert big["verdict"] == "positive" and big["baseline"]["mean"] == 72.0 and big["relative_change"] > 0
