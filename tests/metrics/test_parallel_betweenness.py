@@ -41,16 +41,20 @@ def test_two_processes_equal_one(eu: IndexedGraph) -> None:
 
 
 def test_plan_uses_exact_when_it_fits_the_budget() -> None:
-    enron_n, enron_m = 36_691, 367_660  # 83 s of exact work on one core at 6.2 ns
+    enron_n, enron_m = 36_691, 367_660  # 171 s of exact work on one core at 12.7 ns
     idle_two_cores = available_capacity(workers=2, cores=2, load_average=0.5)
     assert idle_two_cores == 2.0
-    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=2.0, exact_budget_s=45.0).mode == "exact"
-    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=1.0, exact_budget_s=45.0).mode == "sampled"
+    # 2 idle cores: ~86 s, over the 45 s budget; 4 idle cores: ~43 s, exact
+    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=2.0, exact_budget_s=45.0).mode == "sampled"
+    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=4.0, exact_budget_s=45.0).mode == "exact"
+    fast = plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=2.0, exact_budget_s=45.0, cost_ns=6.2)
+    assert fast.mode == "exact"  # at the uncontended 83 s, two cores fit
     assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=2.0, exact_budget_s=0.0).mode == "sampled"
     # the shared machine at load 14: each worker gets a seventh of a core, exact no longer fits
     busy = available_capacity(workers=2, cores=2, load_average=14.0)
     assert busy == 2 * 2 / 14
-    assert plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=busy, exact_budget_s=45.0).mode == "sampled"
+    slow = plan_betweenness(enron_n, 5000, 4096, 42, m=enron_m, capacity=busy, exact_budget_s=45.0, cost_ns=6.2)
+    assert slow.mode == "sampled"
     assert available_capacity(workers=8, cores=2, load_average=1.0) == 2.0  # more workers than cores: no gain
 
 
