@@ -185,6 +185,7 @@ async def run(args: argparse.Namespace) -> None:
                 ("security", "ops.security_demo"),
                 ("data protection", "ops.privacy_demo"),
                 ("backups", "backup_demo"),  # ops/backup_demo.py
+                ("observability", "ops.observability_demo"),
             ]
             for title, module in stages:
                 out(f"\n-- {title} --")
