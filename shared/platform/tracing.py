@@ -184,6 +184,14 @@ def batch_span(name: str, contexts: Sequence[Mapping[str, str]], **attributes: A
         yield span
 
 
+def record_spans(prefix: str, timeline: Sequence[tuple[str, int, int]], **attributes: Any) -> None:
+    """Spans for stages timed elsewhere (an engine's thread, a Spark job): ``prefix stage``, each
+    from its start to its end (ns), children of the current span."""
+    for stage, start_ns, end_ns in timeline:
+        span = tracer().start_span(f"{prefix} {stage}", start_time=start_ns, attributes={**attributes, "stage": stage})
+        span.end(end_time=end_ns)
+
+
 class TraceIdResponsePropagator(ResponsePropagator):
     """Every traced response names its trace (``X-Trace-Id``), sampled or not, errors included
     (the instrumentations call it from their outermost middleware), so a caller can quote it."""

@@ -32,6 +32,7 @@ from shared.domain.outcomes import AttributeRecord, OutcomeRecord
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
+from shared.platform.tracing import record_spans
 
 # ---- outcomes ---------------------------------------------------------------------------
 
@@ -127,12 +128,15 @@ class ProgressState:
     stop: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.perf_counter)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    timeline: list[tuple[str, int, int]] = field(default_factory=list)  # (stage, start ns, end ns): trace spans
+    started_ns: int = field(default_factory=time.time_ns)
 
     def update(self, stage: str, fraction: float) -> None:
         """Record a stage; the time since the previous one is charged to the previous stage."""
-        now = time.perf_counter()
+        now, now_ns = time.perf_counter(), time.time_ns()
         self.stage_seconds[self.stage] = round(self.stage_seconds.get(self.stage, 0.0) + now - self.started, 3)
-        self.started = now
+        self.timeline.append((self.stage, self.started_ns, now_ns))
+        self.started, self.started_ns = now, now_ns
         self.stage, self.fraction = stage, round(fraction, 3)
 
     def snapshot(self) -> dict[str, Any]:
@@ -185,6 +189,7 @@ async def compute(
         )
     else:
         result = await asyncio.to_thread(_run_on_spark, settings, spec, state, reason)
+    record_spans("causal stage", state.timeline, engine=engine.value)  # the engine's stages (Spark's too) as spans
     provenance = {
         "data_window": spec.window.model_dump(mode="json") if spec.window else None,
         "period": spec.period,

@@ -81,6 +81,8 @@ def test_analysis_workflow_and_activities_share_the_request_trace(
     assert ("temporal-worker", "RunWorkflow") in names, names
     assert ("temporal-worker", "RunActivity") in names, names
     assert any(s["name"] == "RunActivity:analysis.run" for s in trace), names
+    stages = {s["name"] for s in trace if s["name"].startswith("causal stage ")}
+    assert {"causal stage load:pandas", "causal stage estimate"} <= stages, stages  # the engine's stages
     # the activity's own database reads (asyncpg instrumentation) are in the trace too
     run_activity = {s["span_id"] for s in trace if s["name"] == "RunActivity:analysis.run"}
     worker_children = [s for s in trace if s["service"] == "temporal-worker" and s["parent"] in run_activity]
