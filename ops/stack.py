@@ -137,6 +137,26 @@ def ensure_secrets() -> None:
             nbytes = 15 if name.endswith("access_key") else 32
             write_private(path, secrets.token_urlsafe(nbytes) + "\n")
     backup_stack.ensure_backup_secrets(SECRETS)
+    ensure_decision_keys()
+
+
+def ensure_decision_keys() -> None:
+    """The Ed25519 pair the interventions API signs approval decisions with (once; kept)."""
+    private, public = SECRETS / "decision_signing.pem", SECRETS / "decision_public.pem"
+    if private.exists() and public.exists():
+        return
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_private(private, pem.decode())
+    write_private(
+        public,
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+    )
 
 
 def secret(name: str) -> str:
@@ -1285,6 +1305,8 @@ def app_environment() -> dict[str, str]:
         "CO_S3_SECRET_KEY": secret("s3_secret_key"),
         "CO_HMAC_KEY_FILE": str(SECRETS / "hmac_key"),
         "CO_AUDIT_CHAIN_KEY_FILE": str(SECRETS / "audit_chain_key"),
+        "CO_DECISION_SIGNING_KEY_FILE": str(SECRETS / "decision_signing.pem"),
+        "CO_DECISION_PUBLIC_KEY_FILE": str(SECRETS / "decision_public.pem"),
         # the audit anchor job's own S3 identity (production: only the anchor CronJob holds it)
         "CO_AUDIT_ANCHOR_BUCKET": AUDIT_ANCHOR_BUCKET,
         "CO_AUDIT_ANCHOR_S3_ACCESS_KEY": secret("s3_anchor_access_key"),

@@ -26,6 +26,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from shared.adapters.temporal_client import connect as connect_temporal
 from shared.platform.settings import Settings, load_settings
 
 
@@ -158,7 +159,7 @@ async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
 
 async def _main() -> None:
     settings = load_settings()
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect_temporal(settings)
     for sid in await ensure_schedules(client, settings):
         print(sid)
 

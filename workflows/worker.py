@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from shared.adapters.temporal_client import connect as connect_temporal
 from shared.platform.error_reporting import init_error_reporting, worker_interceptors
 from shared.platform.logs import configure_logging
 from shared.platform.resources import Needs, Resources, open_resources
@@ -121,11 +122,8 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
 
 async def run(settings: Settings, packages: tuple[str, ...] = WORKFLOW_PACKAGES) -> None:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
-        client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            runtime=temporal_runtime(settings),
-            interceptors=temporal_interceptors(settings),
+        client = await connect_temporal(
+            settings, runtime=temporal_runtime(settings), interceptors=temporal_interceptors(settings)
         )
         if settings.environment != "test":  # test workers (own queues) must not leave schedules behind
             from workflows.schedules import ensure_schedules

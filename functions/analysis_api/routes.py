@@ -206,9 +206,12 @@ async def get_result(
 
 @router.post("/analyses/{analysis_id}/cancel", status_code=202, response_model=AnalysisStatus, summary="Cancel")
 async def cancel(
-    analysis_id: str, request: Request, _: Principal = Depends(require(Permission.RUN_ANALYSES))
+    analysis_id: str, request: Request, principal: Principal = Depends(require(Permission.RUN_ANALYSES))
 ) -> AnalysisStatus:
+    """An analyst may cancel the analyses they started; an admin any."""
     row = await _row(request, analysis_id)
+    if row.requested_by != principal.subject and not principal.can(Permission.ADMIN_OPERATIONS):
+        raise ApiError(403, "forbidden", "only the analyst who started this analysis (or an admin) can cancel it")
     if row.status in ("succeeded", "failed", "cancelled"):
         raise ApiError(409, "conflict", f"the analysis is already {row.status}")
     client = await resources_of(request).temporal()

@@ -13,6 +13,7 @@ Run (what knative/ingest-cloudevents.yaml does):
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from shared.platform.logs import configure_logging
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tracing import instrument_flask
 
+log = logging.getLogger(__name__)
 TARGET = "ingest_interaction"
 SOURCE = Path(__file__).with_name("main.py")
 READY_TIMEOUT_S = 2.0
@@ -41,7 +43,8 @@ async def _redis_check(settings: Settings) -> dict[str, Any]:
         await asyncio.wait_for(redis.ping(), READY_TIMEOUT_S)
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure
-        return {"ok": False, "error": type(exc).__name__ + ": " + str(exc)[:200]}
+        log.warning("readiness: redis unavailable: %s: %s", type(exc).__name__, str(exc)[:300])
+        return {"ok": False, "error": "unavailable"}  # public endpoint: the detail is in the log
     finally:
         await redis.aclose()
 

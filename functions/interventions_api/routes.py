@@ -203,9 +203,9 @@ async def pending_approvals(
 async def approval_history(
     request: Request,
     limit: int = Query(default=200, ge=1, le=5000),
-    _: Principal = Depends(require(Permission.READ_INTERVENTIONS)),
+    _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> list[AuditOut]:
-    """Every decision: approved, rejected (who and why) and expired."""
+    """Every decision: approved, rejected (who and why) and expired. Audit rows: read:audit."""
     rows = await _store(request).query(events=["approved", "rejected", "expired"], limit=limit)
     return [AuditOut(**r.to_json()) for r in rows]
 
@@ -229,10 +229,13 @@ async def _update(request: Request, intervention_id: str, name: str, arg: Any) -
     return result
 
 
-def _decision(approve: bool, principal: Principal, reason: str) -> Any:
-    from workflows.intervention.types import Decision
-
-    return Decision(approve, principal.subject, sorted(r.value for r in principal.roles), reason)
+def _decision(request: Request, intervention_id: str, approve: bool, principal: Principal, reason: str) -> Any:
+    """Signed with the API's key over the verified principal: the workflow trusts nothing else."""
+    roles = [r.value for r in principal.roles]
+    settings = resources_of(request).settings
+    return service.signed(
+        "decide", intervention_id, settings, approve=approve, actor=principal.subject, roles=roles, reason=reason
+    )
 
 
 @router.post("/interventions/{intervention_id}/approve")
@@ -242,7 +245,9 @@ async def approve(
     request: Request,
     principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
 ) -> dict[str, Any]:
-    return await _update(request, intervention_id, "decide", _decision(True, principal, body.reason))
+    return await _update(
+        request, intervention_id, "decide", _decision(request, intervention_id, True, principal, body.reason)
+    )
 
 
 @router.post("/interventions/{intervention_id}/reject")
@@ -252,7 +257,9 @@ async def reject(
     request: Request,
     principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
 ) -> dict[str, Any]:
-    return await _update(request, intervention_id, "decide", _decision(False, principal, body.reason))
+    return await _update(
+        request, intervention_id, "decide", _decision(request, intervention_id, False, principal, body.reason)
+    )
 
 
 @router.post("/interventions/{intervention_id}/rollback")
@@ -263,9 +270,11 @@ async def rollback(
     principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
 ) -> dict[str, Any]:
     """Manual rollback, any time after execution (while the workflow keeps its rollback window)."""
-    from workflows.intervention.types import RollbackRequest
-
-    req = RollbackRequest(principal.subject, sorted(r.value for r in principal.roles), body.reason)
+    roles = [r.value for r in principal.roles]
+    settings = resources_of(request).settings
+    req = service.signed(
+        "rollback", intervention_id, settings, actor=principal.subject, roles=roles, reason=body.reason
+    )
     return await _update(request, intervention_id, "rollback", req)
 
 

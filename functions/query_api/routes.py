@@ -13,7 +13,9 @@ from shared.platform.errors import ApiError
 from shared.platform.graph_ready import require_graph_ready
 from shared.platform.http import error_responses, resources_of
 
-router = APIRouter(prefix="/v1", tags=["graph"], dependencies=[Depends(require_graph_ready)])
+# the graph-build state is read only after authentication (a parameter after the principal):
+# an anonymous caller learns nothing about the build
+router = APIRouter(prefix="/v1", tags=["graph"])
 
 PersonId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 
@@ -32,7 +34,9 @@ class EmployeeMetrics(BaseModel):
 @router.get("/graph/stats", response_model=GraphStats)
 @cached("graph")
 async def graph_stats(
-    request: Request, _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS))
+    request: Request,
+    _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS)),
+    __: None = Depends(require_graph_ready),
 ) -> GraphStats:
     """Live counts over everyone, small teams included: an analyst view (k-anonymity cannot hold
     for a total over everyone; viewers get /v1/metrics/graph, over the shown teams only)."""
@@ -46,6 +50,7 @@ async def employee_metrics(
     person_id: PersonId,
     request: Request,
     _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS)),
+    __: None = Depends(require_graph_ready),
 ) -> EmployeeMetrics:
     props = await resources_of(request).graph.get_person(person_id)
     if props is None:

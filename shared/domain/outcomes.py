@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from datetime import date
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -35,8 +36,11 @@ class OutcomeRecord(BaseModel):
         return value
 
 
+SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")  # a batch's source and a CSV row's, alike
+
+
 class OutcomeBatch(BaseModel):
-    source: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:]+$")
+    source: str = Field(min_length=1, max_length=64, pattern=SOURCE_PATTERN.pattern)
     records: list[OutcomeRecord] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -90,6 +94,9 @@ def _parse_outcomes_csv(text: str, max_problems: int) -> list[tuple[OutcomeRecor
                 break
             continue
         source = (row.get("source") or "").strip() or None
+        if source is not None and not SOURCE_PATTERN.match(source):
+            problems.append({"field": f"line {line}: source", "problem": "1-64 letters, digits, '_', '-', '.' or ':'"})
+            continue
         out.append((record, source))
     if problems:
         raise CsvProblem(problems[:max_problems])

@@ -133,6 +133,19 @@ def _refuse_repeated_scalars(request: Request) -> None:
         )
 
 
+async def _limit_unauthenticated(request: Request, limiter: Any, endpoint: str) -> None:
+    """Requests without a valid token: limited per client IP (429 before the 401)."""
+    if limiter is not None:
+        await limiter.enforce(
+            RateClass.UNAUTHENTICATED,
+            subject=None,
+            ip=client_ip(request),
+            premium=False,
+            endpoint=endpoint,
+            count=request.app.state.count_ratelimit,
+        )
+
+
 def require(permission: Permission, *, rate: RateClass | None = None) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A FastAPI dependency: authenticate the bearer token, check ``permission``, then apply the
     rate limit of the endpoint class (``rate``, or derived from the method and permission)."""
@@ -145,14 +158,19 @@ def require(permission: Permission, *, rate: RateClass | None = None) -> Callabl
     async def dependency(
         request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
     ) -> Principal:
+        limiter = getattr(request.app.state, "rate_limiter", None)
+        route = request.scope.get("route")
+        endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
         if credentials is None or not credentials.credentials:
             _auth_failed(request, "missing_token")
+            await _limit_unauthenticated(request, limiter, endpoint)
             raise _unauthorized("missing bearer token", "missing")
         verifier = request.app.state.token_verifier
         try:
             claims = await verifier.verify(credentials.credentials)
         except jwt.PyJWTError as exc:
             _auth_failed(request, reason_of(exc), type(exc).__name__)
+            await _limit_unauthenticated(request, limiter, endpoint)
             raise _unauthorized("invalid token") from exc
         principal = principal_from_claims(claims)
         if not principal.can(permission):
@@ -160,14 +178,11 @@ def require(permission: Permission, *, rate: RateClass | None = None) -> Callabl
             raise ApiError(403, "forbidden", f"this role lacks the permission {permission.value}")
         request.state.principal = principal
         _refuse_repeated_scalars(request)
-        limiter = getattr(request.app.state, "rate_limiter", None)
-        if limiter is not None:
-            route = request.scope.get("route")
-            endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+        if limiter is not None:  # per user only: a shared address must not let one user starve others
             request.state.ratelimit_headers = await limiter.enforce(
                 rate or rate_class_for(request.method, permission.value),
                 subject=principal.subject,
-                ip=client_ip(request),
+                ip=None,
                 premium=principal.premium,
                 endpoint=endpoint,
                 count=request.app.state.count_ratelimit,

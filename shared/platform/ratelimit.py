@@ -1,5 +1,11 @@
 """Rate limiting: an exact sliding window in Redis, per user and per IP, by endpoint class.
 
+Authenticated requests are limited per user only: behind one address (a NAT, an office proxy)
+many users share an IP, and a shared IP bucket lets one heavy (premium) user starve the rest.
+Requests without a valid token are limited per client IP (class ``unauthenticated``), before
+the 401, so token guessing and junk are bounded. The IP is the peer address as uvicorn sees it
+through ``--proxy-headers`` from trusted proxies only (docs/api.md, "Trusted proxies").
+
 Why a sliding *log* (one sorted-set entry per admitted request) and not a fixed window or a
 token bucket: it is the only shape that guarantees "never more than N requests in any window
 of W seconds" with no burst at window edges, which is what the tests assert. Memory is one
@@ -50,6 +56,7 @@ class RateClass(StrEnum):
     ANALYSIS = "analysis"
     INGEST = "ingest"
     ADMIN = "admin"
+    UNAUTHENTICATED = "unauthenticated"  # requests without a valid token, limited per client IP
 
 
 # KEYS: one sorted set per subject (user, ip). ARGV: now_ms, window_ms, member, limit per key.
@@ -139,6 +146,11 @@ class RateLimiter:
         base = int(getattr(self._settings, f"rate_limit_{rate_class.value}"))
         return max(1, int(base * self._settings.rate_limit_premium_factor)) if premium else base
 
+    def ip_limit(self, rate_class: RateClass) -> int:
+        """The per-IP bucket's own limit: never scaled by the caller's tier, so one premium
+        caller cannot widen (and then drain) the budget everyone behind its address shares."""
+        return max(1, int(self.limit_for(rate_class, False) * self._settings.rate_limit_ip_factor))
+
     def key(self, rate_class: RateClass, kind: str, who: str) -> str:
         return f"{self._settings.rate_limit_prefix}:{rate_class.value}:{kind}:{_digest(who)}"
 
@@ -160,8 +172,7 @@ class RateLimiter:
             limits.append(user_limit)
         if ip is not None:
             keys.append(self.key(rate_class, "ip", ip))
-            # the IP budget scales with the caller's own limit, so it never undercuts a premium user
-            limits.append(max(1, int(user_limit * self._settings.rate_limit_ip_factor)))
+            limits.append(self.ip_limit(rate_class))
         if not keys:
             raise ValueError("a rate-limited request needs a subject or an IP")
         now_ms = int((self._clock() if now is None else now) * 1000)

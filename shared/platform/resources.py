@@ -91,13 +91,9 @@ class Resources:
         """Connect on first use, so a function starts serving even while Temporal is down."""
         async with self._temporal_lock:
             if self._temporal is None:
-                from temporalio.client import Client
+                from shared.adapters.temporal_client import connect
 
-                self._temporal = await Client.connect(
-                    self.settings.temporal_address,
-                    namespace=self.settings.temporal_namespace,
-                    interceptors=temporal_interceptors(self.settings),
-                )
+                self._temporal = await connect(self.settings, interceptors=temporal_interceptors(self.settings))
             return self._temporal
 
     def pool_stats(self) -> list[PoolStats]:
@@ -130,7 +126,9 @@ class Resources:
                 await asyncio.wait_for(check(), READY_CHECK_TIMEOUT_S)
                 return name, {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
             except Exception as exc:  # noqa: BLE001 - readiness reports any failure
-                return name, {"ok": False, "error": type(exc).__name__ + ": " + str(exc)[:200]}
+                # public endpoint: no dependency error text (hosts, users, versions); the log has it
+                log.warning("readiness: %s unavailable: %s: %s", name, type(exc).__name__, str(exc)[:300])
+                return name, {"ok": False, "error": "unavailable"}
 
         results = dict(await asyncio.gather(*(run(n, c) for n, c in checks.items())))
         if self.needs.graph and self._redis is not None:
@@ -156,7 +154,8 @@ class Resources:
                 raw = await self.redis.hgetall(key)
                 fields = {_text(k)[:64]: _text(v)[:128] for k, v in list(raw.items())[:20]}
                 state = fields.get("state") or ("ready" if fields.get("ready") in _TRUTHY else "building")
-                return {"ok": state in _READY_STATES, "state": state, "progress": fields}
+                progress = {k: v for k, v in fields.items() if k in _PUBLIC_PROGRESS}  # never the error text
+                return {"ok": state in _READY_STATES, "state": state, "progress": progress}
             if kind == "string":
                 value = _text(await self.redis.get(key) or b"").strip().lower()
                 state = "ready" if value in _TRUTHY or value in _READY_STATES else value[:32] or "building"
@@ -179,6 +178,9 @@ class Resources:
             await self._redis.aclose()
         if self._pg is not None:
             await self._pg.close()
+
+
+_PUBLIC_PROGRESS = frozenset({"state", "ready", "done", "total", "started_at", "eta_s", "percent"})
 
 
 def _text(value: bytes | str) -> str:

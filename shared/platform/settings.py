@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "causal-organism"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # production: mTLS (client certificate and key, server CA) and/or an API key (Temporal Cloud)
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
     worker_metrics_port: int = 0  # the worker's Prometheus port (9464 in the manifests); 0 = off
     worker_sdk_metrics_port: int = 0  # the Temporal SDK's own Prometheus endpoint (9465 in the manifests); 0 = off
 
@@ -143,7 +149,8 @@ class Settings(BaseSettings):
     rate_limit_analysis: int = 20
     rate_limit_ingest: int = 1200
     rate_limit_admin: int = 60
-    rate_limit_ip_factor: float = 4.0  # per-IP budget = factor x per-user budget
+    rate_limit_unauthenticated: int = 30  # requests without a valid token, per client IP (x ip factor)
+    rate_limit_ip_factor: float = 4.0  # per-IP budget = factor x the class's base limit (never premium-scaled)
     rate_limit_premium_factor: float = 5.0  # role "premium"/claim tier=premium
     rate_limit_fail_open: tuple[str, ...] = ("read",)  # classes still served when Redis is down
     # CloudEvents ingest: besides a service JWT (the verifier above, role service/admin), Knative
@@ -240,6 +247,10 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = 5
     breaker_reset_timeout_s: float = 30.0
     breaker_half_open_max_calls: int = 1
+    # approval decisions are signed by the interventions API (Ed25519, PEM files); the public key
+    # goes into each intervention's workflow input, whose update validator checks the signature
+    decision_signing_key_file: Path | None = None
+    decision_public_key_file: Path | None = None
     approval_timeout_s: float = 24 * 3600.0
     monitoring_window_s: float = 7 * 24 * 3600.0
     rollback_window_s: float = 30 * 24 * 3600.0

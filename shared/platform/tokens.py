@@ -30,6 +30,7 @@ from shared.platform.settings import Settings
 
 ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 KEY_REFRESH_MIN_S = 30.0
+KEY_RELOAD_S = 60.0  # the keys directory is re-read this often: a removed key stops verifying
 MAX_TOKEN_BYTES = 8192
 VERIFIED_CACHE_TTL_S = 60.0
 
@@ -82,6 +83,7 @@ class TokenVerifier:
         self._keys_dir = settings.jwt_public_keys_dir
         self._keys: dict[str, Any] = {}
         self._last_refresh = 0.0
+        self._last_reload = time.monotonic()
         self._refresh_lock = asyncio.Lock()
         self._verified: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=10_000, ttl=VERIFIED_CACHE_TTL_S)
         self._load_dir()
@@ -96,14 +98,25 @@ class TokenVerifier:
         return sorted(self._keys)
 
     def _load_dir(self) -> None:
-        if self._keys_dir is None or not self._keys_dir.is_dir():
+        """Replace the keys with the directory's: a key removed from it stops verifying, and
+        tokens it verified earlier are forgotten (the verified-token cache is cleared)."""
+        if self._keys_dir is None:
             return
         keys: dict[str, Any] = {}
-        for pem in sorted(self._keys_dir.glob("*.pem")):
-            key = serialization.load_pem_public_key(pem.read_bytes())
-            if isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
-                keys[pem.stem] = key
-        self._keys.update(keys)
+        if self._keys_dir.is_dir():
+            for pem in sorted(self._keys_dir.glob("*.pem")):
+                key = serialization.load_pem_public_key(pem.read_bytes())
+                if isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
+                    keys[pem.stem] = key
+        removed = set(self._keys) - set(keys)
+        self._keys = keys
+        if removed:
+            self._verified.clear()
+
+    async def reload(self) -> None:
+        """Re-read the keys directory now (also done every ``KEY_RELOAD_S`` by :meth:`verify`)."""
+        self._last_reload = time.monotonic()
+        await asyncio.to_thread(self._load_dir)
 
     def _from_jwks(self, kid: str, alg: str, refresh: bool) -> Any:
         assert self._jwks is not None
@@ -144,6 +157,8 @@ class TokenVerifier:
         """
         if len(token) > MAX_TOKEN_BYTES:
             raise jwt.DecodeError("token too large")
+        if time.monotonic() - self._last_reload >= KEY_RELOAD_S:
+            await self.reload()
         known = self._verified.get(token)
         if known is not None:
             if float(known["exp"]) + self._leeway <= time.time():

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.postgres.causal_store import CausalStore
+from shared.domain.decisions import decision_message, sign
 from shared.domain.impact import assess_proposal
 from shared.domain.interventions import (
     Evidence,
@@ -79,6 +81,31 @@ async def stored_evidence(
     return evidence
 
 
+def signed(update: str, intervention_id: str, settings: Settings, *, approve: bool | None = None, **who: Any) -> Any:
+    """A Decision (``update="decide"``) or RollbackRequest for the workflow, signed by this API.
+
+    ``who`` is ``actor``, ``roles`` and ``reason``: the caller's *verified* subject and roles.
+    Unsigned (no key configured) only where the workflow input carries no public key either.
+    """
+    from workflows.intervention.types import Decision, RollbackRequest
+
+    fields = {
+        "intervention_id": intervention_id,
+        "nonce": uuid.uuid4().hex,
+        "issued_at": datetime.now(UTC).isoformat(),
+        "actor": who["actor"],
+        "roles": sorted(who["roles"]),
+        "reason": who["reason"],
+    }
+    signature = ""
+    if settings.decision_signing_key_file is not None:
+        message = decision_message(update=update, approve=approve, **fields)
+        signature = sign(settings.decision_signing_key_file.read_bytes(), message)
+    if update == "decide":
+        return Decision(approve=bool(approve), signature=signature, **fields)
+    return RollbackRequest(signature=signature, **fields)
+
+
 def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any:
     """Validate, assess and plan; the workflow input. Raises ProposalError on a bad proposal."""
     from workflows.intervention.types import InterventionInput
@@ -97,6 +124,9 @@ def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any
         "monitoring_window_s": settings.monitoring_window_s,
         "rollback_window_s": settings.rollback_window_s,
         "max_attempts": settings.intervention_max_attempts,
+        "decision_public_key": (
+            settings.decision_public_key_file.read_text() if settings.decision_public_key_file else None
+        ),
     }
     values.update(overrides)
     return InterventionInput(**values)

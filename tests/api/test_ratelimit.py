@@ -99,9 +99,12 @@ async def test_user_and_ip_budgets_and_premium(api_settings: Settings, redis_cli
     # another user behind the same IP: the IP budget (2 x 3 = 6) has 3 left
     got = [(await limiter.hit(RateClass.WRITE, subject="carol", ip="1.1.1.1")).allowed for _ in range(4)]
     assert got == [True, True, True, False]
-    # a premium user gets 3 x 3 = 9, and its IP budget scales with it (here: 18, fresh IP)
-    got = [(await limiter.hit(RateClass.WRITE, subject="dave", ip="2.2.2.2", premium=True)).allowed for _ in range(10)]
+    # a premium user gets 3 x 3 = 9 (authenticated requests are limited per user only)
+    got = [(await limiter.hit(RateClass.WRITE, subject="dave", ip=None, premium=True)).allowed for _ in range(10)]
     assert got.count(True) == 9 and got[-1] is False
+    # the IP bucket has its own limit (2 x 3 = 6), not widened by a premium caller
+    got = [(await limiter.hit(RateClass.WRITE, subject="erin", ip="3.3.3.3", premium=True)).allowed for _ in range(8)]
+    assert got.count(True) == 6
     # classes are independent: bob's reads are untouched by his writes
     assert (await limiter.hit(RateClass.READ, subject="bob", ip="1.1.1.1")).allowed
     # the window slides: after W seconds bob has room again
@@ -183,19 +186,17 @@ async def test_redis_down_reads_fail_open_writes_fail_closed(api_settings: Setti
         assert (await client.get("/health/live")).status_code == 200
 
 
-async def test_client_ip_is_limited_across_users(api_settings: Settings, mint: Mint) -> None:
+async def test_unauthenticated_requests_are_limited_per_ip(api_settings: Settings, mint: Mint) -> None:
     s = api_settings.model_copy(
         update={
             "rate_limit_prefix": f"{api_settings.rate_limit_prefix}:{uuid.uuid4().hex[:6]}",
-            "rate_limit_read": 2,
+            "rate_limit_unauthenticated": 2,
             "rate_limit_ip_factor": 2.0,
         }
     )
     async with running(build_test_app(s)) as client:  # every request comes from 10.1.2.3
-        codes = []
-        for i in range(6):
-            codes.append(
-                (await client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject=f"sock-{i}")))).status_code
-            )
-        assert codes == [200, 200, 200, 200, 429, 429]
+        codes = [(await client.get("/v1/graph/stats", headers=bearer("junk"))).status_code for _ in range(6)]
+        assert codes == [401, 401, 401, 401, 429, 429]
+        # a valid token is limited per user, not by the address the junk came from
+        assert (await client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject="ok")))).status_code == 200
         assert isinstance(client, httpx.AsyncClient)

@@ -143,6 +143,8 @@ async def test_high_impact_waits_in_the_queue_until_an_approver_decides(
     assert r.status_code == 409  # already decided
     await wait_for(http, settings, iid, "succeeded")
     r = await http.get("/v1/approvals/history", headers=auth(settings, "analyst"))
+    assert r.status_code == 403  # decisions are audit rows: read:audit
+    r = await http.get("/v1/approvals/history", headers=auth(settings, "approver"))
     assert any(h["intervention_id"] == iid and h["actor"] == "bob" and h["event"] == "approved" for h in r.json())
     r = await http.get("/v1/audit", params={"actor": "bob"}, headers=auth(settings, "analyst"))
     assert r.status_code == 403  # the audit log needs read:audit

@@ -22,9 +22,9 @@ from shared.domain.impact import assess_proposal
 from shared.domain.interventions import Evidence, InterventionType, Proposal, Target, Verdict, plan_actions
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from shared.services.interventions import build_input, workflow_id
+from shared.services.interventions import build_input, signed, workflow_id
 from tests.interventions.conftest import fast
-from workflows.intervention.types import Decision, RollbackRequest
+from workflows.intervention.types import Decision
 
 STRONG = Evidence("analysis-1", "meeting_load", "wellbeing", -0.4, -0.5, -0.3, Verdict.ROBUST)
 
@@ -39,6 +39,14 @@ def proposal(type_: InterventionType, people: int = 2, evidence: Evidence = STRO
         evidence=evidence,
         proposed_by="analyst-ann",
     )
+
+
+def decision(settings: Settings, p: Proposal, approve: bool, actor: str, roles: list[str], reason: str) -> Decision:
+    """What the API sends: signed with its key (the workflow input carries the public key)."""
+    made: Decision = signed(
+        "decide", p.intervention_id, settings, approve=approve, actor=actor, roles=roles, reason=reason
+    )
+    return made
 
 
 async def start(
@@ -127,7 +135,9 @@ async def test_approve_path_records_who_and_why(
     p = proposal(InterventionType.MANAGER_NUDGE, 2)
     handle = await start(time_env, ts_worker, iv_settings, p, monitoring_window_s=3600, rollback_window_s=0)
     await wait_status(handle, "awaiting_approval")
-    snap = await handle.execute_update("decide", Decision(True, "approver-bob", ["approver"], "evidence is robust"))
+    snap = await handle.execute_update(
+        "decide", decision(iv_settings, p, True, "approver-bob", ["approver"], "evidence is robust")
+    )
     assert snap["decision"]["actor"] == "approver-bob"
     result = await handle.result()
     assert result["status"] == "completed"
@@ -148,7 +158,9 @@ async def test_reject_path_never_acts(
     p = proposal(InterventionType.MANAGER_NUDGE, 2)
     handle = await start(time_env, ts_worker, iv_settings, p)
     await wait_status(handle, "awaiting_approval")
-    await handle.execute_update("decide", Decision(False, "approver-bob", ["approver"], "too intrusive"))
+    await handle.execute_update(
+        "decide", decision(iv_settings, p, False, "approver-bob", ["approver"], "too intrusive")
+    )
     result = await handle.result()
     assert result["status"] == "rejected"
     assert result["decision"] == {**result["decision"], "approve": False, "reason": "too intrusive"}
@@ -164,15 +176,15 @@ async def test_only_the_approver_role_can_decide(
     await wait_status(handle, "awaiting_approval")
     for roles in (["analyst"], ["viewer"], ["service"], []):
         with pytest.raises(WorkflowUpdateFailedError) as info:
-            await handle.execute_update("decide", Decision(True, "eve", roles, "looks fine"))
+            await handle.execute_update("decide", decision(iv_settings, p, True, "eve", roles, "looks fine"))
         assert "approver" in str(info.value.cause)
     with pytest.raises(WorkflowUpdateFailedError):  # the proposer cannot approve their own
-        await handle.execute_update("decide", Decision(True, "analyst-ann", ["approver"], "mine"))
+        await handle.execute_update("decide", decision(iv_settings, p, True, "analyst-ann", ["approver"], "mine"))
     with pytest.raises(WorkflowUpdateFailedError):  # a reason is required
-        await handle.execute_update("decide", Decision(True, "bob", ["approver"], "  "))
+        await handle.execute_update("decide", decision(iv_settings, p, True, "bob", ["approver"], "  "))
     assert (await handle.query("snapshot"))["status"] == "awaiting_approval"
     assert (await counts(sim, p))["applied"] == 0
-    await handle.execute_update("decide", Decision(True, "admin-ada", ["admin"], "ok"))
+    await handle.execute_update("decide", decision(iv_settings, p, True, "admin-ada", ["admin"], "ok"))
     assert (await handle.result())["status"] == "completed"
 
 
@@ -214,10 +226,17 @@ async def test_manual_rollback_any_time_after_execution(
     handle = await start(time_env, ts_worker, iv_settings, p, monitoring_window_s=600, rollback_window_s=30 * 86400)
     await wait_status(handle, "monitoring")
     with pytest.raises(WorkflowUpdateFailedError):
-        await handle.execute_update("rollback", RollbackRequest("eve", ["analyst"], "no"))
+        await handle.execute_update(
+            "rollback", signed("rollback", p.intervention_id, iv_settings, actor="eve", roles=["analyst"], reason="no")
+        )
     await time_env.sleep(timedelta(minutes=11))
     await wait_status(handle, "succeeded")
-    snap = await handle.execute_update("rollback", RollbackRequest("approver-bob", ["approver"], "team asked"))
+    snap = await handle.execute_update(
+        "rollback",
+        signed(
+            "rollback", p.intervention_id, iv_settings, actor="approver-bob", roles=["approver"], reason="team asked"
+        ),
+    )
     assert snap["status"] == "rolled_back" and snap["restored"] is True
     assert (await handle.result())["status"] == "rolled_back"
     c = await counts(sim, p)

@@ -20,6 +20,9 @@ class InterventionInput:
     initial_retry_s: float = 1.0
     max_retry_interval_s: float = 60.0
     activity_timeout_s: float = 30.0
+    # Ed25519 public key (PEM) the API signs decisions with; None = unsigned decisions accepted
+    # (only for inputs built without a key: tests of the workflow alone)
+    decision_public_key: str | None = None
 
 
 @dataclass
@@ -28,6 +31,11 @@ class Decision:
     actor: str
     roles: list[str]
     reason: str
+    # set by the API (shared.services.interventions.signed): the validator checks them
+    intervention_id: str = ""
+    nonce: str = ""
+    issued_at: str = ""
+    signature: str = ""
 
 
 @dataclass
@@ -35,6 +43,10 @@ class RollbackRequest:
     actor: str
     roles: list[str]
     reason: str
+    intervention_id: str = ""
+    nonce: str = ""
+    issued_at: str = ""
+    signature: str = ""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from shared.domain.decisions import decision_message, signature_problem
     from shared.domain.interventions import CATALOGUE, InterventionType, OutcomeVerdict
     from workflows.intervention.types import (
         DECIDER_ROLES,
@@ -44,6 +45,7 @@ class InterventionWorkflow:
         self.approval_deadline: str | None = None
         self.decision: Decision | None = None
         self.decided_at: str | None = None
+        self.used_nonces: set[str] = set()
         self.decision_done = False
         self.rollback_request: RollbackRequest | None = None
         self.rollback_done = False
@@ -341,12 +343,37 @@ class InterventionWorkflow:
 
     @workflow.update
     async def decide(self, decision: Decision) -> dict[str, Any]:
+        self.used_nonces.add(decision.nonce)
         self.decision = decision
         await workflow.wait_condition(lambda: self.decision_done)
         return self.snapshot()
 
+    def _check_signed(self, update: str, request: Decision | RollbackRequest) -> None:
+        """With a decision key in the input, only what the API signed for this intervention counts."""
+        key = self.inp.decision_public_key if self.inp is not None else None
+        if key is None:
+            return
+        if request.intervention_id != self._id:
+            raise ValueError("the decision is for another intervention")
+        message = decision_message(
+            update=update,
+            intervention_id=request.intervention_id,
+            approve=request.approve if isinstance(request, Decision) else None,
+            actor=request.actor,
+            roles=request.roles,
+            reason=request.reason,
+            nonce=request.nonce,
+            issued_at=request.issued_at,
+        )
+        problem = signature_problem(key, message, request.signature)
+        if problem is not None:
+            raise ValueError(problem)
+        if request.nonce in self.used_nonces:
+            raise ValueError("this signed decision was already used")
+
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
+        self._check_signed("decide", decision)
         if self.status != "awaiting_approval" or self.decision is not None:
             raise ValueError(f"not awaiting approval (status {self.status})")
         if not DECIDER_ROLES & set(decision.roles):
@@ -358,12 +385,14 @@ class InterventionWorkflow:
 
     @workflow.update
     async def rollback(self, request: RollbackRequest) -> dict[str, Any]:
+        self.used_nonces.add(request.nonce)
         self.rollback_request = request
         await workflow.wait_condition(lambda: self.rollback_done)
         return self.snapshot()
 
     @rollback.validator
     def _validate_rollback(self, request: RollbackRequest) -> None:
+        self._check_signed("rollback", request)
         if self.status not in ("monitoring", "succeeded"):
             raise ValueError(f"nothing to roll back (status {self.status})")
         if self.rollback_request is not None:

@@ -1,0 +1,39 @@
+"""The one way to connect to Temporal: address and namespace, plus mTLS and/or an API key in
+production (a process that can reach Temporal can send updates; docs/security.md, item 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
+
+from shared.platform.settings import Settings
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """mTLS when a client certificate is configured; plain TLS when only a CA (or an API key) is."""
+    s = settings
+    if s.temporal_tls_cert_file or s.temporal_tls_ca_file:
+        return TLSConfig(
+            server_root_ca_cert=s.temporal_tls_ca_file.read_bytes() if s.temporal_tls_ca_file else None,
+            client_cert=s.temporal_tls_cert_file.read_bytes() if s.temporal_tls_cert_file else None,
+            client_private_key=s.temporal_tls_key_file.read_bytes() if s.temporal_tls_key_file else None,
+            domain=s.temporal_tls_server_name,
+        )
+    return s.temporal_api_key is not None  # an API key is only ever sent over TLS
+
+
+async def connect(
+    settings: Settings, runtime: Runtime | None = None, interceptors: Sequence[Interceptor] = ()
+) -> Client:
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls_config(settings),
+        api_key=api_key,
+        runtime=runtime,
+        interceptors=interceptors,
+    )
