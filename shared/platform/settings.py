@@ -249,7 +249,9 @@ class Settings(BaseSettings):
     breaker_half_open_max_calls: int = 1
     # approval decisions are signed by the interventions API (Ed25519, PEM files); the public key
     # goes into each intervention's workflow input, whose update validator checks the signature
+    decision_signing_key: SecretStr | None = None  # PEM (a mounted secret), or the file below
     decision_signing_key_file: Path | None = None
+    decision_public_key: str | None = None  # PEM, or the file below
     decision_public_key_file: Path | None = None
     approval_timeout_s: float = 24 * 3600.0
     monitoring_window_s: float = 7 * 24 * 3600.0
@@ -290,6 +292,20 @@ class Settings(BaseSettings):
         if self.hmac_key_file is not None:
             return self.hmac_key_file.read_bytes().strip()
         raise RuntimeError("no pseudonymisation key: set CO_HMAC_KEY or CO_HMAC_KEY_FILE")
+
+    @cached_property
+    def decision_signing_pem(self) -> bytes | None:
+        """The interventions API's decision signing key (PEM), from the value or its file."""
+        if self.decision_signing_key is not None:
+            return self.decision_signing_key.get_secret_value().encode()
+        return self.decision_signing_key_file.read_bytes() if self.decision_signing_key_file else None
+
+    @cached_property
+    def decision_public_pem(self) -> str | None:
+        """The public half, put into every intervention's workflow input."""
+        if self.decision_public_key is not None:
+            return self.decision_public_key
+        return self.decision_public_key_file.read_text() if self.decision_public_key_file else None
 
     @cached_property
     def audit_key(self) -> bytes | None:

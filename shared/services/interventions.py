@@ -98,9 +98,9 @@ def signed(update: str, intervention_id: str, settings: Settings, *, approve: bo
         "reason": who["reason"],
     }
     signature = ""
-    if settings.decision_signing_key_file is not None:
+    if settings.decision_signing_pem is not None:
         message = decision_message(update=update, approve=approve, **fields)
-        signature = sign(settings.decision_signing_key_file.read_bytes(), message)
+        signature = sign(settings.decision_signing_pem, message)
     if update == "decide":
         return Decision(approve=bool(approve), signature=signature, **fields)
     return RollbackRequest(signature=signature, **fields)
@@ -124,10 +124,10 @@ def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any
         "monitoring_window_s": settings.monitoring_window_s,
         "rollback_window_s": settings.rollback_window_s,
         "max_attempts": settings.intervention_max_attempts,
-        "decision_public_key": (
-            settings.decision_public_key_file.read_text() if settings.decision_public_key_file else None
-        ),
+        "decision_public_key": settings.decision_public_pem,
     }
+    if settings.environment == "production" and settings.decision_public_pem is None:
+        raise RuntimeError("production interventions need signed decisions: set CO_DECISION_PUBLIC_KEY(_FILE)")
     values.update(overrides)
     return InterventionInput(**values)
 
