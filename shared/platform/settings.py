@@ -293,14 +293,15 @@ class Settings(BaseSettings):
             return self.hmac_key_file.read_bytes().strip()
         raise RuntimeError("no pseudonymisation key: set CO_HMAC_KEY or CO_HMAC_KEY_FILE")
 
-    @cached_property
+    @property
     def decision_signing_pem(self) -> bytes | None:
-        """The interventions API's decision signing key (PEM), from the value or its file."""
+        """The interventions API's decision signing key (PEM), from the value or its file (read on
+        each use: rare, and a copy of these settings with another key must not see a cached one)."""
         if self.decision_signing_key is not None:
             return self.decision_signing_key.get_secret_value().encode()
         return self.decision_signing_key_file.read_bytes() if self.decision_signing_key_file else None
 
-    @cached_property
+    @property
     def decision_public_pem(self) -> str | None:
         """The public half, put into every intervention's workflow input."""
         if self.decision_public_key is not None:
