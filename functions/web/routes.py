@@ -331,7 +331,13 @@ async def decide(
     try:
         client = await resources_of(request).temporal()
         await intervention_service.decide(
-            client, intervention_id, user.subject, [r.value for r in user.roles], decision == "approve", reason.strip()
+            client,
+            resources_of(request).settings,
+            intervention_id,
+            user.subject,
+            [r.value for r in user.roles],
+            decision == "approve",
+            reason.strip(),
         )
     except intervention_service.DecisionRefused as exc:
         raise ApiError(409, "conflict", f"the decision was refused: {exc}") from exc

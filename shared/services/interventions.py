@@ -184,17 +184,25 @@ class DecisionRefused(Exception):
     """The workflow refused the update (already decided, expired, finished)."""
 
 
-async def decide(client: Client, intervention_id: str, actor: str, roles: list[str], approve: bool, reason: str) -> Any:
-    """Send an approver's decision to the intervention's workflow (a Temporal update; the workflow
-    checks the role again and records who and why). The web app's approve/reject goes through here."""
+async def decide(
+    client: Client,
+    settings: Settings,
+    intervention_id: str,
+    actor: str,
+    roles: list[str],
+    approve: bool,
+    reason: str,
+) -> Any:
+    """Send an approver's decision to the intervention's workflow (a Temporal update, signed with
+    this service's decision key; the workflow verifies it, checks the role again and records who
+    and why). The web app's approve/reject goes through here."""
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError, RPCStatusCode
 
-    from workflows.intervention.types import Decision
-
     handle = client.get_workflow_handle(workflow_id(intervention_id))
+    decision = signed("decide", intervention_id, settings, approve=approve, actor=actor, roles=roles, reason=reason)
     try:
-        return await handle.execute_update("decide", Decision(approve, actor, sorted(roles), reason))
+        return await handle.execute_update("decide", decision)
     except WorkflowUpdateFailedError as exc:
         raise DecisionRefused(str(exc.cause or exc)) from exc
     except RPCError as exc:
