@@ -186,6 +186,7 @@ async def run(args: argparse.Namespace) -> None:
                 ("data protection", "ops.privacy_demo"),
                 ("backups", "backup_demo"),  # ops/backup_demo.py
                 ("observability", "ops.observability_demo"),
+                ("web app", "ops.web_demo"),
             ]
             for title, module in stages:
                 out(f"\n-- {title} --")
