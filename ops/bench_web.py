@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -126,7 +127,11 @@ async def main() -> None:
     run = uuid.uuid4().hex[:8]
     async with scratch_database(base_settings.pg_dsn.get_secret_value(), f"co_bench_web_{run}") as dsn:
         settings = base_settings.model_copy(
-            update={"pg_dsn": dsn, "graph_name": f"bench_web_{run}", "graph_changed_channel": f"bench:{run}:graph"}
+            update={
+                "pg_dsn": SecretStr(dsn),
+                "graph_name": f"bench_web_{run}",
+                "graph_changed_channel": f"bench:{run}:graph",
+            }
         )
         people = await load_graph(settings)
         env = settings_env(

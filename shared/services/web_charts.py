@@ -2,8 +2,8 @@
 readable by a screen reader (each chart has a title and a table of its values beside it).
 
 - team trends: one line chart per metric over the chosen range and granularity;
-- analysis diagnostics, when the stored result has them: propensity overlap (two histograms)
-  and covariate balance (standardised mean differences before and after adjustment).
+- analysis diagnostics, when the stored result has them: propensity overlap (score range per
+  arm) and covariate balance (standardised mean differences before and after adjustment).
 """
 
 from __future__ import annotations
@@ -101,75 +101,70 @@ def bar_pairs(title: str, labels: list[str], before: list[float], after: list[fl
     return Chart(title, "".join(parts), rows)
 
 
-def histogram_pair(title: str, edges: list[float], a: list[float], b: list[float], names: tuple[str, str]) -> Chart:
-    """Two overlaid histograms over the same bins (propensity overlap of treated and control)."""
-    bins = min(len(a), len(b))
-    if bins == 0:
-        return Chart(title, "", [])
-    top = max(a[:bins] + b[:bins]) or 1.0
-    w = (WIDTH - 2 * PAD) / bins
+def quantile_ranges(title: str, arms: dict[str, dict[str, float]]) -> Chart:
+    """Propensity score spread per arm on [0, 1]: whisker min..max, box p25..p75, tick at the median."""
+    names = sorted(arms)
+    row_h = 34
+    height = PAD + len(names) * row_h + 24
+    left = 90
+    scale = WIDTH - left - 20
     parts = [
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="chart">',
+        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
-        f'<text x="{PAD}" y="14" class="legend-a">{escape(names[0])}</text>',
-        f'<text x="{PAD + 120}" y="14" class="legend-b">{escape(names[1])}</text>',
     ]
-    for i in range(bins):
-        for series, cls, offset in ((a, "bar-a", 0.0), (b, "bar-b", w / 2)):
-            h = (HEIGHT - 2 * PAD) * series[i] / top
-            x, y = PAD + i * w + offset, HEIGHT - PAD - h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w / 2 - 1:.1f}" height="{h:.1f}" class="{cls}"/>')
-    parts.append(f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>')
-    if len(edges) >= 2:
-        parts.append(f'<text x="{PAD}" y="{HEIGHT - 10}">{_fmt(edges[0])}</text>')
-        parts.append(f'<text x="{WIDTH - PAD}" y="{HEIGHT - 10}" text-anchor="end">{_fmt(edges[-1])}</text>')
+    for i, arm in enumerate(names):
+        q = arms[arm]
+        y = PAD + i * row_h
+
+        def x(key: str, q: dict[str, float] = q) -> float:
+            return left + max(0.0, min(1.0, float(q.get(key, 0.0)))) * scale
+
+        cls = "bar-a" if i % 2 == 0 else "bar-b"
+        parts.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(arm)}</text>')
+        parts.append(f'<line x1="{x("min"):.1f}" y1="{y + 8}" x2="{x("max"):.1f}" y2="{y + 8}" class="axis"/>')
+        box_w = max(1.0, x("p75") - x("p25"))
+        parts.append(f'<rect x="{x("p25"):.1f}" y="{y}" width="{box_w:.1f}" height="16" class="{cls}"/>')
+        parts.append(f'<line x1="{x("p50"):.1f}" y1="{y - 3}" x2="{x("p50"):.1f}" y2="{y + 19}" class="threshold"/>')
+    axis_y = height - 18
+    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + scale}" y2="{axis_y}" class="axis"/>')
+    parts.append(f'<text x="{left}" y="{height - 4}">0</text>')
+    parts.append(f'<text x="{left + scale}" y="{height - 4}" text-anchor="end">1</text>')
     parts.append("</svg>")
-    labels = [f"bin {i + 1}" if len(edges) <= i + 1 else f"{_fmt(edges[i])}-{_fmt(edges[i + 1])}" for i in range(bins)]
-    rows = [(label, f"{_fmt(x)} / {_fmt(y)}") for label, x, y in zip(labels, a, b, strict=False)]
+    rows = [(arm, ", ".join(f"{k} {_fmt(v)}" for k, v in arms[arm].items())) for arm in names]
     return Chart(title, "".join(parts), rows)
 
 
-def _numbers(value: Any) -> list[float] | None:
-    if isinstance(value, list) and all(isinstance(v, int | float) for v in value):
-        return [float(v) for v in value]
-    return None
-
-
 def diagnostics_charts(result: dict[str, Any]) -> list[Chart]:
-    """Plots for whatever diagnostics the stored result carries (shapes read leniently: the engine
-    may add them later; an unknown shape is skipped, never an error)."""
+    """Plots for the diagnostics the stored result carries (``shared.domain.analysis.Diagnostics``):
+    propensity overlap per arm and covariate balance before/after adjustment. Read leniently: an
+    older result without them, or a shape this page does not know, draws nothing."""
     diagnostics = result.get("diagnostics")
     if not isinstance(diagnostics, dict):
         return []
     charts: list[Chart] = []
     overlap = diagnostics.get("overlap")
-    if isinstance(overlap, dict):
-        treated = _numbers(overlap.get("treated") or overlap.get("treated_hist") or overlap.get("treated_counts"))
-        control = _numbers(overlap.get("control") or overlap.get("control_hist") or overlap.get("control_counts"))
-        edges = _numbers(overlap.get("bins") or overlap.get("bin_edges") or overlap.get("edges")) or []
-        if treated and control:
-            charts.append(histogram_pair("Propensity overlap", edges, treated, control, ("treated", "control")))
+    if isinstance(overlap, dict) and isinstance(overlap.get("propensity_quantiles"), dict):
+        arms = {
+            str(arm): {k: float(v) for k, v in q.items() if isinstance(v, int | float)}
+            for arm, q in overlap["propensity_quantiles"].items()
+            if isinstance(q, dict)
+        }
+        if arms:
+            charts.append(quantile_ranges("Propensity overlap (score range per arm)", arms))
     balance = diagnostics.get("balance")
     items: list[tuple[str, float, float]] = []
-    if isinstance(balance, dict):
-        for name, v in balance.items():
-            if isinstance(v, dict):
-                before = v.get("smd_before", v.get("before"))
-                after = v.get("smd_after", v.get("after"))
-                if isinstance(before, int | float) and isinstance(after, int | float):
-                    items.append((str(name), float(before), float(after)))
-    elif isinstance(balance, list):
+    if isinstance(balance, list):
         for v in balance:
             if isinstance(v, dict):
-                name = v.get("covariate") or v.get("name")
-                before = v.get("smd_before", v.get("before"))
-                after = v.get("smd_after", v.get("after"))
-                if name and isinstance(before, int | float) and isinstance(after, int | float):
-                    items.append((str(name), float(before), float(after)))
+                name = v.get("column") or v.get("covariate") or v.get("name")
+                before = v.get("smd_before")
+                after = v.get("smd_after")
+                if name and isinstance(before, int | float):
+                    items.append((str(name), float(before), float(after) if isinstance(after, int | float) else 0.0))
     if items:
         charts.append(
             bar_pairs(
-                "Covariate balance (|standardised mean difference|)",
+                "Covariate balance (|standardised mean difference|; dashed line: 0.1)",
                 [i[0] for i in items],
                 [i[1] for i in items],
                 [i[2] for i in items],

@@ -9,7 +9,7 @@ same graph draws the same way) and are kept per graph version on the ``WebViews`
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from shared.adapters.graph.base import GraphSnapshot
     from shared.platform.resources import Resources
     from shared.platform.web_session import WebUser
+
+log = logging.getLogger(__name__)
 
 OVERLOAD_INDEX = 1.5  # a team's mean interaction volume this many times the organisation's
 SILO_SHARE = 0.2  # a team with less than this share of its ties' weight crossing to other teams
@@ -54,9 +56,17 @@ class WebViews:
     _warming: asyncio.Task[None] | None = None
 
     def warm(self) -> None:
-        """Import igraph (seconds on a cold, loaded machine) before the first page needs a layout."""
+        """Import igraph and lay out the team network (seconds on a cold, loaded machine) before
+        the first page needs them."""
         if self._warming is None:
-            self._warming = asyncio.create_task(asyncio.to_thread(_import_igraph))
+            self._warming = asyncio.create_task(self._warm())
+
+    async def _warm(self) -> None:
+        try:
+            await asyncio.to_thread(_import_igraph)
+            await self._network("teams")
+        except Exception as exc:  # noqa: BLE001 - a page will try again (and say what failed)
+            log.warning("web: warming the team layout failed (%s)", type(exc).__name__)
 
     @property
     def k(self) -> int:
@@ -74,6 +84,9 @@ class WebViews:
             from shared.platform.errors import ApiError
 
             raise ApiError(403, "forbidden", "the people network needs the permission read:individual_metrics")
+        return await self._network(level)
+
+    async def _network(self, level: str) -> dict[str, Any]:
         counts = await self.resources.graph.counts()
         key = (level, counts.people, counts.ties)
         async with self._lock:
@@ -201,10 +214,6 @@ def _import_igraph() -> None:
 
 def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def version_tag(*parts: Any) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def _layout(n: int, edges: list[tuple[int, int]], weights: list[float]) -> list[tuple[float, float]]:
