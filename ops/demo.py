@@ -193,6 +193,7 @@ async def run(args: argparse.Namespace) -> None:
                 stage = __import__(module, fromlist=["demo_stage"]).demo_stage
                 await stage(resources, out)
         out("\n-- open these --")
+        out(f"Web app (while `./dev serve` runs): {api}/app/  (what to click: see 'web app' above)")
         out(f"API docs (while `./dev serve` runs): {api}/docs")
         out(f"Temporal Web UI: {settings.temporal_ui_url}")
         out("Local servers: ./dev status")
