@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -199,5 +200,6 @@ async def export_and_measure(settings: Settings, pid: int, rows: int, baseline_k
 
 
 if __name__ == "__main__":
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per status poll otherwise
     result = asyncio.run(main())
     print(json.dumps(result))

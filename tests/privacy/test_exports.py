@@ -256,3 +256,55 @@ async def test_roles_are_checked_again_when_the_export_runs(pres: Resources, his
         await run_export(pres, export_id)
     row = await ExportsStore(pres.pg).get(export_id)
     assert row is not None and row.status == "failed" and row.object_key is None
+
+
+async def test_analyses_export_carries_results_with_diagnostics_and_progress_is_pushed(
+    api: httpx.AsyncClient, pres: Resources, privacy_settings: Settings, history: list[tuple[str, str]]
+) -> None:
+    import json
+    import uuid
+
+    result = {"effect": -0.42, "ci": [-0.6, -0.2], "diagnostics": {"overlap": "ok", "refuters": {"placebo": 0.01}}}
+    analysis_id = str(uuid.uuid4())
+    async with pres.pg.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO analyses (id, spec, status, result, requested_by)
+               VALUES ($1, '{"treatment": "meeting_hours", "outcome": "wellbeing"}', 'succeeded', $2::jsonb, 'a')""",
+            analysis_id,
+            json.dumps(result),
+        )
+    pubsub = pres.redis.pubsub()
+    await pubsub.subscribe(privacy_settings.graph_changed_channel)
+    try:
+        _, content = await _export(api, auth(privacy_settings, "analyst", "analyst-analyses"), kind="analyses")
+        pushed: list[dict[str, Any]] = []
+        for _ in range(50):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+            if message is not None:
+                pushed.append(json.loads(message["data"]))
+            if any(m.get("kind") == "export" and m["status"] == "succeeded" for m in pushed):
+                break
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()
+    row = next(r for r in _rows(content) if r["id"] == analysis_id)
+    assert (row["treatment"], row["outcome"], row["status"]) == ("meeting_hours", "wellbeing", "succeeded")
+    assert json.loads(row["result_with_diagnostics"]) == result
+    done = [m for m in pushed if m.get("kind") == "export" and m["status"] == "succeeded"]
+    assert done and done[-1]["rows"] >= 1 and done[-1]["percent"] == 100.0
+
+
+async def test_a_cancelled_export_writes_nothing(pres: Resources, history: list[tuple[str, str]]) -> None:
+    """Cancel wins over a worker that picks the export up afterwards (the status guard)."""
+    import uuid
+
+    from shared.services.exports import ExportCancelled, run_export
+
+    export_id = str(uuid.uuid4())
+    store = ExportsStore(pres.pg)
+    await store.create(export_id, "team_metrics", {}, "analyst-c", ["analyst"], False, "wf")
+    assert await store.finish(export_id, "cancelled")
+    with pytest.raises(ExportCancelled):
+        await run_export(pres, export_id)
+    row = await store.get(export_id)
+    assert row is not None and row.status == "cancelled" and row.object_key is None
