@@ -289,23 +289,28 @@ async def start_export(resources: Resources, request: ExportRequest, subject: st
     )
     params = request.params()
     person = params.pop("employee", None)  # a pseudonym: kept outside the hashed payload (erasable)
-    audited = data_audit.record(
-        resources.pg,
-        resources.settings.audit_key,
-        event="export.requested",
-        actor=subject,
-        subject=f"export:{export_id}",
-        details={"kind": request.kind.value, "params": params, "gzip": request.gzip},
-        personal={"employee": person} if person else None,
-        people=[person] if person else (),
-    )
-    try:  # the audit row and the workflow start are independent: one round trip of latency
+    try:
         client = await resources.temporal()
-        started = client.start_workflow(
-            ExportWorkflow.run, export_id, id=workflow_id(export_id), task_queue=resources.settings.temporal_task_queue
+        # the audit row and the workflow start are independent: one round trip of latency
+        await asyncio.gather(
+            data_audit.record(
+                resources.pg,
+                resources.settings.audit_key,
+                event="export.requested",
+                actor=subject,
+                subject=f"export:{export_id}",
+                details={"kind": request.kind.value, "params": params, "gzip": request.gzip},
+                personal={"employee": person} if person else None,
+                people=[person] if person else (),
+            ),
+            client.start_workflow(
+                ExportWorkflow.run,
+                export_id,
+                id=workflow_id(export_id),
+                task_queue=resources.settings.temporal_task_queue,
+            ),
         )
-        await asyncio.gather(audited, started)
     except Exception:
-        await store.finish(export_id, "failed", "the workflow service is unavailable")
+        await store.finish(export_id, "failed", "the export could not be started (audit or workflow service)")
         raise
     return export
