@@ -31,7 +31,7 @@ from typing import Any
 IS_ROOT = os.geteuid() == 0
 HOST = "127.0.0.1"
 STANZA = "causal_organism"
-BUCKET = "co-backups"
+BUCKET = "causal-organism-backups"  # inside the app identity's causal-organism-* scope (ops/stack.py)
 CIPHER_SECRET = "backup_cipher_pass"
 CERT_NAME, KEY_NAME = "s3_tls.crt", "s3_tls.key"
 ARCHIVE_TIMEOUT_S = int(os.environ.get("CO_PG_ARCHIVE_TIMEOUT_S", "15"))
