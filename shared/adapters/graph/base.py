@@ -74,6 +74,11 @@ class GraphStoreError(Exception):
     """A graph store failure, with the backend's message kept for the logs."""
 
 
+class GraphStoreUnavailable(GraphStoreError):
+    """The store could not be reached (down, restarting, connection lost): retry the same work
+    later as a whole; nothing is wrong with the data."""
+
+
 class InvalidIdError(GraphStoreError, ValueError):
     """A person id no adapter stores: empty, or with leading/trailing whitespace.
 

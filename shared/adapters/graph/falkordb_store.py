@@ -13,7 +13,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from falkordb.asyncio import FalkorDB
 from falkordb.helpers import stringify_param_value
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import (
@@ -21,6 +23,7 @@ from shared.adapters.graph.base import (
     GraphCounts,
     GraphSnapshot,
     GraphStoreError,
+    GraphStoreUnavailable,
     MetricRow,
     PersonRow,
     TieRow,
@@ -117,6 +120,8 @@ class FalkorDBGraphStore:
             if "empty key" in str(exc).lower() or "Invalid graph operation on empty key" in str(exc):
                 return []
             raise GraphStoreError(str(exc)) from exc
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise GraphStoreUnavailable(f"falkordb: {exc}") from exc
         except RedisError as exc:
             raise GraphStoreError(f"falkordb: {exc}") from exc
         names = [h[1].decode() if isinstance(h[1], bytes) else h[1] for h in result.header]

@@ -21,6 +21,7 @@ from shared.adapters.graph.base import (
     GraphCounts,
     GraphSnapshot,
     GraphStoreError,
+    GraphStoreUnavailable,
     MetricRow,
     PersonRow,
     TieRow,
@@ -88,7 +89,9 @@ class Neo4jGraphStore:
                 if read_only:
                     return await session.execute_read(work)
                 return await session.execute_write(work)
-        except (Neo4jError, ServiceUnavailable) as exc:
+        except ServiceUnavailable as exc:
+            raise GraphStoreUnavailable(f"neo4j: {exc}") from exc
+        except Neo4jError as exc:
             raise GraphStoreError(f"neo4j: {exc}") from exc
 
     async def _applied(self, query: str, rows: list[dict[str, Any]]) -> int:
