@@ -169,6 +169,8 @@ class GraphUpdater:
             # 4,000-entry batches after a kill -9 of FalkorDB. Wait for it, then retry whole.
             log.warning("graph store unavailable; retrying the batch of %d once it answers", len(parsed))
             self.stats.failures += 1
+            if self.metrics is not None:
+                self.metrics.failures.inc()
             if await self._wait_for_graph():
                 try:
                     await self._apply([e for e, _ in parsed], [ev for _, ev in parsed])
