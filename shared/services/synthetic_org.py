@@ -115,5 +115,30 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         f"naive slope {result['naive_effect']:.3f}; "
         f"truth {org.true_effect}"
     )
-    refs = ", ".join(f"{r['refuter']} {'pass' if r['passed'] else 'FAIL'}" for r in result["refutations"])
+    out(
+        f"causal: estimand {str(result.get('estimand', 'ate')).upper()}, standard error "
+        f"{result.get('std_error_kind', 'ols')} ({result.get('clusters') or '-'} clusters)"
+    )
+    diagnostics = result.get("diagnostics") or {}
+    overlap = diagnostics.get("overlap") or {}
+    if overlap.get("kind") == "continuous":
+        out(
+            f"causal: overlap: the confounders leave {overlap['residual_treatment_share']:.0%} of the treatment's variance"
+        )
+    elif overlap:
+        out(f"causal: overlap: {overlap['share_outside_support']:.0%} of units outside propensity [0.05, 0.95]")
+    sens = result.get("sensitivity")
+    if sens:
+        out(
+            f"causal: sensitivity: robustness value {sens['robustness_value']:.2f}, E-value {sens['e_value']:.2f}; "
+            f"a hidden confounder as strong as {sens['benchmark']} -> "
+            f"[{sens['adjusted_ci_low']:.3f}, {sens['adjusted_ci_high']:.3f}]"
+        )
+    refs = ", ".join(
+        f"{r['refuter']} {'pass' if r['passed'] else 'FAIL'}"
+        + (f" (p={r['p_value']:.2g})" if r.get("p_value") is not None else "")
+        for r in result["refutations"]
+    )
     out(f"causal: verdict {result['verdict'].upper()} ({refs})")
+    for reason in result.get("verdict_reasons", []):
+        out(f"causal:   because {reason}")
