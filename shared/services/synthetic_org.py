@@ -123,7 +123,8 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     overlap = diagnostics.get("overlap") or {}
     if overlap.get("kind") == "continuous":
         out(
-            f"causal: overlap: the confounders leave {overlap['residual_treatment_share']:.0%} of the treatment's variance"
+            f"causal: overlap: the confounders leave {overlap['residual_treatment_share']:.0%} "
+            "of the treatment's variance"
         )
     elif overlap:
         out(f"causal: overlap: {overlap['share_outside_support']:.0%} of units outside propensity [0.05, 0.95]")
