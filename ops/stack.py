@@ -1110,8 +1110,10 @@ def backup_after_up(names: list[str]) -> None:
     if not {"postgres", "s3"} <= wanted:
         return
     backup_stack.ensure_bucket(f"http://{HOST}:{port('s3')}", secret("s3_access_key"), secret("s3_secret_key"))
+    cluster = SERVERS["postgres"].backup_cluster()  # type: ignore[attr-defined]
+    cluster.write_config(SECRETS)  # also when PostgreSQL was already running: the settings may have changed
     try:
-        backup_stack.stanza_create(SERVERS["postgres"].backup_cluster())  # type: ignore[attr-defined]
+        backup_stack.stanza_create(cluster)
     except RuntimeError as exc:
         raise StackError(f"backups: {exc}") from exc
 
