@@ -1,0 +1,58 @@
+"""Outcome monitoring as difference-in-differences (the domain rule): a planted harmful effect
+triggers rollback; a seasonal dip that hits targets and comparison people alike does not; with
+no effect at all it rolls back rarely, where the before/after rule on the targets did often."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shared.domain.interventions import CATALOGUE, InterventionType, OutcomeVerdict, judge_outcome
+from shared.domain.outcome_monitoring import difference_in_differences
+
+ENTRY = CATALOGUE[InterventionType.MEETING_LOAD_CAP]  # wellbeing, higher is better
+
+
+def panel(seed: int, effect: float = 0.0, dip: float = 0.0, people: int = 60, targets: int = 10) -> tuple:
+    """Weekly pulse-like scores: person level + noise; 4 weeks before, 4 after."""
+    rng = np.random.default_rng(seed)
+    level = rng.normal(70, 6, size=people)
+    ids = [f"p{i}" for i in range(people)]
+    treated = set(ids[:targets])
+    pre = {k: list(level[i] + rng.normal(0, 4, size=4)) for i, k in enumerate(ids)}
+    post = {
+        k: list(level[i] + dip + (effect if k in treated else 0.0) + rng.normal(0, 4, size=4))
+        for i, k in enumerate(ids)
+    }
+    return pre, post, treated
+
+
+def test_planted_harmful_effect_triggers_rollback() -> None:
+    rolled = sum(difference_in_differences(*panel(s, effect=-6.0), higher_is_better=True).rollback for s in range(20))
+    assert rolled >= 18
+
+
+def test_seasonal_dip_for_everyone_does_not_roll_back() -> None:
+    results = [difference_in_differences(*panel(s, dip=-5.0), higher_is_better=True) for s in range(40)]
+    assert sum(r.rollback for r in results) <= 3
+    assert all(r.comparison >= r.treated for r in results)
+    # the before/after rule on the targets alone reads the dip as the intervention's harm
+    old = 0
+    for s in range(40):
+        pre, post, treated = panel(s, dip=-5.0)
+        before = {k: pre[k][-1] for k in treated}
+        after = {k: post[k][-1] for k in treated}
+        old += judge_outcome(ENTRY, before, after)[0] is OutcomeVerdict.NEGATIVE
+    assert old >= 20
+
+
+def test_no_effect_rarely_rolls_back() -> None:
+    rolled = sum(difference_in_differences(*panel(s), higher_is_better=True).rollback for s in range(200))
+    assert rolled <= 0.06 * 200
+
+
+def test_pre_trend_is_reported_and_small_groups_are_not_judged() -> None:
+    r = difference_in_differences(*panel(1), higher_is_better=True)
+    assert r.pre_trend_p is not None and 0 <= r.pre_trend_p <= 1
+    pre, post, _ = panel(2)
+    lonely = difference_in_differences(pre, post, {"p0"}, higher_is_better=True)
+    assert not lonely.rollback and lonely.reason == "too few people to compare"
