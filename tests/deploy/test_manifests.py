@@ -45,6 +45,7 @@ HTTP_FUNCTIONS = {
     "ingest-http": "functions.ingest_http.main:app",
     "exports-api": "functions.exports_api.main:app",
     "privacy-api": "functions.privacy_api.main:app",
+    "web": "functions.web.main:app",
 }
 CLOUDEVENTS_FUNCTION = "ingest-cloudevents"
 PORT = 8080

@@ -137,6 +137,9 @@ async def test_an_approver_approves_from_the_page_and_watches_it_execute(
     assert await page.evaluate("window.__noReload === true")  # the whole run was watched live
     assert "dev-approver" in await page.inner_text("#timeline li[data-event=approved]")
     await screenshot(page, "approver-intervention-done")
+    await page.goto(web + "/app/interventions")
+    await page.click("text=Verify the audit chain")
+    await page.wait_for_selector("#verify-result >> text=The audit chain is intact", timeout=20_000)
     await context.close()
 
 
