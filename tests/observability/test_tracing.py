@@ -17,11 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from cloudevents.conversion import to_binary
 
 from shared.platform.logs import TraceContextFilter, json_formatter
 from shared.platform.settings import Settings
+from shared.platform.tokens import mint_token
 from tests.api.conftest import bearer
 from tests.api.servers import ROOT, settings_env, uvicorn_process
+from tests.conftest import settings_env as command_env
+from tests.deploy.test_commands import _event, running
 from tests.observability.test_request_metrics import events
 
 
@@ -151,3 +155,29 @@ def test_log_lines_are_json_with_the_current_trace_ids() -> None:
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def test_cloudevents_function_traces_into_the_stream(settings: Settings, tmp_path: Path, run_id: str) -> None:
+    """The Flask (functions-framework) function, run as its Knative command: its request span,
+    the redis XADD and the traceparent carried by the stream entry belong to one trace."""
+    stream = f"test:{run_id}:ce-trace"
+    env = command_env(
+        settings,
+        CO_STREAM_NAME=stream,
+        CO_SERVICE_NAME="ingest-cloudevents",
+        CO_OTEL_SPAN_DIR=str(tmp_path),
+        CO_OTEL_SAMPLING_RATIO="1.0",
+    )
+    broker = {"Authorization": f"Bearer {mint_token(settings, subject='broker', roles=['service'])}"}
+    headers, body = to_binary(_event(f"trace-{run_id}"))
+    with running("ingest-cloudevents", env) as base:
+        response = httpx.post(base + "/", headers=headers | broker, content=body, timeout=30)
+    assert response.status_code == 200, response.text
+    trace_id = response.headers["x-trace-id"]
+    client = redis.Redis.from_url(settings.redis_url)
+    ((_, entries),) = client.xread({stream: "0"}, count=10)
+    client.delete(stream)
+    carried = entries[-1][1][b"traceparent"].decode()
+    assert carried.split("-")[1] == trace_id  # the consumer continues this trace
+    names = {s["name"] for s in read_spans(tmp_path) if s["trace_id"] == trace_id}
+    assert any(n.startswith("POST") for n in names) and any("XADD" in n for n in names), names
