@@ -135,10 +135,20 @@ def app_dsn(port: int, database: str) -> str:
     return f"postgresql://{stack.PG_ROLE}:{quote(stack.secret('pg_password'), safe='')}@{bs.HOST}:{port}/{database}"
 
 
-async def wait_promoted(port: int, timeout_s: float = 3600) -> None:
-    """Recovery replays the archived WAL; the restore is usable once the server left recovery."""
+async def wait_promoted(port: int, data_dir: Path, timeout_s: float = 3600) -> None:
+    """Recovery replays the archived WAL; the restore is usable once the server left recovery.
+    A server that stops instead (e.g. the target lies beyond the archived WAL) is reported."""
     deadline = time.monotonic() + timeout_s
+    log = data_dir.parent / f"{data_dir.name}.log"
     while time.monotonic() < deadline:
+        if not (data_dir / "postmaster.pid").exists():
+            hint = ""
+            if "recovery target was reached" in stack.tail(log, 40):
+                hint = (
+                    " (the target lies after the newest archived transaction: choose an earlier time,"
+                    " or restore without --to for the latest point)"
+                )
+            raise BackupError(f"the restored server stopped during recovery{hint}; see {log}\n{stack.tail(log, 4)}")
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             conn = await asyncpg.connect(superuser_dsn(port), timeout=5)
             try:
@@ -277,7 +287,15 @@ def restore_with_fallback(
     if backup_set:
         restore_files(cluster, target, to=to, backup_set=backup_set)
         return backup_set, []
-    labels = [b["label"] for b in reversed(list_backups(cluster)["backups"]) if not b["error"]]
+    usable = [b for b in reversed(list_backups(cluster)["backups"]) if not b["error"]]
+    if to:  # recovery can only stop after a backup's end: use backups that finished before the target
+        target_at = parse_target(to)
+        usable = [b for b in usable if datetime.fromisoformat(b["stop"]) < target_at]
+        if not usable:
+            raise BackupError(
+                f"no backup finished before {to}: the earliest point to restore to is after the oldest backup"
+            )
+    labels = [b["label"] for b in usable]
     if not labels:
         raise BackupError(f"no backups in stanza {cluster.stanza}; take one with `./dev backup`")
     failures: list[dict[str, str]] = []
@@ -291,6 +309,15 @@ def restore_with_fallback(
             say(f"  backup {label} failed to restore; trying the previous one ({failures[-1]['error'][:120]})")
             shutil.rmtree(target, ignore_errors=True)
     raise BackupError("every backup failed to restore: " + json.dumps(failures))
+
+
+def parse_target(to: str) -> datetime:
+    """A recovery target time as pgBackRest takes it ('2026-12-03 14:05:00+00'); no zone = UTC."""
+    try:
+        at = datetime.fromisoformat(to.strip().replace(" ", "T", 1))
+    except ValueError as exc:
+        raise BackupError(f"--to {to!r} is not a time like '2026-12-03 14:05:00+00'") from exc
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 async def rebuild_into(settings: Settings) -> float:
@@ -313,7 +340,7 @@ async def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
     restored_s = time.monotonic() - t0
     start_postgres(target, port, archive=False)
     try:
-        await wait_promoted(port)
+        await wait_promoted(port, target)
         recovered_s = time.monotonic() - t0
         base = load_settings()
         dsn = app_dsn(port, stack.PG_DATABASES[0])
@@ -652,6 +679,11 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
         full = take_backup(drill.cluster, "full")
         result["full_backup_s"] = full["duration_s"]
         result["full_backup_repo_bytes"] = full["repo_size_bytes"]
+        # a point in time between the phases, for a point-in-time restore check (tests/backup)
+        await asyncio.sleep(1.0)
+        result["between_phases_at"] = datetime.now(UTC).isoformat()
+        result["events_between_phases"] = accepted
+        await asyncio.sleep(1.0)
         say(f"  full backup {full['label']} in {full['duration_s']} s ({full['repo_size_bytes']:,} bytes in S3)")
         second = (e for _, e in zip(range((args.events - first) // 2), events, strict=False))
         accepted += await ingest(drill, second, url, token)
@@ -685,7 +717,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
         result["fallbacks"] = len(failures)
         result["restore_files_s"] = round(time.monotonic() - restore_start, 2)
         start_postgres(target, drill.cluster.port, archive=False)
-        await wait_promoted(drill.cluster.port)
+        await wait_promoted(drill.cluster.port, target)
         result["recovery_s"] = round(time.monotonic() - restore_start, 2)
         restored_settings = drill.settings.model_copy(
             update={"graph_name": f"drill_{tag}_restored", "graph_build_key": f"drill:{tag}:restored:build"}

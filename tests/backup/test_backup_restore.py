@@ -101,6 +101,28 @@ def test_wrong_passphrase_fails_clearly_and_writes_no_cluster(drill: dict[str, A
     assert not (target / "PG_VERSION").exists() and not (target / "global" / "pg_control").exists()
 
 
+async def test_point_in_time_restore_stops_at_the_target(drill: dict[str, Any]) -> None:
+    """--to a moment between the ingest phases: only the first phase's events and audit rows."""
+    cluster = drill_cluster(drill["tag"])
+    target = cluster.base / f"pitr-{uuid.uuid4().hex[:6]}"
+    used, _ = backup.restore_with_fallback(cluster, target, to=drill["between_phases_at"])
+    assert used != drill["corrupted_backup"]  # the damaged one finished after the target anyway
+    port = backup_stack.derived_port("CO_TEST_PITR_PORT", 90, 5436)
+    backup.start_postgres(target, port, archive=False)
+    try:
+        await backup.wait_promoted(port, target, timeout_s=300)
+        conn = await asyncpg.connect(backup.app_dsn(port, stack.PG_DATABASES[0]))
+        try:
+            receipts = await conn.fetchval("SELECT count(*) FROM event_receipts")
+            audit_rows = await conn.fetchval("SELECT count(*) FROM intervention_audit_log")
+        finally:
+            await conn.close()
+    finally:
+        backup.stop_postgres(target)
+    assert receipts == drill["events_between_phases"] < drill["events_ingested"]
+    assert audit_rows == 10
+
+
 def test_restore_refuses_the_running_data_directory() -> None:
     live = stack.SERVERS["postgres"].backup_cluster()  # type: ignore[attr-defined]
     with pytest.raises(backup.BackupError, match="own data directory"):
