@@ -439,6 +439,9 @@ async def init_drill_cluster(tag: str) -> Drill:
     if out.returncode != 0:
         raise BackupError(f"initdb failed: {out.stderr}")
     cluster.write_config(stack.SECRETS)
+    bs.ensure_bucket(
+        f"http://{bs.HOST}:{stack.port('s3')}", stack.secret("s3_access_key"), stack.secret("s3_secret_key")
+    )
     conf = data / "drill.conf"
     bs.write_owned(conf, "\n".join(cluster.server_settings()) + "\n")
     with open(data / "postgresql.conf", "a") as f:
