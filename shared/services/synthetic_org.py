@@ -129,9 +129,10 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     elif overlap:
         out(f"causal: overlap: {overlap['share_outside_support']:.0%} of units outside propensity [0.05, 0.95]")
     sens = result.get("sensitivity")
-    if sens:
+    if sens and sens.get("adjusted_ci_low") is not None:
         out(
-            f"causal: sensitivity: robustness value {sens['robustness_value']:.2f}, E-value {sens['e_value']:.2f}; "
+            f"causal: sensitivity: robustness value {sens['robustness_value']:.2f}, "
+            f"E-value {sens.get('e_value') or 0:.2f}; "
             f"a hidden confounder as strong as {sens['benchmark']} -> "
             f"[{sens['adjusted_ci_low']:.3f}, {sens['adjusted_ci_high']:.3f}]"
         )
