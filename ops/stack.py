@@ -1224,7 +1224,11 @@ def bring_down(server: Server) -> str:
 
 def cmd_down(names: list[str], quiet: bool = False) -> None:
     servers = select(names)
-    results = parallel(servers, bring_down)
+    # PostgreSQL archives its last WAL segment to S3 (pgBackRest) while it shuts down: stop it
+    # first, or its shutdown waits out pgBackRest's timeout against a stopped S3 (measured 62 s)
+    first = [s for s in servers if s.name == "postgres"]
+    results = parallel(first, bring_down) if first else {}
+    results |= parallel([s for s in servers if s.name != "postgres"], bring_down)
     failed = False
     for name, r in results.items():
         if isinstance(r, Exception):
