@@ -91,6 +91,7 @@ def test_function_conforms_to_its_openapi(
         rate_limit_analysis=10**7,
         rate_limit_ingest=10**7,
         rate_limit_admin=10**7,
+        rate_limit_unauthenticated=10**7,
     )
     examples = EXAMPLES_PER_OPERATION_AND_MODE
     _run_function(module, env, mint("admin", subject="schemathesis"), examples, tally)

@@ -59,7 +59,7 @@ async def test_commit_publishes_changes_and_invalidates_cached_reads(
     while await updater.step():
         pass
 
-    token = mint_token(scoped, subject="viewer", roles=["viewer"])
+    token = mint_token(scoped, subject="analyst", roles=["analyst"])  # live totals: an analyst view
     headers = {"Authorization": f"Bearer {token}"}
     env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph_name)
     pubsub = resources.redis.pubsub()
