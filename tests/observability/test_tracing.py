@@ -51,6 +51,16 @@ def read_spans(directory: Path) -> list[dict[str, str]]:
     return spans
 
 
+def wait_span(directory: Path, trace_id: str, service: str, name: str, timeout_s: float = 30) -> None:
+    """Spans are exported in batches (about every second): wait for one before stopping its process."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any((s["trace_id"], s["service"], s["name"]) == (trace_id, service, name) for s in read_spans(directory)):
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"no span {name!r} of {service} in trace {trace_id}")
+
+
 def wait_consumed(client: redis.Redis, settings: Settings, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -97,6 +107,7 @@ def test_one_trace_from_http_through_the_stream_to_the_graph_write(
             assert len(trace_id) == 32 and int(trace_id, 16) != 0
             client = redis.Redis.from_url(settings.redis_url)
             wait_consumed(client, settings)
+            wait_span(tmp_path, trace_id, "ingest-http", "POST /v1/events")
             unauthenticated = httpx.post(f"{base}/v1/events", json=events(1), timeout=30)
     finally:
         consumer.send_signal(signal.SIGTERM)

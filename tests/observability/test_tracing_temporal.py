@@ -24,7 +24,7 @@ from shared.platform.settings import Settings
 from shared.services.synthetic_org import load_org
 from tests.api.conftest import bearer
 from tests.api.servers import ROOT, settings_env, uvicorn_process
-from tests.observability.test_tracing import read_spans
+from tests.observability.test_tracing import read_spans, wait_span
 
 WEEK0 = date(2026, 1, 5)
 SPEC = {
@@ -70,6 +70,7 @@ def test_analysis_workflow_and_activities_share_the_request_trace(
                     break
                 time.sleep(1)
             assert status == "succeeded", status
+            wait_span(tmp_path, trace_id, "analysis-api", "POST /v1/analyses")
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
