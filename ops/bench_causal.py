@@ -5,7 +5,7 @@
 
 Cases (each on generated data with a planted effect, loaded into a scratch database first):
 - pandas_10k:  10,000 person-weeks, DoWhy in-process, diagnostics, sensitivity, three refuters x 10 simulations (< 10 s)
-- pandas_100k: 100,000 person-weeks, DoWhy in-process, diagnostics, sensitivity, three refuters x 10 simulations (< 60 s)
+- pandas_100k: 100,000 person-weeks, DoWhy in-process, diagnostics, sensitivity, 3 refuters x 10 simulations (< 60 s)
 - spark_2m:    2,000,000 person-weeks, Spark local[*] over JDBC, three refuters x 5 simulations (< 300 s)
 
 "Full pipeline" = validate the spec against the data in PostgreSQL + build the panel + choose
