@@ -43,7 +43,10 @@ def test_planted_effect_survives_refuters(seed: int) -> None:
     placebo = next(r for r in result.refutations if r.refuter is Refuter.PLACEBO_TREATMENT)
     assert abs(placebo.new_effect) < 0.1 * abs(TRUE_EFFECT)
     assert placebo.p_value is not None and placebo.p_value < 0.05
-    assert result.sensitivity is not None and result.sensitivity.benchmark == "team"
+    # The hidden-confounder benchmark is the observed confounder DoWhy's bounds rate strongest; at
+    # moderate team loading that is tenure or team depending on the draw, so assert it is one of them.
+    assert result.sensitivity is not None and result.sensitivity.benchmark in org.spec_kwargs()["confounders"]
+    assert not result.sensitivity.explained_away
 
 
 def test_strong_team_confounding_is_sensitive_to_a_hidden_confounder_as_strong() -> None:
