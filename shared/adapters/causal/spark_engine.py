@@ -43,6 +43,7 @@ from shared.adapters.causal.design import (
     sensitivity_from_stats,
     t_quantile,
 )
+from shared.adapters.postgres.panel import PANEL_SESSION_SETTING
 from shared.domain.analysis import (
     CATEGORICAL_COLUMNS,
     CLUSTER_COLUMNS,
@@ -99,7 +100,7 @@ def jdbc_target(dsn: str) -> tuple[str, dict[str, str]]:
     host = parts.hostname or "127.0.0.1"
     port = parts.port or 5432
     database = parts.path.lstrip("/") or "postgres"
-    props = {"driver": "org.postgresql.Driver", "fetchsize": "10000"}
+    props = {"driver": "org.postgresql.Driver", "fetchsize": "10000", "sessionInitStatement": PANEL_SESSION_SETTING}
     if parts.username:
         props["user"] = urllib.parse.unquote(parts.username)
     if parts.password:
