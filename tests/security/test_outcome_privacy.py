@@ -12,6 +12,7 @@ under the minimum group size k = 5.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,9 +57,10 @@ async def _record(resources: Resources, values: dict[str, float], period: date) 
 
 
 def _leaks(blob: object, values: dict[str, float]) -> list[str]:
-    """Every per-person value or person->value pair visible in a JSON-able blob."""
+    """Every per-person value visible as a number in a JSON-able blob (a whole number, so a
+    timestamp such as ``15:59:48.512`` does not count as the value 48.5)."""
     text = json.dumps(blob, default=str)
-    return [f"{who}={v}" for who, v in values.items() if str(v) in text]
+    return [f"{who}={v}" for who, v in values.items() if re.search(rf"(?<![\d.]){re.escape(str(v))}(?![\d])", text)]
 
 
 @pytest.mark.parametrize("people", [3, 7], ids=["below-k", "above-k"])
