@@ -122,7 +122,10 @@ async def ingest_stage(settings: Settings, api: str) -> None:
 def read_back_stage(settings: Settings, api: str) -> str:
     analyst = {"Authorization": f"Bearer {mint_token(settings, subject='demo-analyst', roles=['analyst'])}"}
     viewer = {"Authorization": f"Bearer {mint_token(settings, subject='demo-viewer', roles=['viewer'])}"}
-    stats = httpx.get(api + "/v1/graph/stats", headers=analyst, timeout=30).json()
+    reply = httpx.get(api + "/v1/graph/stats", headers=analyst, timeout=30)
+    if reply.status_code != 200:
+        raise SystemExit(f"/v1/graph/stats answered {reply.status_code}: {reply.text[:300]}")
+    stats = reply.json()
     out(
         f"read back over HTTP: {stats['people']:,} people, {stats['ties']:,} ties, "
         f"total weight {stats['total_weight']:,.0f}"
@@ -184,7 +187,7 @@ async def run(args: argparse.Namespace) -> None:
                 ("interventions", "shared.services.intervention_demo"),
                 ("security", "ops.security_demo"),
                 ("data protection", "ops.privacy_demo"),
-                ("backups", "backup_demo"),  # ops/backup_demo.py
+                ("backups", "ops.backup_demo"),
                 ("observability", "ops.observability_demo"),
                 ("web app", "ops.web_demo"),
             ]
