@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.adapters.graph import cypher
 from shared.adapters.graph.base import GraphStore, MetricRow
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.metrics import (
@@ -47,10 +48,6 @@ from shared.platform.settings import Settings
 log = logging.getLogger(__name__)
 
 SUMMARY_BRIDGES = 50
-_FINGERPRINT_PEOPLE = "MATCH (p:Person) RETURN count(p) AS n, sum(coalesce(p.version, 0)) AS v"
-_FINGERPRINT_TIES = (
-    "MATCH ()-[t:INTERACTS]->() RETURN count(t) AS n, sum(coalesce(t.version, 0)) AS v, sum(t.weight) AS w"
-)
 
 
 def definitions_from(settings: Settings) -> MetricDefinitions:
@@ -107,8 +104,8 @@ def compute_metrics(g: IndexedGraph, defs: MetricDefinitions, window: dict[str, 
 
 async def graph_fingerprint(graph: GraphStore) -> str:
     """Changes whenever the ingest path writes anything (versions only ever go up)."""
-    people = await graph.execute(_FINGERPRINT_PEOPLE, read_only=True)
-    ties = await graph.execute(_FINGERPRINT_TIES, read_only=True)
+    people = await graph.execute(cypher.FINGERPRINT_PEOPLE, read_only=True)
+    ties = await graph.execute(cypher.FINGERPRINT_TIES, read_only=True)
     p = people[0] if people else {}
     t = ties[0] if ties else {}
     tie_weight = float(t.get("w") or 0.0)

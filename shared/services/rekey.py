@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import asyncpg
 
+from shared.adapters.graph import cypher
 from shared.adapters.graph.base import MetricRow
 from shared.adapters.postgres import audit
 from shared.adapters.streams import lag
@@ -213,5 +214,5 @@ async def _rekey_streams(resources: Resources, table: dict[str, str]) -> int:
 
 async def _materialised(resources: Resources) -> dict[str, dict[str, Any]]:
     """Each person's materialised metric properties (the refresh's values), to carry over."""
-    found = await resources.graph.execute("MATCH (p:Person) RETURN properties(p) AS props", read_only=True)
+    found = await resources.graph.execute(cypher.ALL_PEOPLE, read_only=True)
     return {r["props"]["id"]: {k: r["props"][k] for k in MATERIALISED_PROPERTIES if k in r["props"]} for r in found}

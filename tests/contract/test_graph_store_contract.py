@@ -1,7 +1,9 @@
-"""One contract every GraphStore adapter must honour, run against FalkorDB *and* Neo4j (Bolt).
+"""One contract every GraphStore adapter must honour: in-memory, FalkorDB *and* Neo4j (Bolt).
 
 The ``test_contract_*`` functions are the contract. They run:
 
+* against ``MemoryGraphStore`` (no server; the unit tier runs these same functions over it too,
+  tests/unit/adapters/graph/test_memory_store.py);
 * against ``FalkorDBGraphStore`` on the stack's FalkorDB (``ops/stack.py``), in this process;
 * against ``Neo4jGraphStore`` over Bolt. The only Bolt server here is FalkorDB's experimental
   Bolt port, which listens on *all* interfaces. So ``test_neo4j_adapter_over_bolt`` starts
@@ -38,6 +40,7 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.graph import cypher
 from shared.adapters.graph.base import (
     GraphCounts,
     GraphStore,
@@ -52,7 +55,7 @@ from shared.adapters.graph.rows import latest_people, latest_ties
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BOLT_PEER_URI = os.environ.get("CO_BOLT_PEER_URI")  # set only inside bolt_peer.py's namespace
-BACKENDS = ["neo4j"] if BOLT_PEER_URI else ["falkordb"]
+BACKENDS = ["neo4j"] if BOLT_PEER_URI else ["memory", "falkordb"]
 BATCH = 8  # rows per statement: keeps every Bolt message far below the peer's ~4 KB crash size
 BOLT_MESSAGE_BUDGET = 3_000  # bytes of query + JSON-encoded parameters (PackStream is of that order)
 PEER_INDEX = "CREATE INDEX FOR (p:Person) ON (p.id)"  # FalkorDB DDL, run once: it fails if repeated
@@ -88,6 +91,11 @@ def _bolt_peer_store(uri: str) -> GraphStore:
 @pytest.fixture(scope="session", params=BACKENDS)
 async def session_store(request: pytest.FixtureRequest) -> AsyncIterator[GraphStore]:
     """One adapter per backend for the whole session (drivers and pools are built once)."""
+    if request.param == "memory":
+        from shared.adapters.graph.memory_store import MemoryGraphStore
+
+        yield MemoryGraphStore()
+        return
     if request.param == "neo4j":
         assert BOLT_PEER_URI is not None
         store = _bolt_peer_store(BOLT_PEER_URI)
@@ -123,12 +131,7 @@ async def store(session_store: GraphStore) -> GraphStore:
 
 
 async def read_tie(store: GraphStore, src: str, dst: str) -> dict[str, Any] | None:
-    rows = await store.execute(
-        "MATCH (a:Person {id: $s})-[t:INTERACTS]->(b:Person {id: $d}) "
-        "RETURN t.version AS version, t.weight AS weight, t.count AS count, t.last_at AS last_at",
-        {"s": src, "d": dst},
-        read_only=True,
-    )
+    rows = await store.execute(cypher.GET_TIE, {"src": src, "dst": dst}, read_only=True)
     assert len(rows) <= 1, rows
     return rows[0] if rows else None
 
@@ -304,6 +307,44 @@ async def test_contract_clear_empties_and_the_store_stays_usable(store: GraphSto
     # versions start over after a clear (the graph is rebuilt from the ledger)
     assert await store.upsert_ties([TieRow("a", "b", 1, weight=2.0, count=2)]) == 1
     assert await store.counts() == GraphCounts(people=2, ties=1, total_weight=2.0)
+
+
+async def test_contract_named_removals_delete_exactly_what_they_name(store: GraphStore) -> None:
+    ties = [TieRow("a", "b", 1, weight=1.0, count=1), TieRow("b", "c", 1, weight=2.0, count=1)]
+    assert await store.upsert_ties([*ties, TieRow("c", "a", 1, weight=4.0, count=1)]) == 3
+    pairs = [{"src": "a", "dst": "b"}, {"src": "x", "dst": "y"}]  # one real tie, one unknown pair
+    assert await store.execute(cypher.DELETE_TIES, {"pairs": pairs}) == [{"deleted": 1}]
+    assert await store.counts() == GraphCounts(people=3, ties=2, total_weight=6.0)
+
+    assert await store.execute(cypher.DELETE_PERSON, {"id": "c"}) == [{"deleted": 1}]  # and both its ties
+    assert await store.counts() == GraphCounts(people=2, ties=0, total_weight=0.0)
+    assert await store.get_person("c") is None
+    assert await store.execute(cypher.DELETE_PERSON, {"id": "nobody"}) == [{"deleted": 0}]
+
+
+async def test_contract_fingerprint_and_paged_reads(store: GraphStore) -> None:
+    """The statements the metrics refresh, the Neo4j snapshot and the rekey job send."""
+    empty = await store.execute(cypher.FINGERPRINT_PEOPLE, read_only=True)
+    assert [(r["n"], r["v"]) for r in empty] == [(0, 0)]
+    await store.upsert_people([PersonRow("a", 2, team="red"), PersonRow("b", 3, team="blue")])
+    await store.upsert_ties([TieRow("a", "b", 4, weight=1.5, count=1), TieRow("b", "c", 5, weight=2.0, count=2)])
+    people = await store.execute(cypher.FINGERPRINT_PEOPLE, read_only=True)
+    ties = await store.execute(cypher.FINGERPRINT_TIES, read_only=True)
+    assert [(r["n"], r["v"]) for r in people] == [(3, 5)]  # c exists only as an endpoint: version 0
+    assert [(r["n"], r["v"], r["w"]) for r in ties] == [(2, 9, 3.5)]
+
+    page = await store.execute(cypher.PEOPLE_PAGE, {"after": "", "limit": 2}, read_only=True)
+    assert page == [{"id": "a", "team": "red"}, {"id": "b", "team": "blue"}]
+    rest = await store.execute(cypher.PEOPLE_PAGE, {"after": "b", "limit": 2}, read_only=True)
+    assert rest == [{"id": "c", "team": None}]
+    out = await store.execute(cypher.TIES_OF_PEOPLE, {"ids": ["b", "c"]}, read_only=True)
+    assert out == [{"src": "b", "dst": "c", "weight": 2.0, "count": 2}]
+
+    everyone = await store.execute(cypher.ALL_PEOPLE, read_only=True)
+    by_id = {r["props"]["id"]: r["props"] for r in everyone}
+    assert sorted(by_id) == ["a", "b", "c"]
+    assert by_id["a"] == person_props(PersonRow("a", 2, team="red"))
+    assert by_id["c"] == {"id": "c"}
 
 
 INJECTION_IDS = [

@@ -56,8 +56,21 @@ RETURN a.id AS src, b.id AS dst, t.weight AS weight, t.count AS count
 
 GET_PERSON = "MATCH (p:Person {id: $id}) RETURN properties(p) AS props"
 
+GET_TIE = """
+MATCH (a:Person {id: $src})-[t:INTERACTS]->(b:Person {id: $dst})
+RETURN t.version AS version, t.weight AS weight, t.count AS count, t.last_at AS last_at
+"""
+
+ALL_PEOPLE = "MATCH (p:Person) RETURN properties(p) AS props"
+
 COUNT_PEOPLE = "MATCH (p:Person) RETURN count(p) AS n"
 COUNT_TIES = "MATCH ()-[t:INTERACTS]->() RETURN count(t) AS n, sum(t.weight) AS w"
+
+# the metrics refresh's change detector: versions only ever go up, so any write changes these
+FINGERPRINT_PEOPLE = "MATCH (p:Person) RETURN count(p) AS n, sum(coalesce(p.version, 0)) AS v"
+FINGERPRINT_TIES = (
+    "MATCH ()-[t:INTERACTS]->() RETURN count(t) AS n, sum(coalesce(t.version, 0)) AS v, sum(t.weight) AS w"
+)
 
 CLEAR = "MATCH (n) DETACH DELETE n"
 
