@@ -28,6 +28,18 @@ from temporalio.client import (
 
 from shared.adapters.temporal_client import connect as connect_temporal
 from shared.platform.settings import Settings, load_settings
+from workflows.data_retention.contract import WORKFLOW_NAME as DATA_RETENTION_WORKFLOW
+from workflows.data_retention.contract import DataRetentionRequest
+from workflows.exports.contract import SWEEP_WORKFLOW_NAME, SweepRequest
+from workflows.intervention.contract import CYCLE_WORKFLOW_NAME, CycleRequest
+from workflows.metrics_refresh.contract import (
+    REFRESH_WORKFLOW_NAME,
+    RETENTION_WORKFLOW_NAME,
+    RefreshRequest,
+    RetentionRequest,
+)
+from workflows.period_backfill.contract import WORKFLOW_NAME as BACKFILL_WORKFLOW
+from workflows.period_backfill.contract import BackfillRequest
 
 
 @dataclass(frozen=True)
@@ -41,9 +53,7 @@ class ScheduleDef:
     offset: timedelta = timedelta(0)
 
 
-def _cycle_request(settings: Settings, mode: str) -> Any:
-    from workflows.intervention.cycle import CycleRequest
-
+def _cycle_request(settings: Settings, mode: str) -> CycleRequest:
     return CycleRequest(
         mode=mode,
         analysis_workflow=settings.cycle_analysis_workflow,
@@ -53,28 +63,18 @@ def _cycle_request(settings: Settings, mode: str) -> Any:
     )
 
 
-def _backfill_request() -> Any:
-    from workflows.period_backfill.workflow import BackfillRequest
-
-    return BackfillRequest(kind="week", rewrite=False)
-
-
 def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
-    from workflows.data_retention.workflow import DataRetentionRequest
-    from workflows.exports.workflow import SweepRequest
-    from workflows.metrics_refresh.workflow import RefreshRequest, RetentionRequest
-
     return [
         ScheduleDef(
             name="metrics-refresh-hourly",
-            workflow="MetricsRefreshWorkflow",
+            workflow=REFRESH_WORKFLOW_NAME,
             arg=RefreshRequest(trigger="schedule", force=False),
             every=timedelta(hours=1),
             note="expensive network metrics; skipped when the graph is unchanged (issue 4)",
         ),
         ScheduleDef(
             name="metrics-retention-daily",
-            workflow="MetricsRetentionWorkflow",
+            workflow=RETENTION_WORKFLOW_NAME,
             arg=RetentionRequest(),
             every=timedelta(days=1),
             offset=timedelta(hours=3),
@@ -82,8 +82,8 @@ def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
         ),
         ScheduleDef(
             name="metrics-periods-daily",
-            workflow="PeriodBackfillWorkflow",
-            arg=_backfill_request(),
+            workflow=BACKFILL_WORKFLOW,
+            arg=BackfillRequest(kind="week", rewrite=False),
             every=timedelta(days=1),
             offset=timedelta(hours=2),
             note="write each newly closed week to the period history (issue 13)",
@@ -91,28 +91,28 @@ def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
         # interventions (issue 6): the full cycle and the incremental refresh
         ScheduleDef(
             name="intervention-full-cycle-6h",
-            workflow="InterventionCycleWorkflow",
+            workflow=CYCLE_WORKFLOW_NAME,
             arg=_cycle_request(settings, "full"),
             every=timedelta(hours=6),
             note="refresh metrics -> configured analyses -> evaluate interventions (issue 6)",
         ),
         ScheduleDef(
             name="intervention-incremental-5m",
-            workflow="InterventionCycleWorkflow",
+            workflow=CYCLE_WORKFLOW_NAME,
             arg=_cycle_request(settings, "incremental"),
             every=timedelta(minutes=5),
             note="incremental metrics refresh; skipped when the graph is unchanged (issue 6)",
         ),
         ScheduleDef(
             name="export-sweep-hourly",
-            workflow="ExportSweepWorkflow",
+            workflow=SWEEP_WORKFLOW_NAME,
             arg=SweepRequest(),
             every=timedelta(hours=1),
             note="delete export objects past their 7-day retention (issue 16)",
         ),
         ScheduleDef(
             name="data-retention-daily",
-            workflow="DataRetentionWorkflow",
+            workflow=DATA_RETENTION_WORKFLOW,
             arg=DataRetentionRequest(),
             every=timedelta(days=1),
             offset=timedelta(hours=2),

@@ -1,9 +1,12 @@
 """The Temporal worker: one process hosting every workflow package's workflows and activities.
 
 Each package under ``workflows/`` that runs on this worker exposes:
-- ``WORKFLOWS``: a list of workflow classes;
-- ``build_activities(resources) -> list[Callable]``: activity callables bound to injected resources.
-Add a package to ``WORKFLOW_PACKAGES`` to host it.
+- ``WORKFLOWS`` (in the package, sandbox-safe): a list of workflow classes;
+- ``activities.build_activities(resources) -> list[Callable]``: the contract's activities bound
+  to injected resources.
+Add a package to ``WORKFLOW_PACKAGES`` to host it. A package that cannot be loaded (misspelt,
+missing either half, failing import) stops the worker with ``WorkflowPackageError``: a worker
+that silently hosted fewer workflows would leave their tasks unpolled.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from shared.platform.logs import configure_logging
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tracing import temporal_interceptors
+from workflows.schedules import ensure_schedules
 
 WORKFLOW_PACKAGES: tuple[str, ...] = (
     "workflows.metrics_refresh",
@@ -46,23 +50,30 @@ WORKFLOW_PACKAGES: tuple[str, ...] = (
 log = logging.getLogger(__name__)
 
 
+class WorkflowPackageError(RuntimeError):
+    """A workflow package the worker was told to host cannot be loaded."""
+
+
+def _load(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:
+        raise WorkflowPackageError(f"workflow package part {name!r} cannot be loaded: {exc}") from exc
+
+
 def collect(
     resources: Resources, packages: tuple[str, ...] = WORKFLOW_PACKAGES
 ) -> tuple[list[type], list[Callable[..., Any]]]:
-    """Workflows and activities of every package that exists."""
+    """Workflows and activities of every package; any package that does not load raises."""
     workflows: list[type] = []
     activities: list[Callable[..., Any]] = []
     for name in packages:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        workflows.extend(getattr(module, "WORKFLOWS", []))
-        build = getattr(module, "build_activities", None)
-        if build is not None:
-            activities.extend(build(resources))
+        found = getattr(_load(name), "WORKFLOWS", None)
+        build = getattr(_load(f"{name}.activities"), "build_activities", None)
+        if not found or build is None:
+            raise WorkflowPackageError(f"{name} needs WORKFLOWS and activities.build_activities")
+        workflows.extend(found)
+        activities.extend(build(resources))
     return workflows, activities
 
 
@@ -126,8 +137,6 @@ async def run(settings: Settings, packages: tuple[str, ...] = WORKFLOW_PACKAGES)
             settings, runtime=temporal_runtime(settings), interceptors=temporal_interceptors(settings)
         )
         if settings.environment != "test":  # test workers (own queues) must not leave schedules behind
-            from workflows.schedules import ensure_schedules
-
             log.info("schedules ensured: %s", await ensure_schedules(client, settings))  # idempotent
         with ThreadPoolExecutor(max_workers=8) as executor:
             worker = build_worker(client, resources, executor, settings.temporal_task_queue, packages)

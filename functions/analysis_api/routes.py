@@ -20,6 +20,9 @@ from shared.domain.outcomes import AttributeBatch, CsvProblem, OutcomeBatch, par
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import resources_of
+from shared.services import analysis_records
+from shared.services.analysis_records import AnalysisRow
+from shared.services.causal_analysis import start_analysis, store_attributes, store_outcomes
 
 router = APIRouter(prefix="/v1", tags=["causal"])
 
@@ -82,8 +85,6 @@ def _status(row: Any) -> AnalysisStatus:
 async def post_outcomes(
     batch: OutcomeBatch, request: Request, _: Principal = Depends(require(Permission.WRITE_OUTCOMES))
 ) -> Accepted:
-    from shared.services.causal_analysis import store_outcomes
-
     n = await store_outcomes(resources_of(request), [(r, None) for r in batch.records], batch.source)
     return Accepted(accepted=n)
 
@@ -99,8 +100,6 @@ async def import_outcomes(
     source: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:]+$"),
     _: Principal = Depends(require(Permission.WRITE_OUTCOMES)),
 ) -> Accepted:
-    from shared.services.causal_analysis import store_outcomes
-
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("text/csv", "text/plain"):
         raise ApiError(415, "unsupported_media_type", "send the CSV as text/csv")
@@ -122,8 +121,6 @@ async def import_outcomes(
 async def post_attributes(
     batch: AttributeBatch, request: Request, _: Principal = Depends(require(Permission.WRITE_OUTCOMES))
 ) -> Accepted:
-    from shared.services.causal_analysis import store_attributes
-
     return Accepted(accepted=await store_attributes(resources_of(request), batch.records))
 
 
@@ -132,8 +129,6 @@ async def start(
     body: AnalysisSpecBody, request: Request, principal: Principal = Depends(require(Permission.RUN_ANALYSES))
 ) -> AnalysisStarted:
     """The causal graph (if any) is parsed in a worker thread, never on the event loop."""
-    from shared.services.causal_analysis import start_analysis
-
     try:
         spec = await asyncio.to_thread(AnalysisSpec.model_validate, body.model_dump())
     except ValidationError as exc:
@@ -158,16 +153,12 @@ async def list_analyses(
     limit: int = Query(50, ge=1, le=500),
     _: Principal = Depends(require(Permission.RUN_ANALYSES)),
 ) -> AnalysisList:
-    from shared.adapters.postgres.causal_store import CausalStore
-
-    rows = await CausalStore(resources_of(request).pg).list(limit=limit, status=status)
+    rows = await analysis_records.listed(resources_of(request), limit=limit, status=status)
     return AnalysisList(items=[_status(r) for r in rows])
 
 
-async def _row(request: Request, analysis_id: str) -> Any:
-    from shared.adapters.postgres.causal_store import CausalStore
-
-    row = await CausalStore(resources_of(request).pg).get(analysis_id)
+async def _row(request: Request, analysis_id: str) -> AnalysisRow:
+    row = await analysis_records.get(resources_of(request), analysis_id)
     if row is None:
         raise ApiError(404, "not_found", "no such analysis")
     return row
@@ -179,13 +170,9 @@ async def get_status(
 ) -> AnalysisStatus:
     row = await _row(request, analysis_id)
     out = _status(row)
-    if row.status in ("queued", "running") and row.workflow_id:
-        try:  # the workflow's own view (signalled by the activity) when Temporal answers
-            client = await resources_of(request).temporal()
-            live = await client.get_workflow_handle(row.workflow_id).query("progress")
-            out.progress = {**out.progress, "workflow": live}
-        except Exception:  # noqa: BLE001 - the stored progress is still a valid answer
-            pass
+    live = await analysis_records.live_progress(resources_of(request), row)
+    if live is not None:  # the workflow's own view (signalled by the activity) when Temporal answers
+        out.progress = {**out.progress, "workflow": live}
     return out
 
 
@@ -201,7 +188,9 @@ async def get_result(
     row = await _row(request, analysis_id)
     if row.status != "succeeded" or row.result is None:
         raise ApiError(409, "conflict", f"the analysis is {row.status}; no result")
-    return AnalysisResultOut(id=row.id, result=AnalysisResult.model_validate(row.result), provenance=row.provenance)
+    return AnalysisResultOut(
+        id=row.id, result=AnalysisResult.model_validate(row.result), provenance=row.provenance or {}
+    )
 
 
 @router.post("/analyses/{analysis_id}/cancel", status_code=202, response_model=AnalysisStatus, summary="Cancel")
@@ -214,6 +203,5 @@ async def cancel(
         raise ApiError(403, "forbidden", "only the analyst who started this analysis (or an admin) can cancel it")
     if row.status in ("succeeded", "failed", "cancelled"):
         raise ApiError(409, "conflict", f"the analysis is already {row.status}")
-    client = await resources_of(request).temporal()
-    await client.get_workflow_handle(row.workflow_id).cancel()
+    await analysis_records.cancel(resources_of(request), row)
     return _status(row)

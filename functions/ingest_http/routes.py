@@ -8,14 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
 
 from shared.domain.events import MAX_BATCH_EVENTS, EventBatch, validation_context
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError, validation_details
 from shared.platform.http import resources_of
-from shared.services.graph_build import read_status
+from shared.services.graph_build import read_status, start_rebuild
 from shared.services.ingest import accept_events
-from workflows.graph_rebuild.workflow import WORKFLOW_ID as GRAPH_REBUILD_WORKFLOW_ID
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -94,18 +94,9 @@ async def graph_build_status(
 async def start_graph_rebuild(
     request: Request, _: Principal = Depends(require(Permission.ADMIN_OPERATIONS))
 ) -> JSONResponse:
-    from temporalio.common import WorkflowIDConflictPolicy
-    from temporalio.service import RPCError
-
     resources = resources_of(request)
-    client = await resources.temporal()
     try:
-        await client.start_workflow(
-            "GraphRebuildWorkflow",
-            id=GRAPH_REBUILD_WORKFLOW_ID,
-            task_queue=resources.settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
+        workflow_id = await start_rebuild(resources)
     except RPCError as exc:
         raise ApiError(
             503, "unavailable", "could not start the rebuild workflow", headers={"Retry-After": "5"}
@@ -117,6 +108,6 @@ async def start_graph_rebuild(
         total=status.total,
         percent=status.percent,
         eta_s=status.eta_s,
-        workflow_id=GRAPH_REBUILD_WORKFLOW_ID,
+        workflow_id=workflow_id,
     )
     return JSONResponse(body.model_dump(), status_code=202)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from shared.adapters.postgres.audit import AuditStore
+from shared.domain.intervention_status import InterventionStatus
 from shared.domain.interventions import (
     InterventionType,
     Proposal,
@@ -22,6 +22,7 @@ from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import resources_of
 from shared.platform.validation import clean_str
+from shared.services import intervention_records as records
 from shared.services import interventions as service
 
 router = APIRouter(prefix="/v1", tags=["interventions"])
@@ -99,14 +100,10 @@ class AuditOut(BaseModel):
     row_hash: str
 
 
-def _store(request: Request) -> AuditStore:
-    return AuditStore(resources_of(request).pg, resources_of(request).settings.audit_key)
-
-
 def _out(row: dict[str, Any], now: datetime) -> InterventionOut:
     deadline = row.get("approval_deadline")
     left = None
-    if row["status"] == "awaiting_approval" and deadline is not None:
+    if row["status"] == InterventionStatus.AWAITING_APPROVAL and deadline is not None:
         left = max(0.0, (deadline - now).total_seconds())
     return InterventionOut(**{k: row[k] for k in InterventionOut.model_fields if k in row}, time_left_s=left)
 
@@ -138,12 +135,7 @@ async def propose(
     except ProposalError as exc:
         raise ApiError(422, "validation_error", str(exc)) from exc
     client = await resources.temporal()
-    await client.start_workflow(
-        service.WORKFLOW_NAME,
-        inp,
-        id=service.workflow_id(proposal.intervention_id),
-        task_queue=service.task_queue(resources.settings),
-    )
+    await service.launch(client, resources.settings, inp)
     return ProposedOut(
         intervention_id=proposal.intervention_id,
         workflow_id=service.workflow_id(proposal.intervention_id),
@@ -160,7 +152,7 @@ async def list_interventions(
     _: Principal = Depends(require(Permission.READ_INTERVENTIONS)),
 ) -> list[InterventionOut]:
     now = datetime.now(UTC)
-    return [_out(r, now) for r in await _store(request).list(status, limit)]
+    return [_out(r, now) for r in await records.listed(resources_of(request), status, limit)]
 
 
 @router.get("/interventions/{intervention_id}", response_model=InterventionOut)
@@ -170,23 +162,12 @@ async def get_intervention(
     _: Principal = Depends(require(Permission.READ_INTERVENTIONS)),
 ) -> InterventionOut:
     """The projection plus the workflow's live state (query), when a worker answers."""
-    row = await _store(request).get(intervention_id)
+    row = await records.get(resources_of(request), intervention_id)
     if row is None:
         raise ApiError(404, "not_found", f"no intervention {intervention_id}")
     out = _out(row, datetime.now(UTC))
-    try:
-        client = await resources_of(request).temporal()
-        handle = client.get_workflow_handle(service.workflow_id(intervention_id))
-        out.live = await handle.query("snapshot", rpc_timeout=_rpc_timeout())
-    except Exception:  # noqa: BLE001 - the projection is still a valid answer
-        out.live = None
+    out.live = await records.live_state(resources_of(request), intervention_id)
     return out
-
-
-def _rpc_timeout() -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=5)
 
 
 @router.get("/approvals/pending", response_model=list[InterventionOut])
@@ -195,7 +176,7 @@ async def pending_approvals(
 ) -> list[InterventionOut]:
     """The approval queue: oldest deadline first, with the time left before it expires."""
     now = datetime.now(UTC)
-    rows = [_out(r, now) for r in await _store(request).list("awaiting_approval", 1000)]
+    rows = [_out(r, now) for r in await records.awaiting_approval(resources_of(request))]
     return sorted((r for r in rows if (r.time_left_s or 0) > 0), key=lambda r: r.time_left_s or 0)
 
 
@@ -206,36 +187,28 @@ async def approval_history(
     _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> list[AuditOut]:
     """Every decision: approved, rejected (who and why) and expired. Audit rows: read:audit."""
-    rows = await _store(request).query(events=["approved", "rejected", "expired"], limit=limit)
-    return [AuditOut(**r.to_json()) for r in rows]
+    return [AuditOut(**r.to_json()) for r in await records.decisions(resources_of(request), limit)]
 
 
-async def _update(request: Request, intervention_id: str, name: str, arg: Any) -> dict[str, Any]:
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.service import RPCError, RPCStatusCode
-
-    if await _store(request).get(intervention_id) is None:
+async def _steer(
+    request: Request, intervention_id: str, principal: Principal, *, approve: bool | None, reason: str
+) -> Any:
+    """A decision (``approve`` set) or a rollback, signed by the service over the verified principal."""
+    resources = resources_of(request)
+    if await records.get(resources, intervention_id) is None:
         raise ApiError(404, "not_found", f"no intervention {intervention_id}")
-    client = await resources_of(request).temporal()
-    handle = client.get_workflow_handle(service.workflow_id(intervention_id))
-    try:
-        result: dict[str, Any] = await handle.execute_update(name, arg)
-    except WorkflowUpdateFailedError as exc:
-        raise ApiError(409, "conflict", str(exc.cause or exc)) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(409, "conflict", "the intervention's workflow has finished") from exc
-        raise ApiError(503, "unavailable", "workflow service unavailable") from exc
-    return result
-
-
-def _decision(request: Request, intervention_id: str, approve: bool, principal: Principal, reason: str) -> Any:
-    """Signed with the API's key over the verified principal: the workflow trusts nothing else."""
     roles = [r.value for r in principal.roles]
-    settings = resources_of(request).settings
-    return service.signed(
-        "decide", intervention_id, settings, approve=approve, actor=principal.subject, roles=roles, reason=reason
-    )
+    try:
+        client = await resources.temporal()
+        if approve is None:
+            return await service.rollback(client, resources.settings, intervention_id, principal.subject, roles, reason)
+        return await service.decide(
+            client, resources.settings, intervention_id, principal.subject, roles, approve, reason
+        )
+    except service.DecisionRefused as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    except service.WorkflowUnavailable as exc:
+        raise ApiError(503, "unavailable", str(exc)) from exc
 
 
 @router.post("/interventions/{intervention_id}/approve")
@@ -245,9 +218,7 @@ async def approve(
     request: Request,
     principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
 ) -> dict[str, Any]:
-    return await _update(
-        request, intervention_id, "decide", _decision(request, intervention_id, True, principal, body.reason)
-    )
+    return await _steer(request, intervention_id, principal, approve=True, reason=body.reason)
 
 
 @router.post("/interventions/{intervention_id}/reject")
@@ -257,9 +228,7 @@ async def reject(
     request: Request,
     principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
 ) -> dict[str, Any]:
-    return await _update(
-        request, intervention_id, "decide", _decision(request, intervention_id, False, principal, body.reason)
-    )
+    return await _steer(request, intervention_id, principal, approve=False, reason=body.reason)
 
 
 @router.post("/interventions/{intervention_id}/rollback")
@@ -270,12 +239,7 @@ async def rollback(
     principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
 ) -> dict[str, Any]:
     """Manual rollback, any time after execution (while the workflow keeps its rollback window)."""
-    roles = [r.value for r in principal.roles]
-    settings = resources_of(request).settings
-    req = service.signed(
-        "rollback", intervention_id, settings, actor=principal.subject, roles=roles, reason=body.reason
-    )
-    return await _update(request, intervention_id, "rollback", req)
+    return await _steer(request, intervention_id, principal, approve=None, reason=body.reason)
 
 
 @router.get("/audit", response_model=list[AuditOut])
@@ -288,8 +252,8 @@ async def audit_log(
     limit: int = Query(default=500, ge=1, le=5000),
     _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> list[AuditOut]:
-    rows = await _store(request).query(
-        intervention_id=intervention_id, actor=actor, since=since, until=until, limit=limit
+    rows = await records.audit_log(
+        resources_of(request), intervention_id=intervention_id, actor=actor, since=since, until=until, limit=limit
     )
     return [AuditOut(**r.to_json()) for r in rows]
 
@@ -319,4 +283,4 @@ async def audit_verify(
     expect_head: Annotated[clean_str(64, min_length=64) | None, Query()] = None,  # type: ignore[valid-type]
     _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> VerifyOut:
-    return VerifyOut(**(await _store(request).verify(expect_head)).to_json())
+    return VerifyOut(**(await records.verify(resources_of(request), expect_head)).to_json())

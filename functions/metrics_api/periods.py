@@ -16,13 +16,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from shared.adapters.postgres.period_store import PeriodStore
 from shared.domain.network_change import TEAM_FIGURES, bridge_turnover, changes
 from shared.domain.periods import period_at, period_of, previous
 from shared.domain.privacy import SeriesRelease, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import error_responses, resources_of
+from shared.services import period_backfill, period_reads
 
 router = APIRouter(tags=["metrics over time"])
 
@@ -190,7 +190,7 @@ async def employee_periods(
 ) -> EmployeePeriodsOut:
     """One person's metrics per closed period, each from that period's own graph."""
     start, end = query.bounds()
-    rows = await PeriodStore(resources_of(request).pg).employee_periods(person_id, query.kind, start, end)
+    rows = await period_reads.employee_periods(resources_of(request), person_id, query.kind, start, end)
     return EmployeePeriodsOut(subject=person_id, kind=query.kind, points=[EmployeePeriod(**r) for r in rows])
 
 
@@ -207,7 +207,7 @@ async def team_periods(
     start, end = query.bounds()
     # one period earlier, so the first point's change is known; then dropped
     first = previous(query.kind, period_of(query.kind, _at(start))).label
-    stored = [{**r, "team": team} for r in await PeriodStore(res.pg).team_periods(team, query.kind, first, end)]
+    stored = [{**r, "team": team} for r in await period_reads.team_periods(res, team, query.kind, first, end)]
     rows = _shown(stored, k)
     points = [p for p in changes(_contiguous(rows, query.kind)) if p["period_start"] >= start and "gap" not in p]
     return TeamPeriodsOut(team=team, kind=query.kind, min_group_size=k, points=[TeamPeriodPoint(**p) for p in points])
@@ -222,13 +222,11 @@ async def team_changes(
 ) -> ChangesOut:
     """Every team's figures in one period and their change from the previous period."""
     res = resources_of(request)
-    store = PeriodStore(res.pg)
     k = res.settings.min_group_size
     if period is None:
-        written = await store.written_periods(kind)
-        if not written:
+        period = await period_reads.latest_period(res, kind)
+        if period is None:
             raise ApiError(404, "not_found", "no period has been written yet")
-        period = max(written)
     try:
         current = period_at(kind, period)
     except ValueError as exc:
@@ -237,8 +235,8 @@ async def team_changes(
         ) from exc
     before = previous(kind, current)
     now_rows, before_rows = (
-        await store.teams_in_period(kind, current.label),
-        await store.teams_in_period(kind, before.label),
+        await period_reads.teams_in_period(res, kind, current.label),
+        await period_reads.teams_in_period(res, kind, before.label),
     )
     if not now_rows:
         raise ApiError(404, "not_found", "no figures for that period")
@@ -259,7 +257,7 @@ async def period_graphs(
 ) -> list[PeriodGraphOut]:
     """Each written period's graph: size, dropped pairs, betweenness mode and its error bound."""
     start, end = query.bounds()
-    rows = await PeriodStore(resources_of(request).pg).period_graphs(query.kind, start, end)
+    rows = await period_reads.period_graphs(resources_of(request), query.kind, start, end)
     return [PeriodGraphOut(**{k: v for k, v in r.items() if k != "bridges"}) for r in rows]
 
 
@@ -272,7 +270,7 @@ async def turnover(
     """Which people entered or left the top bridges from one period to the next (pseudonymous)."""
     start, end = query.bounds()
     first = previous(query.kind, period_of(query.kind, _at(start))).label
-    rows = await PeriodStore(resources_of(request).pg).period_graphs(query.kind, first, end)
+    rows = await period_reads.period_graphs(resources_of(request), query.kind, first, end)
     points: list[TurnoverPoint] = []
     for before, now in zip(rows, rows[1:], strict=False):
         if (
@@ -302,12 +300,8 @@ async def start_backfill(
     rewrite: Annotated[bool, Query()] = False,
 ) -> BackfillStarted:
     """Back-fill every closed period the retained ledger covers (a Temporal workflow)."""
-    from workflows.period_backfill import start_backfill as start
-
-    res = resources_of(request)
     try:
-        client = await res.temporal()
-        workflow_id = await start(client, res.settings, kind=kind, rewrite=rewrite)
+        workflow_id = await period_backfill.start(resources_of(request), kind, rewrite=rewrite)
     except RuntimeError as exc:
         raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
     return BackfillStarted(workflow_id=workflow_id)
@@ -320,7 +314,7 @@ async def backfill_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[BackfillRunOut]:
     """Back-fill runs with their progress (periods done of total)."""
-    runs = await PeriodStore(resources_of(request).pg).backfill_runs(limit)
+    runs = await period_backfill.runs(resources_of(request), limit)
     return [BackfillRunOut(**{k: v for k, v in r.items() if k in BackfillRunOut.model_fields}) for r in runs]
 
 

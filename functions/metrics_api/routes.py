@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from functions.metrics_api.periods import router as periods_router
-from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.exports import resolve_granularity
 from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
 from shared.domain.privacy import COUNT_BAND, SeriesRelease, team_views
@@ -24,6 +23,7 @@ from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
 from shared.platform.errors import ApiError
 from shared.platform.http import error_responses, resources_of
+from shared.services import metrics_reads
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -185,7 +185,7 @@ class RunOut(BaseModel):
 
 
 async def _summary(request: Request) -> dict[str, Any]:
-    summary = await MetricsStore(resources_of(request).pg).latest_summary()
+    summary = await metrics_reads.latest_summary(resources_of(request))
     if summary is None:
         raise ApiError(404, "not_found", "no metrics refresh has completed yet")
     return summary
@@ -205,7 +205,7 @@ async def employee_metrics(
     _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
 ) -> EmployeeMetricsOut:
     """One person's materialised metrics (node properties; degree from the ingest path)."""
-    props = await resources_of(request).graph.get_person(person_id)
+    props = await metrics_reads.person(resources_of(request), person_id)
     if props is None:
         raise ApiError(404, "not_found", "no such employee")
     wanted = {k: props.get(k) for k in (*_DEGREE_PROPERTIES, *MATERIALISED_PROPERTIES)}
@@ -267,7 +267,7 @@ async def employee_history(
     res = resources_of(request)
     gran = query.resolved(res.settings.metrics_raw_history_max_days)
     assert query.start is not None and query.end is not None
-    rows = await MetricsStore(res.pg).employee_history(person_id, query.start, query.end, gran)
+    rows = await metrics_reads.employee_history(res, person_id, query.start, query.end, gran)
     return HistoryOut(subject=person_id, start=query.start, end=query.end, granularity=gran, points=_points(rows))
 
 
@@ -283,7 +283,7 @@ async def team_history(
     gran = query.resolved(res.settings.metrics_raw_history_max_days)
     assert query.start is not None and query.end is not None
     k = res.settings.min_group_size
-    rows = await MetricsStore(res.pg).team_history(team, query.start, query.end, gran, k)
+    rows = await metrics_reads.team_history(res, team, query.start, query.end, gran)
     # a point is shown only if its size is 0 or >= k away from every shown point's; counts banded
     gate = SeriesRelease(k)
     kept = [view for r in rows if (view := gate.view(team, r)) is not None]
@@ -297,12 +297,8 @@ async def trigger_refresh(
     force: Annotated[bool, Query()] = False,
 ) -> RefreshStarted:
     """Start a refresh on Temporal now (attaches to one already started this way)."""
-    from workflows.metrics_refresh import start_on_demand
-
-    res = resources_of(request)
     try:
-        client = await res.temporal()
-        workflow_id, run_id = await start_on_demand(client, res.settings, force=force)
+        workflow_id, run_id = await metrics_reads.start_refresh(resources_of(request), force=force)
     except RuntimeError as exc:
         raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
     return RefreshStarted(workflow_id=workflow_id, run_id=run_id)
@@ -315,7 +311,7 @@ async def refresh_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[RunOut]:
     """The latest refresh attempts, skipped ones included, with their timings."""
-    runs = await MetricsStore(resources_of(request).pg).recent_runs(limit)
+    runs = await metrics_reads.recent_runs(resources_of(request), limit)
     return [RunOut(**r.__dict__) for r in runs]
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request, WebSocket, W
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from shared.domain.analysis import AnalysisSpec, SpecProblem
+from shared.domain.analysis import AnalysisSpec, Estimator, SpecProblem
 from shared.platform.auth import Permission, Role
 from shared.platform.caching import etag_matches, etag_of
 from shared.platform.errors import ApiError
@@ -38,6 +38,7 @@ from shared.platform.web_session import (
     same_origin,
     socket_user,
 )
+from shared.services import analysis_records, causal_analysis
 from shared.services import interventions as intervention_service
 from shared.services.live_updates import LiveHub, allowed_topics
 from shared.services.web_charts import diagnostics_charts, team_charts
@@ -358,16 +359,12 @@ async def audit_verify_fragment(request: Request, _: AuditReader) -> Response:
 
 @router.get("/analyses", response_class=HTMLResponse)
 async def analyses_page(request: Request, _: Analyst) -> HTMLResponse:
-    from shared.domain.analysis import Estimator
-
     return render(request, "analyses.html", page="analyses", estimators=[e.value for e in Estimator], problem=None)
 
 
 @router.get("/fragments/analyses", response_class=HTMLResponse)
 async def analyses_fragment(request: Request, _: Analyst) -> Response:
-    from shared.adapters.postgres.causal_store import CausalStore
-
-    rows = await CausalStore(resources_of(request).pg).list(limit=30)
+    rows = await analysis_records.listed(resources_of(request), limit=30)
     return fragment(request, "fragments/analyses.html", rows=rows)
 
 
@@ -381,9 +378,6 @@ async def start_analysis(
     confounders: Annotated[str, Form(max_length=2000)] = "",
     graph: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
-    from shared.domain.analysis import Estimator
-    from shared.services.causal_analysis import start_analysis as start
-
     fields: dict[str, Any] = {
         "treatment": treatment.strip(),
         "outcome": outcome.strip(),
@@ -395,7 +389,7 @@ async def start_analysis(
     problem: str | None = None
     try:
         spec = AnalysisSpec.model_validate(fields)
-        analysis_id, _ = await start(resources_of(request), spec, user.subject)
+        analysis_id, _ = await causal_analysis.start_analysis(resources_of(request), spec, user.subject)
     except ValidationError as exc:
         problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
     except SpecProblem as exc:
@@ -420,9 +414,7 @@ async def analysis_page(request: Request, analysis_id: AnalysisId, _: Analyst) -
 
 @router.get("/fragments/analysis/{analysis_id}", response_class=HTMLResponse)
 async def analysis_fragment(request: Request, analysis_id: AnalysisId, _: Analyst) -> Response:
-    from shared.adapters.postgres.causal_store import CausalStore
-
-    row = await CausalStore(resources_of(request).pg).get(analysis_id)
+    row = await analysis_records.get(resources_of(request), analysis_id)
     if row is None:
         raise ApiError(404, "not_found", "no such analysis")
     result = row.result if isinstance(row.result, dict) else None

@@ -33,6 +33,8 @@ from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.platform.tracing import record_spans
+from workflows.analysis import client as analysis_client
+from workflows.analysis.contract import AnalysisInput
 
 # ---- outcomes ---------------------------------------------------------------------------
 
@@ -84,29 +86,24 @@ def run_options(settings: Settings) -> RunOptions:
 
 async def start_analysis(resources: Resources, spec: AnalysisSpec, requested_by: str | None) -> tuple[str, DataProfile]:
     """Validate, record, and start the durable workflow; returns (analysis id, data profile)."""
-    from dataclasses import asdict
-
-    from workflows.analysis.workflow import AnalysisInput, AnalysisWorkflow
-
     profile = await validate(resources, spec)
     store = CausalStore(resources.pg)
     analysis_id = await store.create(spec.model_dump(mode="json"), requested_by)
     client = await resources.temporal()
     opts = run_options(resources.settings)
-    await client.start_workflow(
-        AnalysisWorkflow.run,
-        asdict(
-            AnalysisInput(
-                analysis_id=analysis_id,
-                heartbeat_timeout_s=opts.heartbeat_timeout_s,
-                activity_timeout_s=opts.activity_timeout_s,
-                max_attempts=opts.max_attempts,
-            )
-        ),
-        id=f"analysis-{analysis_id}",
-        task_queue=resources.settings.temporal_task_queue,
+    inp = AnalysisInput(
+        analysis_id=analysis_id,
+        heartbeat_timeout_s=opts.heartbeat_timeout_s,
+        activity_timeout_s=opts.activity_timeout_s,
+        max_attempts=opts.max_attempts,
     )
+    await analysis_client.start(client, resources.settings.temporal_task_queue, inp)
     return analysis_id, profile
+
+
+async def finish_unsuccessfully(resources: Resources, analysis_id: str, status: str, error: str) -> None:
+    """Record a cancelled or finally failed run (the workflow's last activity)."""
+    await CausalStore(resources.pg).finish_unsuccessfully(analysis_id, status, error)
 
 
 async def record_for_workflow(resources: Resources, spec_json: dict[str, Any], workflow_id: str) -> str:

@@ -43,7 +43,8 @@ from shared.services.graph_updater import GRAPH_CACHE_NAMESPACES
 from shared.services.metrics_refresh import definitions_from, refresh_metrics
 from shared.services.period_metrics import tie_rules_from, write_period
 from shared.services.retention import project
-from workflows.erasure.workflow import ErasureWorkflow, erasure_workflow_id
+from workflows.erasure import client as erasure_client
+from workflows.erasure.contract import erasure_workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,5 @@ async def start_erasure(resources: Resources, person: str, requested_by: str) ->
     erasure_id = str(uuid.uuid4())
     await store.create(erasure_id, person, requested_by, erasure_workflow_id(erasure_id))
     client = await resources.temporal()
-    await client.start_workflow(
-        ErasureWorkflow.run,
-        erasure_id,
-        id=erasure_workflow_id(erasure_id),
-        task_queue=resources.settings.temporal_task_queue,
-    )
+    await erasure_client.start(client, resources.settings.temporal_task_queue, erasure_id)
     return erasure_id, True

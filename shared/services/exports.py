@@ -31,7 +31,8 @@ from shared.platform.auth import Permission, principal_from_claims
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services import data_audit
-from workflows.exports.workflow import ExportWorkflow, workflow_id
+from workflows.exports import client as export_client
+from workflows.exports.contract import workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,11 @@ def issue_link(resources: Resources, export: ExportRow, expires_s: int) -> tuple
     return url, datetime.now(UTC) + timedelta(seconds=expires_s)
 
 
+async def finish_export(resources: Resources, export_id: str, status: str, error: str | None = None) -> None:
+    """Record an export that ended without a file (cancelled, or failed for good)."""
+    await ExportsStore(resources.pg).finish(export_id, status, error)
+
+
 async def sweep_exports(resources: Resources, now: datetime | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Delete export objects past ``delete_after`` (the lifecycle rule may have done it already)."""
     store = ExportsStore(resources.pg)
@@ -303,12 +309,7 @@ async def start_export(resources: Resources, request: ExportRequest, subject: st
                 personal={"employee": person} if person else None,
                 people=[person] if person else (),
             ),
-            client.start_workflow(
-                ExportWorkflow.run,
-                export_id,
-                id=workflow_id(export_id),
-                task_queue=resources.settings.temporal_task_queue,
-            ),
+            export_client.start(client, resources.settings.temporal_task_queue, export_id),
         )
     except Exception:
         await store.finish(export_id, "failed", "the export could not be started (audit or workflow service)")

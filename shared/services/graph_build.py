@@ -21,7 +21,9 @@ import redis.asyncio as aioredis
 from shared.adapters.graph.base import GraphStore, PersonRow, TieRow
 from shared.adapters.postgres.ledger import count_totals, iter_totals
 from shared.adapters.postgres.pool import PgPool
+from shared.platform.resources import Resources
 from shared.platform.settings import Settings
+from workflows.graph_rebuild import client as rebuild_client
 
 CHUNK = 5_000
 Heartbeat = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -118,3 +120,9 @@ async def rebuild_graph(
         raise
     await redis.hset(key, mapping={"state": "ready", "percent": 100.0, "eta_s": 0, "finished_at": time.time()})
     return await read_status(redis, settings)
+
+
+async def start_rebuild(resources: Resources) -> str:
+    """Start the rebuild workflow, or attach to the one running; returns its workflow id."""
+    client = await resources.temporal()
+    return await rebuild_client.start(client, resources.settings.temporal_task_queue)

@@ -7,9 +7,13 @@ plan and the workflow's id (one workflow per intervention id) are decided in one
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.domain.decisions import decision_message, sign
@@ -26,21 +30,19 @@ from shared.domain.interventions import (
     suggest_type,
 )
 from shared.platform.settings import Settings
+from workflows.intervention import client as workflow_client
+from workflows.intervention.contract import Decision, InterventionInput, RollbackRequest, workflow_id
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
 
     from shared.adapters.postgres.pool import PgPool
 
-WORKFLOW_NAME = "InterventionWorkflow"
+__all__ = ["workflow_id"]  # re-exported: callers name an intervention's workflow through this service
 
 
 def task_queue(settings: Settings) -> str:
     return settings.intervention_task_queue or settings.temporal_task_queue
-
-
-def workflow_id(intervention_id: str) -> str:
-    return f"intervention-{intervention_id}"
 
 
 def new_intervention_id() -> str:
@@ -81,14 +83,14 @@ async def stored_evidence(
     return evidence
 
 
-def signed(update: str, intervention_id: str, settings: Settings, *, approve: bool | None = None, **who: Any) -> Any:
+def signed(
+    update: str, intervention_id: str, settings: Settings, *, approve: bool | None = None, **who: Any
+) -> Decision | RollbackRequest:
     """A Decision (``update="decide"``) or RollbackRequest for the workflow, signed by this API.
 
     ``who`` is ``actor``, ``roles`` and ``reason``: the caller's *verified* subject and roles.
     Unsigned (no key configured) only where the workflow input carries no public key either.
     """
-    from workflows.intervention.types import Decision, RollbackRequest
-
     fields = {
         "intervention_id": intervention_id,
         "nonce": uuid.uuid4().hex,
@@ -106,10 +108,8 @@ def signed(update: str, intervention_id: str, settings: Settings, *, approve: bo
     return RollbackRequest(signature=signature, **fields)
 
 
-def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any:
+def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> InterventionInput:
     """Validate, assess and plan; the workflow input. Raises ProposalError on a bad proposal."""
-    from workflows.intervention.types import InterventionInput
-
     actions = plan_actions(proposal)
     assessment = assess_proposal(proposal)
     values: dict[str, Any] = {
@@ -134,13 +134,12 @@ def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Any
 
 async def start(client: Client, settings: Settings, proposal: Proposal, **overrides: Any) -> WorkflowHandle[Any, Any]:
     """Start the workflow; the same intervention id twice is refused by Temporal (no double act)."""
-    inp = build_input(proposal, settings, **overrides)
-    return await client.start_workflow(
-        WORKFLOW_NAME,
-        inp,
-        id=workflow_id(proposal.intervention_id),
-        task_queue=task_queue(settings),
-    )
+    return await launch(client, settings, build_input(proposal, settings, **overrides))
+
+
+async def launch(client: Client, settings: Settings, inp: InterventionInput) -> WorkflowHandle[Any, Any]:
+    """Start the workflow of an input built (and checked) by ``build_input``."""
+    return await workflow_client.start(client, task_queue(settings), inp)
 
 
 @dataclass(frozen=True)
@@ -184,6 +183,23 @@ class DecisionRefused(Exception):
     """The workflow refused the update (already decided, expired, finished)."""
 
 
+class WorkflowUnavailable(RuntimeError):
+    """The workflow service did not answer."""
+
+
+async def _update(send: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """One update to an intervention's workflow, its refusals translated for the callers."""
+    try:
+        result: dict[str, Any] = await send
+    except WorkflowUpdateFailedError as exc:
+        raise DecisionRefused(str(exc.cause or exc)) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise DecisionRefused("the intervention's workflow has finished") from exc
+        raise WorkflowUnavailable("workflow service unavailable") from exc
+    return result
+
+
 async def decide(
     client: Client,
     settings: Settings,
@@ -192,20 +208,19 @@ async def decide(
     roles: list[str],
     approve: bool,
     reason: str,
-) -> Any:
+) -> dict[str, Any]:
     """Send an approver's decision to the intervention's workflow (a Temporal update, signed with
     this service's decision key; the workflow verifies it, checks the role again and records who
-    and why). The web app's approve/reject goes through here."""
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.service import RPCError, RPCStatusCode
-
-    handle = client.get_workflow_handle(workflow_id(intervention_id))
+    and why). The API's and the web app's approve/reject go through here."""
     decision = signed("decide", intervention_id, settings, approve=approve, actor=actor, roles=roles, reason=reason)
-    try:
-        return await handle.execute_update("decide", decision)
-    except WorkflowUpdateFailedError as exc:
-        raise DecisionRefused(str(exc.cause or exc)) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise DecisionRefused("the intervention's workflow has finished") from exc
-        raise
+    assert isinstance(decision, Decision)
+    return await _update(workflow_client.decide(client, intervention_id, decision))
+
+
+async def rollback(
+    client: Client, settings: Settings, intervention_id: str, actor: str, roles: list[str], reason: str
+) -> dict[str, Any]:
+    """Ask for a manual rollback (signed like a decision; the workflow validates it)."""
+    request = signed("rollback", intervention_id, settings, actor=actor, roles=roles, reason=reason)
+    assert isinstance(request, RollbackRequest)
+    return await _update(workflow_client.rollback(client, intervention_id, request))

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.adapters.postgres.audit import AuditStore
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.platform.auth import Permission
+from shared.platform.errors import ApiError
+from shared.services import intervention_records
 
 if TYPE_CHECKING:
     from shared.adapters.graph.base import GraphSnapshot
@@ -81,8 +82,6 @@ class WebViews:
     async def network(self, user: WebUser, level: str) -> dict[str, Any]:
         """Nodes with positions in [0, 1] and weighted edges; ``people`` needs individual views."""
         if level == "people" and not user.can(Permission.READ_INDIVIDUAL_METRICS):
-            from shared.platform.errors import ApiError
-
             raise ApiError(403, "forbidden", "the people network needs the permission read:individual_metrics")
         return await self._network(level)
 
@@ -134,12 +133,9 @@ class WebViews:
 
     # ---- interventions ----------------------------------------------------------------------
 
-    def _audit(self) -> AuditStore:
-        return AuditStore(self.resources.pg, self.resources.settings.audit_key)
-
     async def pending(self) -> list[dict[str, Any]]:
         now = datetime.now(UTC)
-        rows = await self._audit().list("awaiting_approval", 1000)
+        rows = await intervention_records.awaiting_approval(self.resources)
         out = []
         for r in rows:
             deadline = r.get("approval_deadline")
@@ -149,17 +145,19 @@ class WebViews:
         return sorted(out, key=lambda r: r["time_left_s"])
 
     async def interventions(self, limit: int = 50) -> list[dict[str, Any]]:
-        return await self._audit().list(None, limit)
+        return await intervention_records.listed(self.resources, None, limit)
 
     async def intervention(self, intervention_id: str) -> dict[str, Any] | None:
-        return await self._audit().get(intervention_id)
+        return await intervention_records.get(self.resources, intervention_id)
 
     async def timeline(self, intervention_id: str) -> list[dict[str, Any]]:
-        rows = await self._audit().query(intervention_id=intervention_id, limit=TIMELINE_EVENTS)
+        rows = await intervention_records.audit_log(
+            self.resources, intervention_id=intervention_id, actor=None, since=None, until=None, limit=TIMELINE_EVENTS
+        )
         return [r.to_json() for r in rows]
 
     async def verify_audit(self) -> dict[str, Any]:
-        return (await self._audit().verify(None)).to_json()
+        return (await intervention_records.verify(self.resources, None)).to_json()
 
     # ---- operations -------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ from shared.platform.resources import Needs, Resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from shared.services.synthetic_org import load_org
-from workflows.analysis import WORKFLOWS, build_activities
+from workflows.analysis import WORKFLOWS
+from workflows.analysis.activities import build_activities
 
 WEEK0 = date(2026, 1, 5)
 WINDOW = {"start": "2026-01-05", "end": "2026-03-23"}  # 12 weeks

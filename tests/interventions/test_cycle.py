@@ -18,7 +18,7 @@ from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from workflows.intervention import WORKFLOWS
 from workflows.intervention.activities import InterventionActivities
-from workflows.intervention.cycle import CycleRequest
+from workflows.intervention.contract import CycleRequest
 
 
 async def _seed_finding(resources: Resources, tag: str) -> list[str]:

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from shared.adapters.postgres.audit import AuditStore
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from workflows.intervention.cycle import CycleRequest
+from workflows.intervention.contract import CycleRequest
 
 
 @pytest.mark.slow

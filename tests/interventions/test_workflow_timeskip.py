@@ -24,7 +24,7 @@ from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services.interventions import build_input, signed, workflow_id
 from tests.interventions.conftest import fast
-from workflows.intervention.types import Decision
+from workflows.intervention.contract import Decision
 
 STRONG = Evidence("analysis-1", "meeting_load", "wellbeing", -0.4, -0.5, -0.3, Verdict.ROBUST)
 

@@ -24,7 +24,8 @@ from shared.platform.tokens import mint_token
 from shared.services.metrics_refresh import refresh_metrics
 from tests.conftest import settings_env
 from tests.servers import serve
-from workflows.metrics_refresh import WORKFLOWS, build_activities
+from workflows.metrics_refresh import WORKFLOWS
+from workflows.metrics_refresh.activities import build_activities
 
 
 @pytest.fixture(scope="module")

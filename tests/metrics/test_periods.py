@@ -34,7 +34,9 @@ from shared.platform.tokens import mint_token
 from shared.services.period_metrics import compute_period, periods_to_fill
 from tests.conftest import settings_env
 from tests.servers import serve
-from workflows.period_backfill import WORKFLOWS, build_activities, start_backfill
+from workflows.period_backfill import WORKFLOWS
+from workflows.period_backfill.activities import build_activities
+from workflows.period_backfill.client import start as start_backfill
 
 NOW = datetime.now(UTC)
 
@@ -68,7 +70,7 @@ async def backfilled(pres: Resources, periods_settings: Settings, stack_env: dic
     async with Worker(
         client, task_queue=periods_settings.temporal_task_queue, workflows=WORKFLOWS, activities=build_activities(pres)
     ):
-        workflow_id = await start_backfill(client, periods_settings, kind="week", rewrite=False)
+        workflow_id = await start_backfill(client, periods_settings.temporal_task_queue, kind="week", rewrite=False)
         handle = client.get_workflow_handle(workflow_id)
         result: dict[str, Any] = await handle.result()
         progress = await handle.query("progress")

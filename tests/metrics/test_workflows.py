@@ -18,15 +18,10 @@ from shared.adapters.datasets import eu_core
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.platform.resources import Resources
-from workflows.metrics_refresh import (
-    WORKFLOWS,
-    MetricsRefreshWorkflow,
-    MetricsRetentionWorkflow,
-    RefreshRequest,
-    RetentionRequest,
-    build_activities,
-    start_on_demand,
-)
+from workflows.metrics_refresh import WORKFLOWS, MetricsRefreshWorkflow, MetricsRetentionWorkflow
+from workflows.metrics_refresh.activities import build_activities
+from workflows.metrics_refresh.client import start_on_demand
+from workflows.metrics_refresh.contract import RefreshRequest, RetentionRequest
 from workflows.schedules import ensure_schedules, schedule_definitions, schedule_id
 from workflows.worker import collect
 
@@ -89,7 +84,7 @@ async def test_on_demand_start_uses_a_fixed_id(env: WorkflowEnvironment, mres: R
         workflows=WORKFLOWS,
         activities=build_activities(mres),
     ):
-        wf_id, _ = await start_on_demand(env.client, settings, force=True)
+        wf_id, _ = await start_on_demand(env.client, settings.temporal_task_queue, force=True)
         result = await env.client.get_workflow_handle(wf_id).result()
     assert wf_id == f"metrics-refresh-on-demand:{settings.temporal_task_queue}"
     assert result["status"] == "succeeded"

@@ -18,6 +18,7 @@ from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from workflows import exports as export_workflows
+from workflows.exports import activities as export_activities
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +76,7 @@ async def worker(pres: Resources) -> AsyncIterator[None]:
             client,
             task_queue=pres.settings.temporal_task_queue,
             workflows=export_workflows.WORKFLOWS,
-            activities=export_workflows.build_activities(pres),
+            activities=export_activities.build_activities(pres),
             activity_executor=pool,
         ):
             yield

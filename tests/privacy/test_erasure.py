@@ -39,6 +39,8 @@ from shared.services.period_metrics import tie_rules_from, write_period
 from tests.privacy.conftest import auth, empty_bucket
 from workflows import erasure as erasure_workflows
 from workflows import exports as export_workflows
+from workflows.erasure import activities as erasure_activities
+from workflows.exports import activities as export_activities
 
 ERASED_RAW = "eu-core:80"  # a hub (degree 119) of department 29, which has exactly 5 people
 END = datetime.now(UTC) - timedelta(hours=1)
@@ -128,7 +130,7 @@ async def api(org: Resources) -> AsyncIterator[httpx.AsyncClient]:
                 client,
                 task_queue=org.settings.temporal_task_queue,
                 workflows=[*erasure_workflows.WORKFLOWS, *export_workflows.WORKFLOWS],
-                activities=[*erasure_workflows.build_activities(org), *export_workflows.build_activities(org)],
+                activities=[*erasure_activities.build_activities(org), *export_activities.build_activities(org)],
                 activity_executor=pool,
             ),
             app.router.lifespan_context(app),

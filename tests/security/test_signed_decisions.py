@@ -28,7 +28,7 @@ from shared.platform.settings import Settings
 from shared.services.interventions import signed
 from tests.interventions.conftest import activities, iv_settings, sim, simulator_url, time_env, ts_worker  # noqa: F401
 from tests.interventions.test_workflow_timeskip import counts, proposal, start, wait_status
-from workflows.intervention.types import Decision
+from workflows.intervention.contract import Decision
 
 
 def _other_key(tmp_path: Path) -> Path:

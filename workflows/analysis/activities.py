@@ -8,50 +8,52 @@ from typing import Any
 from temporalio import activity
 
 from shared.platform.resources import Resources
-from workflows.analysis.workflow import (
+from shared.services.causal_analysis import execute_stored, finish_unsuccessfully, record_for_workflow
+from workflows.analysis.contract import (
     CREATE_ACTIVITY,
     FINISH_ACTIVITY,
+    PROGRESS,
     RUN_ACTIVITY,
+    AnalysisActivityContract,
     CreateRequest,
     FinishRequest,
     RunRequest,
 )
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    """Closures over ``resources`` (no module state): what worker.py registers."""
+class AnalysisActivities(AnalysisActivityContract):
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
 
     @activity.defn(name=RUN_ACTIVITY)
-    async def run_analysis(request: RunRequest) -> dict[str, Any]:
-        from shared.services.causal_analysis import execute_stored
-
-        info = activity.info()
+    async def run_analysis(self, request: RunRequest) -> dict[str, Any]:
+        resources = self._resources
 
         async def tell_workflow(progress: dict[str, Any]) -> None:
             try:  # best effort: the analyses row already holds the progress
                 client = await resources.temporal()
-                await client.get_workflow_handle(request.workflow_id).signal("progress", progress)
+                await client.get_workflow_handle(request.workflow_id).signal(PROGRESS, progress)
             except Exception as exc:  # noqa: BLE001
                 activity.logger.debug("progress signal failed: %s", exc)
 
         return await execute_stored(
             resources,
             request.analysis_id,
-            info.attempt,
+            activity.info().attempt,
             heartbeat=activity.heartbeat,
             on_progress=tell_workflow,
         )
 
     @activity.defn(name=FINISH_ACTIVITY)
-    async def finish(request: FinishRequest) -> None:
-        from shared.adapters.postgres.causal_store import CausalStore
-
-        await CausalStore(resources.pg).finish_unsuccessfully(request.analysis_id, request.status, request.error)
+    async def finish(self, request: FinishRequest) -> None:
+        await finish_unsuccessfully(self._resources, request.analysis_id, request.status, request.error)
 
     @activity.defn(name=CREATE_ACTIVITY)
-    async def create(request: CreateRequest) -> str:
-        from shared.services.causal_analysis import record_for_workflow
+    async def create(self, request: CreateRequest) -> str:
+        return await record_for_workflow(self._resources, request.spec, request.workflow_id)
 
-        return await record_for_workflow(resources, request.spec, request.workflow_id)
 
-    return [run_analysis, finish, create]
+def build_activities(resources: Resources) -> list[Callable[..., Any]]:
+    """What worker.py registers (no module state: bound to ``resources``)."""
+    bound = AnalysisActivities(resources)
+    return [bound.run_analysis, bound.finish, bound.create]

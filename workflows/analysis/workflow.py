@@ -8,7 +8,6 @@ mid-analysis just means a retry on another worker once the heartbeat times out.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,37 +15,18 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError, is_cancelled_exception
 
-RUN_ACTIVITY = "analysis.run"
-FINISH_ACTIVITY = "analysis.finish"
-CREATE_ACTIVITY = "analysis.create"
-WORKFLOW_NAME = "AnalysisWorkflow"  # the name other workflows (the intervention cycle) start
+with workflow.unsafe.imports_passed_through():
+    from workflows.analysis.contract import (
+        PROGRESS,
+        WORKFLOW_NAME,
+        AnalysisActivityContract,
+        AnalysisInput,
+        CreateRequest,
+        FinishRequest,
+        RunRequest,
+    )
 
-
-@dataclass
-class AnalysisInput:
-    analysis_id: str
-    heartbeat_timeout_s: float = 30.0
-    activity_timeout_s: float = 6 * 3600.0
-    max_attempts: int = 5
-
-
-@dataclass
-class CreateRequest:
-    spec: dict[str, Any]
-    workflow_id: str
-
-
-@dataclass
-class RunRequest:
-    analysis_id: str
-    workflow_id: str
-
-
-@dataclass
-class FinishRequest:
-    analysis_id: str
-    status: str  # failed | cancelled
-    error: str
+Activities = AnalysisActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -62,15 +42,11 @@ class AnalysisWorkflow:
     @workflow.run
     async def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._status = "running"
-        finish_opts: dict[str, Any] = {
-            "start_to_close_timeout": timedelta(seconds=30),
-            "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10),
-        }
         if "analysis_id" in payload:
             request = AnalysisInput(**{k: v for k, v in payload.items() if k in AnalysisInput.__dataclass_fields__})
         else:
-            analysis_id: str = await workflow.execute_activity(
-                CREATE_ACTIVITY,
+            analysis_id = await workflow.execute_activity_method(
+                Activities.create,
                 CreateRequest(spec=payload, workflow_id=workflow.info().workflow_id),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(
@@ -78,12 +54,11 @@ class AnalysisWorkflow:
                     maximum_attempts=5,
                     non_retryable_error_types=["SpecProblem", "ValidationError"],
                 ),
-                result_type=str,
             )
             request = AnalysisInput(analysis_id=analysis_id)
         try:
-            result: dict[str, Any] = await workflow.execute_activity(
-                RUN_ACTIVITY,
+            result = await workflow.execute_activity_method(
+                Activities.run_analysis,
                 RunRequest(analysis_id=request.analysis_id, workflow_id=workflow.info().workflow_id),
                 start_to_close_timeout=timedelta(seconds=request.activity_timeout_s),
                 heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
@@ -95,15 +70,17 @@ class AnalysisWorkflow:
                     non_retryable_error_types=["SpecProblem", "LookupError", "ValidationError"],
                 ),
                 cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
-                result_type=dict,
             )
         except (asyncio.CancelledError, CancelledError, ActivityError) as exc:
             cancelled = is_cancelled_exception(exc)
             self._status = "cancelled" if cancelled else "failed"
             reason = "cancelled" if cancelled else str(getattr(exc, "cause", None) or exc)[:1000]
             await asyncio.shield(
-                workflow.execute_activity(
-                    FINISH_ACTIVITY, FinishRequest(request.analysis_id, self._status, reason), **finish_opts
+                workflow.execute_activity_method(
+                    Activities.finish,
+                    FinishRequest(request.analysis_id, self._status, reason),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10),
                 )
             )
             raise
@@ -111,12 +88,12 @@ class AnalysisWorkflow:
         self._progress = {"stage": "done", "fraction": 1.0}
         return result
 
-    @workflow.signal(name="progress")
+    @workflow.signal(name=PROGRESS)
     def report_progress(self, progress: dict[str, Any]) -> None:
         """The activity reports each new stage here, so a query sees it without a database."""
         if self._status == "running":
             self._progress = progress
 
-    @workflow.query(name="progress")
+    @workflow.query(name=PROGRESS)
     def progress(self) -> dict[str, Any]:
         return {"status": self._status, **self._progress}

@@ -11,16 +11,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-STEP_ACTIVITY = "erasure.step"
-COMPLETE_ACTIVITY = "erasure.complete"
-STEPS = ("ledger", "history", "records", "exports", "metrics", "redis", "verify")
+with workflow.unsafe.imports_passed_through():
+    from workflows.erasure.contract import STEPS, WORKFLOW_NAME, ErasureActivityContract
 
 
-def erasure_workflow_id(erasure_id: str) -> str:
-    return f"erasure:{erasure_id}"
-
-
-@workflow.defn(name="ErasureWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class ErasureWorkflow:
     def __init__(self) -> None:
         self._done: list[str] = []
@@ -33,27 +28,24 @@ class ErasureWorkflow:
     async def run(self, erasure_id: str) -> dict[str, Any]:
         try:
             for step in STEPS:
-                await workflow.execute_activity(
-                    STEP_ACTIVITY,
+                await workflow.execute_activity_method(
+                    ErasureActivityContract.step,
                     args=[erasure_id, step],
                     start_to_close_timeout=timedelta(minutes=30),
                     retry_policy=RetryPolicy(
                         initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=8
                     ),
-                    result_type=dict,
                 )
                 self._done.append(step)
         except ActivityError as exc:
-            await workflow.execute_activity(
-                COMPLETE_ACTIVITY,
+            await workflow.execute_activity_method(
+                ErasureActivityContract.finish,
                 args=[erasure_id, "failed", str(exc.cause or exc)[:500]],
                 start_to_close_timeout=timedelta(minutes=1),
             )
             raise
-        result: dict[str, Any] = await workflow.execute_activity(
-            COMPLETE_ACTIVITY,
+        return await workflow.execute_activity_method(
+            ErasureActivityContract.finish,
             args=[erasure_id, "succeeded", None],
             start_to_close_timeout=timedelta(minutes=1),
-            result_type=dict,
         )
-        return result

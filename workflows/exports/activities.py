@@ -8,27 +8,38 @@ from typing import Any
 
 from temporalio import activity
 
-from shared.adapters.postgres.exports_store import ExportsStore
 from shared.platform.resources import Resources
-from shared.services.exports import run_export, sweep_exports
-from workflows.exports.workflow import FAIL_ACTIVITY, RUN_ACTIVITY, SWEEP_ACTIVITY, SweepRequest
+from shared.services.exports import finish_export, run_export, sweep_exports
+from workflows.exports.contract import (
+    FAIL_ACTIVITY,
+    RUN_ACTIVITY,
+    SWEEP_ACTIVITY,
+    ExportActivityContract,
+    SweepRequest,
+)
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
+class ExportActivities(ExportActivityContract):
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
     @activity.defn(name=RUN_ACTIVITY)
-    async def run(export_id: str) -> dict[str, Any]:
+    async def run(self, export_id: str) -> dict[str, Any]:
         try:
-            return await run_export(resources, export_id, heartbeat=activity.heartbeat)
+            return await run_export(self._resources, export_id, heartbeat=activity.heartbeat)
         except asyncio.CancelledError:
-            await ExportsStore(resources.pg).finish(export_id, "cancelled")
+            await finish_export(self._resources, export_id, "cancelled")
             raise
 
     @activity.defn(name=FAIL_ACTIVITY)
-    async def fail(export_id: str, error: str) -> None:
-        await ExportsStore(resources.pg).finish(export_id, "failed", error)
+    async def fail(self, export_id: str, error: str) -> None:
+        await finish_export(self._resources, export_id, "failed", error)
 
     @activity.defn(name=SWEEP_ACTIVITY)
-    async def sweep(request: SweepRequest) -> dict[str, Any]:
-        return await sweep_exports(resources, dry_run=request.dry_run)
+    async def sweep(self, request: SweepRequest) -> dict[str, Any]:
+        return await sweep_exports(self._resources, dry_run=request.dry_run)
 
-    return [run, fail, sweep]
+
+def build_activities(resources: Resources) -> list[Callable[..., Any]]:
+    bound = ExportActivities(resources)
+    return [bound.run, bound.fail, bound.sweep]

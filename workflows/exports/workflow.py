@@ -3,7 +3,6 @@ ExportSweepWorkflow: the scheduled deletion of export objects past their retenti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -12,28 +11,23 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
-RUN_ACTIVITY = "exports.run"
-FAIL_ACTIVITY = "exports.fail"
-SWEEP_ACTIVITY = "exports.sweep"
-NOT_RETRYABLE = ["ExportRefused", "ExportCancelled"]
+with workflow.unsafe.imports_passed_through():
+    from workflows.exports.contract import (
+        EXPORT_WORKFLOW_NAME,
+        NOT_RETRYABLE,
+        SWEEP_WORKFLOW_NAME,
+        ExportActivityContract,
+        SweepRequest,
+    )
 
 
-@dataclass
-class SweepRequest:
-    dry_run: bool = False
-
-
-def workflow_id(export_id: str) -> str:
-    return f"export:{export_id}"
-
-
-@workflow.defn(name="ExportWorkflow")
+@workflow.defn(name=EXPORT_WORKFLOW_NAME)
 class ExportWorkflow:
     @workflow.run
     async def run(self, export_id: str) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = await workflow.execute_activity(
-                RUN_ACTIVITY,
+            return await workflow.execute_activity_method(
+                ExportActivityContract.run,
                 export_id,
                 start_to_close_timeout=timedelta(hours=2),
                 heartbeat_timeout=timedelta(seconds=60),
@@ -44,29 +38,25 @@ class ExportWorkflow:
                     maximum_attempts=3,
                     non_retryable_error_types=NOT_RETRYABLE,
                 ),
-                result_type=dict,
             )
         except ActivityError as exc:
             if isinstance(exc.cause, CancelledError):
                 raise
-            await workflow.execute_activity(
-                FAIL_ACTIVITY,
+            await workflow.execute_activity_method(
+                ExportActivityContract.fail,
                 args=[export_id, str(exc.cause or exc)[:500]],
                 start_to_close_timeout=timedelta(seconds=30),
             )
             raise
-        return result
 
 
-@workflow.defn(name="ExportSweepWorkflow")
+@workflow.defn(name=SWEEP_WORKFLOW_NAME)
 class ExportSweepWorkflow:
     @workflow.run
     async def run(self, request: SweepRequest) -> dict[str, Any]:
-        result: dict[str, Any] = await workflow.execute_activity(
-            SWEEP_ACTIVITY,
+        return await workflow.execute_activity_method(
+            ExportActivityContract.sweep,
             request,
             start_to_close_timeout=timedelta(minutes=30),
             retry_policy=RetryPolicy(maximum_attempts=3),
-            result_type=dict,
         )
-        return result

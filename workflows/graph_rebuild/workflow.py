@@ -8,19 +8,19 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-WORKFLOW_ID = "graph-rebuild"
+with workflow.unsafe.imports_passed_through():
+    from workflows.graph_rebuild.contract import WORKFLOW_NAME, GraphRebuildActivityContract
 
 
-@workflow.defn(name="GraphRebuildWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class GraphRebuildWorkflow:
     @workflow.run
     async def run(self) -> dict[str, Any]:
-        result: dict[str, Any] = await workflow.execute_activity(
-            "graph_rebuild",
+        return await workflow.execute_activity_method(
+            GraphRebuildActivityContract.rebuild,
             start_to_close_timeout=timedelta(hours=2),
             heartbeat_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(
                 initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_attempts=5
             ),
         )
-        return result

@@ -1,21 +1,15 @@
-"""Intervention workflows: one per intervention (InterventionWorkflow) and the 6-hourly full cycle."""
+"""Intervention workflows: one per intervention (InterventionWorkflow) and the 6-hourly full cycle.
+
+Imported inside Temporal's workflow sandbox: workflow definitions only. The contract (names,
+payloads, the activity interface) is ``contract.py``; starting and steering a workflow is
+``client.py``; the worker takes the activities from ``activities.build_activities``.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from workflows.intervention.cycle import InterventionCycleWorkflow
 from workflows.intervention.workflow import InterventionWorkflow
 
-if TYPE_CHECKING:
-    from shared.platform.resources import Resources
-
 WORKFLOWS: list[type] = [InterventionWorkflow, InterventionCycleWorkflow]
 
-
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    from shared.adapters.postgres.audit import AuditStore
-    from workflows.intervention.activities import build
-
-    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit_key)).all()
+__all__ = ["WORKFLOWS", "InterventionCycleWorkflow", "InterventionWorkflow"]

@@ -18,14 +18,21 @@ from shared.adapters.connectors import breaker_registry, build_connector
 from shared.adapters.connectors.base import ConnectorRejected, ConnectorUnavailable, GuardedConnector, OutcomeSource
 from shared.adapters.connectors.breaker import BreakerCollector, BreakerOpenError, BreakerRegistry
 from shared.adapters.postgres.audit import AuditStore
+from shared.adapters.postgres.outcome_source import PgOutcomeSource
 from shared.domain.interventions import CATALOGUE, Action, InterventionType, group_summary, outcome_record
+from shared.platform.resources import Resources
 from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings
+from shared.services import intervention_cycle
 from shared.services.alerts import AlertSink
-from workflows.intervention.types import (
+from workflows.intervention import contract
+from workflows.intervention.contract import (
     AlertInput,
     AuditInput,
+    AuditResult,
     CaptureInput,
+    CaptureResult,
+    InterventionActivityContract,
     InterventionInput,
     MeasureInput,
     StepInput,
@@ -46,8 +53,8 @@ async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
         raise ApplicationError(str(exc), type="ConnectorUnavailable") from exc
 
 
-class InterventionActivities:
-    """Bound to one worker's audit store, connector, breakers and alert sink."""
+class InterventionActivities(InterventionActivityContract):
+    """The contract's activities, bound to one worker's audit store, connector, breakers and alert sink."""
 
     def __init__(
         self,
@@ -67,8 +74,8 @@ class InterventionActivities:
         self.registry = registry
         self.outcomes: OutcomeSource = outcomes or connector
 
-    @activity.defn(name="intervention_audit")
-    async def audit(self, inp: AuditInput) -> dict[str, Any]:
+    @activity.defn(name=contract.AUDIT)
+    async def audit(self, inp: AuditInput) -> AuditResult:
         record = await self.audit_store.append(
             event_key=inp.event_key,
             intervention_id=inp.intervention_id,
@@ -79,33 +86,33 @@ class InterventionActivities:
             subjects=inp.subjects,
             projection=inp.projection,
         )
-        return {"id": record.id, "row_hash": record.row_hash}
+        return AuditResult(id=record.id, row_hash=record.row_hash)
 
-    @activity.defn(name="intervention_capture")
-    async def capture(self, inp: CaptureInput) -> dict[str, Any]:
+    @activity.defn(name=contract.CAPTURE)
+    async def capture(self, inp: CaptureInput) -> CaptureResult:
         """Pre-states, and the outcome baseline: per-person values only sealed, group figures in clear."""
         actions = [Action.from_dict(a) for a in inp.actions]
         pre_states = await _guarded(lambda: self.connector.capture_state(actions)) if actions else []
         baseline: dict[str, float] = {}
         if inp.metric:
             baseline = await _guarded(lambda: self.outcomes.read_outcome(inp.metric, inp.people, inp.teams))
-        return {
-            "pre_states": pre_states,
-            "baseline": group_summary(baseline, self.settings.min_group_size),
-            "sealed_baseline": seal(baseline, self.settings.pseudonymisation_key),
-        }
+        return CaptureResult(
+            pre_states=pre_states,
+            baseline=group_summary(baseline, self.settings.min_group_size),
+            sealed_baseline=seal(baseline, self.settings.pseudonymisation_key),
+        )
 
-    @activity.defn(name="intervention_apply")
+    @activity.defn(name=contract.APPLY)
     async def apply(self, inp: StepInput) -> dict[str, Any]:
         action = Action.from_dict(inp.action)
         return await _guarded(lambda: self.connector.apply(action, inp.key))
 
-    @activity.defn(name="intervention_revert")
+    @activity.defn(name=contract.REVERT)
     async def revert(self, inp: StepInput) -> dict[str, Any]:
         action = Action.from_dict(inp.action)
         return await _guarded(lambda: self.connector.revert(action, inp.pre_state, inp.key))
 
-    @activity.defn(name="intervention_measure")
+    @activity.defn(name=contract.MEASURE)
     async def measure(self, inp: MeasureInput) -> dict[str, Any]:
         """Read the outcome and judge it here: per-person values never leave this activity."""
         entry = CATALOGUE[InterventionType(inp.type)]
@@ -118,16 +125,14 @@ class InterventionActivities:
             raise ApplicationError(str(exc), type="SealBroken", non_retryable=True) from exc
         return outcome_record(entry, baseline, after, self.settings.min_group_size)
 
-    @activity.defn(name="intervention_alert")
+    @activity.defn(name=contract.ALERT)
     async def alert(self, inp: AlertInput) -> None:
         self.alerts.raise_alert(inp.source, inp.message, inp.details)
 
-    @activity.defn(name="intervention_evaluate")
+    @activity.defn(name=contract.EVALUATE)
     async def evaluate(self, lookback_hours: float) -> list[InterventionInput]:
-        from shared.services.intervention_cycle import evaluate
-
         async with self.audit_store.pg.acquire() as conn:
-            return await evaluate(conn, self.settings, lookback_hours)
+            return await intervention_cycle.evaluate(conn, self.settings, lookback_hours)
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.audit, self.capture, self.apply, self.revert, self.measure, self.alert, self.evaluate]
@@ -140,8 +145,11 @@ def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
     connector = build_connector(settings, breakers)
     outcomes: OutcomeSource | None = None
     if settings.outcome_source == "postgres":
-        from shared.adapters.postgres.outcome_source import PgOutcomeSource
-
         outcomes = PgOutcomeSource(audit.pg)
     alerts = AlertSink(settings, registry)
     return InterventionActivities(settings, audit, connector, breakers, alerts, registry, outcomes)
+
+
+def build_activities(resources: Resources) -> list[Callable[..., Any]]:
+    """What worker.py registers: the contract's activities over the worker's resources."""
+    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit_key)).all()

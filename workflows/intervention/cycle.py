@@ -10,7 +10,6 @@ so the schedule's history shows it too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -25,23 +24,21 @@ from temporalio.exceptions import (
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.intervention.types import AlertInput, InterventionInput
+    from workflows.intervention.contract import (
+        CYCLE_WORKFLOW_NAME,
+        WORKFLOW_NAME,
+        AlertInput,
+        CycleRequest,
+        InterventionActivityContract,
+        InterventionInput,
+        workflow_id,
+    )
+    from workflows.metrics_refresh.contract import RefreshRequest
+
+__all__ = ["CycleRequest", "InterventionCycleWorkflow"]
 
 
-@dataclass
-class CycleRequest:
-    mode: str = "full"  # "full" | "incremental"
-    refresh_workflow: str = "MetricsRefreshWorkflow"
-    analysis_workflow: str = "AnalysisWorkflow"
-    analyses: list[dict[str, Any]] = field(default_factory=list)
-    evaluate: bool = True
-    lookback_hours: float = 6.0
-    intervention_task_queue: str | None = None
-    max_attempts: int = 3
-    initial_retry_s: float = 30.0
-
-
-@workflow.defn(name="InterventionCycleWorkflow")
+@workflow.defn(name=CYCLE_WORKFLOW_NAME)
 class InterventionCycleWorkflow:
     def __init__(self) -> None:
         self.step = "starting"
@@ -66,7 +63,7 @@ class InterventionCycleWorkflow:
                 self.step = "refresh"
                 await workflow.execute_child_workflow(
                     req.refresh_workflow,
-                    {"trigger": f"cycle-{req.mode}", "force": False},
+                    RefreshRequest(trigger=f"cycle-{req.mode}", force=False),
                     id=f"{info.workflow_id}:refresh",
                     retry_policy=retry,
                 )
@@ -79,19 +76,18 @@ class InterventionCycleWorkflow:
                     analyses_done += 1
                 if req.evaluate:
                     self.step = "evaluate"
-                    inputs: list[InterventionInput] = await workflow.execute_activity(
-                        "intervention_evaluate",
+                    inputs = await workflow.execute_activity_method(
+                        InterventionActivityContract.evaluate,
                         req.lookback_hours,
                         start_to_close_timeout=timedelta(minutes=5),
                         retry_policy=retry,
-                        result_type=list[InterventionInput],
                     )
                     await self._start_all(inputs, req)
         except (ChildWorkflowError, ActivityError) as exc:
             cause = exc.cause if exc.cause is not None else exc
             message = f"{req.mode} cycle failed at {self.step}: {type(cause).__name__}: {cause}"
-            await workflow.execute_activity(
-                "intervention_alert",
+            await workflow.execute_activity_method(
+                InterventionActivityContract.alert,
                 AlertInput(f"schedule:{req.mode}-cycle", message, {"workflow_id": info.workflow_id}),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=5),
@@ -102,10 +98,10 @@ class InterventionCycleWorkflow:
 
     async def _start_all(self, inputs: list[InterventionInput], req: CycleRequest) -> None:
         for inp in inputs:
-            wf_id = f"intervention-{inp.proposal['intervention_id']}"
+            wf_id = workflow_id(str(inp.proposal["intervention_id"]))
             try:
                 await workflow.start_child_workflow(
-                    "InterventionWorkflow",
+                    WORKFLOW_NAME,
                     inp,
                     id=wf_id,
                     task_queue=req.intervention_task_queue or workflow.info().task_queue,

@@ -10,8 +10,9 @@ open for ``rollback_window_s`` after a good outcome to accept one.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -19,13 +20,16 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from shared.domain.decisions import decision_message, signature_problem
+    from shared.domain.intervention_status import ROLLBACK_ALLOWED, InterventionStatus
     from shared.domain.interventions import CATALOGUE, InterventionType, OutcomeVerdict
-    from workflows.intervention.types import (
+    from workflows.intervention.contract import (
         DECIDER_ROLES,
+        WORKFLOW_NAME,
         AlertInput,
         AuditInput,
         CaptureInput,
         Decision,
+        InterventionActivityContract,
         InterventionInput,
         MeasureInput,
         RollbackRequest,
@@ -33,12 +37,15 @@ with workflow.unsafe.imports_passed_through():
     )
 
 NON_RETRYABLE = ["ConnectorRejected", "ProposalError"]
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
+Activities = InterventionActivityContract
 
 
-@workflow.defn(name="InterventionWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class InterventionWorkflow:
     def __init__(self) -> None:
-        self.status = "proposed"
+        self.status = InterventionStatus.PROPOSED
         self.inp: InterventionInput | None = None
         self.proposed_at = ""
         self.approval_requested_at = ""
@@ -79,10 +86,16 @@ class InterventionWorkflow:
             non_retryable_error_types=NON_RETRYABLE,
         )
 
-    async def _activity(self, name: str, arg: Any, attempts_factor: int = 1) -> Any:
+    async def _activity(
+        self,
+        method: Callable[[Activities, Arg], Awaitable[Result]],
+        arg: Arg,
+        attempts_factor: int = 1,
+    ) -> Result:
+        """Run one activity of the contract (by method reference) with this input's retry policy."""
         assert self.inp is not None
-        return await workflow.execute_activity(
-            name,
+        return await workflow.execute_activity_method(
+            method,
             arg,
             start_to_close_timeout=timedelta(seconds=self.inp.activity_timeout_s),
             retry_policy=self._retry(attempts_factor),
@@ -117,7 +130,7 @@ class InterventionWorkflow:
         self._seq += 1
         self.timeline.append({"event": event, "actor": actor, "at": self._now()})
         await self._activity(
-            "intervention_audit",
+            Activities.audit,
             AuditInput(
                 event_key=f"{workflow.info().workflow_id}:{self._seq}:{event}",
                 intervention_id=self._id,
@@ -150,7 +163,7 @@ class InterventionWorkflow:
 
         if level == "high":
             timeout = timedelta(seconds=inp.approval_timeout_s)
-            self.status = "awaiting_approval"
+            self.status = InterventionStatus.AWAITING_APPROVAL
             self.approval_requested_at = self._now()
             self.approval_deadline = (workflow.now() + timeout).isoformat()
             await self._audit("approval_requested", "system", {"deadline": self.approval_deadline})
@@ -159,19 +172,19 @@ class InterventionWorkflow:
                 remaining = datetime.fromisoformat(self.approval_deadline) - workflow.now()
                 await workflow.wait_condition(lambda: self.decision is not None, timeout=remaining)
             except TimeoutError:
-                self.status = "expired"
+                self.status = InterventionStatus.EXPIRED
                 self.finished_at = self._now()
                 await self._audit("expired", "system", {"waited_s": self.waited_s()})
                 return self._result()
             assert self.decision is not None
             self.decided_at = self._now()
             if not self.decision.approve:
-                self.status = "rejected"
+                self.status = InterventionStatus.REJECTED
                 await self._audit("rejected", self.decision.actor, {"reason": self.decision.reason})
                 self.decision_done = True
                 self.finished_at = self._now()
                 return self._result()
-            self.status = "approved"
+            self.status = InterventionStatus.APPROVED
             await self._audit("approved", self.decision.actor, {"reason": self.decision.reason})
             self.decision_done = True
 
@@ -186,47 +199,47 @@ class InterventionWorkflow:
         assert self.inp is not None
         entry = CATALOGUE[InterventionType(self.inp.proposal["type"])]
         target = self.inp.proposal["target"]
-        self.status = "executing"
+        self.status = InterventionStatus.EXECUTING
         try:
             captured = await self._activity(
-                "intervention_capture",
+                Activities.capture,
                 CaptureInput(self.inp.actions, entry.outcome_metric, list(target["people"]), list(target["teams"])),
             )
         except ActivityError as exc:
             return await self._fail("capture_failed", exc, compensate=False)
-        self.pre_states = captured["pre_states"]
-        self.baseline = captured["baseline"]
-        self.sealed_baseline = captured.get("sealed_baseline", "")
+        self.pre_states = captured.pre_states
+        self.baseline = captured.baseline
+        self.sealed_baseline = captured.sealed_baseline
         await self._audit("pre_state_captured", "system", {"baseline": self.baseline, "steps": len(self.pre_states)})
         wf_id = workflow.info().workflow_id
         for i, action in enumerate(self.inp.actions):
             try:
-                result = await self._activity("intervention_apply", StepInput(action, f"{wf_id}:apply:{i}"))
+                result = await self._activity(Activities.apply, StepInput(action, f"{wf_id}:apply:{i}"))
             except ActivityError as exc:
                 # the failed step may have landed before its answer was lost: revert it too
                 self.applied.append(i)
                 return await self._fail("execution_failed", exc, compensate=True)
             self.applied.append(i)
             workflow.logger.info("applied step %s: %s", i, result)
-        self.status = "executed"
+        self.status = InterventionStatus.EXECUTED
         await self._audit("executed", "system", {"steps": len(self.applied)})
         return True
 
     async def _fail(self, event: str, exc: ActivityError, compensate: bool) -> bool:
         cause = exc.cause if exc.cause is not None else exc
         self.error = f"{type(cause).__name__}: {cause}"
-        self.status = "failed"
+        self.status = InterventionStatus.FAILED
         await self._audit(event, "system", {"error": self.error})
         if compensate and self.applied:
             await self._rollback("system", f"compensating a failed execution: {self.error}")
-            if self.status == "rolled_back":
-                self.status = "failed"
+            if self.status == InterventionStatus.ROLLED_BACK:
+                self.status = InterventionStatus.FAILED
             await self._audit("failed", "system", {"error": self.error, "restored": self.restored})
         return False
 
     async def _monitor(self) -> None:
         assert self.inp is not None
-        self.status = "monitoring"
+        self.status = InterventionStatus.MONITORING
         window = timedelta(seconds=self.inp.monitoring_window_s)
         await self._audit("monitoring_started", "system", {"until": (workflow.now() + window).isoformat()})
         if await self._wait_for_rollback(window):
@@ -235,7 +248,7 @@ class InterventionWorkflow:
         target = self.inp.proposal["target"]
         try:
             measured: dict[str, Any] | None = await self._activity(
-                "intervention_measure",
+                Activities.measure,
                 MeasureInput(
                     self.inp.proposal["type"], list(target["people"]), list(target["teams"]), self.sealed_baseline
                 ),
@@ -253,13 +266,13 @@ class InterventionWorkflow:
                 detail = f"{change:+.1%}" if change is not None else "(group below the minimum size)"
                 await self._rollback("system", f"negative outcome: {entry.outcome_metric} {detail}")
                 return
-        self.status = "succeeded"
+        self.status = InterventionStatus.SUCCEEDED
         await self._audit("succeeded", "system", {"outcome": self.outcome})
         if self.inp.rollback_window_s > 0 and await self._wait_for_rollback(
             timedelta(seconds=self.inp.rollback_window_s)
         ):
             return
-        self.status = "completed"
+        self.status = InterventionStatus.COMPLETED
         await self._audit("completed", "system", {})
 
     async def _wait_for_rollback(self, window: timedelta) -> bool:
@@ -277,30 +290,30 @@ class InterventionWorkflow:
     async def _rollback(self, actor: str, reason: str) -> None:
         """Compensation: revert the applied steps in reverse order, then check the restored state."""
         assert self.inp is not None
-        self.status = "rolling_back"
+        self.status = InterventionStatus.ROLLING_BACK
         await self._audit("rollback_started", actor, {"reason": reason, "steps": list(reversed(self.applied))})
         wf_id = workflow.info().workflow_id
         for i in reversed(self.applied):
             try:
                 await self._activity(
-                    "intervention_revert",
+                    Activities.revert,
                     StepInput(self.inp.actions[i], f"{wf_id}:revert:{i}", self.pre_states[i]),
                     attempts_factor=3,
                 )
             except ActivityError as exc:
                 cause = exc.cause if exc.cause is not None else exc
                 self.error = f"rollback failed at step {i}: {type(cause).__name__}: {cause}"
-                self.status = "rollback_failed"
+                self.status = InterventionStatus.ROLLBACK_FAILED
                 await self._audit("rollback_failed", "system", {"error": self.error})
-                await self._activity("intervention_alert", AlertInput(self._id, self.error))
+                await self._activity(Activities.alert, AlertInput(self._id, self.error))
                 self.rollback_done = True
                 return
         restored = await self._activity(
-            "intervention_capture",
+            Activities.capture,
             CaptureInput([self.inp.actions[i] for i in range(len(self.pre_states))], "", [], []),
         )
-        self.restored = restored["pre_states"] == self.pre_states
-        self.status = "rolled_back"
+        self.restored = restored.pre_states == self.pre_states
+        self.status = InterventionStatus.ROLLED_BACK
         await self._audit("rolled_back", actor, {"reason": reason, "restored": self.restored})
         self.rollback_done = True
 
@@ -374,7 +387,7 @@ class InterventionWorkflow:
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
         self._check_signed("decide", decision)
-        if self.status != "awaiting_approval" or self.decision is not None:
+        if self.status != InterventionStatus.AWAITING_APPROVAL or self.decision is not None:
             raise ValueError(f"not awaiting approval (status {self.status})")
         if not DECIDER_ROLES & set(decision.roles):
             raise ValueError("only the approver or admin role can approve or reject")
@@ -393,7 +406,7 @@ class InterventionWorkflow:
     @rollback.validator
     def _validate_rollback(self, request: RollbackRequest) -> None:
         self._check_signed("rollback", request)
-        if self.status not in ("monitoring", "succeeded"):
+        if self.status not in ROLLBACK_ALLOWED:
             raise ValueError(f"nothing to roll back (status {self.status})")
         if self.rollback_request is not None:
             raise ValueError("a rollback is already under way")

@@ -8,28 +8,31 @@ from typing import Any
 from temporalio import activity
 
 from shared.platform.resources import Resources
-from workflows.metrics_refresh.workflow import (
+from shared.services.metrics_refresh import apply_retention, refresh_metrics
+from workflows.metrics_refresh.contract import (
     REFRESH_ACTIVITY,
     RETENTION_ACTIVITY,
+    MetricsActivityContract,
     RefreshRequest,
     RetentionRequest,
 )
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    """Closures over ``resources`` (no module state): what worker.py registers."""
+class MetricsActivities(MetricsActivityContract):
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
 
     @activity.defn(name=REFRESH_ACTIVITY)
-    async def refresh(request: RefreshRequest) -> dict[str, Any]:
-        from shared.services.metrics_refresh import refresh_metrics
-
-        result = await refresh_metrics(resources, trigger=request.trigger, force=request.force)
+    async def refresh(self, request: RefreshRequest) -> dict[str, Any]:
+        result = await refresh_metrics(self._resources, trigger=request.trigger, force=request.force)
         return result.as_dict()
 
     @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(request: RetentionRequest) -> int:
-        from shared.services.metrics_refresh import apply_retention
+    async def retention(self, request: RetentionRequest) -> int:
+        return await apply_retention(self._resources)
 
-        return await apply_retention(resources)
 
-    return [refresh, retention]
+def build_activities(resources: Resources) -> list[Callable[..., Any]]:
+    """What worker.py registers (no module state: bound to ``resources``)."""
+    bound = MetricsActivities(resources)
+    return [bound.refresh, bound.retention]

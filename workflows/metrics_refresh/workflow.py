@@ -7,54 +7,43 @@ schedule; the schedule itself skips a start while the previous one runs (overlap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-REFRESH_ACTIVITY = "metrics.refresh"
-RETENTION_ACTIVITY = "metrics.retention"
-
-
-@dataclass
-class RefreshRequest:
-    trigger: str = "schedule"
-    force: bool = False
-
-
-@dataclass
-class RetentionRequest:
-    pass
-
+with workflow.unsafe.imports_passed_through():
+    from workflows.metrics_refresh.contract import (
+        REFRESH_WORKFLOW_NAME,
+        RETENTION_WORKFLOW_NAME,
+        MetricsActivityContract,
+        RefreshRequest,
+        RetentionRequest,
+    )
 
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), backoff_coefficient=2.0, maximum_attempts=3)
 
 
-@workflow.defn(name="MetricsRefreshWorkflow")
+@workflow.defn(name=REFRESH_WORKFLOW_NAME)
 class MetricsRefreshWorkflow:
     @workflow.run
     async def run(self, request: RefreshRequest) -> dict[str, Any]:
-        result: dict[str, Any] = await workflow.execute_activity(
-            REFRESH_ACTIVITY,
+        return await workflow.execute_activity_method(
+            MetricsActivityContract.refresh,
             request,
             start_to_close_timeout=timedelta(minutes=15),
             retry_policy=_RETRY,
-            result_type=dict,
         )
-        return result
 
 
-@workflow.defn(name="MetricsRetentionWorkflow")
+@workflow.defn(name=RETENTION_WORKFLOW_NAME)
 class MetricsRetentionWorkflow:
     @workflow.run
     async def run(self, request: RetentionRequest) -> int:
-        dropped: int = await workflow.execute_activity(
-            RETENTION_ACTIVITY,
+        return await workflow.execute_activity_method(
+            MetricsActivityContract.retention,
             request,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=_RETRY,
-            result_type=int,
         )
-        return dropped

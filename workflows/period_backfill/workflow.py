@@ -9,49 +9,27 @@ keeps the history current: the just-closed week is the only period left to write
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-PLAN_ACTIVITY = "periods.plan"
-PERIOD_ACTIVITY = "periods.write"
-FINISH_ACTIVITY = "periods.finish"
+with workflow.unsafe.imports_passed_through():
+    from workflows.period_backfill.contract import (
+        WORKFLOW_NAME,
+        BackfillRequest,
+        FinishTask,
+        PeriodBackfillActivityContract,
+        PeriodTask,
+    )
 
-
-@dataclass
-class BackfillRequest:
-    kind: str = "week"
-    rewrite: bool = False  # recompute periods already in the history
-
-
-@dataclass
-class BackfillPlan:
-    run_id: int
-    labels: list[str] = field(default_factory=list)  # ISO dates of the periods' first days
-
-
-@dataclass
-class PeriodTask:
-    run_id: int
-    kind: str
-    label: str
-    done: int  # periods finished before this one (the run record's progress)
-
-
-@dataclass
-class FinishTask:
-    run_id: int
-    status: str
-    error: str | None = None
-
+Activities = PeriodBackfillActivityContract
 
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_attempts=3)
 
 
-@workflow.defn(name="PeriodBackfillWorkflow")
+@workflow.defn(name=WORKFLOW_NAME)
 class PeriodBackfillWorkflow:
     def __init__(self) -> None:
         self._total = 0
@@ -64,33 +42,29 @@ class PeriodBackfillWorkflow:
 
     @workflow.run
     async def run(self, request: BackfillRequest) -> dict[str, Any]:
-        plan: BackfillPlan = await workflow.execute_activity(
-            PLAN_ACTIVITY,
-            request,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=_RETRY,
-            result_type=BackfillPlan,
+        plan = await workflow.execute_activity_method(
+            Activities.plan, request, start_to_close_timeout=timedelta(minutes=2), retry_policy=_RETRY
         )
         self._run_id, self._total = plan.run_id, len(plan.labels)
         try:
             for label in plan.labels:
-                await workflow.execute_activity(
-                    PERIOD_ACTIVITY,
+                await workflow.execute_activity_method(
+                    Activities.write,
                     PeriodTask(plan.run_id, request.kind, label, self._done),
                     start_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_RETRY,
                 )
                 self._done += 1
         except Exception as exc:
-            await workflow.execute_activity(
-                FINISH_ACTIVITY,
+            await workflow.execute_activity_method(
+                Activities.finish,
                 FinishTask(plan.run_id, "failed", str(exc)[:1000]),
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=_RETRY,
             )
             raise
-        await workflow.execute_activity(
-            FINISH_ACTIVITY,
+        await workflow.execute_activity_method(
+            Activities.finish,
             FinishTask(plan.run_id, "succeeded"),
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=_RETRY,

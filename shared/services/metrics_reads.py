@@ -1,0 +1,56 @@
+"""Reading the network metrics: what the metrics API and the web app serve.
+
+Every figure here was materialised by a refresh (node properties, the run's summary, the
+history tables) or is kept per event by the graph updater (live totals); nothing is computed on
+a request. The k-anonymity rules are applied by the callers that shape team views.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.adapters.graph.base import GraphCounts
+from shared.adapters.postgres.metrics_store import Granularity, MetricsStore, RunRecord
+from shared.platform.resources import Resources
+from workflows.metrics_refresh import client as refresh_client
+
+
+async def person(resources: Resources, person_id: str) -> dict[str, Any] | None:
+    """One person's node properties (degree from the ingest path, the rest from the last refresh)."""
+    return await resources.graph.get_person(person_id)
+
+
+async def live_counts(resources: Resources) -> GraphCounts:
+    """People, ties and total weight now, over everyone (kept per event, not per refresh)."""
+    return await resources.graph.counts()
+
+
+async def latest_summary(resources: Resources) -> dict[str, Any] | None:
+    """The last completed refresh's summary: graph figures, bridges, team figures."""
+    return await MetricsStore(resources.pg).latest_summary()
+
+
+async def employee_history(
+    resources: Resources, person_id: str, start: datetime, end: datetime, granularity: Granularity
+) -> list[dict[str, Any]]:
+    return await MetricsStore(resources.pg).employee_history(person_id, start, end, granularity)
+
+
+async def team_history(
+    resources: Resources, team: str, start: datetime, end: datetime, granularity: Granularity
+) -> list[dict[str, Any]]:
+    """A team's points; the store already leaves out points with fewer than k people."""
+    k = resources.settings.min_group_size
+    return await MetricsStore(resources.pg).team_history(team, start, end, granularity, k)
+
+
+async def recent_runs(resources: Resources, limit: int) -> list[RunRecord]:
+    return await MetricsStore(resources.pg).recent_runs(limit)
+
+
+async def start_refresh(resources: Resources, *, force: bool) -> tuple[str, str]:
+    """Start a refresh on Temporal now (attaching to one already started this way):
+    (workflow id, run id)."""
+    client = await resources.temporal()
+    return await refresh_client.start_on_demand(client, resources.settings.temporal_task_queue, force=force)

@@ -1,0 +1,14 @@
+"""Starting an erasure (the typed client services use; imports only the contract)."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+
+from workflows.erasure.contract import WORKFLOW_NAME, erasure_workflow_id
+
+
+async def start(client: Client, task_queue: str, erasure_id: str) -> str:
+    handle = await client.start_workflow(
+        WORKFLOW_NAME, erasure_id, id=erasure_workflow_id(erasure_id), task_queue=task_queue
+    )
+    return handle.id

@@ -1,0 +1,16 @@
+"""Starting the graph rebuild (the typed client services use; imports only the contract)."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from workflows.graph_rebuild.contract import WORKFLOW_ID, WORKFLOW_NAME
+
+
+async def start(client: Client, task_queue: str) -> str:
+    """Start a rebuild, or attach to the one running (USE_EXISTING); returns the workflow id."""
+    handle = await client.start_workflow(
+        WORKFLOW_NAME, id=WORKFLOW_ID, task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
+    )
+    return handle.id

@@ -1,0 +1,183 @@
+"""The intervention workflows' contract: names, task queue, payloads and the activity interface.
+
+Imports nothing of the project but the pure domain, so the API, the services and the workflow
+sandbox can all import it. Payloads are plain dataclasses (Temporal's default JSON converter):
+a result typed here decodes the same JSON object the dict it replaced did, so histories written
+before this module replay unchanged within one deploy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import activity
+
+from shared.domain.intervention_status import InterventionStatus
+
+WORKFLOW_NAME = "InterventionWorkflow"
+CYCLE_WORKFLOW_NAME = "InterventionCycleWorkflow"
+TASK_QUEUE_SETTING = "intervention_task_queue"  # falls back to the worker's temporal_task_queue
+DECIDER_ROLES = frozenset({"approver", "admin"})
+
+AUDIT = "intervention_audit"
+CAPTURE = "intervention_capture"
+APPLY = "intervention_apply"
+REVERT = "intervention_revert"
+MEASURE = "intervention_measure"
+ALERT = "intervention_alert"
+EVALUATE = "intervention_evaluate"
+
+
+def workflow_id(intervention_id: str) -> str:
+    """One workflow per intervention: the id makes a repeated proposal a no-op."""
+    return f"intervention-{intervention_id}"
+
+
+@dataclass
+class InterventionInput:
+    proposal: dict[str, Any]  # shared.domain.interventions.proposal_to_dict
+    impact: dict[str, Any]  # {"level", "points", "reasons"}
+    actions: list[dict[str, Any]]  # planned connector steps, in order
+    approval_timeout_s: float = 24 * 3600.0
+    monitoring_window_s: float = 7 * 24 * 3600.0
+    rollback_window_s: float = 30 * 24 * 3600.0
+    max_attempts: int = 6
+    initial_retry_s: float = 1.0
+    max_retry_interval_s: float = 60.0
+    activity_timeout_s: float = 30.0
+    # Ed25519 public key (PEM) the API signs decisions with; None = unsigned decisions accepted
+    # (only for inputs built without a key: tests of the workflow alone)
+    decision_public_key: str | None = None
+
+
+@dataclass
+class Decision:
+    approve: bool
+    actor: str
+    roles: list[str]
+    reason: str
+    # set by the API (shared.services.interventions.signed): the validator checks them
+    intervention_id: str = ""
+    nonce: str = ""
+    issued_at: str = ""
+    signature: str = ""
+
+
+@dataclass
+class RollbackRequest:
+    actor: str
+    roles: list[str]
+    reason: str
+    intervention_id: str = ""
+    nonce: str = ""
+    issued_at: str = ""
+    signature: str = ""
+
+
+@dataclass
+class AuditInput:
+    event_key: str
+    intervention_id: str
+    event: str
+    actor: str
+    details: dict[str, Any]  # hashed into the chain for good: never a person's pseudonym
+    projection: dict[str, Any] | None = None
+    personal: dict[str, Any] | None = None  # stored outside the chain, erasable
+    subjects: list[str] = field(default_factory=list)  # the pseudonyms ``personal`` refers to
+
+
+@dataclass
+class AuditResult:
+    id: int
+    row_hash: str
+
+
+@dataclass
+class CaptureInput:
+    actions: list[dict[str, Any]]
+    metric: str
+    people: list[str]
+    teams: list[str]
+
+
+@dataclass
+class CaptureResult:
+    pre_states: list[dict[str, Any]]
+    baseline: dict[str, Any]  # group figures only (people, mean or withheld)
+    sealed_baseline: str = ""  # per-person values, readable by the measuring activity only
+
+
+@dataclass
+class MeasureInput:
+    """The outcome read after the monitoring window, judged against the sealed baseline."""
+
+    type: str  # the intervention type (its catalogue entry names the metric and direction)
+    people: list[str]
+    teams: list[str]
+    sealed_baseline: str
+
+
+@dataclass
+class StepInput:
+    action: dict[str, Any]
+    key: str
+    pre_state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AlertInput:
+    source: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CycleRequest:
+    mode: str = "full"  # "full" | "incremental"
+    refresh_workflow: str = "MetricsRefreshWorkflow"
+    analysis_workflow: str = "AnalysisWorkflow"
+    analyses: list[dict[str, Any]] = field(default_factory=list)
+    evaluate: bool = True
+    lookback_hours: float = 6.0
+    intervention_task_queue: str | None = None
+    max_attempts: int = 3
+    initial_retry_s: float = 30.0
+
+
+def snapshot_status(snapshot: dict[str, Any]) -> InterventionStatus:
+    """The status of a workflow's ``snapshot`` query answer."""
+    return InterventionStatus(snapshot["status"])
+
+
+class InterventionActivityContract:
+    """What the workflows call (by method reference); ``activities.InterventionActivities``
+    implements it on the worker. The bodies here never run."""
+
+    @activity.defn(name=AUDIT)
+    async def audit(self, inp: AuditInput) -> AuditResult:
+        raise NotImplementedError
+
+    @activity.defn(name=CAPTURE)
+    async def capture(self, inp: CaptureInput) -> CaptureResult:
+        raise NotImplementedError
+
+    @activity.defn(name=APPLY)
+    async def apply(self, inp: StepInput) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @activity.defn(name=REVERT)
+    async def revert(self, inp: StepInput) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @activity.defn(name=MEASURE)
+    async def measure(self, inp: MeasureInput) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @activity.defn(name=ALERT)
+    async def alert(self, inp: AlertInput) -> None:
+        raise NotImplementedError
+
+    @activity.defn(name=EVALUATE)
+    async def evaluate(self, lookback_hours: float) -> list[InterventionInput]:
+        raise NotImplementedError
