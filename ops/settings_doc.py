@@ -1,6 +1,6 @@
 """Prints docs/settings.md: every setting, its environment variable, type and default.
 
-Generated from the Settings model so the table cannot drift (tests/platform/test_settings.py
+Generated from the Settings model so the table cannot drift (tests/unit/platform/test_settings.py
 compares it with the committed file).
 """
 

@@ -9,7 +9,7 @@ import pytest
 from ops.settings_doc import render
 from shared.platform.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_docs_table_matches_the_model() -> None:
