@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ops import temporal_namespaces
 from shared.adapters.datasets import data_dir_for
 from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
@@ -63,8 +64,23 @@ async def test_database(stack_env: dict[str, str], run_id: str) -> AsyncIterator
 
 
 @pytest.fixture(scope="session")
+async def temporal_namespace(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
+    """This session's own Temporal namespace: emptied (workflows terminated, schedules deleted)
+    and deleted at the end, so the shared dev server keeps no test leftovers."""
+    address, name = stack_env["CO_TEMPORAL_ADDRESS"], f"{temporal_namespaces.TEST_PREFIX}{run_id}"
+    await temporal_namespaces.register(address, name)
+    yield name
+    await temporal_namespaces.clear(address, name)
+    await temporal_namespaces.delete(address, name)
+
+
+@pytest.fixture(scope="session")
 def settings(
-    stack_env: dict[str, str], test_database: str, run_id: str, tmp_path_factory: pytest.TempPathFactory
+    stack_env: dict[str, str],
+    test_database: str,
+    run_id: str,
+    temporal_namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     keys = tmp_path_factory.mktemp("keys")
     from shared.platform.tokens import generate_local_keypair
@@ -77,6 +93,7 @@ def settings(
         stream_name=f"test:{run_id}:interactions",
         dead_letter_stream=f"test:{run_id}:interactions:dead",
         stream_group="graph-updater",
+        temporal_namespace=temporal_namespace,
         jwt_private_key_file=private,
         jwt_public_keys_dir=keys / "jwt_public",
     )
@@ -123,6 +140,7 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
             "CO_STREAM_NAME": settings.stream_name,
             "CO_DEAD_LETTER_STREAM": settings.dead_letter_stream,
             "CO_STREAM_GROUP": settings.stream_group,
+            "CO_TEMPORAL_NAMESPACE": settings.temporal_namespace,
             "CO_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
             "CO_JWT_PUBLIC_KEYS_DIR": str(settings.jwt_public_keys_dir or ""),
             "CO_JWT_PRIVATE_KEY_FILE": str(settings.jwt_private_key_file or ""),

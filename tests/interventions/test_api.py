@@ -49,7 +49,7 @@ async def api(iv_settings: Settings, resources: Resources) -> AsyncIterator[tupl
     )
     app = create_app(title="t", needs=Needs(pg=True, temporal=True), routers=[router], settings=settings)
     EVIDENCE["analysis_id"] = await stored_analysis(resources.pg, "robust")
-    client = await Client.connect(settings.temporal_address)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
     with ThreadPoolExecutor(4) as pool:
         async with (

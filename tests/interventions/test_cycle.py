@@ -54,7 +54,7 @@ async def test_full_cycle_proposes_from_robust_findings_once(
     """On the dev server (the time-skipping server mishandles abandoned children)."""
     top5 = await _seed_finding(resources, uuid.uuid4().hex[:6])
     queue = f"cy-{uuid.uuid4().hex[:6]}"
-    client = await Client.connect(iv_settings.temporal_address)
+    client = await Client.connect(iv_settings.temporal_address, namespace=iv_settings.temporal_namespace)
     with ThreadPoolExecutor(4) as pool:
         async with Worker(
             client, task_queue=queue, workflows=WORKFLOWS, activities=activities.all(), activity_executor=pool
@@ -119,7 +119,7 @@ async def test_schedules_are_created_with_their_intervals(iv_settings: Settings)
     from workflows.schedules import ensure_schedules, schedule_id
 
     settings = iv_settings.model_copy(update={"temporal_task_queue": f"sched-{uuid.uuid4().hex[:6]}"})
-    client = await Client.connect(settings.temporal_address)
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     ids = await ensure_schedules(client, settings)
     try:
         for name, every in (

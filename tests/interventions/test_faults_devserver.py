@@ -111,6 +111,7 @@ class WorkerProcess:
             **os.environ,
             "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
             "CO_SIMULATOR_URL": settings.simulator_url,
+            "CO_TEMPORAL_NAMESPACE": settings.temporal_namespace,
             "CO_TEMPORAL_TASK_QUEUE": queue,
             "CO_GRAPH_NAME": settings.graph_name,
         }
