@@ -57,7 +57,9 @@ def test_each_package_implements_its_contract(package: str) -> None:
     contract = importlib.import_module(f"{package}.contract")
     activities = importlib.import_module(f"{package}.activities")
     assert importlib.import_module(package).WORKFLOWS
-    interfaces = [c for _, c in inspect.getmembers(contract, inspect.isclass) if c.__name__.endswith("ActivityContract")]
+    interfaces = [
+        c for _, c in inspect.getmembers(contract, inspect.isclass) if c.__name__.endswith("ActivityContract")
+    ]
     assert len(interfaces) == 1, f"{package}.contract needs one *ActivityContract class"
     (interface,) = interfaces
     impls = [c for _, c in inspect.getmembers(activities, inspect.isclass) if interface in c.__mro__[1:]]
