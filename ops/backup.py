@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import boto3
 import httpx
 from pydantic import SecretStr
 
@@ -39,8 +38,22 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ops import backup_stack as bs  # noqa: E402
-from ops import stack  # noqa: E402
+from ops.stack import pgbackrest as bs  # noqa: E402
+from ops.stack.config import (  # noqa: E402
+    HOST,
+    PG_DATABASES,
+    PG_ROLE,
+    SECRETS,
+    as_postgres,
+    chown_postgres,
+    derived_port,
+    pg_bin_dir,
+    secret,
+    write_private,
+)
+from ops.stack.s3 import s3_client  # noqa: E402
+from ops.stack.server import port_free, tail  # noqa: E402
+from ops.stack.supervisor import stack_postgres  # noqa: E402
 from shared.adapters.graph import build_graph_store  # noqa: E402
 from shared.adapters.postgres.audit import append as audit_append  # noqa: E402
 from shared.adapters.postgres.audit import verify as audit_verify  # noqa: E402
@@ -75,11 +88,11 @@ def say(msg: str) -> None:
 
 
 def superuser_password() -> str:
-    return stack.secret("pg_superuser_password")
+    return secret("pg_superuser_password")
 
 
 def stack_cluster() -> bs.Cluster:
-    return stack.SERVERS["postgres"].backup_cluster()  # type: ignore[attr-defined,no-any-return]
+    return stack_postgres().backup_cluster()
 
 
 def pgbackrest_ok(out: subprocess.CompletedProcess[str], what: str) -> str:
@@ -101,21 +114,21 @@ def pgbackrest_ok(out: subprocess.CompletedProcess[str], what: str) -> str:
 
 
 def pg_ctl(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    cmd = bs.as_postgres([str(bs.pg_bin_dir() / "pg_ctl"), *args])
+    cmd = as_postgres([str(pg_bin_dir() / "pg_ctl"), *args])
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/")
 
 
 def start_postgres(data_dir: Path, port: int, *, archive: bool, timeout: float = 3600) -> None:
     """Start a cluster on ``port`` (socket in its own directory). ``archive=False`` switches WAL
     archiving off, so a restored copy never pushes into the repository it came from."""
-    opts = f"-c port={port} -c listen_addresses={bs.HOST} -c unix_socket_directories={data_dir}"
+    opts = f"-c port={port} -c listen_addresses={HOST} -c unix_socket_directories={data_dir}"
     if not archive:
         opts += " -c archive_mode=off"
     out = pg_ctl("-D", str(data_dir), "-l", str(data_dir.parent / f"{data_dir.name}.log"), "-o", opts,
                  "-w", "-t", str(int(timeout)), "start", timeout=timeout + 30)  # fmt: skip
     if out.returncode != 0:
         log = data_dir.parent / f"{data_dir.name}.log"
-        raise BackupError(f"postgres on {data_dir} did not start: {out.stderr.strip()}\n{stack.tail(log)}")
+        raise BackupError(f"postgres on {data_dir} did not start: {out.stderr.strip()}\n{tail(log)}")
 
 
 def stop_postgres(data_dir: Path, mode: str = "fast") -> None:
@@ -126,13 +139,13 @@ def stop_postgres(data_dir: Path, mode: str = "fast") -> None:
 def superuser_dsn(port: int, database: str = "postgres") -> str:
     from urllib.parse import quote
 
-    return f"postgresql://postgres:{quote(superuser_password(), safe='')}@{bs.HOST}:{port}/{database}"
+    return f"postgresql://postgres:{quote(superuser_password(), safe='')}@{HOST}:{port}/{database}"
 
 
 def app_dsn(port: int, database: str) -> str:
     from urllib.parse import quote
 
-    return f"postgresql://{stack.PG_ROLE}:{quote(stack.secret('pg_password'), safe='')}@{bs.HOST}:{port}/{database}"
+    return f"postgresql://{PG_ROLE}:{quote(secret('pg_password'), safe='')}@{HOST}:{port}/{database}"
 
 
 async def wait_promoted(port: int, data_dir: Path, timeout_s: float = 3600) -> None:
@@ -143,12 +156,12 @@ async def wait_promoted(port: int, data_dir: Path, timeout_s: float = 3600) -> N
     while time.monotonic() < deadline:
         if not (data_dir / "postmaster.pid").exists():
             hint = ""
-            if "recovery target was reached" in stack.tail(log, 40):
+            if "recovery target was reached" in tail(log, 40):
                 hint = (
                     " (the target lies after the newest archived transaction: choose an earlier time,"
                     " or restore without --to for the latest point)"
                 )
-            raise BackupError(f"the restored server stopped during recovery{hint}; see {log}\n{stack.tail(log, 4)}")
+            raise BackupError(f"the restored server stopped during recovery{hint}; see {log}\n{tail(log, 4)}")
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             conn = await asyncpg.connect(superuser_dsn(port), timeout=5)
             try:
@@ -270,7 +283,7 @@ def restore_files(
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty; a restore goes into a fresh directory")
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
-    bs.chown_postgres(target)
+    chown_postgres(target)
     args = ["restore", f"--pg1-path={target}", "--process-max=4"]  # S3 round trips, not CPU, bound it
     if to:  # without a target, recovery replays every archived segment and promotes at the end
         args += ["--type=time", f"--target={to}", "--target-action=promote"]
@@ -333,7 +346,7 @@ async def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = Path(args.target_dir) if args.target_dir else cluster.base / f"restore-{stamp}"
     port = bs.restore_pg_port()
-    if not stack.port_free(port):
+    if not port_free(port):
         raise BackupError(f"port {port} (CO_PG_RESTORE_PORT) is busy: stop the previous restore first")
     t0 = time.monotonic()
     used, failures = restore_with_fallback(cluster, target, to=args.to, backup_set=args.set)
@@ -343,7 +356,7 @@ async def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
         await wait_promoted(port, target)
         recovered_s = time.monotonic() - t0
         base = load_settings()
-        dsn = app_dsn(port, stack.PG_DATABASES[0])
+        dsn = app_dsn(port, PG_DATABASES[0])
         fp = await fingerprint(dsn, base.audit_key or b"")
         settings = base.model_copy(
             update={
@@ -400,23 +413,22 @@ class Drill:
 
     @property
     def dsn(self) -> str:
-        return app_dsn(self.cluster.port, stack.PG_DATABASES[0])
+        return app_dsn(self.cluster.port, PG_DATABASES[0])
 
 
 def drill_ports() -> tuple[int, int]:
     """(ingest HTTP, query API) ports for the drill's own function processes."""
-    return bs.derived_port("CO_DRILL_INGEST_PORT", 84, 8791), bs.derived_port("CO_DRILL_API_PORT", 85, 8792)
+    return derived_port("CO_DRILL_INGEST_PORT", 84, 8791), derived_port("CO_DRILL_API_PORT", 85, 8792)
 
 
 async def init_drill_cluster(tag: str) -> Drill:
-    postgres = stack.SERVERS["postgres"]
-    base = postgres.base / "drill"  # type: ignore[attr-defined]
+    base = stack_postgres().base / "drill"
     if base.exists():
         stop_postgres(base / "data", "immediate")
         stop_postgres(base / "restored", "immediate")
         shutil.rmtree(base)
     base.mkdir(mode=0o700)
-    bs.chown_postgres(base)
+    chown_postgres(base)
     data = base / "data"
     cluster = bs.Cluster(
         base=base,
@@ -426,39 +438,37 @@ async def init_drill_cluster(tag: str) -> Drill:
         repo_path=f"/drill-{tag}",
         superuser_password=superuser_password(),
     )
-    if not stack.port_free(cluster.port):
+    if not port_free(cluster.port):
         raise BackupError(f"port {cluster.port} (CO_PG_DRILL_PORT) is busy: is another drill running?")
     pwfile = base / ".pwfile"
-    bs.write_owned(pwfile, superuser_password() + "\n")
+    write_private(pwfile, superuser_password() + "\n", for_postgres=True)
     out = subprocess.run(
-        bs.as_postgres([str(bs.pg_bin_dir() / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+        as_postgres([str(pg_bin_dir() / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
                         f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C.UTF-8"]),
         capture_output=True, text=True, cwd="/", timeout=300,
     )  # fmt: skip
     pwfile.unlink()
     if out.returncode != 0:
         raise BackupError(f"initdb failed: {out.stderr}")
-    cluster.write_config(stack.SECRETS)
-    bs.ensure_bucket(
-        f"http://{bs.HOST}:{stack.port('s3')}", stack.secret("s3_access_key"), stack.secret("s3_secret_key")
-    )
+    cluster.write_config(SECRETS)
+    bs.ensure_bucket()
     conf = data / "drill.conf"
-    bs.write_owned(conf, "\n".join(cluster.server_settings()) + "\n")
+    write_private(conf, "\n".join(cluster.server_settings()) + "\n", for_postgres=True)
     with open(data / "postgresql.conf", "a") as f:
         f.write("\ninclude_if_exists = 'drill.conf'\n")
     start_postgres(data, cluster.port, archive=True)
     admin = await asyncpg.connect(superuser_dsn(cluster.port))
     try:
-        pw = stack.secret("pg_password").replace("'", "''")
-        await admin.execute(f"CREATE ROLE {stack.PG_ROLE} LOGIN PASSWORD '{pw}'")
-        await admin.execute(f"CREATE DATABASE {stack.PG_DATABASES[0]} OWNER {stack.PG_ROLE}")
+        pw = secret("pg_password").replace("'", "''")
+        await admin.execute(f"CREATE ROLE {PG_ROLE} LOGIN PASSWORD '{pw}'")
+        await admin.execute(f"CREATE DATABASE {PG_DATABASES[0]} OWNER {PG_ROLE}")
     finally:
         await admin.close()
     bs.stanza_create(cluster)
     base_settings = load_settings()
     settings = base_settings.model_copy(
         update={
-            "pg_dsn": SecretStr(app_dsn(cluster.port, stack.PG_DATABASES[0])),
+            "pg_dsn": SecretStr(app_dsn(cluster.port, PG_DATABASES[0])),
             "graph_name": f"drill_{tag}",
             "stream_name": f"drill:{tag}",
             "dead_letter_stream": f"drill:{tag}:dead",
@@ -504,7 +514,7 @@ def stop_procs(drill: Drill) -> None:
 
 
 def uvicorn_args(app: str, port: int) -> list[str]:
-    return ["-m", "uvicorn", app, "--host", bs.HOST, "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    return ["-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--log-level", "warning", "--no-access-log"]
 
 
 async def wait_http(url: str, timeout_s: float = 120, status: int = 200) -> None:
@@ -591,16 +601,6 @@ async def wait_archived(dsn: str, timeout_s: float) -> float:
     raise BackupError(f"WAL segment {wanted} was not archived within {timeout_s:.0f} s: check archive_command")
 
 
-def s3_client() -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=f"http://{bs.HOST}:{stack.port('s3')}",
-        aws_access_key_id=stack.secret("s3_access_key"),
-        aws_secret_access_key=stack.secret("s3_secret_key"),
-        region_name="us-east-1",
-    )
-
-
 def repo_objects(prefix: str) -> list[dict[str, Any]]:
     s3 = s3_client()
     out: list[dict[str, Any]] = []
@@ -629,7 +629,7 @@ def delete_repo(prefix: str) -> None:
 
 def cleanup_drill(tag: str) -> None:
     """Remove what a drill run with --keep left: its scratch directories and its repository path."""
-    base = stack.SERVERS["postgres"].base / "drill"  # type: ignore[attr-defined]
+    base = stack_postgres().base / "drill"
     stop_postgres(base / "data", "immediate")
     stop_postgres(base / "restored", "immediate")
     shutil.rmtree(base, ignore_errors=True)
@@ -671,9 +671,9 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
         spawn(drill, uvicorn_args("functions.ingest_http.main:app", ingest_port))
         for i in range(args.consumers):
             spawn(drill, ["-m", "functions.graph_updater.main", "--consumer", f"drill-{i}"])
-        await wait_http(f"http://{bs.HOST}:{ingest_port}/health/live")
+        await wait_http(f"http://{HOST}:{ingest_port}/health/live")
         token = mint_token(drill.settings, subject="drill", roles=["service"])
-        url = f"http://{bs.HOST}:{ingest_port}/v1/events"
+        url = f"http://{HOST}:{ingest_port}/v1/events"
 
         t0 = time.monotonic()
         accepted = await ingest(drill, first_batch, url, token)
@@ -734,7 +734,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
         await redis.aclose()
         spawn(drill, uvicorn_args("functions.query_api.main:app", api_port))
         rebuild_s = await rebuild_into(restored_settings)
-        await wait_http(f"http://{bs.HOST}:{api_port}/health/ready", timeout_s=300)
+        await wait_http(f"http://{HOST}:{api_port}/health/ready", timeout_s=300)
         result["rto_s"] = round(time.monotonic() - restore_start, 2)
         result["graph_rebuild_s"] = round(rebuild_s, 2)
         say(

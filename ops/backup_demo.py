@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ops/demo.py runs as a script: make the ops package importable
     sys.path.insert(0, str(ROOT))
 
-from ops import backup, backup_stack  # noqa: E402
+from ops import backup  # noqa: E402
+from ops.stack.config import port  # noqa: E402
+from ops.stack.pgbackrest import BUCKET  # noqa: E402
 
 GAUGES = ("co_backup_last_success_timestamp_seconds", "co_wal_archive_last_success_timestamp_seconds")
 
@@ -26,13 +28,13 @@ async def demo_stage(_: Any, out: Callable[[str], None]) -> None:
     taken = await asyncio.to_thread(backup.take_backup, cluster, "incr")
     out(
         f"{taken['type']} backup {taken['label']} in {taken['duration_s']} s: "
-        f"{taken['repo_size_bytes']:,} bytes, AES-256 encrypted, in s3://{backup_stack.BUCKET}"
+        f"{taken['repo_size_bytes']:,} bytes, AES-256 encrypted, in s3://{BUCKET}"
     )
     listing = await asyncio.to_thread(backup.list_backups, cluster)
     out(f"{len(listing['backups'])} backups in the repository; WAL archived up to {listing['wal_max']}")
     await asyncio.sleep(1)
     async with httpx.AsyncClient(timeout=5) as client:
-        body = (await client.get(f"http://127.0.0.1:{backup_stack.exporter_port()}/metrics")).text
+        body = (await client.get(f"http://127.0.0.1:{port('backup_exporter')}/metrics")).text
     for line in body.splitlines():
         name, _, value = line.partition(" ")
         if name in GAUGES:

@@ -1,7 +1,7 @@
 """`task bench:graph-crash`: kill -9 the graph store while ingest runs at full rate; time the recovery.
 
 A FalkorDB of its own (the stack's exact persistence configuration: AOF everysec with an RDB
-preamble and the automatic rewrite policy, ops/stack.py), a scratch ledger database, the real
+preamble and the automatic rewrite policy, ops/stack/redis_server.py), a scratch ledger database, the real
 ingest function, graph updaters and query API as processes. It replays email-Enron through HTTP
 as fast as accepted; after ``--kill-after`` of the events it SIGKILLs FalkorDB and restarts it at
 once (what a supervisor or Kubernetes does), then measures:
@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ops import stack  # noqa: E402
 from ops.backup import drained, drill_events, graph_weights, uvicorn_args, wait_http  # noqa: E402
-from ops.backup_stack import derived_port  # noqa: E402
+from ops.stack.config import derived_port  # noqa: E402
+from ops.stack.falkordb_server import FalkorDB  # noqa: E402
 from shared.adapters.graph import build_graph_store  # noqa: E402
 from shared.adapters.postgres.databases import scratch_database  # noqa: E402
 from shared.adapters.redis_pool import build_redis  # noqa: E402
@@ -51,7 +51,7 @@ from shared.platform.tokens import mint_token  # noqa: E402
 from shared.services.replay import replay  # noqa: E402
 
 
-class CrashFalkorDB(stack.FalkorDB):
+class CrashFalkorDB(FalkorDB):
     """The stack's FalkorDB configuration on another port and directory, ours to kill."""
 
     name = "falkordb_crash"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs Prometheus (with promtool, for the alert-rule tests) and Alertmanager from Debian's
-# packages: ops/stack.py runs both locally. Idempotent.
+# packages: ops/stack/ runs both locally. Idempotent.
 set -eu
 if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 \
   && command -v prometheus-alertmanager >/dev/null 2>&1; then

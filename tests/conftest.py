@@ -1,4 +1,4 @@
-"""Test fixtures on the real servers started by ops/stack.py (`task up`).
+"""Test fixtures on the real servers started by ops/stack (`./dev up`).
 
 Every test session gets its own PostgreSQL database, graph and Redis key prefix, so test runs
 never see each other's data (or the demo's).
@@ -27,7 +27,7 @@ DATA = data_dir_for(ROOT)
 
 def _stack_env() -> dict[str, str]:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "ops" / "stack.py"), "env"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "ops.stack", "env"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     env: dict[str, str] = {}
     for line in out.splitlines():

@@ -2,7 +2,7 @@
 
 A small process of its own because the freshness comes from pgBackRest (which needs the
 repository's passphrase) and no other function should hold that. Locally the stack runs it
-(`ops/stack.py`, port CO_BACKUP_EXPORTER_PORT); in production the Deployment backup-exporter in
+(`ops/stack/`, port CO_BACKUP_EXPORTER_PORT); in production the Deployment backup-exporter in
 knative/backup.yaml (docs/runbooks/backup-restore.md).
 Run: ``python -m functions.backup_exporter.main``.
 """

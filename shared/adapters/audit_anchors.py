@@ -1,7 +1,7 @@
 """Audit chain anchors in S3: the head (row id, row hash) copied outside PostgreSQL.
 
 One object per anchor, ``<prefix>/<id, 20 digits>.json``, never overwritten. Locally the anchor
-bucket is writable only by a separate S3 identity (``ops/stack.py`` gives the application's
+bucket is writable only by a separate S3 identity (``ops/stack`` gives the application's
 identity read access only); in production use an object-locked bucket (compliance retention)
 and give the anchor job its own credentials. boto3 is synchronous: call these in a thread.
 """

@@ -23,7 +23,11 @@ import asyncpg
 import httpx
 import pytest
 
-from ops import backup, backup_stack, stack
+from ops import backup
+from ops.stack import pgbackrest
+from ops.stack.config import IS_ROOT, PG_DATABASES, SECRETS, derived_port, secret
+from ops.stack.s3 import s3_client
+from ops.stack.supervisor import stack_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKERS = (b"event_receipts", b"drill-intervention-", b"eu-1000")  # plaintext found in the data files
@@ -45,10 +49,10 @@ def drill(stack_env: dict[str, str]) -> Iterator[dict[str, Any]]:
         backup.cleanup_drill(tag)
 
 
-def drill_cluster(tag: str) -> backup_stack.Cluster:
-    base = stack.SERVERS["postgres"].base / "drill"  # type: ignore[attr-defined]
-    return backup_stack.Cluster(
-        base=base, data_dir=base / "data", port=backup_stack.drill_pg_port(), stanza="drill", repo_path=f"/drill-{tag}"
+def drill_cluster(tag: str) -> pgbackrest.Cluster:
+    base = stack_postgres().base / "drill"
+    return pgbackrest.Cluster(
+        base=base, data_dir=base / "data", port=pgbackrest.drill_pg_port(), stanza="drill", repo_path=f"/drill-{tag}"
     )
 
 
@@ -69,20 +73,20 @@ def test_drill_recovers_everything_from_the_previous_backup_when_the_newest_is_d
 
 
 def test_repository_objects_hold_no_plaintext(drill: dict[str, Any]) -> None:
-    restored = stack.SERVERS["postgres"].base / "drill" / "restored"  # type: ignore[attr-defined]
+    restored = stack_postgres().base / "drill" / "restored"
     heap = b"".join(
         p.read_bytes() for p in (restored / "base").rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
     )
     for marker in MARKERS:  # positive control: the same markers are in the database's own files
         assert marker in heap, marker
-    s3 = backup.s3_client()
+    s3 = s3_client()
     objects = backup.repo_objects(f"/drill-{drill['tag']}")
     data_objects = [
         o for o in objects if "/pg_data/" in o["Key"] or "/archive/" in o["Key"] and o["Key"].endswith(".lz4")
     ]
     assert len(data_objects) > 20
     for obj in objects:
-        raw = s3.get_object(Bucket=backup_stack.BUCKET, Key=obj["Key"])["Body"].read()
+        raw = s3.get_object(Bucket=pgbackrest.BUCKET, Key=obj["Key"])["Body"].read()
         for marker in MARKERS:
             assert marker not in raw, (obj["Key"], marker)
         if obj["Size"] > 0 and obj["Key"] != drill["corrupted_object"]:  # that one the drill overwrote
@@ -92,7 +96,7 @@ def test_repository_objects_hold_no_plaintext(drill: dict[str, Any]) -> None:
 def test_wrong_passphrase_fails_clearly_and_writes_no_cluster(drill: dict[str, Any], tmp_path: Path) -> None:
     cluster = drill_cluster(drill["tag"])
     wrong = cluster.state_dir / "wrong.conf"
-    cluster.write_config(stack.SECRETS, cipher_pass="not-the-passphrase", path=wrong)
+    cluster.write_config(SECRETS, cipher_pass="not-the-passphrase", path=wrong)
     target = cluster.base / f"wrong-{uuid.uuid4().hex[:6]}"
     with pytest.raises(backup.BackupError) as err:
         backup.restore_files(cluster, target, to=None, backup_set=drill["restored_from"], config=wrong)
@@ -107,11 +111,11 @@ async def test_point_in_time_restore_stops_at_the_target(drill: dict[str, Any]) 
     target = cluster.base / f"pitr-{uuid.uuid4().hex[:6]}"
     used, _ = backup.restore_with_fallback(cluster, target, to=drill["between_phases_at"])
     assert used != drill["corrupted_backup"]  # the damaged one finished after the target anyway
-    port = backup_stack.derived_port("CO_TEST_PITR_PORT", 90, 5436)
+    port = derived_port("CO_TEST_PITR_PORT", 90, 5436)
     backup.start_postgres(target, port, archive=False)
     try:
         await backup.wait_promoted(port, target, timeout_s=300)
-        conn = await asyncpg.connect(backup.app_dsn(port, stack.PG_DATABASES[0]))
+        conn = await asyncpg.connect(backup.app_dsn(port, PG_DATABASES[0]))
         try:
             receipts = await conn.fetchval("SELECT count(*) FROM event_receipts")
             audit_rows = await conn.fetchval("SELECT count(*) FROM intervention_audit_log")
@@ -124,7 +128,7 @@ async def test_point_in_time_restore_stops_at_the_target(drill: dict[str, Any]) 
 
 
 def test_restore_refuses_the_running_data_directory() -> None:
-    live = stack.SERVERS["postgres"].backup_cluster()  # type: ignore[attr-defined]
+    live = stack_postgres().backup_cluster()
     with pytest.raises(backup.BackupError, match="own data directory"):
         backup.restore_files(live, live.data_dir, to=None, backup_set=None)
     assert (live.data_dir / "PG_VERSION").exists()
@@ -139,7 +143,7 @@ async def test_freshness_gauges_report_the_repository_and_the_archiver(
     """The exporter (the process the stack runs) against the drill's repository and the stack's archiver."""
     cluster = drill_cluster(drill["tag"])
     newest = backup.list_backups(cluster)["backups"][-1]
-    port = backup_stack.derived_port("CO_TEST_EXPORTER_PORT", 86, 9189)
+    port = derived_port("CO_TEST_EXPORTER_PORT", 86, 9189)
     env = (
         dict(os.environ)
         | stack_env
@@ -147,7 +151,7 @@ async def test_freshness_gauges_report_the_repository_and_the_archiver(
             "PYTHONPATH": str(ROOT),
             "CO_BACKUP_PGBACKREST_CONFIG": str(cluster.config),
             "CO_BACKUP_STANZA": "drill",
-            "CO_BACKUP_RUN_AS": "postgres" if backup_stack.IS_ROOT else "",
+            "CO_BACKUP_RUN_AS": "postgres" if IS_ROOT else "",
             "CO_BACKUP_EXPORTER_PORT": str(port),
             "CO_BACKUP_REFRESH_S": "1",
         }
@@ -189,4 +193,4 @@ async def test_freshness_gauges_report_the_repository_and_the_archiver(
     assert time.time() - values["co_wal_archive_last_success_timestamp_seconds"] < 3600
     # abuse: the exporter publishes timestamps, never the repository's passphrase or S3 keys
     for name in ("backup_cipher_pass", "s3_secret_key"):
-        assert stack.secret(name) not in body
+        assert secret(name) not in body

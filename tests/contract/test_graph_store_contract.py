@@ -4,7 +4,7 @@ The ``test_contract_*`` functions are the contract. They run:
 
 * against ``MemoryGraphStore`` (no server; the unit tier runs these same functions over it too,
   tests/unit/adapters/graph/test_memory_store.py);
-* against ``FalkorDBGraphStore`` on the stack's FalkorDB (``ops/stack.py``), in this process;
+* against ``FalkorDBGraphStore`` on the stack's FalkorDB (``ops/stack``), in this process;
 * against ``Neo4jGraphStore`` over Bolt. The only Bolt server here is FalkorDB's experimental
   Bolt port, which listens on *all* interfaces. So ``test_neo4j_adapter_over_bolt`` starts
   ``bolt_peer.py`` under ``unshare --net`` (a private network namespace with only ``lo``): it

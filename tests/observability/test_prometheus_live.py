@@ -1,4 +1,4 @@
-"""A real Prometheus and Alertmanager (Debian's, configured by ops/stack.py's own builders)
+"""A real Prometheus and Alertmanager (Debian's, configured by ops/stack's own builders)
 against the running functions and consumer:
 
 - after traffic, every dashboard panel's query and every alert expression is valid when
@@ -30,13 +30,8 @@ import pytest
 import yaml
 
 from ops.dashboards import panel_queries
-from ops.stack import (
-    alertmanager_command,
-    alertmanager_config,
-    prometheus_command,
-    prometheus_config,
-    shipped_rules,
-)
+from ops.stack.alertmanager import alertmanager_command, alertmanager_config
+from ops.stack.prometheus import prometheus_command, prometheus_config, shipped_rules
 from shared.platform.settings import Settings
 from tests.api.conftest import bearer
 from tests.api.servers import ROOT, free_port, settings_env, uvicorn_process

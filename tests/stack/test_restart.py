@@ -19,7 +19,7 @@ pytestmark = pytest.mark.restart
 
 
 def stack(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "ops" / "stack.py"), *args], check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "ops.stack", *args], check=True, cwd=ROOT)
 
 
 async def test_down_then_up_keeps_data(settings: Settings, stack_env: dict[str, str]) -> None:

@@ -12,26 +12,26 @@ Why each piece exists (measured pitfalls, see /work/shared/design/ARCHITECTURE.m
 
 One cluster = one `Cluster` (the stack's own, or the drill's scratch cluster); the functions
 here write its configuration and run pgBackRest and the PostgreSQL binaries as the right user.
-Used by ops/stack.py (hooks), ops/backup.py (commands) and the backup exporter.
+Used by the stack's supervisor (hooks), ops.backup (commands) and the backup exporter.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import pwd
-import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-IS_ROOT = os.geteuid() == 0
-HOST = "127.0.0.1"
+from botocore.exceptions import ClientError
+
+from ops.stack.config import HOST, REGION, as_postgres, chown_postgres, derived_port, write_private
+from ops.stack.s3 import s3_client
+
 STANZA = "causal_organism"
-BUCKET = "causal-organism-backups"  # inside the app identity's causal-organism-* scope (ops/stack.py)
+BUCKET = "causal-organism-backups"  # inside the app identity's causal-organism-* scope (ops/stack/seaweedfs.py)
 CIPHER_SECRET = "backup_cipher_pass"
 CERT_NAME, KEY_NAME = "s3_tls.crt", "s3_tls.key"
 ARCHIVE_TIMEOUT_S = int(os.environ.get("CO_PG_ARCHIVE_TIMEOUT_S", "15"))
@@ -39,25 +39,8 @@ RETENTION_FULL = int(os.environ.get("CO_BACKUP_RETENTION_FULL", "2"))
 RETENTION_DIFF = int(os.environ.get("CO_BACKUP_RETENTION_DIFF", "7"))
 
 
-def derived_port(env: str, offset: int, default: int) -> int:
-    """A port from its own variable, else at a fixed offset from the checkout's S3 port.
-
-    Each checkout on a shared machine sets CO_S3_PORT; deriving the new ports from it keeps
-    two checkouts apart without asking every one of them for a new variable.
-    """
-    if env in os.environ:
-        return int(os.environ[env])
-    if "CO_S3_PORT" in os.environ:
-        return int(os.environ["CO_S3_PORT"]) + offset
-    return default
-
-
 def s3_https_port() -> int:
     return derived_port("CO_S3_HTTPS_PORT", 80, 8334)
-
-
-def exporter_port() -> int:
-    return derived_port("CO_BACKUP_EXPORTER_PORT", 81, 9188)
 
 
 def drill_pg_port() -> int:
@@ -68,10 +51,6 @@ def restore_pg_port() -> int:
     return derived_port("CO_PG_RESTORE_PORT", 83, 5435)
 
 
-def pg_bin_dir() -> Path:
-    return Path(os.environ.get("CO_PG_BIN_DIR", "/usr/lib/postgresql/15/bin"))
-
-
 def pgbackrest_binary() -> str:
     found = shutil.which("pgbackrest")
     if not found:
@@ -79,40 +58,7 @@ def pgbackrest_binary() -> str:
     return found
 
 
-# ----------------------------------------------------------------------------- files, users
-
-
-def chown_postgres(*paths: Path) -> None:
-    if not IS_ROOT:
-        return
-    pw = pwd.getpwnam("postgres")
-    for p in paths:
-        os.chown(p, pw.pw_uid, pw.pw_gid)
-
-
-def write_owned(path: Path, text: str) -> None:
-    """Write a mode-600 file owned by the PostgreSQL user (it runs archive_command)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    chown_postgres(tmp)
-    os.replace(tmp, path)
-
-
-def as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if IS_ROOT else cmd
-
-
-def ensure_backup_secrets(secrets_dir: Path) -> None:
-    """The repository passphrase (generated once; losing it makes every backup unreadable)."""
-    path = secrets_dir / CIPHER_SECRET
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48) + "\n")
+# ----------------------------------------------------------------------------- TLS for S3
 
 
 def ensure_tls_certificate(secrets_dir: Path) -> tuple[Path, Path]:
@@ -186,7 +132,7 @@ class Cluster:
             f"repo1-s3-bucket={BUCKET}",
             f"repo1-s3-endpoint={HOST}",
             f"repo1-s3-port={s3_https_port()}",
-            "repo1-s3-region=us-east-1",
+            f"repo1-s3-region={REGION}",
             "repo1-s3-uri-style=path",
             f"repo1-s3-key={read('s3_access_key')}",
             f"repo1-s3-key-secret={read('s3_secret_key')}",
@@ -211,9 +157,9 @@ class Cluster:
             "pg1-user=postgres",
             "",
         ]
-        write_owned(path or self.config, "\n".join(lines))
+        write_private(path or self.config, "\n".join(lines), for_postgres=True)
         if self.superuser_password:
-            write_owned(self.pgpass, f"*:*:*:postgres:{self.superuser_password}\n")
+            write_private(self.pgpass, f"*:*:*:postgres:{self.superuser_password}\n", for_postgres=True)
 
     def pgbackrest(
         self, *args: str, timeout: float = 3600, config: Path | None = None
@@ -241,18 +187,9 @@ class Cluster:
         return stanzas[0] if stanzas else {}
 
 
-def ensure_bucket(endpoint_url: str, access_key: str, secret_key: str) -> None:
+def ensure_bucket() -> None:
     """pgBackRest does not create its bucket."""
-    import boto3
-    from botocore.exceptions import ClientError
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        region_name="us-east-1",
-    )
+    s3 = s3_client()
     try:
         s3.head_bucket(Bucket=BUCKET)
     except ClientError:
