@@ -181,10 +181,10 @@ async def run(args: argparse.Namespace) -> None:
         read_back_stage(settings, api)
         async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
             stages = [
-                ("metrics", "shared.services.metrics_refresh"),
+                ("metrics", "ops.metrics_demo"),
                 ("networks over time", "ops.periods_demo"),
-                ("causal analysis", "shared.services.synthetic_org"),
-                ("interventions", "shared.services.intervention_demo"),
+                ("causal analysis", "ops.causal_demo"),
+                ("interventions", "ops.interventions_demo"),
                 ("security", "ops.security_demo"),
                 ("data protection", "ops.privacy_demo"),
                 ("backups", "ops.backup_demo"),

@@ -52,7 +52,7 @@ async def scratch_resources(prefix: str) -> AsyncIterator[Resources]:
 
 
 async def demo() -> None:
-    from shared.services.intervention_demo import demo_stage
+    from ops.interventions_demo import demo_stage
 
     async with scratch_resources("co_demo_iv") as res:
         await demo_stage(res, print)

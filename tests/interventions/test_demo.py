@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ops.interventions_demo import demo_stage
 from shared.platform.resources import Resources
-from shared.services.intervention_demo import demo_stage
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """`causal-organism` command line: schema set-up, local keys and tokens, and the analysts' tools.
 
-Subcommands register themselves in :func:`build_parser`; each imports its heavy dependencies
-only when it runs.
+Subcommands register themselves in :func:`build_parser` (the causal and data-protection ones from
+their own modules here); each imports its heavy dependencies only when it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from shared.cli.causal import add_causal_commands
+from shared.cli.privacy import add_privacy_commands
 from shared.platform.settings import Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -124,12 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit-anchor", help="verify the audit chain and anchor its head in S3 (run periodically)")
     p.set_defaults(func=cmd_audit_anchor)
 
-    from shared.services.causal_cli import add_causal_commands
-
     add_causal_commands(sub)
-
-    from shared.services.privacy_cli import add_privacy_commands
-
     add_privacy_commands(sub)
 
     return parser
@@ -139,7 +136,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Command = args.func
     return func(args, load_settings())
-
-
-if __name__ == "__main__":
-    sys.exit(main())

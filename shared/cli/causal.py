@@ -1,7 +1,7 @@
 """The causal subcommands of ``causal-organism``: ``analyze`` (an analyst's own CSV, the same
 pandas pipeline, JSON out) and ``import-outcomes`` (a CSV into the outcomes table).
 
-Kept here so shared/cli.py only registers them; dowhy loads when ``analyze`` runs.
+Kept here so shared/cli/__init__.py only registers them; dowhy loads when ``analyze`` runs.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +150,3 @@ def add_causal_commands(sub: Any) -> None:
     p.add_argument("--csv", required=True)
     p.add_argument("--source", required=True, help="where the values come from, e.g. pulse-survey")
     p.set_defaults(func=cmd_import_outcomes)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use: causal-organism analyze ...")

@@ -1,7 +1,7 @@
 """The data-protection subcommands of ``causal-organism``: ``retention`` (the retention job, with
 ``--dry-run``) and ``rekey`` (pseudonym key rotation; docs/privacy.md).
 
-Kept here so shared/cli.py only registers them.
+Kept here so shared/cli/__init__.py only registers them.
 """
 
 from __future__ import annotations
