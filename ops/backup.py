@@ -34,15 +34,12 @@ import asyncpg
 import httpx
 from pydantic import SecretStr
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from ops.stack import pgbackrest as bs  # noqa: E402
-from ops.stack.config import (  # noqa: E402
+from ops.stack import pgbackrest as bs
+from ops.stack.config import (
     HOST,
     PG_DATABASES,
     PG_ROLE,
+    ROOT,
     SECRETS,
     as_postgres,
     chown_postgres,
@@ -51,21 +48,21 @@ from ops.stack.config import (  # noqa: E402
     secret,
     write_private,
 )
-from ops.stack.s3 import s3_client  # noqa: E402
-from ops.stack.server import port_free, tail  # noqa: E402
-from ops.stack.supervisor import stack_postgres  # noqa: E402
-from shared.adapters.graph import build_graph_store  # noqa: E402
-from shared.adapters.postgres.audit import append as audit_append  # noqa: E402
-from shared.adapters.postgres.audit import verify as audit_verify  # noqa: E402
-from shared.adapters.postgres.migrations import migrate  # noqa: E402
-from shared.adapters.redis_pool import build_redis  # noqa: E402
-from shared.adapters.streams import lag  # noqa: E402
-from shared.platform.resources import Needs, open_resources  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from shared.platform.tokens import mint_token  # noqa: E402
-from shared.services.graph_build import rebuild_graph  # noqa: E402
-from shared.services.ingest import stream_names  # noqa: E402
-from shared.services.replay import file_events, replay  # noqa: E402
+from ops.stack.s3 import s3_client
+from ops.stack.server import port_free, tail
+from ops.stack.supervisor import stack_postgres
+from shared.adapters.graph import build_graph_store
+from shared.adapters.postgres.audit import append as audit_append
+from shared.adapters.postgres.audit import verify as audit_verify
+from shared.adapters.postgres.migrations import migrate
+from shared.adapters.redis_pool import build_redis
+from shared.adapters.streams import lag
+from shared.platform.resources import Needs, open_resources
+from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import mint_token
+from shared.services.graph_build import rebuild_graph
+from shared.services.ingest import stream_names
+from shared.services.replay import file_events, replay
 
 DATA = Path(os.environ.get("CO_DATA_DIR", ROOT.parent / "shared" / "data"))  # real data, never copied here
 # table -> ordering key: what the drill and `restore` compare (content checksums, row counts)

@@ -4,21 +4,15 @@ contents, and the freshness the alert rules read (from the backup exporter the s
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # ops/demo.py runs as a script: make the ops package importable
-    sys.path.insert(0, str(ROOT))
-
-from ops import backup  # noqa: E402
-from ops.stack.config import port  # noqa: E402
-from ops.stack.pgbackrest import BUCKET  # noqa: E402
+from ops import backup
+from ops.stack.config import port
+from ops.stack.pgbackrest import BUCKET
 
 GAUGES = ("co_backup_last_success_timestamp_seconds", "co_wal_archive_last_success_timestamp_seconds")
 

@@ -36,14 +36,11 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.adapters.graph import build_graph_store  # noqa: E402
-from shared.adapters.graph.base import PersonRow  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from shared.platform.tokens import generate_local_keypair, mint_token  # noqa: E402
-from tests.api.servers import settings_env, uvicorn_process  # noqa: E402
+from shared.adapters.graph import build_graph_store
+from shared.adapters.graph.base import PersonRow
+from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import generate_local_keypair, mint_token
+from tests.api.servers import settings_env, uvicorn_process
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:

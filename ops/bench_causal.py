@@ -27,10 +27,8 @@ import threading
 import time
 import uuid
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from ops.stack.config import ROOT
 
 CASES: dict[str, dict[str, object]] = {
     "pandas_10k": {

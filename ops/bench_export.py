@@ -27,14 +27,12 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.adapters.postgres.databases import scratch_database  # noqa: E402
-from shared.platform.http import create_app  # noqa: E402
-from shared.platform.resources import Needs  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from shared.platform.tokens import generate_local_keypair, mint_token  # noqa: E402
+from ops.stack.config import ROOT
+from shared.adapters.postgres.databases import scratch_database
+from shared.platform.http import create_app
+from shared.platform.resources import Needs
+from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import generate_local_keypair, mint_token
 
 PEOPLE = int(os.environ.get("BENCH_EXPORT_PEOPLE", "1000"))
 REFRESHES = int(os.environ.get("BENCH_EXPORT_REFRESHES", "1000"))

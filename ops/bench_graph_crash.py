@@ -29,26 +29,21 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from pydantic import SecretStr
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from ops.backup import drained, drill_events, graph_weights, uvicorn_args, wait_http  # noqa: E402
-from ops.stack.config import derived_port  # noqa: E402
-from ops.stack.falkordb_server import FalkorDB  # noqa: E402
-from shared.adapters.graph import build_graph_store  # noqa: E402
-from shared.adapters.postgres.databases import scratch_database  # noqa: E402
-from shared.adapters.redis_pool import build_redis  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from shared.platform.tokens import mint_token  # noqa: E402
-from shared.services.replay import replay  # noqa: E402
+from ops.backup import drained, drill_events, graph_weights, uvicorn_args, wait_http
+from ops.stack.config import ROOT, derived_port
+from ops.stack.falkordb_server import FalkorDB
+from shared.adapters.graph import build_graph_store
+from shared.adapters.postgres.databases import scratch_database
+from shared.adapters.redis_pool import build_redis
+from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import mint_token
+from shared.services.replay import replay
 
 
 class CrashFalkorDB(FalkorDB):

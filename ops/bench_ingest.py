@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from ops.stack.config import ROOT
 from shared.adapters.graph import build_graph_store
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.redis_pool import build_redis
@@ -42,7 +43,6 @@ from shared.platform.tokens import generate_local_keypair, mint_token
 from shared.services.ingest import accept_events, stream_names
 from shared.services.replay import file_events
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 
 

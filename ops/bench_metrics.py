@@ -29,24 +29,22 @@ from typing import Any
 import asyncpg
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ops.bench_periods import run as networks_over_time  # noqa: E402
-from shared.adapters.datasets import data_dir_for, enron, eu_core, synthetic_weight  # noqa: E402
-from shared.adapters.graph.base import PersonRow, TieRow  # noqa: E402
-from shared.adapters.igraph_compute import betweenness_split  # noqa: E402
-from shared.adapters.postgres.migrations import migrate  # noqa: E402
-from shared.domain.metrics import (  # noqa: E402
+from ops.bench_periods import run as networks_over_time
+from ops.stack.config import ROOT
+from shared.adapters.datasets import data_dir_for, enron, eu_core, synthetic_weight
+from shared.adapters.graph.base import PersonRow, TieRow
+from shared.adapters.igraph_compute import betweenness_split
+from shared.adapters.postgres.migrations import migrate
+from shared.domain.metrics import (
     NUMERIC_METRICS,
     index_graph,
     normalise_betweenness,
     sample_error,
 )
-from shared.platform.resources import Needs, Resources, open_resources  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from shared.platform.tokens import generate_local_keypair, mint_token  # noqa: E402
-from shared.services.metrics_refresh import betweenness_workers, refresh_metrics  # noqa: E402
+from shared.platform.resources import Needs, Resources, open_resources
+from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import generate_local_keypair, mint_token
+from shared.services.metrics_refresh import betweenness_workers, refresh_metrics
 
 DATA = data_dir_for(ROOT)
 _NULLABLE = ("cross_team_ratio", "after_hours_share")

@@ -26,22 +26,19 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.adapters.datasets import data_dir_for, enron, eu_core_temporal  # noqa: E402
-from shared.adapters.igraph_compute import betweenness_split  # noqa: E402
-from shared.adapters.postgres.databases import scratch_database  # noqa: E402
-from shared.adapters.postgres.pool import PgPool  # noqa: E402
-from shared.adapters.postgres.window_ledger import LedgerRow, copy_interactions, copy_teams  # noqa: E402
-from shared.domain.metrics import index_graph  # noqa: E402
-from shared.domain.periods import rolling_window  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from shared.services.metrics_refresh import betweenness_workers, definitions_from  # noqa: E402
-from shared.services.period_metrics import (  # noqa: E402
+from ops.stack.config import ROOT
+from shared.adapters.datasets import data_dir_for, enron, eu_core_temporal
+from shared.adapters.igraph_compute import betweenness_split
+from shared.adapters.postgres.databases import scratch_database
+from shared.adapters.postgres.pool import PgPool
+from shared.adapters.postgres.window_ledger import LedgerRow, copy_interactions, copy_teams
+from shared.domain.metrics import index_graph
+from shared.domain.periods import rolling_window
+from shared.platform.settings import Settings, load_settings
+from shared.services.metrics_refresh import betweenness_workers, definitions_from
+from shared.services.period_metrics import (
     build_period_graph,
     compute_period,
     periods_to_fill,

@@ -13,21 +13,16 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.adapters.audit_anchors import anchor_client, read_anchors, write_anchor  # noqa: E402
-from shared.adapters.postgres import audit  # noqa: E402
-from shared.adapters.postgres.databases import scratch_database  # noqa: E402
-from shared.domain.decisions import decision_message, sign, signature_problem  # noqa: E402
-from shared.domain.privacy import k_anonymous_release  # noqa: E402
-from shared.platform.resources import Needs, open_resources  # noqa: E402
-from shared.platform.settings import load_settings  # noqa: E402
+from shared.adapters.audit_anchors import anchor_client, read_anchors, write_anchor
+from shared.adapters.postgres import audit
+from shared.adapters.postgres.databases import scratch_database
+from shared.domain.decisions import decision_message, sign, signature_problem
+from shared.domain.privacy import k_anonymous_release
+from shared.platform.resources import Needs, open_resources
+from shared.platform.settings import load_settings
 
 
 async def bench_audit() -> dict[str, float]:

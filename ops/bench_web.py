@@ -22,25 +22,21 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.adapters.datasets import data_dir_for, eu_core, synthetic_weight  # noqa: E402
-from shared.adapters.graph.base import PersonRow, TieRow  # noqa: E402
-from shared.adapters.postgres.databases import scratch_database  # noqa: E402
-from shared.domain.privacy import pseudonymise  # noqa: E402
-from shared.platform.resources import Needs, open_resources  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from tests.conftest import settings_env  # noqa: E402
-from tests.servers import serve  # noqa: E402
+from ops.stack.config import ROOT
+from shared.adapters.datasets import data_dir_for, eu_core, synthetic_weight
+from shared.adapters.graph.base import PersonRow, TieRow
+from shared.adapters.postgres.databases import scratch_database
+from shared.domain.privacy import pseudonymise
+from shared.platform.resources import Needs, open_resources
+from shared.platform.settings import Settings, load_settings
+from tests.conftest import settings_env
+from tests.servers import serve
 
 CHROMIUM_ARGS = [
     "--headless",

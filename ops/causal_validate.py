@@ -11,12 +11,8 @@ import argparse
 import json
 import os
 import platform
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from shared.services.causal_calibration import run_study  # noqa: E402
+from shared.services.causal_calibration import run_study
 
 
 def main() -> int:

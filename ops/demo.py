@@ -25,11 +25,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from ops.stack.config import ROOT
 from shared.adapters.datasets import eu_core_departments, eu_core_edges
 from shared.adapters.streams import lag
 from shared.platform.resources import Needs, open_resources
@@ -38,7 +39,6 @@ from shared.platform.tokens import mint_token
 from shared.services.ingest import stream_names
 from shared.services.replay import replay
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 LOGS = ROOT / "var" / "log"
 
@@ -205,7 +205,8 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=8000)
+    default_port = urlsplit(os.environ.get("CO_API_BASE_URL", "")).port or 8000  # a checkout's own port
+    parser.add_argument("--port", type=int, default=default_port)
     asyncio.run(run(parser.parse_args()))
 
 

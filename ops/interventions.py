@@ -17,17 +17,14 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import asyncpg
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.adapters.postgres.migrations import migrate  # noqa: E402
-from shared.platform.resources import Needs, Resources, open_resources  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
+from ops.stack.config import ROOT
+from shared.adapters.postgres.migrations import migrate
+from shared.platform.resources import Needs, Resources, open_resources
+from shared.platform.settings import Settings, load_settings
 
 
 @asynccontextmanager

@@ -29,13 +29,13 @@ from typing import Any
 
 import httpx
 
+from ops.stack.config import ROOT
 from shared.adapters.postgres.audit import AuditStore
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.domain.interventions import Evidence, InterventionType, Proposal, Target, plan_actions
 from shared.platform.resources import Resources
 from shared.services.interventions import evidence_of_result
 
-ROOT = Path(__file__).resolve().parents[2]
 MONITORING_S = 6.0
 
 

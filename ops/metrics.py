@@ -6,17 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ops.metrics_demo import demo_stage  # noqa: E402
-from shared.platform.resources import Needs, open_resources  # noqa: E402
-from shared.platform.settings import load_settings  # noqa: E402
-from shared.services.metrics_refresh import apply_retention, definitions_from, refresh_metrics  # noqa: E402
-from shared.services.period_metrics import backfill_in_process, tie_rules_from  # noqa: E402
+from ops.metrics_demo import demo_stage
+from shared.platform.resources import Needs, open_resources
+from shared.platform.settings import load_settings
+from shared.services.metrics_refresh import apply_retention, definitions_from, refresh_metrics
+from shared.services.period_metrics import backfill_in_process, tie_rules_from
 
 
 async def run(args: argparse.Namespace) -> None:

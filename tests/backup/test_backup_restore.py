@@ -2,7 +2,7 @@
 encryption of what lands in S3, a wrong passphrase, refusal to restore over a live cluster, and
 the freshness gauges the alert rules read.
 
-One drill run (ops/backup.py drill, its own scratch cluster and repository path) feeds every
+One drill run (python -m ops.backup drill, its own scratch cluster and repository path) feeds every
 test here; it is kept until the module ends, then removed.
 """
 
@@ -37,7 +37,7 @@ MARKERS = (b"event_receipts", b"drill-intervention-", b"eu-1000")  # plaintext f
 def drill(stack_env: dict[str, str]) -> Iterator[dict[str, Any]]:
     tag = f"t{uuid.uuid4().hex[:7]}"
     out = subprocess.run(
-        [sys.executable, "ops/backup.py", "drill", "--dataset", "eu", "--events", "3000", "--consumers", "1",
+        [sys.executable, "-m", "ops.backup", "drill", "--dataset", "eu", "--events", "3000", "--consumers", "1",
          "--corrupt-newest", "--keep", "--tag", tag],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
