@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 
-from ops import backup
+from ops.backup.postgres import stack_cluster
+from ops.backup.repository import list_backups, take_backup
 from ops.stack.config import port
 from ops.stack.pgbackrest import BUCKET
 
@@ -18,13 +19,13 @@ GAUGES = ("co_backup_last_success_timestamp_seconds", "co_wal_archive_last_succe
 
 
 async def demo_stage(_: Any, out: Callable[[str], None]) -> None:
-    cluster = backup.stack_cluster()
-    taken = await asyncio.to_thread(backup.take_backup, cluster, "incr")
+    cluster = stack_cluster()
+    taken = await asyncio.to_thread(take_backup, cluster, "incr")
     out(
         f"{taken['type']} backup {taken['label']} in {taken['duration_s']} s: "
         f"{taken['repo_size_bytes']:,} bytes, AES-256 encrypted, in s3://{BUCKET}"
     )
-    listing = await asyncio.to_thread(backup.list_backups, cluster)
+    listing = await asyncio.to_thread(list_backups, cluster)
     out(f"{len(listing['backups'])} backups in the repository; WAL archived up to {listing['wal_max']}")
     await asyncio.sleep(1)
     async with httpx.AsyncClient(timeout=5) as client:

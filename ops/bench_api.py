@@ -36,11 +36,11 @@ from typing import Any
 
 import httpx
 
+from ops.processes import serve, settings_env
 from shared.adapters.graph import build_graph_store
 from shared.adapters.graph.base import PersonRow
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import generate_local_keypair, mint_token
-from tests.api.servers import settings_env, uvicorn_process
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -135,7 +135,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     tokens = [mint_token(settings, subject=f"bench-client-{i}", roles=["analyst"]) for i in range(args.clients)]
     env = settings_env(settings)
     try:
-        with uvicorn_process("functions.dev_server.main:app", env, workers=args.workers) as base:
+        with serve("functions.dev_server.main:app", env, workers=args.workers) as base:
             limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
             clients = [
                 httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {t}"}, limits=limits, timeout=60)

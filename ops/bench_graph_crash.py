@@ -35,7 +35,9 @@ import asyncpg
 import httpx
 from pydantic import SecretStr
 
-from ops.backup import drained, drill_events, graph_weights, uvicorn_args, wait_http
+from ops.backup.drill import drained, drill_events
+from ops.backup.ledger import graph_weights
+from ops.processes import uvicorn_args, wait_http
 from ops.stack.config import ROOT, derived_port
 from ops.stack.falkordb_server import FalkorDB
 from shared.adapters.graph import build_graph_store
@@ -154,8 +156,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             spawn(uvicorn_args("functions.query_api.main:app", api_port))
             for i in range(args.consumers):
                 spawn(["-m", "functions.graph_updater.main", "--consumer", f"crash-{i}"])
-            await wait_http(f"http://127.0.0.1:{ingest_port}/health/live")
-            await wait_http(f"http://127.0.0.1:{api_port}/health/ready", timeout_s=120)
+            await wait_http(f"http://127.0.0.1:{ingest_port}/health/live", status=200)
+            await wait_http(f"http://127.0.0.1:{api_port}/health/ready", timeout_s=120, status=200)
             token = mint_token(settings, subject="bench", roles=["service"])
             events = list(drill_events(args.events, "enron"))
             cut = int(len(events) * args.kill_after)

@@ -17,7 +17,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,15 +25,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
 from ops.bench_periods import run as networks_over_time
+from ops.processes import serve
 from ops.stack.config import ROOT
 from shared.adapters.datasets import data_dir_for, enron, eu_core, synthetic_weight
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.igraph_compute import betweenness_split
-from shared.adapters.postgres.migrations import migrate
+from shared.adapters.postgres.databases import create_database, drop_database
 from shared.domain.metrics import (
     NUMERIC_METRICS,
     index_graph,
@@ -190,38 +189,6 @@ async def fill_history(res: Resources, days: int = 90) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM employee_metrics", timeout=600))
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "functions.metrics_api.main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health/live", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("metrics API did not start")
-
-
 def read_latencies(client: httpx.Client, paths: list[str], rounds: int) -> list[float]:
     for path in paths[:20]:  # warm up connections and plans
         client.get(path)
@@ -241,13 +208,7 @@ async def main() -> dict[str, Any]:
     admin_dsn = base_settings.pg_dsn.get_secret_value()
     tag = uuid.uuid4().hex[:8]
     db = f"co_bench_metrics_{tag}"
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{db}"')
-    await admin.close()
-    dsn = admin_dsn.rsplit("/", 1)[0] + "/" + db
-    conn = await asyncpg.connect(dsn)
-    await migrate(conn)
-    await conn.close()
+    dsn = await create_database(admin_dsn, db)
     keys = Path(tempfile.mkdtemp(prefix="bench-keys-"))
     private = generate_local_keypair(keys)
     settings: Settings = load_settings(
@@ -292,8 +253,7 @@ async def main() -> dict[str, Any]:
                 "CO_RATE_LIMIT_IP_FACTOR": "1",
             }
         )
-        proc, base = serve(env)
-        try:
+        with serve("functions.metrics_api.main:app", env, timeout_s=30) as base:
             token = mint_token(settings, subject="bench", roles=["analyst"])
             rng = random.Random(3)
             people = sorted(org_teams)
@@ -328,9 +288,6 @@ async def main() -> dict[str, Any]:
                     200,
                 )
                 sample = client.get(f"/v1/metrics/employees/{people[0]}/history?{q}").json()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
         out["read_employee_p95_ms"] = round(p95(reads), 2)
         out["read_summaries_p95_ms"] = round(p95(summary_reads), 2)
         out["history_90d_employee_p95_ms"] = round(p95(hist_emp), 2)
@@ -379,9 +336,7 @@ async def main() -> dict[str, Any]:
             pass
         finally:
             falkor.close()
-        admin = await asyncpg.connect(admin_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(admin_dsn, db)
 
     log("networks over time: weekly back-fill, 28-day Enron-scale window ...")
     out["over_time"] = await networks_over_time(base_settings, parts=("backfill", "window"))

@@ -28,6 +28,7 @@ import uuid
 import httpx
 from pydantic import SecretStr
 
+from ops.processes import serve, settings_env
 from ops.stack.config import ROOT
 from shared.adapters.datasets import data_dir_for, eu_core, synthetic_weight
 from shared.adapters.graph.base import PersonRow, TieRow
@@ -35,8 +36,6 @@ from shared.adapters.postgres.databases import scratch_database
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings, load_settings
-from tests.conftest import settings_env
-from tests.servers import serve
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -130,17 +129,7 @@ async def main() -> None:
             }
         )
         people = await load_graph(settings)
-        env = settings_env(
-            settings,
-            CO_WEB_DEV_SIGN_IN="true",
-            CO_ENVIRONMENT="local",
-            CO_GRAPH_CHANGED_CHANNEL=settings.graph_changed_channel,
-        )
-        for name in ("CO_JWT_PUBLIC_KEYS_DIR", "CO_JWT_PRIVATE_KEY_FILE"):  # keep the stack's, not ""
-            if not env.get(name):
-                env[name] = os.environ.get(name, "")
-                if not env[name]:
-                    del env[name]
+        env = settings_env(settings, environment="local", CO_WEB_DEV_SIGN_IN="true")
         try:
             with serve("functions.dev_server.main:app", env, timeout_s=90) as base:
                 renders = await render_times(base, args.renders)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ops.processes import answers
 from ops.stack.config import ROOT
 from shared.adapters.datasets import eu_core_departments, eu_core_edges
 from shared.adapters.streams import lag
@@ -65,14 +66,10 @@ def process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subproc
 
 def wait_http(url: str, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
+    while not answers(url, timeout_s=2.0):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{url} did not answer within {timeout_s}s (see {LOGS})")
         time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {timeout_s}s (see {LOGS})")
 
 
 def eu_core_events() -> Iterator[dict[str, Any]]:

@@ -18,39 +18,27 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-import asyncpg
 import httpx
 
+from ops.interventions_demo import demo_stage
+from ops.processes import free_port
 from ops.stack.config import ROOT
-from shared.adapters.postgres.migrations import migrate
+from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 
 
 @asynccontextmanager
 async def scratch_resources(prefix: str) -> AsyncIterator[Resources]:
-    base = load_settings()
-    dsn = base.pg_dsn.get_secret_value()
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    scratch = dsn.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(scratch)
-    await migrate(conn)
-    await conn.close()
-    try:
-        async with open_resources(load_settings(pg_dsn=scratch), Needs(pg=True)) as res:
-            yield res
-    finally:
-        admin = await asyncpg.connect(dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with (
+        scratch_database(load_settings().pg_dsn.get_secret_value(), name) as scratch,
+        open_resources(load_settings(pg_dsn=scratch), Needs(pg=True)) as res,
+    ):
+        yield res
 
 
 async def demo() -> None:
-    from ops.interventions_demo import demo_stage
-
     async with scratch_resources("co_demo_iv") as res:
         await demo_stage(res, print)
 
@@ -85,8 +73,6 @@ async def _bench_audit(res: Resources) -> dict[str, float]:
 
 
 async def _bench_workflows(res: Resources, n: int = 20) -> dict[str, float]:
-    import socket
-
     from temporalio.client import Client
     from temporalio.worker import Worker
 
@@ -96,9 +82,7 @@ async def _bench_workflows(res: Resources, n: int = 20) -> dict[str, float]:
     from workflows.intervention import WORKFLOWS
     from workflows.intervention.activities import build
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**__import__("os").environ, "CO_SIMULATOR_PORT": str(port)}
     sim = subprocess.Popen([sys.executable, "-m", "functions.workplace_simulator.main"], cwd=ROOT, env=env)
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from ops.processes import free_port, wait_http
 from ops.stack.config import ROOT
 from shared.adapters.postgres.audit import AuditStore
 from shared.adapters.postgres.causal_store import CausalStore
@@ -37,25 +37,6 @@ from shared.platform.resources import Resources
 from shared.services.interventions import evidence_of_result
 
 MONITORING_S = 6.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_http(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout_s}s")
 
 
 async def _wait_log(path: Path, text: str, proc: subprocess.Popen[bytes], timeout_s: float = 240) -> None:
@@ -117,7 +98,7 @@ def _in_process_analysis(out: Callable[[str], None]) -> tuple[dict[str, Any], di
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     settings = resources.settings
     queue = f"demo-interventions-{uuid.uuid4().hex[:6]}"
-    sim_port, api_port = _free_port(), _free_port()
+    sim_port, api_port = free_port(), free_port()
     sim_url, api_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{api_port}"
     workdir = Path(tempfile.mkdtemp(prefix="co-demo-iv-"))
     keys, public = settings.jwt_private_key_file, settings.jwt_public_keys_dir
@@ -164,8 +145,8 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
             ],
             "api.log",
         )
-        await _wait_http(f"{sim_url}/health")
-        await _wait_http(f"{api_url}/health/live")
+        await wait_http(f"{sim_url}/health")
+        await wait_http(f"{api_url}/health/live")
         await _wait_log(worker_log, "worker running", worker)
         await _run(resources, out, env, sim_url, api_url)
         out(f"logs: {workdir}")

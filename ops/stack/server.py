@@ -37,13 +37,6 @@ def port_free(port_: int) -> bool:
     return True
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 def tail(path: Path, lines: int = 12) -> str:
     try:
         data = path.read_bytes()[-8000:].decode(errors="replace").splitlines()

@@ -1,7 +1,7 @@
 """pgBackRest, the backup tool: run its `info` and read the newest successful backup from it.
 
 Only what the running system needs (the freshness exporter); taking and restoring backups is
-operator tooling (ops/backup.py, the CronJob in knative/backup-cronjob.yaml).
+operator tooling (ops/backup/, the CronJob in knative/backup-cronjob.yaml).
 """
 
 from __future__ import annotations

@@ -23,7 +23,9 @@ import asyncpg
 import httpx
 import pytest
 
-from ops import backup
+from ops.backup.drill_cluster import cleanup_drill
+from ops.backup.postgres import BackupError, app_dsn, start_postgres, stop_postgres, wait_promoted
+from ops.backup.repository import list_backups, repo_objects, restore_files, restore_with_fallback
 from ops.stack import pgbackrest
 from ops.stack.config import IS_ROOT, PG_DATABASES, SECRETS, derived_port, secret
 from ops.stack.s3 import s3_client
@@ -46,7 +48,7 @@ def drill(stack_env: dict[str, str]) -> Iterator[dict[str, Any]]:
         result = json.loads(out.stdout.strip().splitlines()[-1])
         yield result | {"tag": tag, "stdout": out.stdout, "stderr": out.stderr[-3000:]}
     finally:
-        backup.cleanup_drill(tag)
+        cleanup_drill(tag)
 
 
 def drill_cluster(tag: str) -> pgbackrest.Cluster:
@@ -80,7 +82,7 @@ def test_repository_objects_hold_no_plaintext(drill: dict[str, Any]) -> None:
     for marker in MARKERS:  # positive control: the same markers are in the database's own files
         assert marker in heap, marker
     s3 = s3_client()
-    objects = backup.repo_objects(f"/drill-{drill['tag']}")
+    objects = repo_objects(f"/drill-{drill['tag']}")
     data_objects = [
         o for o in objects if "/pg_data/" in o["Key"] or "/archive/" in o["Key"] and o["Key"].endswith(".lz4")
     ]
@@ -98,8 +100,8 @@ def test_wrong_passphrase_fails_clearly_and_writes_no_cluster(drill: dict[str, A
     wrong = cluster.state_dir / "wrong.conf"
     cluster.write_config(SECRETS, cipher_pass="not-the-passphrase", path=wrong)
     target = cluster.base / f"wrong-{uuid.uuid4().hex[:6]}"
-    with pytest.raises(backup.BackupError) as err:
-        backup.restore_files(cluster, target, to=None, backup_set=drill["restored_from"], config=wrong)
+    with pytest.raises(BackupError) as err:
+        restore_files(cluster, target, to=None, backup_set=drill["restored_from"], config=wrong)
     message = str(err.value)
     assert "wrong passphrase" in message.splitlines()[0]
     assert not (target / "PG_VERSION").exists() and not (target / "global" / "pg_control").exists()
@@ -109,28 +111,28 @@ async def test_point_in_time_restore_stops_at_the_target(drill: dict[str, Any]) 
     """--to a moment between the ingest phases: only the first phase's events and audit rows."""
     cluster = drill_cluster(drill["tag"])
     target = cluster.base / f"pitr-{uuid.uuid4().hex[:6]}"
-    used, _ = backup.restore_with_fallback(cluster, target, to=drill["between_phases_at"])
+    used, _ = restore_with_fallback(cluster, target, to=drill["between_phases_at"])
     assert used != drill["corrupted_backup"]  # the damaged one finished after the target anyway
     port = derived_port("CO_TEST_PITR_PORT", 90, 5436)
-    backup.start_postgres(target, port, archive=False)
+    start_postgres(target, port, archive=False)
     try:
-        await backup.wait_promoted(port, target, timeout_s=300)
-        conn = await asyncpg.connect(backup.app_dsn(port, PG_DATABASES[0]))
+        await wait_promoted(port, target, timeout_s=300)
+        conn = await asyncpg.connect(app_dsn(port, PG_DATABASES[0]))
         try:
             receipts = await conn.fetchval("SELECT count(*) FROM event_receipts")
             audit_rows = await conn.fetchval("SELECT count(*) FROM intervention_audit_log")
         finally:
             await conn.close()
     finally:
-        backup.stop_postgres(target)
+        stop_postgres(target)
     assert receipts == drill["events_between_phases"] < drill["events_ingested"]
     assert audit_rows == 10
 
 
 def test_restore_refuses_the_running_data_directory() -> None:
     live = stack_postgres().backup_cluster()
-    with pytest.raises(backup.BackupError, match="own data directory"):
-        backup.restore_files(live, live.data_dir, to=None, backup_set=None)
+    with pytest.raises(BackupError, match="own data directory"):
+        restore_files(live, live.data_dir, to=None, backup_set=None)
     assert (live.data_dir / "PG_VERSION").exists()
 
 
@@ -142,7 +144,7 @@ async def test_freshness_gauges_report_the_repository_and_the_archiver(
 ) -> None:
     """The exporter (the process the stack runs) against the drill's repository and the stack's archiver."""
     cluster = drill_cluster(drill["tag"])
-    newest = backup.list_backups(cluster)["backups"][-1]
+    newest = list_backups(cluster)["backups"][-1]
     port = derived_port("CO_TEST_EXPORTER_PORT", 86, 9189)
     env = (
         dict(os.environ)

@@ -1,0 +1,109 @@
+"""Starting the project's own processes for demos and benchmarks: free loopback ports, the
+environment that hands a process the same settings, uvicorn on loopback, waiting for HTTP.
+
+One home for what demos, benchmarks and the backup drill each wrote for themselves; the test
+support can import it too (tests import ops, never the other way round).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from ops.stack.config import HOST, ROOT
+from shared.platform.settings import Settings
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
+    """``CO_*`` variables that rebuild ``settings`` in another process; overrides by field or variable name."""
+    values = settings.model_dump()
+    values.update(overrides)
+    env: dict[str, str] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, (tuple, list, dict)):
+            value = json.dumps(list(value) if isinstance(value, tuple) else value)
+        env[name if name.startswith("CO_") else f"CO_{name.upper()}"] = str(value)
+    return env
+
+
+def uvicorn_args(app: str, port: int) -> list[str]:
+    """``python`` arguments that serve ``app`` (``functions.x.main:app``) on loopback ``port``."""
+    return ["-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--log-level", "warning", "--no-access-log"]
+
+
+def answers(url: str, timeout_s: float = 1.0) -> bool:
+    """True when ``url`` answers without a server error."""
+    try:
+        return httpx.get(url, timeout=timeout_s).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+async def wait_http(url: str, timeout_s: float = 120, status: int | None = None) -> None:
+    """Until ``url`` answers (with ``status``, or any non-5xx status); RuntimeError after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                code = (await client.get(url)).status_code
+                if code == status or (status is None and code < 500):
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer{f' {status}' if status else ''} within {timeout_s:.0f} s")
+
+
+@contextmanager
+def serve(
+    app: str,
+    env: Mapping[str, str],
+    *,
+    workers: int = 1,
+    ready_path: str = "/health/live",
+    timeout_s: float = 120.0,  # a loaded 2-core box can take a while
+) -> Iterator[str]:
+    """``uvicorn app`` on a free loopback port (our environment plus ``env``) for the block; yields the base URL."""
+    port = free_port()
+    # clients idle between benchmark phases must not find their connection closed
+    cmd = [sys.executable, *uvicorn_args(app, port), "--timeout-keep-alive", "75"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not answers(base + ready_path):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn {app} did not start (exit {proc.poll()})")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
