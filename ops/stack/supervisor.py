@@ -137,7 +137,7 @@ def cmd_up(names: list[str], quiet: bool = False) -> dict[str, float]:
         say(f"FAILED {exc}", err=True)
         raise SystemExit(1) from None
     if not quiet:
-        say(f"stack ready in {time.monotonic() - t0:.2f} s (`ops/stack.py env` prints the settings)")
+        say(f"stack ready in {time.monotonic() - t0:.2f} s (`python -m ops.stack env` prints the settings)")
     return {n: float(r) for n, r in results.items()}  # type: ignore[arg-type]
 
 
