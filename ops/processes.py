@@ -80,10 +80,10 @@ async def wait_http(url: str, timeout_s: float = 120, status: int | None = None)
 def serve(
     app: str,
     env: Mapping[str, str],
-    *,
-    workers: int = 1,
     ready_path: str = "/health/live",
     timeout_s: float = 120.0,  # a loaded 2-core box can take a while
+    *,
+    workers: int = 1,
 ) -> Iterator[str]:
     """``uvicorn app`` on a free loopback port (our environment plus ``env``) for the block; yields the base URL."""
     port = free_port()
