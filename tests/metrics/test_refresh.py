@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ops.metrics_demo import demo_stage
 from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
@@ -17,7 +18,6 @@ from shared.platform.resources import Resources
 from shared.services.metrics_refresh import (
     compute_metrics,
     definitions_from,
-    demo_stage,
     lock_key,
     refresh_metrics,
 )
