@@ -4,6 +4,7 @@ skipped where promtool is not installed)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ import yaml
 from tests.deploy.manifests import by_kind, load_documents
 
 HERE = Path(__file__).resolve().parent
-RUNBOOK = HERE.parents[1] / "docs" / "observability.md"
+RUNBOOK = HERE.parents[1] / "docs" / "runbooks" / "incidents.md"
 ALERTS = {
     "HighRequestLatencyP95",
     "HighErrorRatio",
@@ -48,15 +49,38 @@ def test_every_alert_has_severity_summary_and_a_unit_test() -> None:
     assert tested == ALERTS
 
 
-def test_every_runbook_url_points_at_a_section_of_the_observability_doc() -> None:
-    """Each alert's runbook_url names docs/observability.md and an anchor that the doc has."""
-    headings = {line.lstrip("#").strip().lower() for line in RUNBOOK.read_text().splitlines() if line.startswith("#")}
+def _sections(markdown: str) -> dict[str, str]:
+    """Level-2 sections by their anchor (GitHub's slug: lower case, spaces to hyphens,
+    punctuation dropped)."""
+    out: dict[str, str] = {}
+    anchor = ""
+    for line in markdown.splitlines():
+        if line.startswith("## "):
+            anchor = re.sub(r"[^a-z0-9 _-]", "", line[3:].strip().lower()).replace(" ", "-")
+            out[anchor] = ""
+        elif anchor:
+            out[anchor] += line + "\n"
+    return out
+
+
+def test_every_runbook_url_resolves_to_a_section_with_checks_and_mitigations() -> None:
+    """Each alert's runbook_url names docs/runbooks/incidents.md and an anchor the runbook has;
+    the section says what to check first and how to mitigate (or links the runbook that does)."""
+    sections = _sections(RUNBOOK.read_text())
     for group in _rules()["groups"]:  # type: ignore[attr-defined]
         for rule in group["rules"]:
             url = rule["annotations"]["runbook_url"]
             page, _, anchor = url.partition("#")
-            assert page.endswith("/docs/observability.md"), url
-            assert anchor == rule["alert"].lower() and anchor in headings, (rule["alert"], url)
+            assert page.endswith("/docs/runbooks/incidents.md"), url
+            assert anchor == rule["alert"].lower() and anchor in sections, (rule["alert"], url)
+            body = sections[anchor]
+            assert "**What**" in body and "First checks" in body, rule["alert"]
+            assert "Mitigations" in body or re.search(r"\]\([a-z-]+\.md\)", body), rule["alert"]
+
+
+def test_a_missing_anchor_would_be_caught() -> None:
+    sections = _sections("# T\n\n## HighErrorRatio\n\n**What**: x\n")
+    assert "higherrorratio" in sections and "highrequestlatencyp95" not in sections
 
 
 @pytest.fixture()
