@@ -65,6 +65,7 @@ ANALYSIS_SPEC = {
     "refuter_simulations": 2,
 }
 WARM_UP = ("/v1/metrics/graph", "/v1/metrics/teams", "/v1/metrics/bridges?limit=20", "/v1/graph/stats")
+CONTENDED_LOAD_PER_CORE = 3.0  # above this the latency figures measure the scheduler, not the service
 STACK_PORTS = ("CO_PG_PORT", "CO_REDIS_PORT", "CO_FALKORDB_PORT", "CO_TEMPORAL_PORT")
 
 
@@ -309,6 +310,7 @@ def run_profile(plan: Run) -> dict[str, Any]:
         "run_cpu_s": round(cpu_run, 1),
         "locust_cpu_s": round(client_cpu, 1),
         "total_wall_s": round(time.monotonic() - wall_start, 1),
+        "contended": max(load_start[0], os.getloadavg()[0]) > CONTENDED_LOAD_PER_CORE * (os.cpu_count() or 1),
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "reports": [str(p.relative_to(ROOT)) for p in sorted(REPORTS.glob(f"load-{plan.name}*"))],
