@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,10 +21,13 @@ from tests.conftest import ROOT
 REPORTS = ROOT / "var" / "reports"
 
 
-def test_load_smoke_passes_its_gates(stack_env: dict[str, str]) -> None:
+def test_load_smoke_passes_its_gates(temporal_namespace: str) -> None:
+    """The run's workflows go to this session's Temporal namespace (the harness terminates
+    them at the end; the session fixture deletes the namespace)."""
     proc = subprocess.run(
         [sys.executable, "-m", "load.harness", "smoke"],
         cwd=ROOT,
+        env={**os.environ, "CO_TEMPORAL_NAMESPACE": temporal_namespace},
         capture_output=True,
         text=True,
         timeout=600,
