@@ -38,22 +38,19 @@ from typing import Any
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from load.profile import EMPLOYEES, RUNS, Run  # noqa: E402
-from ops.bench_metrics import synthetic_org  # noqa: E402
-from ops.demo import wait_http  # noqa: E402
-from shared.adapters.graph.base import PersonRow, TieRow  # noqa: E402
-from shared.adapters.postgres.databases import create_database, drop_database  # noqa: E402
-from shared.domain.privacy import pseudonymise  # noqa: E402
-from shared.domain.synthetic_org import generate_org  # noqa: E402
-from shared.platform.resources import Needs, open_resources  # noqa: E402
-from shared.platform.settings import Settings, load_settings  # noqa: E402
-from shared.platform.tokens import mint_token  # noqa: E402
-from shared.services.metrics_refresh import refresh_metrics  # noqa: E402
-from shared.services.synthetic_org import load_org  # noqa: E402
-from tests.api.servers import free_port, settings_env, uvicorn_process  # noqa: E402
+from load.profile import EMPLOYEES, RUNS, Run
+from ops.bench_metrics import synthetic_org
+from ops.processes import answers, free_port, serve, settings_env
+from ops.stack.config import ROOT, port
+from shared.adapters.graph.base import PersonRow, TieRow
+from shared.adapters.postgres.databases import create_database, drop_database
+from shared.domain.privacy import pseudonymise
+from shared.domain.synthetic_org import generate_org
+from shared.platform.resources import Needs, open_resources
+from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import mint_token
+from shared.services.metrics_refresh import refresh_metrics
+from shared.services.synthetic_org import load_org
 
 REPORTS = ROOT / "var" / "reports"
 WEEKS = 4
@@ -66,7 +63,7 @@ ANALYSIS_SPEC = {
 }
 WARM_UP = ("/v1/metrics/graph", "/v1/metrics/teams", "/v1/metrics/bridges?limit=20", "/v1/graph/stats")
 CONTENDED_LOAD_PER_CORE = 3.0  # above this the latency figures measure the scheduler, not the service
-STACK_PORTS = ("CO_PG_PORT", "CO_REDIS_PORT", "CO_FALKORDB_PORT", "CO_TEMPORAL_PORT")
+STACK_SERVERS = ("postgres", "redis", "falkordb", "temporal")
 
 
 def log(msg: str) -> None:
@@ -132,6 +129,14 @@ def process(args: list[str], env: dict[str, str], name: str, logs: Path) -> Iter
             proc.wait()
 
 
+def wait_ok(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not answers(url):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer")
+        time.sleep(0.2)
+
+
 def evidence_analysis(base: str, settings: Settings, timeout_s: float = 600) -> str:
     """One real analysis through the API and the worker (its id is the proposals' evidence);
     meanwhile every read route is called once, so the run starts on warm pools and imports."""
@@ -155,7 +160,7 @@ def evidence_analysis(base: str, settings: Settings, timeout_s: float = 600) -> 
 
 def stack_processes() -> list[psutil.Process]:
     """This worktree's stack servers (the processes listening on its CO_*_PORTs) and their children."""
-    ports = {int(os.environ[p]) for p in STACK_PORTS if os.environ.get(p)}
+    ports = {port(name) for name in STACK_SERVERS}
     found: dict[int, psutil.Process] = {}
     for conn in psutil.net_connections(kind="tcp"):
         if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in ports and conn.pid:
@@ -238,7 +243,7 @@ def run_profile(plan: Run) -> dict[str, Any]:
     wall_start = time.monotonic()
     dsn = asyncio.run(create_database(base_dsn, f"co_load_{run}"))
     sim_port = free_port()
-    settings = run_settings(run, dsn, f"http://127.0.0.1:{sim_port}")
+    settings = run_settings(run, dsn, f"http://127.0.0.1:{sim_port}")  # the simulator's URL is a setting
     env = {**os.environ, **settings_env(settings), "PYTHONPATH": str(ROOT)}
     context_file = Path(tempfile.mkstemp(prefix="co-load-", suffix=".json")[1])
     try:
@@ -260,8 +265,8 @@ def run_profile(plan: Run) -> dict[str, Any]:
                 stack.enter_context(process(["-m", "workflows.worker"], env, "worker", Path(f"{prefix}-worker.log"))),
                 stack.enter_context(process(consumer, env, "graph updater", Path(f"{prefix}-consumer.log"))),
             ]
-            wait_http(f"http://127.0.0.1:{sim_port}/health")
-            base = stack.enter_context(uvicorn_process("functions.dev_server.main:app", env))
+            wait_ok(f"http://127.0.0.1:{sim_port}/health")
+            base = stack.enter_context(serve("functions.dev_server.main:app", env))
             server = [p for p in psutil.Process().children() if p.pid not in {s.pid for s in started}]
             log("running the evidence analysis")
             context["evidence_analysis_id"] = evidence_analysis(base, settings)

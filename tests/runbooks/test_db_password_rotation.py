@@ -17,10 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
+from ops.processes import serve, settings_env
+from ops.stack.config import secret
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
-from tests.api.servers import settings_env, uvicorn_process
-from tests.conftest import ROOT
 
 APP = "functions.interventions_api.main:app"
 
@@ -34,11 +34,8 @@ def _dsn(base: str, user: str, password: str, database: str | None = None) -> st
 @pytest.fixture()
 async def superuser(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     """The local cluster's superuser (a DBA's role; the application role cannot create roles)."""
-    secret_file = ROOT / "var" / "secrets" / "pg_superuser_password"
-    if not secret_file.exists():
-        pytest.fail("no local superuser secret: run ./dev up")
     conn = await asyncpg.connect(
-        _dsn(settings.pg_dsn.get_secret_value(), "postgres", secret_file.read_text().strip(), "postgres")
+        _dsn(settings.pg_dsn.get_secret_value(), "postgres", secret("pg_superuser_password"), "postgres")
     )
     yield conn
     await conn.close()
@@ -87,7 +84,7 @@ async def test_database_password_rotation_drops_no_request(
     blue_revision = ExitStack()
     try:
         env_blue = settings_env(settings, pg_dsn=_dsn(base, blue, blue_pw), rate_limit_read=10**6)
-        url_blue = blue_revision.enter_context(uvicorn_process(APP, env_blue))
+        url_blue = blue_revision.enter_context(serve(APP, env_blue))
         traffic = Traffic(token, url_blue)
         traffic.start()
         try:
@@ -96,7 +93,7 @@ async def test_database_password_rotation_drops_no_request(
             await superuser.execute(f"ALTER ROLE \"{green}\" LOGIN PASSWORD '{green_pw}'")
             # 2. the next revision starts with it
             env_green = settings_env(settings, pg_dsn=_dsn(base, green, green_pw), rate_limit_read=10**6)
-            with uvicorn_process(APP, env_green) as url_green:
+            with serve(APP, env_green) as url_green:
                 # 3. traffic moves to it, then the old revision drains and stops (SIGTERM)
                 traffic.target = url_green
                 time.sleep(0.5)
