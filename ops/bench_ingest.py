@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from ops.processes import free_port, uvicorn_args, wait_http
 from ops.stack.config import ROOT
 from shared.adapters.graph import build_graph_store
 from shared.adapters.postgres.databases import scratch_database
@@ -245,32 +246,13 @@ async def measure(args: argparse.Namespace, base: Settings, run_tag: str, dsn: s
         span_dir = Path(tempfile.mkdtemp(prefix="bench-spans-"))
         bench.env |= {"CO_OTEL_SPAN_DIR": str(span_dir), "CO_OTEL_SAMPLING_RATIO": str(args.otel_ratio)}
         print(f"tracing at a {args.otel_ratio:.0%} sampling ratio, spans in {span_dir}")
-    port = 8790
+    port = free_port()
     api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "functions.ingest_http.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=bench.env,
+        [sys.executable, *uvicorn_args("functions.ingest_http.main:app", port)], cwd=ROOT, env=bench.env
     )
     url = f"http://127.0.0.1:{port}/v1/events"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        await wait_http(f"http://127.0.0.1:{port}/health/live", status=200)
         token = mint_token(settings, subject="bench", roles=["service"])
         rate = await bench.consumer_throughput(args.consumer_events)
         result["consumer_events_per_s"] = round(rate, 1)

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import time
 import uuid
@@ -28,6 +27,7 @@ import uuid
 import httpx
 from pydantic import SecretStr
 
+from ops.browser import CHROMIUM_ARGS, chromium_path
 from ops.processes import serve, settings_env
 from ops.stack.config import ROOT
 from shared.adapters.datasets import data_dir_for, eu_core, synthetic_weight
@@ -36,17 +36,6 @@ from shared.adapters.postgres.databases import scratch_database
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings, load_settings
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 async def load_graph(settings: Settings) -> int:
@@ -67,7 +56,7 @@ async def render_times(base: str, renders: int) -> list[float]:
 
     times: list[float] = []
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         for _ in range(renders + 1):
             context = await browser.new_context(viewport={"width": 1366, "height": 860})
             page = await context.new_page()

@@ -24,6 +24,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ops.browser import CHROMIUM_ARGS
 from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.audit import AuditStore
@@ -39,16 +40,6 @@ from workflows.intervention.activities import build
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
 AXE = ROOT / "tests" / "web" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROLES = ("viewer", "analyst", "approver", "admin")
 
 
