@@ -33,6 +33,7 @@ from pydantic import SecretStr
 
 from ops.processes import free_port, uvicorn_args, wait_http
 from ops.stack.config import ROOT
+from shared.adapters.datasets import data_dir_for
 from shared.adapters.graph import build_graph_store
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.redis_pool import build_redis
@@ -44,7 +45,7 @@ from shared.platform.tokens import generate_local_keypair, mint_token
 from shared.services.ingest import accept_events, stream_names
 from shared.services.replay import file_events
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = data_dir_for(ROOT)  # real data, never copied here
 
 
 def pct(values: list[float], q: float) -> float:

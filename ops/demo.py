@@ -32,7 +32,7 @@ import httpx
 
 from ops.processes import answers
 from ops.stack.config import ROOT
-from shared.adapters.datasets import eu_core_departments, eu_core_edges
+from shared.adapters.datasets import data_dir_for, eu_core_departments, eu_core_edges
 from shared.adapters.streams import lag
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings, load_settings
@@ -40,7 +40,7 @@ from shared.platform.tokens import mint_token
 from shared.services.ingest import stream_names
 from shared.services.replay import replay
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = data_dir_for(ROOT)  # real data, never copied here
 LOGS = ROOT / "var" / "log"
 
 

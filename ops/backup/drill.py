@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -45,6 +43,7 @@ from ops.stack.config import (
     HOST,
     ROOT,
 )
+from shared.adapters.datasets import data_dir_for
 from shared.adapters.postgres.audit import append as audit_append
 from shared.adapters.redis_pool import build_redis
 from shared.adapters.streams import lag
@@ -53,7 +52,7 @@ from shared.platform.tokens import mint_token
 from shared.services.ingest import stream_names
 from shared.services.replay import file_events, replay
 
-DATA = Path(os.environ.get("CO_DATA_DIR", ROOT.parent / "shared" / "data"))  # real data, never copied here
+DATA = data_dir_for(ROOT)  # real data, never copied here
 
 
 async def drained(settings: Settings, timeout_s: float = 3600) -> None:
