@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ops import temporal_namespaces
+from ops.processes import free_port  # noqa: F401  (re-exported: tests import it from here)
 from shared.adapters.datasets import data_dir_for
 from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
@@ -149,11 +150,3 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

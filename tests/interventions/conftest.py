@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from ops.processes import free_port
 from shared.adapters.postgres.audit import AuditStore
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
@@ -26,12 +26,6 @@ from workflows.intervention import WORKFLOWS
 from workflows.intervention.activities import InterventionActivities, build
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_simulator(port: int) -> subprocess.Popen[bytes]:
