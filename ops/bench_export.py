@@ -84,7 +84,7 @@ def worker_env(settings: Settings, dsn: str, queue: str) -> dict[str, str]:
             "CO_ENVIRONMENT": "test",
             "CO_PG_DSN": dsn,
             "CO_TEMPORAL_TASK_QUEUE": queue,
-            "CO_S3_BUCKET": settings.s3_bucket,
+            "CO_S3_BUCKET": settings.s3.bucket,
             "PYTHONPATH": str(ROOT),
         }
     )
@@ -97,7 +97,7 @@ async def main() -> dict[str, Any]:
     queue = f"bench-export-{run}"
     keys = Path(tempfile.mkdtemp(prefix="bench-export-keys-"))
     private = generate_local_keypair(keys)
-    async with scratch_database(base.pg_dsn.get_secret_value(), f"co_bench_export_{run}") as dsn:
+    async with scratch_database(base.postgres.dsn.get_secret_value(), f"co_bench_export_{run}") as dsn:
         started = time.perf_counter()
         rows = await seed(dsn)
         log(f"seeded {rows} rows in {time.perf_counter() - started:.1f} s")

@@ -66,8 +66,8 @@ async def in_flight_ids(settings: Settings) -> tuple[bytes, int]:
     """The newest stream entry id now, and how many entries are pending (delivered, not acked)."""
     redis = build_redis(settings)
     try:
-        info = await redis.xinfo_stream(settings.stream_name)
-        pending = await redis.xpending(settings.stream_name, settings.stream_group)
+        info = await redis.xinfo_stream(settings.ingest.stream_name)
+        pending = await redis.xpending(settings.ingest.stream_name, settings.ingest.stream_group)
     finally:
         await redis.aclose()
     return info["last-generated-id"], int(pending["pending"])
@@ -79,9 +79,9 @@ async def caught_up(settings: Settings, boundary: bytes, started: float, timeout
     try:
         while time.monotonic() - started < timeout_s:
             rows = await redis.xpending_range(
-                settings.stream_name, settings.stream_group, min="-", max=boundary, count=1
+                settings.ingest.stream_name, settings.ingest.stream_group, min="-", max=boundary, count=1
             )
-            groups = await redis.xinfo_groups(settings.stream_name)
+            groups = await redis.xinfo_groups(settings.ingest.stream_name)
             delivered = max((g["last-delivered-id"] for g in groups), default=b"0-0")
             if not rows and _id(delivered) >= _id(boundary):
                 return time.monotonic() - started
@@ -122,10 +122,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     server.wait_ready(120)
     ingest_port, api_port = derived_port("CO_CRASH_INGEST_PORT", 88, 8793), derived_port("CO_CRASH_API_PORT", 89, 8794)
     procs: list[subprocess.Popen[bytes]] = []
-    result: dict[str, Any] = {"dataset": "email-Enron", "consumer_claim_idle_ms": base.consumer_claim_idle_ms}
-    async with scratch_database(base.pg_dsn.get_secret_value(), f"co_crash_{tag}") as dsn:
-        settings = base.model_copy(
-            update={
+    result: dict[str, Any] = {"dataset": "email-Enron", "consumer_claim_idle_ms": base.ingest.consumer_claim_idle_ms}
+    async with scratch_database(base.postgres.dsn.get_secret_value(), f"co_crash_{tag}") as dsn:
+        settings = base.replace(
+            **{
                 "pg_dsn": SecretStr(dsn),
                 "falkordb_port": server.port,
                 "graph_name": f"crash_{tag}",
@@ -137,10 +137,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         env = dict(os.environ) | {
             "CO_PG_DSN": dsn,
             "CO_FALKORDB_PORT": str(server.port),
-            "CO_GRAPH_NAME": settings.graph_name,
-            "CO_STREAM_NAME": settings.stream_name,
-            "CO_DEAD_LETTER_STREAM": settings.dead_letter_stream,
-            "CO_GRAPH_BUILD_KEY": settings.graph_build_key,
+            "CO_GRAPH_NAME": settings.graph.name,
+            "CO_STREAM_NAME": settings.ingest.stream_name,
+            "CO_DEAD_LETTER_STREAM": settings.ingest.dead_letter_stream,
+            "CO_GRAPH_BUILD_KEY": settings.graph.build_key,
             "CO_LOG_LEVEL": "ERROR",
             "PYTHONPATH": str(ROOT),
         }
@@ -210,7 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await conn.close()
             weights = await graph_weights(settings)
             redis = build_redis(settings)
-            dead = int(await redis.xlen(settings.dead_letter_stream))
+            dead = int(await redis.xlen(settings.ingest.dead_letter_stream))
             await redis.aclose()
             result |= {
                 "events_sent": sent,
@@ -238,7 +238,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await graph.clear()
             await graph.close()
             redis = build_redis(settings)
-            await redis.delete(settings.stream_name, settings.dead_letter_stream, settings.graph_build_key)
+            await redis.delete(
+                settings.ingest.stream_name, settings.ingest.dead_letter_stream, settings.graph.build_key
+            )
             await redis.aclose()
             if not args.keep_server and (running := server.running()) is not None:
                 server.stop(running)

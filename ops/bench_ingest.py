@@ -89,11 +89,11 @@ class Bench:
         self.consumers = consumers
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env = dict(os.environ) | {
-            "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
-            "CO_GRAPH_NAME": settings.graph_name,
-            "CO_STREAM_NAME": settings.stream_name,
-            "CO_DEAD_LETTER_STREAM": settings.dead_letter_stream,
-            "CO_JWT_PUBLIC_KEYS_DIR": str(settings.jwt_public_keys_dir),
+            "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
+            "CO_GRAPH_NAME": settings.graph.name,
+            "CO_STREAM_NAME": settings.ingest.stream_name,
+            "CO_DEAD_LETTER_STREAM": settings.ingest.dead_letter_stream,
+            "CO_JWT_PUBLIC_KEYS_DIR": str(settings.auth.public_keys_dir),
             "CO_LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
         }
@@ -130,7 +130,7 @@ class Bench:
     async def first_read(self) -> float:
         """When a consumer took its first entries (process start-up is not consumer throughput)."""
         while True:
-            groups = await self.redis.xinfo_groups(self.settings.stream_name)
+            groups = await self.redis.xinfo_groups(self.settings.ingest.stream_name)
             if any(int(g.get("entries-read") or 0) > 0 for g in groups):
                 return time.perf_counter()
             await asyncio.sleep(0.01)
@@ -156,11 +156,11 @@ class Bench:
         self, url: str, token: str, events: list[dict[str, Any]], rate: float | None, concurrency: int
     ) -> tuple[float, list[float]]:
         """Send ``events`` (+ one probe per batch); returns (events/s to committed graph, freshness s)."""
-        key = self.settings.pseudonymisation_key
+        key = self.settings.privacy.pseudonymisation_key
         accepted_at: dict[str, float] = {}
         seen_at: dict[str, float] = {}
         pubsub = self.redis.pubsub()
-        await pubsub.subscribe(self.settings.graph_changed_channel)
+        await pubsub.subscribe(self.settings.graph.changed_channel)
         tag = uuid.uuid4().hex[:6]
 
         async def listen() -> None:
@@ -222,15 +222,15 @@ class Bench:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     base = load_settings()
     run_tag = uuid.uuid4().hex[:8]
-    async with scratch_database(base.pg_dsn.get_secret_value(), f"co_bench_{run_tag}") as dsn:
+    async with scratch_database(base.postgres.dsn.get_secret_value(), f"co_bench_{run_tag}") as dsn:
         return await measure(args, base, run_tag, dsn)
 
 
 async def measure(args: argparse.Namespace, base: Settings, run_tag: str, dsn: str) -> dict[str, Any]:
     keys = ROOT / "var" / "bench-keys"
     generate_local_keypair(keys)
-    settings = base.model_copy(
-        update={
+    settings = base.replace(
+        **{
             "pg_dsn": SecretStr(dsn),
             "graph_name": f"bench_{run_tag}",
             "stream_name": f"bench:{run_tag}",
@@ -288,7 +288,7 @@ async def measure(args: argparse.Namespace, base: Settings, run_tag: str, dsn: s
         api.wait(timeout=15)
         await graph.clear()
         await graph.close()
-        await bench.redis.delete(settings.stream_name, settings.dead_letter_stream)
+        await bench.redis.delete(settings.ingest.stream_name, settings.ingest.dead_letter_stream)
         await bench.redis.aclose()
     return result
 

@@ -205,7 +205,7 @@ def read_latencies(client: httpx.Client, paths: list[str], rounds: int) -> list[
 
 async def main() -> dict[str, Any]:
     base_settings = load_settings()
-    admin_dsn = base_settings.pg_dsn.get_secret_value()
+    admin_dsn = base_settings.postgres.dsn.get_secret_value()
     tag = uuid.uuid4().hex[:8]
     db = f"co_bench_metrics_{tag}"
     dsn = await create_database(admin_dsn, db)
@@ -242,8 +242,8 @@ async def main() -> dict[str, Any]:
         env.update(
             {
                 "CO_PG_DSN": dsn,
-                "CO_GRAPH_NAME": settings.graph_name,
-                "CO_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+                "CO_GRAPH_NAME": settings.graph.name,
+                "CO_TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
                 "CO_JWT_PUBLIC_KEYS_DIR": str(keys / "jwt_public"),
                 "CO_JWT_PRIVATE_KEY_FILE": str(private),
                 "PYTHONPATH": str(ROOT),
@@ -329,9 +329,9 @@ async def main() -> dict[str, Any]:
     finally:
         import redis
 
-        falkor = redis.Redis(host=settings.falkordb_host, port=settings.falkordb_port)
+        falkor = redis.Redis(host=settings.graph.falkordb.host, port=settings.graph.falkordb.port)
         try:
-            falkor.execute_command("GRAPH.DELETE", settings.graph_name)
+            falkor.execute_command("GRAPH.DELETE", settings.graph.name)
         except redis.ResponseError:
             pass
         finally:

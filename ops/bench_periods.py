@@ -87,7 +87,7 @@ async def window_refresh(settings: Settings, base_dsn: str, tag: str) -> dict[st
             await copy_interactions(pool, rows)
             async with pool.acquire() as conn:
                 await conn.execute("ANALYZE interactions")
-            window = rolling_window(now, settings.metrics_window_days)
+            window = rolling_window(now, settings.metrics.window_days)
             defs, rules = definitions_from(settings), tie_rules_from(settings)
             log("28-day window refresh ...")
             t0, c0 = time.perf_counter(), cpu_seconds()
@@ -146,7 +146,7 @@ async def backfill(settings: Settings, base_dsn: str, tag: str) -> dict[str, Any
             t0 = time.perf_counter()
             periods = await periods_to_fill(pool, "week", datetime.now(UTC), rewrite=False)
             for period in periods:
-                await write_period(pool, period, defs, rules, settings.min_group_size)
+                await write_period(pool, period, defs, rules, settings.privacy.min_group_size)
             seconds = time.perf_counter() - t0
             return {
                 "weeks": len(periods),
@@ -162,7 +162,7 @@ PARTS = ("backfill", "window", "exact")
 
 async def run(settings: Settings | None = None, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
     settings = settings or load_settings()
-    base_dsn = settings.pg_dsn.get_secret_value()
+    base_dsn = settings.postgres.dsn.get_secret_value()
     tag = uuid.uuid4().hex[:8]
     out: dict[str, Any] = {"load_before": os.getloadavg()}
     figures: dict[str, float] = {}

@@ -28,10 +28,10 @@ from shared.platform.settings import load_settings
 async def bench_audit() -> dict[str, float]:
     base = load_settings()
     name = f"co_bench_security_{uuid.uuid4().hex[:8]}"
-    async with scratch_database(base.pg_dsn.get_secret_value(), name) as dsn:
-        settings = base.model_copy(update={"pg_dsn": type(base.pg_dsn)(dsn), "audit_anchor_prefix": f"bench/{name}"})
+    async with scratch_database(base.postgres.dsn.get_secret_value(), name) as dsn:
+        settings = base.replace(**{"pg_dsn": type(base.postgres.dsn)(dsn), "audit_anchor_prefix": f"bench/{name}"})
         async with open_resources(settings, Needs(pg=True)) as res:
-            store = audit.AuditStore(res.pg, settings.audit_key)
+            store = audit.AuditStore(res.pg, settings.audit.key)
             writers, per_writer = 8, 250
 
             async def writer(w: int) -> None:
@@ -48,7 +48,7 @@ async def bench_audit() -> dict[str, float]:
             append_s = time.perf_counter() - started
             s3 = anchor_client(settings)
             rows = await store.query(limit=5000)
-            bucket, prefix = settings.audit_anchor_bucket, settings.audit_anchor_prefix
+            bucket, prefix = settings.audit.anchor_bucket, settings.audit.anchor_prefix
             for row in rows[:: len(rows) // 10][:10]:  # ten anchored heads along the chain
                 anchor = audit.Anchor(row.id, row.row_hash)
                 await asyncio.to_thread(write_anchor, s3, bucket, prefix, anchor, row.occurred_at.isoformat())

@@ -40,7 +40,7 @@ from shared.platform.settings import Settings, load_settings
 
 async def load_graph(settings: Settings) -> int:
     teams, edges = eu_core(data_dir_for(ROOT))
-    key = settings.pseudonymisation_key
+    key = settings.privacy.pseudonymisation_key
     ids = {raw: pseudonymise(raw, key) for raw in teams}
     async with open_resources(settings, Needs(graph=True)) as res:
         await res.graph.ensure_schema()
@@ -92,7 +92,7 @@ async def push_latencies(base: str, settings: Settings, pushes: int) -> list[flo
             await res.graph.upsert_ties([TieRow("bench-a", "bench-b", i + 2, float(i + 1), i + 1)])
             committed = time.perf_counter()
             message = json.dumps({"people": ["bench-a", "bench-b"], "changed": 2, "at": time.time()})
-            await res.redis.publish(settings.graph_changed_channel, message)
+            await res.redis.publish(settings.graph.changed_channel, message)
             while True:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 if frame.get("type") == "changed" and frame.get("topic") == "graph":
@@ -109,9 +109,9 @@ async def main() -> None:
     args = parser.parse_args()
     base_settings = load_settings()
     run = uuid.uuid4().hex[:8]
-    async with scratch_database(base_settings.pg_dsn.get_secret_value(), f"co_bench_web_{run}") as dsn:
-        settings = base_settings.model_copy(
-            update={
+    async with scratch_database(base_settings.postgres.dsn.get_secret_value(), f"co_bench_web_{run}") as dsn:
+        settings = base_settings.replace(
+            **{
                 "pg_dsn": SecretStr(dsn),
                 "graph_name": f"bench_web_{run}",
                 "graph_changed_channel": f"bench:{run}:graph",

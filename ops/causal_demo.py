@@ -25,7 +25,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     worker picks it up within 20 s or Temporal is down, the same service in-process), and print
     effect, interval and verdict."""
     org = generate_org(seed=2026, people=400, weeks=12, true_effect=-0.4)
-    first = pseudonymise(org.people[0], resources.settings.pseudonymisation_key)
+    first = pseudonymise(org.people[0], resources.settings.privacy.pseudonymisation_key)
     if await CausalStore(resources.pg).outcome_count(first, OUTCOME_METRIC) == 0:  # load once
         await load_org(resources, org)
     out(

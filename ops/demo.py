@@ -129,7 +129,7 @@ def read_back_stage(settings: Settings, api: str) -> str:
     )
     from shared.domain.privacy import pseudonymise
 
-    someone = pseudonymise("eu-core:160", settings.pseudonymisation_key)
+    someone = pseudonymise("eu-core:160", settings.privacy.pseudonymisation_key)
     person = httpx.get(api + f"/v1/employees/{someone}/metrics", headers=analyst, timeout=30)
     if person.status_code == 200:
         m = person.json()["metrics"]
@@ -195,7 +195,7 @@ async def run(args: argparse.Namespace) -> None:
         out("\n-- open these --")
         out(f"Web app (while `./dev serve` runs): {api}/app/  (what to click: see 'web app' above)")
         out(f"API docs (while `./dev serve` runs): {api}/docs")
-        out(f"Temporal Web UI: {settings.temporal_ui_url}")
+        out(f"Temporal Web UI: {settings.temporal.ui_url}")
         out("Local servers: ./dev status")
     out("demo finished")
 

@@ -46,7 +46,7 @@ async def demo() -> None:
 async def _bench_audit(res: Resources) -> dict[str, float]:
     from shared.adapters.postgres.audit import AuditStore
 
-    store = AuditStore(res.pg, res.settings.audit_key)
+    store = AuditStore(res.pg, res.settings.audit.key)
     writers, per_writer = 8, 250
 
     async def writer(w: int) -> None:
@@ -93,10 +93,10 @@ async def _bench_workflows(res: Resources, n: int = 20) -> dict[str, float]:
                 break
             except httpx.HTTPError:
                 await asyncio.sleep(0.1)
-        settings: Settings = res.settings.model_copy(update={"simulator_url": url})
-        client = await Client.connect(settings.temporal_address)
+        settings: Settings = res.settings.replace(**{"simulator_url": url})
+        client = await Client.connect(settings.temporal.address)
         queue = f"bench-iv-{uuid.uuid4().hex[:6]}"
-        acts = build(settings, AuditStore(res.pg, settings.audit_key))
+        acts = build(settings, AuditStore(res.pg, settings.audit.key))
         ev = Evidence("bench", "meeting_hours", "wellbeing", -0.4, -0.5, -0.3, Verdict.ROBUST)
         latencies: list[float] = []
         with ThreadPoolExecutor(8) as pool:

@@ -101,18 +101,18 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     sim_port, api_port = free_port(), free_port()
     sim_url, api_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{api_port}"
     workdir = Path(tempfile.mkdtemp(prefix="co-demo-iv-"))
-    keys, public = settings.jwt_private_key_file, settings.jwt_public_keys_dir
+    keys, public = settings.auth.private_key_file, settings.auth.public_keys_dir
     if keys is None or not keys.exists():  # no local signing key: a throwaway pair for this demo
         from shared.platform.tokens import generate_local_keypair
 
         keys, public = generate_local_keypair(workdir / "keys"), workdir / "keys" / "jwt_public"
     env = {
         **os.environ,
-        "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
-        "CO_GRAPH_NAME": settings.graph_name,
+        "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
+        "CO_GRAPH_NAME": settings.graph.name,
         "CO_SIMULATOR_PORT": str(sim_port),
         "CO_SIMULATOR_URL": sim_url,
-        "CO_TEMPORAL_ADDRESS": settings.temporal_address,
+        "CO_TEMPORAL_ADDRESS": settings.temporal.address,
         "CO_TEMPORAL_TASK_QUEUE": queue,
         "CO_INTERVENTION_TASK_QUEUE": queue,
         "CO_MONITORING_WINDOW_S": str(MONITORING_S),
@@ -297,5 +297,5 @@ async def _run(
             await api.get("/v1/audit", params={"intervention_id": cap["intervention_id"]}, headers=approver)
         ).json()
         out("audit trail of the rolled-back cap: " + " -> ".join(f"{a['event']}({a['actor']})" for a in trail))
-        report = await AuditStore(resources.pg, resources.settings.audit_key).verify()
+        report = await AuditStore(resources.pg, resources.settings.audit.key).verify()
         out(f"audit chain verified: ok={report.ok}, {report.rows} rows, head {report.head[:16]}...")

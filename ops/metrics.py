@@ -27,7 +27,7 @@ async def run(args: argparse.Namespace) -> None:
                 datetime.now(UTC),
                 definitions_from(s),
                 tie_rules_from(s),
-                s.min_group_size,
+                s.privacy.min_group_size,
                 rewrite=args.rewrite,
                 on_progress=lambda done, total, p: print(f"{done}/{total} {p.kind} {p.label}", flush=True),
             )

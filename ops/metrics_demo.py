@@ -40,7 +40,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     withheld = sum(1 for t in teams if t.withheld)
     out(
         f"most overloaded teams (load index = mean interaction volume per member / org mean; "
-        f"{withheld} teams withheld by k-anonymity, k = {resources.settings.min_group_size}):"
+        f"{withheld} teams withheld by k-anonymity, k = {resources.settings.privacy.min_group_size}):"
     )
     for i, t in enumerate(most_overloaded(teams, 5), 1):
         f = t.figures

@@ -23,7 +23,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         datetime.now(UTC),
         definitions_from(s),
         tie_rules_from(s),
-        s.min_group_size,
+        s.privacy.min_group_size,
         rewrite=True,
     )
     if not periods:

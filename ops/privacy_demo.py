@@ -17,7 +17,7 @@ from shared.services.retention import run_retention
 
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     settings = resources.settings
-    api = settings.api_base_url
+    api = settings.http.api_base_url
     viewer = {"authorization": "Bearer " + mint_token(settings, subject="demo-viewer", roles=["viewer"])}
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
         started = await http.post("/v1/exports", json={"kind": "team_metrics"}, headers=viewer)

@@ -34,7 +34,7 @@ def free_port() -> int:
 
 def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
     """``CO_*`` variables that rebuild ``settings`` in another process; overrides by field or variable name."""
-    values = settings.model_dump()
+    values = settings.flat()
     values.update(overrides)
     env: dict[str, str] = {}
     for name, value in values.items():

@@ -22,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     token = mint_token(settings, subject="replay", roles=["service"])
-    url = args.url or settings.api_base_url.rstrip("/") + "/v1/events"
+    url = args.url or settings.http.api_base_url.rstrip("/") + "/v1/events"
     report = asyncio.run(
         replay(
             file_events(args.file, span_days=args.span_days),

@@ -31,10 +31,10 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     if not anchored.get("anchored"):
         out(f"nothing anchored ({anchored.get('reason', 'chain does not verify')})")
         return
-    out(f"head #{anchored['id']} {anchored['row_hash'][:16]}... anchored in s3://{settings.audit_anchor_bucket}")
-    key = f"{settings.audit_anchor_prefix}/{anchored['id']:020d}.json"
+    out(f"head #{anchored['id']} {anchored['row_hash'][:16]}... anchored in s3://{settings.audit.anchor_bucket}")
+    key = f"{settings.audit.anchor_prefix}/{anchored['id']:020d}.json"
     try:
-        await asyncio.to_thread(build_s3(settings).put_object, Bucket=settings.audit_anchor_bucket, Key=key, Body=b"{}")
+        await asyncio.to_thread(build_s3(settings).put_object, Bucket=settings.audit.anchor_bucket, Key=key, Body=b"{}")
         out("WARNING: the application's S3 identity could overwrite an anchor")
     except ClientError as exc:
         out(f"the application's S3 identity cannot overwrite it: {exc.response['Error']['Code']}")

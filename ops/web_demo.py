@@ -26,7 +26,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     out(f"people network (analysts and admins only): {len(people['nodes'])} people, {len(people['edges'])} ties")
     pending = await views.pending()
     out(f"approval queue: {len(pending)} waiting")
-    base = settings.api_base_url.rstrip("/")
+    base = settings.http.api_base_url.rstrip("/")
     out(f"web app: {base}/app/  (run `./dev serve`; it offers development sign-in locally)")
     out("  1. Sign in: pick 'analyst' -> Organisation: the team network (drag, scroll, N/P to select), then 'People'")
     out("  2. Click a team in the table: its trends, with range and granularity")

@@ -115,7 +115,7 @@ async def resources(settings: Settings, run_id: str) -> AsyncIterator[Resources]
 async def _drop_test_graphs(settings: Settings, run_id: str) -> None:
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis(host=settings.falkordb_host, port=settings.falkordb_port)
+    client = aioredis.Redis(host=settings.graph.falkordb.host, port=settings.graph.falkordb.port)
     try:
         for name in await client.execute_command("GRAPH.LIST"):
             text = name.decode() if isinstance(name, bytes) else name
@@ -136,15 +136,15 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     env.update(
         {
             "CO_ENVIRONMENT": settings.environment,
-            "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
-            "CO_GRAPH_NAME": settings.graph_name,
-            "CO_STREAM_NAME": settings.stream_name,
-            "CO_DEAD_LETTER_STREAM": settings.dead_letter_stream,
-            "CO_STREAM_GROUP": settings.stream_group,
-            "CO_TEMPORAL_NAMESPACE": settings.temporal_namespace,
-            "CO_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
-            "CO_JWT_PUBLIC_KEYS_DIR": str(settings.jwt_public_keys_dir or ""),
-            "CO_JWT_PRIVATE_KEY_FILE": str(settings.jwt_private_key_file or ""),
+            "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
+            "CO_GRAPH_NAME": settings.graph.name,
+            "CO_STREAM_NAME": settings.ingest.stream_name,
+            "CO_DEAD_LETTER_STREAM": settings.ingest.dead_letter_stream,
+            "CO_STREAM_GROUP": settings.ingest.stream_group,
+            "CO_TEMPORAL_NAMESPACE": settings.temporal.namespace,
+            "CO_TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
+            "CO_JWT_PUBLIC_KEYS_DIR": str(settings.auth.public_keys_dir or ""),
+            "CO_JWT_PRIVATE_KEY_FILE": str(settings.auth.private_key_file or ""),
             "PYTHONPATH": str(ROOT),
         }
     )

@@ -56,10 +56,10 @@ class ScheduleDef:
 def _cycle_request(settings: Settings, mode: str) -> CycleRequest:
     return CycleRequest(
         mode=mode,
-        analysis_workflow=settings.cycle_analysis_workflow,
-        analyses=list(settings.cycle_analyses),
-        lookback_hours=settings.cycle_lookback_hours,
-        intervention_task_queue=settings.intervention_task_queue,
+        analysis_workflow=settings.interventions.cycle.analysis_workflow,
+        analyses=list(settings.interventions.cycle.analyses),
+        lookback_hours=settings.interventions.cycle.lookback_hours,
+        intervention_task_queue=settings.interventions.intervention_task_queue,
     )
 
 
@@ -122,7 +122,7 @@ def schedule_definitions(settings: Settings) -> list[ScheduleDef]:
 
 
 def schedule_id(settings: Settings, name: str) -> str:
-    return f"{settings.temporal_task_queue}:{name}"
+    return f"{settings.temporal.task_queue}:{name}"
 
 
 def build_schedule(settings: Settings, d: ScheduleDef) -> Schedule:
@@ -131,7 +131,7 @@ def build_schedule(settings: Settings, d: ScheduleDef) -> Schedule:
             d.workflow,
             d.arg,
             id=f"{schedule_id(settings, d.name)}:run",  # Temporal appends the scheduled time
-            task_queue=settings.temporal_task_queue,
+            task_queue=settings.temporal.task_queue,
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=d.every, offset=d.offset)]),
         policy=SchedulePolicy(overlap=d.overlap),

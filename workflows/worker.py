@@ -125,9 +125,9 @@ def serve_metrics(worker: Worker, port: int, host: str = "127.0.0.1") -> None:
 def temporal_runtime(settings: Settings) -> Runtime | None:
     """A Temporal runtime whose SDK metrics (task latencies, slots, failures) Prometheus scrapes
     on ``worker_sdk_metrics_port``; None keeps the SDK's default runtime (no endpoint)."""
-    if settings.worker_sdk_metrics_port <= 0:
+    if settings.observability.worker_sdk_metrics_port <= 0:
         return None
-    address = f"{settings.metrics_bind_host}:{settings.worker_sdk_metrics_port}"
+    address = f"{settings.observability.metrics_bind_host}:{settings.observability.worker_sdk_metrics_port}"
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
 
 
@@ -139,14 +139,14 @@ async def run(settings: Settings, packages: tuple[str, ...] = WORKFLOW_PACKAGES)
         if settings.environment != "test":  # test workers (own queues) must not leave schedules behind
             log.info("schedules ensured: %s", await ensure_schedules(client, settings))  # idempotent
         with ThreadPoolExecutor(max_workers=8) as executor:
-            worker = build_worker(client, resources, executor, settings.temporal_task_queue, packages)
-            serve_metrics(worker, settings.worker_metrics_port, settings.metrics_bind_host)
+            worker = build_worker(client, resources, executor, settings.temporal.task_queue, packages)
+            serve_metrics(worker, settings.observability.worker_metrics_port, settings.observability.metrics_bind_host)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
             async with worker:
-                log.info("worker running on task queue %s", settings.temporal_task_queue)
+                log.info("worker running on task queue %s", settings.temporal.task_queue)
                 await stop.wait()
 
 

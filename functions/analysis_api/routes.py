@@ -103,7 +103,7 @@ async def import_outcomes(
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("text/csv", "text/plain"):
         raise ApiError(415, "unsupported_media_type", "send the CSV as text/csv")
-    limit = resources_of(request).settings.max_body_bytes
+    limit = resources_of(request).settings.http.max_body_bytes
     body = await request.body()
     if len(body) > limit:
         raise ApiError(413, "payload_too_large", f"CSV larger than {limit} bytes: split it")

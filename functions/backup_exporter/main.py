@@ -26,7 +26,7 @@ async def main_async() -> None:
     gauges = build_gauges(registry)
     await refresh(settings, gauges)  # the first scrape must not see the gauges' initial 0
     server, thread = start_http_server(
-        settings.backup_exporter_port, addr=settings.backup_exporter_host, registry=registry
+        settings.backup.exporter_port, addr=settings.backup.exporter_host, registry=registry
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -48,13 +48,17 @@ async def refresh_gauges(gauges: StreamGauges, stop: asyncio.Event) -> None:
 
 def serve_metrics(settings: Settings, resources: Resources) -> tuple[CollectorRegistry, ConsumerMetrics | None]:
     registry = new_registry()
-    if settings.consumer_metrics_port <= 0:
+    if settings.observability.consumer_metrics_port <= 0:
         return registry, None
     registry.register(PoolCollector(resources))
     try:
-        start_http_server(settings.consumer_metrics_port, addr=settings.metrics_bind_host, registry=registry)
+        start_http_server(
+            settings.observability.consumer_metrics_port,
+            addr=settings.observability.metrics_bind_host,
+            registry=registry,
+        )
     except OSError as exc:  # another consumer on this host holds the port: consume anyway, unscraped
-        log.warning("metrics port %d not served: %s", settings.consumer_metrics_port, exc)
+        log.warning("metrics port %d not served: %s", settings.observability.consumer_metrics_port, exc)
     return registry, ConsumerMetrics(registry)
 
 

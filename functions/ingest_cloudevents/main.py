@@ -53,7 +53,7 @@ async def _refusal(settings: Settings, redis_factory: Any, authorization: str | 
     except EventAuthError as exc:
         headers = {"WWW-Authenticate": 'Bearer realm="causal-organism"'} if exc.status == 401 else {}
         return Response(json.dumps(error_payload(exc.code, exc.message)), exc.status, headers, "application/json")
-    if not settings.rate_limit_enabled:
+    if not settings.ratelimit.enabled:
         return None
     redis: aioredis.Redis = redis_factory(settings)
     try:
@@ -64,7 +64,7 @@ async def _refusal(settings: Settings, redis_factory: Any, authorization: str | 
     if decision.allowed:
         return None
     body = error_payload("rate_limited", "too many events from this caller; retry later")
-    return Response(json.dumps(body), 429, decision.headers(settings.rate_limit_window_s), "application/json")
+    return Response(json.dumps(body), 429, decision.headers(settings.ratelimit.window_s), "application/json")
 
 
 def handle(
@@ -77,7 +77,7 @@ def handle(
     refusal = asyncio.run(_refusal(settings, redis_factory, authorization))
     if refusal is not None:
         abort(refusal)
-    if request and (request.content_length or 0) > settings.max_body_bytes:  # the bare framework has no cap
+    if request and (request.content_length or 0) > settings.http.max_body_bytes:  # the bare framework has no cap
         return _reject(413, error_payload("payload_too_large", "request body exceeds the size limit"))
     if event["type"] != EVENT_TYPE_V1:
         return _reject(
@@ -119,7 +119,7 @@ def handle(
         )
     try:
         interaction = InteractionEvent.model_validate(
-            payload, context=validation_context(datetime.now(UTC), settings.raw_retention_days)
+            payload, context=validation_context(datetime.now(UTC), settings.privacy.raw_retention_days)
         )
     except ValidationError as exc:
         return _reject(

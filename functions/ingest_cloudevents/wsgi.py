@@ -70,7 +70,7 @@ def build_app() -> Flask:
     settings = load_settings()
     app: Flask = functions_framework.create_app(target=TARGET, source=str(SOURCE), signature_type="cloudevent")
     # the same cap as the HTTP API: werkzeug refuses a longer body (declared or streamed) with 413
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.add_url_rule("/health/live", "health_live", _live, methods=["GET"])
     app.add_url_rule("/health/ready", "health_ready", _ready, methods=["GET"])

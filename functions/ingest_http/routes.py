@@ -60,7 +60,7 @@ async def ingest_events(request: Request, _: Principal = Depends(require(Permiss
         body = await request.json()
     except ValueError as exc:
         raise ApiError(400, "bad_request", "body is not valid JSON") from exc
-    batch = parse_batch(body, resources.settings.raw_retention_days)
+    batch = parse_batch(body, resources.settings.privacy.raw_retention_days)
     ids = await accept_events(resources.settings, resources.redis, batch.events)
     return JSONResponse(Accepted(accepted=len(ids), event_ids=ids).model_dump(), status_code=202)
 

@@ -203,7 +203,7 @@ async def team_periods(
 ) -> TeamPeriodsOut:
     """A team's figures per closed period with the change from the period before."""
     res = resources_of(request)
-    k = res.settings.min_group_size
+    k = res.settings.privacy.min_group_size
     start, end = query.bounds()
     # one period earlier, so the first point's change is known; then dropped
     first = previous(query.kind, period_of(query.kind, _at(start))).label
@@ -222,7 +222,7 @@ async def team_changes(
 ) -> ChangesOut:
     """Every team's figures in one period and their change from the previous period."""
     res = resources_of(request)
-    k = res.settings.min_group_size
+    k = res.settings.privacy.min_group_size
     if period is None:
         period = await period_reads.latest_period(res, kind)
         if period is None:

@@ -239,7 +239,7 @@ async def team_summaries(
 ) -> TeamsOut:
     """Per-team means at the last refresh; teams under the minimum group size are withheld."""
     s = await _summary(request)
-    k = resources_of(request).settings.min_group_size
+    k = resources_of(request).settings.privacy.min_group_size
     teams = [TeamOut(**view) for view in team_views(s["teams"], k)]
     if sort == "load":
         teams.sort(key=lambda t: (t.withheld, -(t.figures or {}).get("load_index", 0.0), t.team))
@@ -265,7 +265,7 @@ async def employee_history(
 ) -> HistoryOut:
     """One person's metrics over a date range; hour/day points come from the hourly rollup."""
     res = resources_of(request)
-    gran = query.resolved(res.settings.metrics_raw_history_max_days)
+    gran = query.resolved(res.settings.metrics.raw_history_max_days)
     assert query.start is not None and query.end is not None
     rows = await metrics_reads.employee_history(res, person_id, query.start, query.end, gran)
     return HistoryOut(subject=person_id, start=query.start, end=query.end, granularity=gran, points=_points(rows))
@@ -280,9 +280,9 @@ async def team_history(
 ) -> HistoryOut:
     """A team's mean metrics over a date range; points with fewer than k people are left out."""
     res = resources_of(request)
-    gran = query.resolved(res.settings.metrics_raw_history_max_days)
+    gran = query.resolved(res.settings.metrics.raw_history_max_days)
     assert query.start is not None and query.end is not None
-    k = res.settings.min_group_size
+    k = res.settings.privacy.min_group_size
     rows = await metrics_reads.team_history(res, team, query.start, query.end, gran)
     # a point is shown only if its size is 0 or >= k away from every shown point's; counts banded
     gate = SeriesRelease(k)

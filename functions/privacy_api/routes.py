@@ -71,7 +71,7 @@ async def request_erasure(
     """Erase one person from the ledger, graph, metrics history, outcomes, attributes, caches and
     exports. Idempotent while it runs: the same person's running erasure is returned."""
     res = resources_of(request)
-    person = body.pseudonym or pseudonymise(body.raw_id or "", res.settings.pseudonymisation_key)
+    person = body.pseudonym or pseudonymise(body.raw_id or "", res.settings.privacy.pseudonymisation_key)
     try:
         erasure_id, _ = await start_erasure(res, person, principal.subject)
     except RuntimeError as exc:

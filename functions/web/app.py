@@ -96,12 +96,12 @@ def install_web(app: FastAPI, settings: Settings | None = None) -> None:
     app.include_router(router)
     app.mount("/app/static", StaticFiles(directory=HERE / "static"), name="web-static")
     _html_errors(app)
-    app.add_middleware(SecurityHeadersMiddleware, prefix="/app", oidc_issuer=settings.web_oidc_issuer)
+    app.add_middleware(SecurityHeadersMiddleware, prefix="/app", oidc_issuer=settings.web.oidc_issuer)
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings),
         session_cookie=SESSION_COOKIE,
-        max_age=settings.web_session_max_age_s,
+        max_age=settings.web.session_max_age_s,
         same_site="lax",
-        https_only=settings.web_cookie_secure,
+        https_only=settings.web.cookie_secure,
     )

@@ -90,9 +90,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "user": user,
         "can": (lambda p: user is not None and user.can(Permission(p))),
         "csrf_field": CSRF_FIELD,
-        "heartbeat_ms": int(settings.web_heartbeat_s * 1000),
-        "poll_ms": int(settings.web_poll_interval_s * 1000),
-        "min_group_size": settings.min_group_size,
+        "heartbeat_ms": int(settings.web.heartbeat_s * 1000),
+        "poll_ms": int(settings.web.poll_interval_s * 1000),
+        "min_group_size": settings.privacy.min_group_size,
     }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code
@@ -149,7 +149,7 @@ async def signin_oidc(request: Request) -> Response:
     if client is None:
         raise ApiError(404, "not_found", "no identity provider is configured")
     settings = request.app.state.settings
-    origin = settings.web_public_origin.rstrip("/") if settings.web_public_origin else str(request.base_url).rstrip("/")
+    origin = settings.web.public_origin.rstrip("/") if settings.web.public_origin else str(request.base_url).rstrip("/")
     try:
         response: Response = await client.authorize_redirect(request, origin + "/app/auth/callback")
     except Exception as exc:  # noqa: BLE001 - the provider is down or misconfigured: say so
@@ -473,7 +473,7 @@ async def live_socket(websocket: WebSocket, user: Annotated[WebUser, Depends(_so
                     await websocket.close(code=4401)
                     return
                 try:
-                    message = await asyncio.wait_for(sub.queue.get(), timeout=settings.web_heartbeat_s)
+                    message = await asyncio.wait_for(sub.queue.get(), timeout=settings.web.heartbeat_s)
                 except TimeoutError:
                     message = {"type": "ping", "at": round(time.time(), 3)}
                 await websocket.send_json(message)

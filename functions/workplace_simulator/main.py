@@ -16,7 +16,9 @@ def main() -> None:
     import uvicorn
 
     settings = load_settings()
-    uvicorn.run(app, host=settings.simulator_host, port=settings.simulator_port, log_level="warning")
+    uvicorn.run(
+        app, host=settings.interventions.simulator_host, port=settings.interventions.simulator_port, log_level="warning"
+    )
 
 
 if __name__ == "__main__":

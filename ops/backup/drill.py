@@ -146,7 +146,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
 
         t0 = time.monotonic()
         accepted = await ingest(drill, first_batch, url, token)
-        await append_audit(drill.dsn, drill.settings.audit_key or b"", 0, 10)
+        await append_audit(drill.dsn, drill.settings.audit.key or b"", 0, 10)
         say(f"  ingested {accepted} events through HTTP -> stream -> ledger + graph in {time.monotonic() - t0:.1f} s")
         full = take_backup(drill.cluster, "full")
         result["full_backup_s"] = full["duration_s"]
@@ -159,7 +159,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
         say(f"  full backup {full['label']} in {full['duration_s']} s ({full['repo_size_bytes']:,} bytes in S3)")
         second = (e for _, e in zip(range((args.events - first) // 2), events, strict=False))
         accepted += await ingest(drill, second, url, token)
-        await append_audit(drill.dsn, drill.settings.audit_key or b"", 10, 5)
+        await append_audit(drill.dsn, drill.settings.audit.key or b"", 10, 5)
         if args.corrupt_newest:
             incr = take_backup(drill.cluster, "incr")
             victim = corrupt_backup(drill.cluster, incr["label"])
@@ -167,11 +167,11 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
             result["corrupted_object"] = victim
             say(f"  incremental backup {incr['label']}, then corrupted {victim}")
         accepted += await ingest(drill, events, url, token)
-        await append_audit(drill.dsn, drill.settings.audit_key or b"", 15, 5)
+        await append_audit(drill.dsn, drill.settings.audit.key or b"", 15, 5)
         result["events_ingested"] = accepted
         stop_procs(drill)
 
-        original = await fingerprint(drill.dsn, drill.settings.audit_key or b"")
+        original = await fingerprint(drill.dsn, drill.settings.audit.key or b"")
         result["wal_archive_wait_s"] = round(await wait_archived(drill.dsn, bs.ARCHIVE_TIMEOUT_S * 4 + 60), 2)
         say(
             f"  last committed event at {original.last_applied_at}; "
@@ -191,15 +191,15 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
         start_postgres(target, drill.cluster.port, archive=False)
         await wait_promoted(drill.cluster.port, target)
         result["recovery_s"] = round(time.monotonic() - restore_start, 2)
-        restored_settings = drill.settings.model_copy(
-            update={"graph_name": f"drill_{tag}_restored", "graph_build_key": f"drill:{tag}:restored:build"}
+        restored_settings = drill.settings.replace(
+            **{"graph_name": f"drill_{tag}_restored", "graph_build_key": f"drill:{tag}:restored:build"}
         )
         drill.env |= {
-            "CO_GRAPH_NAME": restored_settings.graph_name,
-            "CO_GRAPH_BUILD_KEY": restored_settings.graph_build_key,
+            "CO_GRAPH_NAME": restored_settings.graph.name,
+            "CO_GRAPH_BUILD_KEY": restored_settings.graph.build_key,
         }
         redis = build_redis(restored_settings)
-        await redis.hset(restored_settings.graph_build_key, mapping={"state": "building", "done": 0, "total": 0})
+        await redis.hset(restored_settings.graph.build_key, mapping={"state": "building", "done": 0, "total": 0})
         await redis.aclose()
         spawn(drill, uvicorn_args("functions.query_api.main:app", api_port))
         rebuild_s = await rebuild_into(restored_settings)
@@ -211,7 +211,7 @@ async def run_drill(args: argparse.Namespace) -> dict[str, Any]:
             f"(rebuild {rebuild_s:.1f} s)"
         )
 
-        recovered = await fingerprint(drill.dsn, drill.settings.audit_key or b"")
+        recovered = await fingerprint(drill.dsn, drill.settings.audit.key or b"")
         weights = await graph_weights(restored_settings)
         rows_lost = sum(max(0, original.counts[t] - recovered.counts.get(t, 0)) for t in original.counts)
         people_differing = sum(1 for p, v in original.person_totals.items() if recovered.person_totals.get(p) != v)

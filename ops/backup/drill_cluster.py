@@ -112,8 +112,8 @@ async def init_drill_cluster(tag: str) -> Drill:
         await admin.close()
     bs.stanza_create(cluster)
     base_settings = load_settings()
-    settings = base_settings.model_copy(
-        update={
+    settings = base_settings.replace(
+        **{
             "pg_dsn": SecretStr(app_dsn(cluster.port, PG_DATABASES[0])),
             "graph_name": f"drill_{tag}",
             "stream_name": f"drill:{tag}",
@@ -124,17 +124,17 @@ async def init_drill_cluster(tag: str) -> Drill:
         }
     )
     env = dict(os.environ) | {
-        "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
-        "CO_GRAPH_NAME": settings.graph_name,
-        "CO_STREAM_NAME": settings.stream_name,
-        "CO_DEAD_LETTER_STREAM": settings.dead_letter_stream,
-        "CO_GRAPH_BUILD_KEY": settings.graph_build_key,
-        "CO_GRAPH_CHANGED_CHANNEL": settings.graph_changed_channel,
-        "CO_CACHE_PREFIX": settings.cache_prefix,
+        "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
+        "CO_GRAPH_NAME": settings.graph.name,
+        "CO_STREAM_NAME": settings.ingest.stream_name,
+        "CO_DEAD_LETTER_STREAM": settings.ingest.dead_letter_stream,
+        "CO_GRAPH_BUILD_KEY": settings.graph.build_key,
+        "CO_GRAPH_CHANGED_CHANNEL": settings.graph.changed_channel,
+        "CO_CACHE_PREFIX": settings.cache.prefix,
         "CO_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
-    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     try:
         await migrate(conn)
     finally:
@@ -183,7 +183,7 @@ async def drill_session(tag: str, keep: bool) -> AsyncIterator[Drill]:
         await graph.close()
         redis = build_redis(drill.settings)
         await redis.delete(
-            drill.settings.stream_name, drill.settings.dead_letter_stream, drill.settings.graph_build_key
+            drill.settings.ingest.stream_name, drill.settings.ingest.dead_letter_stream, drill.settings.graph.build_key
         )
         await redis.aclose()
         if not keep:

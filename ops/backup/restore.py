@@ -57,12 +57,12 @@ async def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
         recovered_s = time.monotonic() - t0
         base = load_settings()
         dsn = app_dsn(port, PG_DATABASES[0])
-        fp = await fingerprint(dsn, base.audit_key or b"")
-        settings = base.model_copy(
-            update={
+        fp = await fingerprint(dsn, base.audit.key or b"")
+        settings = base.replace(
+            **{
                 "pg_dsn": SecretStr(dsn),
-                "graph_name": f"{base.graph_name}_restore_{stamp}",
-                "graph_build_key": f"{base.graph_build_key}:restore:{stamp}",
+                "graph_name": f"{base.graph.name}_restore_{stamp}",
+                "graph_build_key": f"{base.graph.build_key}:restore:{stamp}",
             }
         )
         rebuild_s = await rebuild_into(settings)
@@ -78,7 +78,7 @@ async def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
             else None,
             "counts": fp.counts,
             "audit_chain_ok": fp.audit_ok,
-            "graph_name": settings.graph_name,
+            "graph_name": settings.graph.name,
             "graph_edges_equal": weights == fp.pair_weights,
             "restore_s": round(restored_s, 2),
             "recovery_s": round(recovered_s, 2),
@@ -90,7 +90,7 @@ async def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
     say(f"restored {used} to {args.to or 'the latest archived WAL'} into {target}")
     say(f"  ledger rows {fp.counts}; audit chain {'verifies' if fp.audit_ok else 'BROKEN'}")
     say(
-        f"  graph {settings.graph_name} rebuilt in {rebuild_s:.1f} s; "
+        f"  graph {settings.graph.name} rebuilt in {rebuild_s:.1f} s; "
         f"edge weights equal the ledger: {result['graph_edges_equal']}"
     )
     say("  the running cluster was not touched; to switch over see docs/runbooks/backup-restore.md")

@@ -24,12 +24,12 @@ class AnchorConflict(RuntimeError):
 
 def anchor_client(settings: Settings) -> Any:
     """An S3 client with the anchor job's own credentials (falls back to the app's, read use)."""
-    if settings.audit_anchor_s3_access_key and settings.audit_anchor_s3_secret_key:
+    if settings.audit.anchor_s3_access_key and settings.audit.anchor_s3_secret_key:
         return build_s3(
-            settings.model_copy(
-                update={
-                    "s3_access_key": settings.audit_anchor_s3_access_key,
-                    "s3_secret_key": settings.audit_anchor_s3_secret_key,
+            settings.replace(
+                **{
+                    "s3_access_key": settings.audit.anchor_s3_access_key,
+                    "s3_secret_key": settings.audit.anchor_s3_secret_key,
                 }
             )
         )

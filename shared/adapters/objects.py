@@ -18,10 +18,10 @@ from shared.platform.settings import Settings
 def build_s3(settings: Settings) -> Any:
     return boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key.get_secret_value() if settings.s3_access_key else None,
-        aws_secret_access_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
+        endpoint_url=settings.s3.endpoint_url,
+        region_name=settings.s3.region,
+        aws_access_key_id=settings.s3.access_key.get_secret_value() if settings.s3.access_key else None,
+        aws_secret_access_key=settings.s3.secret_key.get_secret_value() if settings.s3.secret_key else None,
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},

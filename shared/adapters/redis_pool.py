@@ -10,12 +10,12 @@ from shared.platform.settings import Settings
 
 def build_redis(settings: Settings) -> aioredis.Redis:
     pool = aioredis.BlockingConnectionPool.from_url(
-        settings.redis_url,
-        max_connections=settings.redis_max_connections,
-        timeout=settings.redis_pool_timeout_s,
-        socket_timeout=settings.redis_socket_timeout_s,
-        socket_connect_timeout=settings.redis_socket_timeout_s,
-        health_check_interval=settings.redis_health_check_interval_s,
+        settings.redis.url,
+        max_connections=settings.redis.max_connections,
+        timeout=settings.redis.pool_timeout_s,
+        socket_timeout=settings.redis.socket_timeout_s,
+        socket_connect_timeout=settings.redis.socket_timeout_s,
+        health_check_interval=settings.redis.health_check_interval_s,
         decode_responses=False,
     )
     return aioredis.Redis(connection_pool=pool)

@@ -15,23 +15,23 @@ from shared.platform.settings import Settings
 def tls_config(settings: Settings) -> TLSConfig | bool:
     """mTLS when a client certificate is configured; plain TLS when only a CA (or an API key) is."""
     s = settings
-    if s.temporal_tls_cert_file or s.temporal_tls_ca_file:
+    if s.temporal.tls_cert_file or s.temporal.tls_ca_file:
         return TLSConfig(
-            server_root_ca_cert=s.temporal_tls_ca_file.read_bytes() if s.temporal_tls_ca_file else None,
-            client_cert=s.temporal_tls_cert_file.read_bytes() if s.temporal_tls_cert_file else None,
-            client_private_key=s.temporal_tls_key_file.read_bytes() if s.temporal_tls_key_file else None,
-            domain=s.temporal_tls_server_name,
+            server_root_ca_cert=s.temporal.tls_ca_file.read_bytes() if s.temporal.tls_ca_file else None,
+            client_cert=s.temporal.tls_cert_file.read_bytes() if s.temporal.tls_cert_file else None,
+            client_private_key=s.temporal.tls_key_file.read_bytes() if s.temporal.tls_key_file else None,
+            domain=s.temporal.tls_server_name,
         )
-    return s.temporal_api_key is not None  # an API key is only ever sent over TLS
+    return s.temporal.api_key is not None  # an API key is only ever sent over TLS
 
 
 async def connect(
     settings: Settings, runtime: Runtime | None = None, interceptors: Sequence[Interceptor] = ()
 ) -> Client:
-    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    api_key = settings.temporal.api_key.get_secret_value() if settings.temporal.api_key else None
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
+        settings.temporal.address,
+        namespace=settings.temporal.namespace,
         tls=tls_config(settings),
         api_key=api_key,
         runtime=runtime,

@@ -28,8 +28,8 @@ async def _migrate(settings: Settings) -> dict[str, object]:
     from shared.adapters.graph import build_graph_store
     from shared.adapters.postgres.migrations import migrate
 
-    app_dsn = settings.pg_dsn.get_secret_value()
-    owner_dsn = settings.pg_owner_dsn.get_secret_value() if settings.pg_owner_dsn else app_dsn
+    app_dsn = settings.postgres.dsn.get_secret_value()
+    owner_dsn = settings.postgres.owner_dsn.get_secret_value() if settings.postgres.owner_dsn else app_dsn
     conn = await asyncpg.connect(owner_dsn)
     try:
         applied = await migrate(conn, app_role=urlsplit(app_dsn).username)

@@ -66,7 +66,7 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
     except (OSError, ValueError) as exc:
         return fail("csv", f"cannot read the CSV: {exc}")
     try:
-        check_against_data(spec, profile(frame, spec), settings.causal_min_rows)
+        check_against_data(spec, profile(frame, spec), settings.causal.min_rows)
     except SpecProblem as exc:
         return fail(exc.field, exc.reason)
     result = run_pandas(frame, spec, engine_reason="command line: in-process pandas")

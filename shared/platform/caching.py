@@ -103,10 +103,10 @@ class ResponseCache:
     def __init__(self, settings: Settings, redis: aioredis.Redis | None) -> None:
         self.settings = settings
         self.redis = redis
-        self.prefix = settings.cache_prefix
+        self.prefix = settings.cache.prefix
         self._pending: set[asyncio.Task[None]] = set()
         self.l1: TTLCache[str, Entry] = TTLCache(
-            maxsize=settings.cache_l1_max_entries, ttl=min(settings.cache_l1_ttl_s, settings.cache_ttl_s)
+            maxsize=settings.cache.l1_max_entries, ttl=min(settings.cache.l1_ttl_s, settings.cache.ttl_s)
         )
 
     def key(self, namespace: str, request: Request, scope: str) -> str:
@@ -137,7 +137,7 @@ class ResponseCache:
         if self.redis is None:
             return
         try:
-            await self.redis.set(key, entry.encode(), ex=ttl_s or self.settings.cache_ttl_s)
+            await self.redis.set(key, entry.encode(), ex=ttl_s or self.settings.cache.ttl_s)
         except (RedisError, OSError) as exc:
             log.warning("cache L2 unavailable: %s", type(exc).__name__)
 
@@ -165,7 +165,7 @@ class ResponseCache:
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.settings.cache_channel)
+                await pubsub.subscribe(self.settings.cache.channel)
                 if ready is not None:
                     ready.set()
                 backoff = 0.5
@@ -209,7 +209,7 @@ async def invalidate(resources: HasRedisAndSettings, patterns: Sequence[str]) ->
     from Redis and tell every process to drop them from L1. Returns the number of L2 keys removed."""
     settings = resources.settings
     redis = resources.redis
-    full = [f"{settings.cache_prefix}:{p}" for p in patterns]
+    full = [f"{settings.cache.prefix}:{p}" for p in patterns]
     removed = 0
     for pattern in full:
         batch: list[bytes] = []
@@ -220,7 +220,7 @@ async def invalidate(resources: HasRedisAndSettings, patterns: Sequence[str]) ->
                 batch = []
         if batch:
             removed += int(await redis.unlink(*batch))
-    await redis.publish(settings.cache_channel, json.dumps(full))
+    await redis.publish(settings.cache.channel, json.dumps(full))
     return removed
 
 
@@ -277,7 +277,7 @@ def cached(
             request: Request = kwargs.pop("co_cache_request") if request_param is None else kwargs[request_param]
             cache: ResponseCache | None = getattr(request.app.state, "cache", None)
             principal = getattr(request.state, "principal", None)
-            if cache is None or principal is None or not cache.settings.cache_enabled:
+            if cache is None or principal is None or not cache.settings.cache.enabled:
                 return _response(_entry(await fn(*args, **kwargs)), "MISS", if_none_match)
             key = cache.key(namespace, request, scope_of(principal, per_user))
             entry, source = await cache.get(key)

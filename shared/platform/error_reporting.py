@@ -138,7 +138,7 @@ def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, A
 
 def init_error_reporting(settings: Settings, *, transport: Transport | None = None) -> bool:
     """Initialise Sentry once per process; False (and nothing imported or sent) without a DSN."""
-    if settings.sentry_dsn is None:
+    if settings.observability.sentry_dsn is None:
         return False
     if sentry_sdk.get_client().is_active():
         return True
@@ -147,9 +147,9 @@ def init_error_reporting(settings: Settings, *, transport: Transport | None = No
     from sentry_sdk.integrations.redis import RedisIntegration
 
     sentry_sdk.init(
-        dsn=settings.sentry_dsn.get_secret_value(),
+        dsn=settings.observability.sentry_dsn.get_secret_value(),
         environment=settings.environment,
-        release=settings.release,
+        release=settings.observability.release,
         server_name=settings.service_name,  # not the host name
         send_default_pii=False,
         include_local_variables=False,

@@ -32,14 +32,14 @@ class EventAuthError(Exception):
 
 
 def _oidc_settings(settings: Settings) -> Settings | None:
-    if not (settings.ingest_oidc_issuer and settings.ingest_oidc_audience):
+    if not (settings.ingest.oidc.issuer and settings.ingest.oidc.audience):
         return None
-    return settings.model_copy(
-        update={
-            "jwt_issuer": settings.ingest_oidc_issuer,
-            "jwt_audience": settings.ingest_oidc_audience,
-            "jwt_jwks_url": settings.ingest_oidc_jwks_url,
-            "jwt_public_keys_dir": settings.ingest_oidc_public_keys_dir,
+    return settings.replace(
+        **{
+            "jwt_issuer": settings.ingest.oidc.issuer,
+            "jwt_audience": settings.ingest.oidc.audience,
+            "jwt_jwks_url": settings.ingest.oidc.jwks_url,
+            "jwt_public_keys_dir": settings.ingest.oidc.public_keys_dir,
         }
     )
 
@@ -53,7 +53,7 @@ async def _oidc_caller(settings: Settings, token: str, service_error: jwt.PyJWTE
     except jwt.PyJWTError as exc:
         raise EventAuthError(401, "unauthorized", f"invalid token ({reason_of(exc)})") from None
     subject = str(claims.get("sub", ""))
-    if settings.ingest_oidc_subjects and subject not in settings.ingest_oidc_subjects:
+    if settings.ingest.oidc.subjects and subject not in settings.ingest.oidc.subjects:
         raise EventAuthError(403, "forbidden", "this OIDC subject may not deliver events")
     return EventCaller(f"oidc:{subject}")
 

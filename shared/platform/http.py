@@ -286,7 +286,7 @@ def create_app(
     from shared.platform.ratelimit import RateLimiter
 
     settings = settings or load_settings()
-    if settings.rate_limit_enabled or settings.cache_enabled:
+    if settings.ratelimit.enabled or settings.cache.enabled:
         needs = replace(needs, redis=True)  # limiter and L2 cache live in Redis
 
     @asynccontextmanager
@@ -295,9 +295,9 @@ def create_app(
             app.state.resources = resources
             app.state.metrics_registry.register(PoolCollector(resources))
             app.state.scrape_hooks = scrape_hooks_for(app.state.metrics_registry, resources)
-            if settings.rate_limit_enabled:
+            if settings.ratelimit.enabled:
                 app.state.rate_limiter = RateLimiter(settings, resources.redis)
-            app.state.cache = ResponseCache(settings, resources.redis if settings.cache_enabled else None)
+            app.state.cache = ResponseCache(settings, resources.redis if settings.cache.enabled else None)
             listener = asyncio.create_task(app.state.cache.listen(), name="cache-invalidation")
             try:
                 yield
@@ -318,7 +318,7 @@ def create_app(
     document_routes(app)
     _install_openapi(app)
     app.add_middleware(RateLimitHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.http_metrics)  # outermost: counts 413s too
     configure_logging(settings)
     init_error_reporting(settings)

@@ -47,7 +47,7 @@ def configure_logging(settings: Settings) -> None:
     handler.addFilter(TraceContextFilter())
     setattr(handler, _MARK, True)
     root.addHandler(handler)
-    root.setLevel(settings.log_level)
+    root.setLevel(settings.observability.log_level)
     for name in _ADOPTED:
         adopted = logging.getLogger(name)
         adopted.handlers.clear()

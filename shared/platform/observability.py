@@ -234,7 +234,7 @@ async def run_scrape_hooks(hooks: list[ScrapeHook]) -> None:
 
 
 def stream_names_of(settings: Settings) -> StreamNames:
-    return StreamNames(settings.stream_name, settings.stream_group, settings.dead_letter_stream)
+    return StreamNames(settings.ingest.stream_name, settings.ingest.stream_group, settings.ingest.dead_letter_stream)
 
 
 def scrape_hooks_for(registry: CollectorRegistry, resources: Resources) -> list[ScrapeHook]:

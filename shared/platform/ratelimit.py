@@ -18,7 +18,7 @@ recorded, so a client that keeps knocking while blocked is not blocked for longe
 
 The clock is injected (``clock`` or ``now=``) and passed to the script, so tests drive it.
 
-Redis down: classes listed in ``rate_limit_fail_open`` (default: reads) are served anyway,
+Redis down: classes listed in ``ratelimit.fail_open`` (default: reads) are served anyway,
 everything else (writes, analyses, ingest, admin) gets 503 + Retry-After. Reads are cheap and
 their stores protect themselves (bounded pools); a write or an analysis admitted without a
 limiter could start expensive, durable work on behalf of a runaway client. Either way the
@@ -140,19 +140,19 @@ class RateLimiter:
         self._redis = redis
         self._script = redis.register_script(SLIDING_WINDOW_LUA)
         self._clock = clock
-        self.window_s = settings.rate_limit_window_s
+        self.window_s = settings.ratelimit.window_s
 
     def limit_for(self, rate_class: RateClass, premium: bool) -> int:
-        base = int(getattr(self._settings, f"rate_limit_{rate_class.value}"))
-        return max(1, int(base * self._settings.rate_limit_premium_factor)) if premium else base
+        base = int(getattr(self._settings.ratelimit, rate_class.value))
+        return max(1, int(base * self._settings.ratelimit.premium_factor)) if premium else base
 
     def ip_limit(self, rate_class: RateClass) -> int:
         """The per-IP bucket's own limit: never scaled by the caller's tier, so one premium
         caller cannot widen (and then drain) the budget everyone behind its address shares."""
-        return max(1, int(self.limit_for(rate_class, False) * self._settings.rate_limit_ip_factor))
+        return max(1, int(self.limit_for(rate_class, False) * self._settings.ratelimit.ip_factor))
 
     def key(self, rate_class: RateClass, kind: str, who: str) -> str:
-        return f"{self._settings.rate_limit_prefix}:{rate_class.value}:{kind}:{_digest(who)}"
+        return f"{self._settings.ratelimit.prefix}:{rate_class.value}:{kind}:{_digest(who)}"
 
     async def hit(
         self,
@@ -202,7 +202,7 @@ class RateLimiter:
         try:
             decision = await asyncio.wait_for(
                 self.hit(rate_class, subject=subject, ip=ip, premium=premium),
-                self._settings.rate_limit_timeout_s,
+                self._settings.ratelimit.timeout_s,
             )
         except (RedisError, OSError, TimeoutError) as exc:
             return self._backend_down(rate_class, endpoint, count, exc)
@@ -216,7 +216,7 @@ class RateLimiter:
     def _backend_down(
         self, rate_class: RateClass, endpoint: str, count: Callable[[str, str, str], None], exc: Exception
     ) -> dict[str, str]:
-        if rate_class.value in self._settings.rate_limit_fail_open:
+        if rate_class.value in self._settings.ratelimit.fail_open:
             log.warning("rate limiter unavailable (%s); failing open for %s", type(exc).__name__, endpoint)
             count(endpoint, rate_class.value, "fail_open")
             return {}

@@ -148,7 +148,7 @@ class Resources:
             return {"ok": True, "state": "unknown", "error": type(exc).__name__}
 
     async def _read_graph_build(self) -> dict[str, Any]:
-        for key in (self.settings.graph_build_key, self.settings.graph_ready_key):
+        for key in (self.settings.graph.build_key, self.settings.graph.ready_key):
             kind = _text(await self.redis.type(key))
             if kind == "hash":
                 raw = await self.redis.hgetall(key)
@@ -201,11 +201,11 @@ async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Reso
             res._redis = build_redis(settings)
         if needs.pg:
             res._pg = await PgPool.connect(
-                settings.pg_dsn.get_secret_value(),
-                min_size=settings.pg_min_size,
-                max_size=settings.pg_max_size,
-                command_timeout_s=settings.pg_command_timeout_s,
-                acquire_timeout_s=settings.pg_acquire_timeout_s,
+                settings.postgres.dsn.get_secret_value(),
+                min_size=settings.postgres.min_size,
+                max_size=settings.postgres.max_size,
+                command_timeout_s=settings.postgres.command_timeout_s,
+                acquire_timeout_s=settings.postgres.acquire_timeout_s,
             )
         if needs.s3:
             from shared.adapters.objects import build_s3

@@ -73,14 +73,14 @@ class TokenVerifier:
     """Verifies signature, exp, nbf, iss and aud with an explicit asymmetric allow-list."""
 
     def __init__(self, settings: Settings) -> None:
-        allowed = [a for a in settings.jwt_algorithms if a in ASYMMETRIC_ALGORITHMS]
+        allowed = [a for a in settings.auth.algorithms if a in ASYMMETRIC_ALGORITHMS]
         if not allowed:
             raise ValueError("jwt_algorithms must name at least one asymmetric algorithm")
         self._algorithms = frozenset(allowed)
-        self._issuer = settings.jwt_issuer
-        self._audience = settings.jwt_audience
-        self._leeway = settings.jwt_leeway_s
-        self._keys_dir = settings.jwt_public_keys_dir
+        self._issuer = settings.auth.issuer
+        self._audience = settings.auth.audience
+        self._leeway = settings.auth.leeway_s
+        self._keys_dir = settings.auth.public_keys_dir
         self._keys: dict[str, Any] = {}
         self._last_refresh = 0.0
         self._last_reload = time.monotonic()
@@ -88,8 +88,8 @@ class TokenVerifier:
         self._verified: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=10_000, ttl=VERIFIED_CACHE_TTL_S)
         self._load_dir()
         self._jwks = (
-            jwt.PyJWKClient(settings.jwt_jwks_url, cache_jwk_set=True, lifespan=300, timeout=5)
-            if settings.jwt_jwks_url
+            jwt.PyJWKClient(settings.auth.jwks_url, cache_jwk_set=True, lifespan=300, timeout=5)
+            if settings.auth.jwks_url
             else None
         )
 
@@ -220,15 +220,15 @@ def mint_token(
     extra: dict[str, Any] | None = None,
 ) -> str:
     """Mint a token with the local private key (development and tests only)."""
-    if settings.jwt_private_key_file is None:
+    if settings.auth.private_key_file is None:
         raise RuntimeError("no local signing key: set CO_JWT_PRIVATE_KEY_FILE")
-    key = serialization.load_pem_private_key(settings.jwt_private_key_file.read_bytes(), password=None)
+    key = serialization.load_pem_private_key(settings.auth.private_key_file.read_bytes(), password=None)
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,
         "roles": roles,
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": settings.auth.issuer,
+        "aud": settings.auth.audience,
         "iat": now,
         "nbf": now,
         "exp": now + ttl_s,

@@ -55,7 +55,7 @@ _NOT_TRACED = ("health/live", "health/ready", "metrics")
 
 
 def tracing_enabled(settings: Settings) -> bool:
-    return bool(settings.otlp_endpoint or settings.otel_span_dir)
+    return bool(settings.observability.otlp_endpoint or settings.observability.otel_span_dir)
 
 
 class OtlpJsonFileExporter(SpanExporter):
@@ -99,15 +99,15 @@ def configure_tracing(settings: Settings) -> TracerProvider | None:
         return current
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: settings.service_name, "deployment.environment": settings.environment}),
-        sampler=ParentBased(TraceIdRatioBased(settings.otel_sampling_ratio)),
+        sampler=ParentBased(TraceIdRatioBased(settings.observability.otel_sampling_ratio)),
     )
-    if settings.otel_span_dir is not None:
-        path = Path(settings.otel_span_dir) / f"{settings.service_name}-{os.getpid()}.jsonl"
+    if settings.observability.otel_span_dir is not None:
+        path = Path(settings.observability.otel_span_dir) / f"{settings.service_name}-{os.getpid()}.jsonl"
         provider.add_span_processor(BatchSpanProcessor(OtlpJsonFileExporter(path), schedule_delay_millis=1000))
-    if settings.otlp_endpoint:
+    if settings.observability.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        endpoint = settings.otlp_endpoint.rstrip("/")
+        endpoint = settings.observability.otlp_endpoint.rstrip("/")
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
     trace.set_tracer_provider(provider)
     set_global_response_propagator(TraceIdResponsePropagator())

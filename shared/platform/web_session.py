@@ -96,31 +96,31 @@ def new_user(settings: Settings, subject: str, roles: frozenset[Role], name: str
         name=name[:128],
         csrf=secrets.token_urlsafe(32),
         via=via,
-        expires_at=time.time() + settings.web_session_max_age_s,
+        expires_at=time.time() + settings.web.session_max_age_s,
     )
 
 
 def session_secret(settings: Settings) -> str:
     """The cookie signing key. Production must configure one; local and test runs derive a stable one
     from the pseudonymisation key, so a restarted dev server keeps its sessions."""
-    if settings.web_session_secret is not None:
-        return settings.web_session_secret.get_secret_value()
+    if settings.web.session_secret is not None:
+        return settings.web.session_secret.get_secret_value()
     if settings.environment == "production":
         raise RuntimeError("CO_WEB_SESSION_SECRET is required in production")
-    return hmac.new(settings.pseudonymisation_key, b"web-session-cookie", hashlib.sha256).hexdigest()
+    return hmac.new(settings.privacy.pseudonymisation_key, b"web-session-cookie", hashlib.sha256).hexdigest()
 
 
 def dev_sign_in_allowed(settings: Settings) -> bool:
-    return settings.web_dev_sign_in and settings.environment in ("local", "test")
+    return settings.web.dev_sign_in and settings.environment in ("local", "test")
 
 
 def roles_from_groups(settings: Settings, claims: dict[str, Any]) -> frozenset[Role]:
     """Map the identity provider's groups to roles; unknown groups (and the service role) give nothing."""
-    raw = claims.get(settings.web_oidc_groups_claim, [])
+    raw = claims.get(settings.web.oidc_groups_claim, [])
     groups = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
     roles = set()
     for group in groups:
-        name = settings.web_oidc_group_roles.get(str(group), "")
+        name = settings.web.oidc_group_roles.get(str(group), "")
         if name in Role._value2member_map_ and name != Role.SERVICE:
             roles.add(Role(name))
     return frozenset(roles)
@@ -133,8 +133,8 @@ def current_user(conn: HTTPConnection) -> WebUser | None:
 
 
 def expected_origin(conn: HTTPConnection, settings: Settings) -> str:
-    if settings.web_public_origin:
-        return settings.web_public_origin.rstrip("/")
+    if settings.web.public_origin:
+        return settings.web.public_origin.rstrip("/")
     scheme = "https" if conn.url.scheme in ("https", "wss") else "http"
     host = conn.headers.get("host", conn.url.netloc)
     return f"{scheme}://{host}"
@@ -207,19 +207,19 @@ def socket_user(websocket: WebSocket) -> WebUser | None:
 
 def build_oauth(settings: Settings) -> Any:
     """authlib's OpenID Connect client for the configured provider, or None when none is configured."""
-    if not settings.web_oidc_issuer or not settings.web_oidc_client_id:
+    if not settings.web.oidc_issuer or not settings.web.oidc_client_id:
         return None
     from authlib.integrations.starlette_client import OAuth
 
     oauth = OAuth()
-    secret = settings.web_oidc_client_secret.get_secret_value() if settings.web_oidc_client_secret else None
-    kwargs: dict[str, Any] = {"scope": settings.web_oidc_scopes, "code_challenge_method": "S256"}
+    secret = settings.web.oidc_client_secret.get_secret_value() if settings.web.oidc_client_secret else None
+    kwargs: dict[str, Any] = {"scope": settings.web.oidc_scopes, "code_challenge_method": "S256"}
     if secret is None:
         kwargs["token_endpoint_auth_method"] = "none"
     oauth.register(
         "idp",
-        server_metadata_url=settings.web_oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
-        client_id=settings.web_oidc_client_id,
+        server_metadata_url=settings.web.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
+        client_id=settings.web.oidc_client_id,
         client_secret=secret,
         client_kwargs=kwargs,
     )

@@ -16,7 +16,7 @@ class AlertSink:
     """One per process. Counts alerts in ``registry`` and reports to Sentry when a DSN is set."""
 
     def __init__(self, settings: Settings, registry: CollectorRegistry) -> None:
-        self._sentry = settings.sentry_dsn is not None
+        self._sentry = settings.observability.sentry_dsn is not None
         self.counter = Counter("co_alerts", "alerts raised for permanent failures", ["source"], registry=registry)
 
     def raise_alert(self, source: str, message: str, details: dict[str, Any] | None = None) -> None:

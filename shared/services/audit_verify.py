@@ -19,10 +19,10 @@ async def run_verify(settings: Settings, expect_head: str | None = None, *, anch
     found = []
     if anchors:
         s3 = anchor_client(settings)
-        found = await asyncio.to_thread(read_anchors, s3, settings.audit_anchor_bucket, settings.audit_anchor_prefix)
-    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+        found = await asyncio.to_thread(read_anchors, s3, settings.audit.anchor_bucket, settings.audit.anchor_prefix)
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     try:
-        return (await verify(conn, settings.audit_key or b"", anchors=found, expect_head=expect_head)).to_json()
+        return (await verify(conn, settings.audit.key or b"", anchors=found, expect_head=expect_head)).to_json()
     finally:
         await conn.close()
 
@@ -32,7 +32,7 @@ async def run_anchor(settings: Settings) -> dict[str, Any]:
     report = await run_verify(settings)
     if not report["ok"]:
         return {"anchored": False, "verify": report}
-    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     try:
         current = await head(conn)
     finally:
@@ -43,8 +43,8 @@ async def run_anchor(settings: Settings) -> dict[str, Any]:
     written = await asyncio.to_thread(
         write_anchor,
         s3,
-        settings.audit_anchor_bucket,
-        settings.audit_anchor_prefix,
+        settings.audit.anchor_bucket,
+        settings.audit.anchor_prefix,
         current,
         datetime.now(UTC).isoformat(),
     )

@@ -65,23 +65,23 @@ def pgbackrest_secret_env(settings: Settings) -> dict[str, str]:
     """Secrets pgBackRest can only take from its config file or its own variables (production)."""
     env: dict[str, str] = {}
     pairs = (
-        ("PGBACKREST_REPO1_CIPHER_PASS", settings.backup_cipher_pass),
-        ("PGBACKREST_REPO1_S3_KEY", settings.s3_access_key),
-        ("PGBACKREST_REPO1_S3_KEY_SECRET", settings.s3_secret_key),
+        ("PGBACKREST_REPO1_CIPHER_PASS", settings.backup.cipher_pass),
+        ("PGBACKREST_REPO1_S3_KEY", settings.s3.access_key),
+        ("PGBACKREST_REPO1_S3_KEY_SECRET", settings.s3.secret_key),
     )
-    if settings.backup_pgbackrest_config is None:  # locally the config file holds them
+    if settings.backup.pgbackrest_config is None:  # locally the config file holds them
         env = {name: value.get_secret_value() for name, value in pairs if value is not None}
     return env
 
 
 async def refresh(settings: Settings, gauges: FreshnessGauges) -> None:
     """One refresh of both gauges; each source fails on its own."""
-    if settings.backup_pgbackrest_config is not None or settings.backup_cipher_pass is not None:
+    if settings.backup.pgbackrest_config is not None or settings.backup.cipher_pass is not None:
         try:
             state = await read_info(
-                settings.backup_stanza,
-                config=settings.backup_pgbackrest_config,
-                run_as=settings.backup_run_as or None,
+                settings.backup.stanza,
+                config=settings.backup.pgbackrest_config,
+                run_as=settings.backup.run_as or None,
                 secret_env=pgbackrest_secret_env(settings),
             )
             gauges.backups_in_repository.set(state.backups)
@@ -91,7 +91,7 @@ async def refresh(settings: Settings, gauges: FreshnessGauges) -> None:
             gauges.errors.labels("pgbackrest").inc()
             log.exception("pgbackrest info failed")
     try:
-        archived = await last_archived_at(settings.pg_dsn.get_secret_value())
+        archived = await last_archived_at(settings.postgres.dsn.get_secret_value())
         if archived is not None:
             gauges.wal_archive_last_success.set(archived)
     except Exception:
@@ -103,4 +103,4 @@ async def run_forever(settings: Settings, gauges: FreshnessGauges, stop: asyncio
     while not stop.is_set():
         await refresh(settings, gauges)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.backup_refresh_s)
+            await asyncio.wait_for(stop.wait(), settings.backup.refresh_s)

@@ -43,7 +43,7 @@ async def store_outcomes(
     resources: Resources, records: Sequence[tuple[OutcomeRecord, str | None]], default_source: str
 ) -> int:
     """Pseudonymise at the door, then upsert; raw ids never reach storage."""
-    key = resources.settings.pseudonymisation_key
+    key = resources.settings.privacy.pseudonymisation_key
     rows = [
         (pseudonymise(r.employee, key), r.period, r.metric, r.value, source or default_source) for r, source in records
     ]
@@ -51,7 +51,7 @@ async def store_outcomes(
 
 
 async def store_attributes(resources: Resources, records: Sequence[AttributeRecord]) -> int:
-    key = resources.settings.pseudonymisation_key
+    key = resources.settings.privacy.pseudonymisation_key
     rows = [(pseudonymise(r.employee, key), r.tenure_years, r.role, r.team) for r in records]
     return await CausalStore(resources.pg).upsert_attributes(rows)
 
@@ -63,7 +63,7 @@ async def validate(resources: Resources, spec: AnalysisSpec) -> DataProfile:
     """Check the spec against the data in PostgreSQL; raises SpecProblem (-> 422)."""
     async with resources.pg.acquire(timeout_s=None) as conn:
         profile = await profile_panel(conn, spec)
-    check_against_data(spec, profile, resources.settings.causal_min_rows)
+    check_against_data(spec, profile, resources.settings.causal.min_rows)
     return profile
 
 
@@ -78,9 +78,9 @@ class RunOptions:
 
 def run_options(settings: Settings) -> RunOptions:
     return RunOptions(
-        heartbeat_timeout_s=settings.causal_heartbeat_timeout_s,
-        activity_timeout_s=settings.causal_activity_timeout_s,
-        max_attempts=settings.causal_max_attempts,
+        heartbeat_timeout_s=settings.causal.heartbeat_timeout_s,
+        activity_timeout_s=settings.causal.activity_timeout_s,
+        max_attempts=settings.causal.max_attempts,
     )
 
 
@@ -97,7 +97,7 @@ async def start_analysis(resources: Resources, spec: AnalysisSpec, requested_by:
         activity_timeout_s=opts.activity_timeout_s,
         max_attempts=opts.max_attempts,
     )
-    await analysis_client.start(client, resources.settings.temporal_task_queue, inp)
+    await analysis_client.start(client, resources.settings.temporal.task_queue, inp)
     return analysis_id, profile
 
 
@@ -168,7 +168,7 @@ async def compute(
     """Build the panel, choose the engine, run it (in a thread); returns (result, provenance)."""
     settings = resources.settings
     profile = profile or await validate(resources, spec)
-    engine, reason = choose_engine(profile.rows, settings.causal_spark_threshold_rows)
+    engine, reason = choose_engine(profile.rows, settings.causal.spark_threshold_rows)
     state.update(f"load:{engine.value}", 0.0)
     started = time.perf_counter()
     if engine is Engine.PANDAS:
@@ -193,7 +193,7 @@ async def compute(
         "rows": result.rows,
         "engine": engine.value,
         "engine_reason": reason,
-        "spark_master": settings.spark_master if engine is Engine.SPARK else None,
+        "spark_master": settings.causal.spark.master if engine is Engine.SPARK else None,
         "library_versions": library_versions(engine),
         "seed": spec.seed,
         "refuter_simulations": spec.refuter_simulations,

@@ -87,7 +87,7 @@ async def _history(resources: Resources, person: str) -> dict[str, Any]:
     for kind, start in sorted(periods):
         period = period_at(kind, start)  # type: ignore[arg-type]
         if span is not None and period.start >= span[0]:  # the ledger still covers it: recompute
-            await write_period(resources.pg, period, defs, rules, settings.min_group_size)
+            await write_period(resources.pg, period, defs, rules, settings.privacy.min_group_size)
             rewritten += 1
     result["periods_recomputed"] = rewritten
     return result
@@ -104,7 +104,7 @@ async def _exports(resources: Resources, person: str) -> dict[str, Any]:
     exports = await store.with_objects()
     for export in exports:
         assert export.object_key is not None
-        await asyncio.to_thread(delete_object, resources.s3, resources.settings.s3_bucket, export.object_key)
+        await asyncio.to_thread(delete_object, resources.s3, resources.settings.s3.bucket, export.object_key)
         await store.mark_deleted(export.id, "erased")
     return {"export_objects_deleted": len(exports)}
 
@@ -121,7 +121,7 @@ async def _redis(resources: Resources, person: str) -> dict[str, Any]:
     redis, settings = resources.redis, resources.settings
     needle = person.encode()
     removed = 0
-    for stream in (settings.stream_name, settings.dead_letter_stream):
+    for stream in (settings.ingest.stream_name, settings.ingest.dead_letter_stream):
         after = "-"
         while True:
             page = cast(
@@ -166,7 +166,7 @@ async def complete(resources: Resources, erasure_id: str, status: str, error: st
     row = await ErasureStore(resources.pg).finish(erasure_id, status, error)
     await data_audit.record(
         resources.pg,
-        resources.settings.audit_key,
+        resources.settings.audit.key,
         event=f"privacy.erasure_{status}",
         actor=row.requested_by,
         subject=f"erasure:{erasure_id}",
@@ -190,5 +190,5 @@ async def start_erasure(resources: Resources, person: str, requested_by: str) ->
     erasure_id = str(uuid.uuid4())
     await store.create(erasure_id, person, requested_by, erasure_workflow_id(erasure_id))
     client = await resources.temporal()
-    await erasure_client.start(client, resources.settings.temporal_task_queue, erasure_id)
+    await erasure_client.start(client, resources.settings.temporal.task_queue, erasure_id)
     return erasure_id, True

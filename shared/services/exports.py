@@ -59,7 +59,7 @@ class Source:
 
 
 def object_key(settings: Settings, export: ExportRow) -> str:
-    return f"{settings.export_prefix}{export.id}.csv" + (".gz" if export.compress else "")
+    return f"{settings.exports.prefix}{export.id}.csv" + (".gz" if export.compress else "")
 
 
 def may_export(roles: Sequence[str], kind: ExportKind) -> bool:
@@ -75,21 +75,23 @@ async def build_source(resources: Resources, export: ExportRow) -> Source:
     p = export.params
     if kind == ExportKind.TEAM_METRICS:
         summary = await MetricsStore(resources.pg).latest_summary()
-        views = team_views(summary["teams"], settings.min_group_size) if summary else []
+        views = team_views(summary["teams"], settings.privacy.min_group_size) if summary else []
         shown = [v for v in views if not v["withheld"]]  # a withheld team has no row at all
         figures = sorted({k for v in shown for k in v["figures"]})
         rows = [[v["team"], v["members"], *(v["figures"].get(f) for f in figures)] for v in shown]
         return Source(header=["team", "members", *figures], rows=rows)
     if kind in (ExportKind.TEAM_HISTORY, ExportKind.EMPLOYEE_HISTORY):
         start, end = datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"])
-        gran = resolve_granularity(p.get("granularity", "auto"), start, end, settings.metrics_raw_history_max_days)
+        gran = resolve_granularity(p.get("granularity", "auto"), start, end, settings.metrics.raw_history_max_days)
         if kind == ExportKind.TEAM_HISTORY:
             sql = team_history_sql(gran, one_team=p.get("team") is not None)
-            gate = SeriesRelease(settings.min_group_size)  # the API's history rule, row by row (team, time order)
+            gate = SeriesRelease(
+                settings.privacy.min_group_size
+            )  # the API's history rule, row by row (team, time order)
             return Source(
                 header=[],
                 sql=sql,
-                args=(p.get("team"), start, end, settings.min_group_size),
+                args=(p.get("team"), start, end, settings.privacy.min_group_size),
                 view=lambda row: gate.view(str(row["team"]), row),
             )
         sql = employee_history_sql(gran, one_person=p.get("employee") is not None)
@@ -193,16 +195,16 @@ async def run_export(resources: Resources, export_id: str, heartbeat: Heartbeat 
     upload = await asyncio.to_thread(
         MultipartUpload,
         resources.s3,
-        settings.s3_bucket,
+        settings.s3.bucket,
         key,
         "application/gzip" if export.compress else "text/csv; charset=utf-8",
         key.rsplit("/", 1)[-1],
     )
-    parts = _CsvParts(export.compress, settings.export_part_bytes)
+    parts = _CsvParts(export.compress, settings.exports.part_bytes)
     rows, last_report = 0, time.monotonic()
     try:
         header_done = False
-        async for cells in _rows(resources, source, settings.export_cursor_prefetch):
+        async for cells in _rows(resources, source, settings.exports.cursor_prefetch):
             parts.write(cells)
             if not header_done:
                 header_done = True
@@ -212,7 +214,7 @@ async def run_export(resources: Resources, export_id: str, heartbeat: Heartbeat 
                 part = parts.take_part()
                 if part is not None:
                     await asyncio.to_thread(upload.upload_part, part)
-                if time.monotonic() - last_report >= settings.export_progress_interval_s:
+                if time.monotonic() - last_report >= settings.exports.progress_interval_s:
                     last_report = time.monotonic()
                     await _report(resources, store, export_id, rows, parts.bytes_out, total, heartbeat)
         await asyncio.to_thread(upload.upload_part, parts.take_part(final=True) or b"")
@@ -220,17 +222,17 @@ async def run_export(resources: Resources, export_id: str, heartbeat: Heartbeat 
     except BaseException:
         await asyncio.to_thread(upload.abort)
         raise
-    delete_after = datetime.now(UTC) + timedelta(days=settings.export_retention_days)
+    delete_after = datetime.now(UTC) + timedelta(days=settings.exports.retention_days)
     if not await store.succeed(export_id, rows, parts.bytes_out, delete_after):
-        await asyncio.to_thread(delete_object, resources.s3, settings.s3_bucket, key)
+        await asyncio.to_thread(delete_object, resources.s3, settings.s3.bucket, key)
         raise ExportCancelled(export_id)
     await _publish(resources, export_id, "succeeded", rows, parts.bytes_out, 100.0)
     return {"rows": rows, "bytes": parts.bytes_out, "object_key": key}
 
 
 def _prepare_bucket(s3: Any, settings: Settings) -> None:
-    ensure_bucket(s3, settings.s3_bucket)
-    if not ensure_expiry_rule(s3, settings.s3_bucket, settings.export_prefix, settings.export_retention_days):
+    ensure_bucket(s3, settings.s3.bucket)
+    if not ensure_expiry_rule(s3, settings.s3.bucket, settings.exports.prefix, settings.exports.retention_days):
         log.info("object store ignores lifecycle rules; the export sweeper deletes expired exports")
 
 
@@ -257,7 +259,7 @@ async def _publish(
     message = {"kind": "export", "export": export_id, "status": status, "rows": rows, "bytes": nbytes}
     message["percent"] = percent
     try:
-        await resources.redis.publish(resources.settings.graph_changed_channel, json.dumps(message))
+        await resources.redis.publish(resources.settings.graph.changed_channel, json.dumps(message))
     except Exception as exc:  # noqa: BLE001 - progress pushes are best effort; the row is the record
         log.warning("export progress not published: %s", type(exc).__name__)
 
@@ -265,7 +267,7 @@ async def _publish(
 def issue_link(resources: Resources, export: ExportRow, expires_s: int) -> tuple[str, datetime]:
     """A pre-signed GET for the export's object (blocking: call in a thread)."""
     assert export.object_key is not None
-    url = presign_get(resources.s3, resources.settings.s3_bucket, export.object_key, expires_s)
+    url = presign_get(resources.s3, resources.settings.s3.bucket, export.object_key, expires_s)
     return url, datetime.now(UTC) + timedelta(seconds=expires_s)
 
 
@@ -281,7 +283,7 @@ async def sweep_exports(resources: Resources, now: datetime | None = None, dry_r
     if not dry_run:
         for export in due:
             if export.object_key:
-                await asyncio.to_thread(delete_object, resources.s3, resources.settings.s3_bucket, export.object_key)
+                await asyncio.to_thread(delete_object, resources.s3, resources.settings.s3.bucket, export.object_key)
             await store.mark_deleted(export.id, "expired")
     return {"exports_deleted": len(due), "dry_run": dry_run}
 
@@ -301,7 +303,7 @@ async def start_export(resources: Resources, request: ExportRequest, subject: st
         await asyncio.gather(
             data_audit.record(
                 resources.pg,
-                resources.settings.audit_key,
+                resources.settings.audit.key,
                 event="export.requested",
                 actor=subject,
                 subject=f"export:{export_id}",
@@ -309,7 +311,7 @@ async def start_export(resources: Resources, request: ExportRequest, subject: st
                 personal={"employee": person} if person else None,
                 people=[person] if person else (),
             ),
-            export_client.start(client, resources.settings.temporal_task_queue, export_id),
+            export_client.start(client, resources.settings.temporal.task_queue, export_id),
         )
     except Exception:
         await store.finish(export_id, "failed", "the export could not be started (audit or workflow service)")

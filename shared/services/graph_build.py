@@ -49,7 +49,7 @@ def _text(value: bytes | str) -> str:
 
 
 async def read_status(redis: aioredis.Redis, settings: Settings) -> BuildStatus:
-    raw = await redis.hgetall(settings.graph_build_key)
+    raw = await redis.hgetall(settings.graph.build_key)
     if not raw:
         return BuildStatus(state="unknown")
     f = {_text(k): _text(v) for k, v in raw.items()}
@@ -72,7 +72,7 @@ async def rebuild_graph(
     heartbeat: Heartbeat | None = None,
 ) -> BuildStatus:
     """Clear the graph and project every ledger total into it, chunk by chunk, reporting progress."""
-    key = settings.graph_build_key
+    key = settings.graph.build_key
     started = time.time()
     async with pg.acquire() as conn:
         total = await count_totals(conn)
@@ -125,4 +125,4 @@ async def rebuild_graph(
 async def start_rebuild(resources: Resources) -> str:
     """Start the rebuild workflow, or attach to the one running; returns its workflow id."""
     client = await resources.temporal()
-    return await rebuild_client.start(client, resources.settings.temporal_task_queue)
+    return await rebuild_client.start(client, resources.settings.temporal.task_queue)

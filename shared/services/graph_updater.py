@@ -89,7 +89,7 @@ class GraphUpdater:
     async def step(self) -> int:
         """One iteration: claim stale entries when due, else read new ones. Returns entries handled."""
         now = time.monotonic()
-        if now - self._last_claim >= self.settings.consumer_claim_idle_ms / 2000:
+        if now - self._last_claim >= self.settings.ingest.consumer_claim_idle_ms / 2000:
             self._last_claim = now
             handled = await self._claim_and_process()
             if handled:
@@ -98,8 +98,8 @@ class GraphUpdater:
             self.redis,
             self.names,
             self.consumer,
-            self.settings.consumer_batch,
-            self.settings.consumer_block_ms,
+            self.settings.ingest.consumer_batch,
+            self.settings.ingest.consumer_block_ms,
         )
         if entries:
             await self.process(entries)
@@ -108,7 +108,7 @@ class GraphUpdater:
     async def _drain_own_pending(self) -> None:
         """Entries this consumer name was given before a restart, reprocessed first."""
         while True:
-            entries = await read_own_pending(self.redis, self.names, self.consumer, self.settings.consumer_batch)
+            entries = await read_own_pending(self.redis, self.names, self.consumer, self.settings.ingest.consumer_batch)
             if not entries:
                 return
             before = self.stats.events_applied + self.stats.duplicates + self.stats.dead_lettered
@@ -122,8 +122,8 @@ class GraphUpdater:
             self.redis,
             self.names,
             self.consumer,
-            self.settings.consumer_claim_idle_ms,
-            self.settings.consumer_batch,
+            self.settings.ingest.consumer_claim_idle_ms,
+            self.settings.ingest.consumer_batch,
         )
         if not entries:
             return 0
@@ -133,7 +133,7 @@ class GraphUpdater:
 
     async def _process_with_limits(self, entries: list[StreamEntry]) -> None:
         counts = await delivery_counts(self.redis, self.names, [e.entry_id for e in entries])
-        limit = self.settings.consumer_max_deliveries
+        limit = self.settings.ingest.consumer_max_deliveries
         poison = [(e, f"failed {counts[e.entry_id]} deliveries") for e in entries if counts.get(e.entry_id, 0) > limit]
         if poison:
             await dead_letter(self.redis, self.names, poison)
@@ -198,7 +198,7 @@ class GraphUpdater:
     async def _wait_for_graph(self) -> bool:
         """Ping the graph store until it answers, for at most the claim idle time (after that
         another consumer may take the entries over anyway)."""
-        deadline = time.monotonic() + self.settings.consumer_claim_idle_ms / 1000
+        deadline = time.monotonic() + self.settings.ingest.consumer_claim_idle_ms / 1000
         while time.monotonic() < deadline:
             try:
                 await self.graph.ping()
@@ -233,10 +233,10 @@ class GraphUpdater:
         """Tell readers who changed: Redis pub/sub (cache invalidation, live views) and a CloudEvent."""
         changed = sorted({p.id for p in applied.people})
         message = json.dumps({"people": changed, "changed": len(changed), "at": time.time()})
-        await self.redis.publish(self.settings.graph_changed_channel, message)
+        await self.redis.publish(self.settings.graph.changed_channel, message)
         await invalidate(self, GRAPH_CACHE_NAMESPACES)
-        if self.settings.events_sink_url:
-            await _emit_cloudevent(self.settings.events_sink_url, changed)
+        if self.settings.ingest.events_sink_url:
+            await _emit_cloudevent(self.settings.ingest.events_sink_url, changed)
 
 
 def _parse(

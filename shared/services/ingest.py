@@ -17,15 +17,15 @@ from shared.platform.tracing import current_trace_context
 
 
 def stream_names(settings: Settings) -> StreamNames:
-    return StreamNames(settings.stream_name, settings.stream_group, settings.dead_letter_stream)
+    return StreamNames(settings.ingest.stream_name, settings.ingest.stream_group, settings.ingest.dead_letter_stream)
 
 
 async def accept_events(settings: Settings, redis: aioredis.Redis, events: Sequence[InteractionEvent]) -> list[str]:
     """Pseudonymise and append ``events`` (all or none). Returns the accepted event ids."""
-    key = settings.pseudonymisation_key
+    key = settings.privacy.pseudonymisation_key
     memo: dict[str, str] = {}
     payloads = [e.pseudonymised(key, memo).model_dump_json().encode() for e in events]
     names = stream_names(settings)
     await ensure_group(redis, names)  # must exist before XADD ... ACKED trims anything
-    await publish(redis, names.stream, payloads, settings.stream_maxlen, current_trace_context())
+    await publish(redis, names.stream, payloads, settings.ingest.stream_maxlen, current_trace_context())
     return [e.event_id for e in events]

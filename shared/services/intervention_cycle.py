@@ -70,7 +70,7 @@ async def evaluate(conn: asyncpg.Connection, settings: Settings, lookback_hours:
         type_ = suggest_type(evidence)
         if type_ is None:
             continue
-        people, teams = await most_exposed(conn, evidence.treatment, settings.cycle_max_people)
+        people, teams = await most_exposed(conn, evidence.treatment, settings.interventions.cycle.max_people)
         if type_ is InterventionType.CROSS_TEAM_INTRODUCTION and len(teams) < 2:
             continue
         if type_ is not InterventionType.CROSS_TEAM_INTRODUCTION and not people:

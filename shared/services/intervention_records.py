@@ -19,7 +19,7 @@ LIVE_STATE_TIMEOUT = timedelta(seconds=5)
 
 
 def audit_store(resources: Resources) -> AuditStore:
-    return AuditStore(resources.pg, resources.settings.audit_key)
+    return AuditStore(resources.pg, resources.settings.audit.key)
 
 
 async def get(resources: Resources, intervention_id: str) -> dict[str, Any] | None:

@@ -42,7 +42,7 @@ __all__ = ["workflow_id"]  # re-exported: callers name an intervention's workflo
 
 
 def task_queue(settings: Settings) -> str:
-    return settings.intervention_task_queue or settings.temporal_task_queue
+    return settings.interventions.intervention_task_queue or settings.temporal.task_queue
 
 
 def new_intervention_id() -> str:
@@ -100,9 +100,9 @@ def signed(
         "reason": who["reason"],
     }
     signature = ""
-    if settings.decision_signing_pem is not None:
+    if settings.interventions.decision_signing_pem is not None:
         message = decision_message(update=update, approve=approve, **fields)
-        signature = sign(settings.decision_signing_pem, message)
+        signature = sign(settings.interventions.decision_signing_pem, message)
     if update == "decide":
         return Decision(approve=bool(approve), signature=signature, **fields)
     return RollbackRequest(signature=signature, **fields)
@@ -120,13 +120,13 @@ def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> Int
             "reasons": list(assessment.reasons),
         },
         "actions": [a.to_dict() for a in actions],
-        "approval_timeout_s": settings.approval_timeout_s,
-        "monitoring_window_s": settings.monitoring_window_s,
-        "rollback_window_s": settings.rollback_window_s,
-        "max_attempts": settings.intervention_max_attempts,
-        "decision_public_key": settings.decision_public_pem,
+        "approval_timeout_s": settings.interventions.approval_timeout_s,
+        "monitoring_window_s": settings.interventions.monitoring_window_s,
+        "rollback_window_s": settings.interventions.rollback_window_s,
+        "max_attempts": settings.interventions.intervention_max_attempts,
+        "decision_public_key": settings.interventions.decision_public_pem,
     }
-    if settings.environment == "production" and settings.decision_public_pem is None:
+    if settings.environment == "production" and settings.interventions.decision_public_pem is None:
         raise RuntimeError("production interventions need signed decisions: set CO_DECISION_PUBLIC_KEY(_FILE)")
     values.update(overrides)
     return InterventionInput(**values)

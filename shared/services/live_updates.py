@@ -122,7 +122,7 @@ class LiveHub:
     async def _listen(self) -> None:
         """Redis pub/sub: graph changes and cache invalidations; reconnects with backoff."""
         redis = self.resources.redis
-        channels = {self.settings.graph_changed_channel: "graph", self.settings.cache_channel: "invalidation"}
+        channels = {self.settings.graph.changed_channel: "graph", self.settings.cache.channel: "invalidation"}
         backoff = 0.5
         while True:
             pubsub = redis.pubsub(ignore_subscribe_messages=True)
@@ -169,4 +169,4 @@ class LiveHub:
                 raise
             except Exception as exc:  # noqa: BLE001 - PostgreSQL down: keep trying
                 log.warning("live hub: poll failed (%s)", type(exc).__name__)
-            await asyncio.sleep(self.settings.web_live_poll_s)
+            await asyncio.sleep(self.settings.web.live_poll_s)

@@ -41,7 +41,7 @@ async def team_history(
     resources: Resources, team: str, start: datetime, end: datetime, granularity: Granularity
 ) -> list[dict[str, Any]]:
     """A team's points; the store already leaves out points with fewer than k people."""
-    k = resources.settings.min_group_size
+    k = resources.settings.privacy.min_group_size
     return await MetricsStore(resources.pg).team_history(team, start, end, granularity, k)
 
 
@@ -53,4 +53,4 @@ async def start_refresh(resources: Resources, *, force: bool) -> tuple[str, str]
     """Start a refresh on Temporal now (attaching to one already started this way):
     (workflow id, run id)."""
     client = await resources.temporal()
-    return await refresh_client.start_on_demand(client, resources.settings.temporal_task_queue, force=force)
+    return await refresh_client.start_on_demand(client, resources.settings.temporal.task_queue, force=force)

@@ -50,24 +50,24 @@ SUMMARY_BRIDGES = 50
 
 def definitions_from(settings: Settings) -> MetricDefinitions:
     return MetricDefinitions(
-        window_days=settings.metrics_window_days,
-        workday_start_hour=settings.metrics_workday_start_hour,
-        workday_end_hour=settings.metrics_workday_end_hour,
-        timezone=settings.metrics_timezone,
-        strong_tie_min_weight=settings.metrics_strong_tie_min_weight,
-        exact_max_nodes=settings.metrics_exact_max_nodes,
-        pivots=settings.metrics_pivots,
-        seed=settings.metrics_seed,
-        exact_budget_s=settings.metrics_exact_budget_s,
-        exact_cost_ns=settings.metrics_exact_cost_ns,
+        window_days=settings.metrics.window_days,
+        workday_start_hour=settings.metrics.workday_start_hour,
+        workday_end_hour=settings.metrics.workday_end_hour,
+        timezone=settings.metrics.timezone,
+        strong_tie_min_weight=settings.metrics.strong_tie_min_weight,
+        exact_max_nodes=settings.metrics.exact_max_nodes,
+        pivots=settings.metrics.pivots,
+        seed=settings.metrics.seed,
+        exact_budget_s=settings.metrics.exact_budget_s,
+        exact_cost_ns=settings.metrics.exact_cost_ns,
         betweenness_workers=betweenness_workers(settings),
-        error_delta=settings.metrics_error_delta,
+        error_delta=settings.metrics.error_delta,
     )
 
 
 def betweenness_workers(settings: Settings) -> int:
     """Processes for Brandes: the setting, or one per core when it is 0."""
-    return settings.metrics_betweenness_workers or (os.cpu_count() or 1)
+    return settings.metrics.betweenness_workers or (os.cpu_count() or 1)
 
 
 @dataclass
@@ -131,7 +131,7 @@ class RefreshResult:
 
 def lock_key(settings: Settings) -> str:
     """One lock per graph: the graph is what two refreshes would fight over."""
-    return f"co:metrics:refresh-lock:{settings.graph_name}"
+    return f"co:metrics:refresh-lock:{settings.graph.name}"
 
 
 def last_shown_sizes(previous: dict[str, Any] | None) -> dict[str, list[int]]:
@@ -174,11 +174,11 @@ async def refresh_metrics(
     """Run one refresh unless another is running or nothing changed; always leaves a run record."""
     settings = resources.settings
     store = MetricsStore(resources.pg)
-    lock = resources.redis.lock(lock_key(settings), timeout=settings.metrics_refresh_lock_ttl_s, blocking=False)
+    lock = resources.redis.lock(lock_key(settings), timeout=settings.metrics.refresh_lock_ttl_s, blocking=False)
     if not await lock.acquire(blocking=False):
         run_id = await store.record_skip(trigger, "another refresh is running", None)
         return RefreshResult(run_id, "skipped", "another refresh is running")
-    async with held(lock, settings.metrics_refresh_lock_ttl_s):
+    async with held(lock, settings.metrics.refresh_lock_ttl_s):
         return await _refresh_locked(resources, store, trigger=trigger, force=force, now=now)
 
 
@@ -224,7 +224,7 @@ async def _refresh_locked(
     started = time.perf_counter()
     fingerprint = await graph_fingerprint(resources.graph)
     if not force:
-        reason = skip_reason(fingerprint, await store.last_success(), time.time(), settings.metrics_refresh_max_age_s)
+        reason = skip_reason(fingerprint, await store.last_success(), time.time(), settings.metrics.refresh_max_age_s)
         if reason is not None:
             run_id = await store.record_skip(trigger, reason, fingerprint)
             return RefreshResult(run_id, "skipped", reason)
@@ -245,9 +245,9 @@ async def _refresh_locked(
         t3 = time.perf_counter()
         await store.write_history(at, [r.history_record(at) for r in outcome.rows])
         last_shown = last_shown_sizes(await store.latest_summary())
-        bridges, teams = _summary_dicts(outcome.rows, settings.min_group_size, last_shown)
+        bridges, teams = _summary_dicts(outcome.rows, settings.privacy.min_group_size, last_shown)
         stats = graph_summary(g, outcome.rows, [t["team"] for t in teams if not t["withheld"]])
-        stats["min_group_size"] = settings.min_group_size
+        stats["min_group_size"] = settings.privacy.min_group_size
         stats.update({"mode": outcome.plan.mode, "pivots": outcome.plan.pivots or 0})  # type: ignore[dict-item]
         stats["betweenness_error_bound"] = outcome.plan.error_bound()  # type: ignore[assignment]
         await store.save_summary(run_id, at, stats, bridges, teams)
@@ -296,6 +296,6 @@ async def apply_retention(resources: Resources, now: datetime | None = None) -> 
     settings = resources.settings
     return await MetricsStore(resources.pg).retention(
         (now or datetime.now(UTC)),
-        timedelta(days=settings.metrics_raw_retention_days),
-        timedelta(days=settings.metrics_rollup_retention_days),
+        timedelta(days=settings.metrics.raw_retention_days),
+        timedelta(days=settings.metrics.rollup_retention_days),
     )

@@ -31,7 +31,7 @@ async def write(resources: Resources, run_id: int, kind: str, label: str, done: 
     settings = resources.settings
     period = period_at(cast(PeriodKind, kind), date.fromisoformat(label))
     await write_period(
-        resources.pg, period, definitions_from(settings), tie_rules_from(settings), settings.min_group_size
+        resources.pg, period, definitions_from(settings), tie_rules_from(settings), settings.privacy.min_group_size
     )
     await PeriodStore(resources.pg).backfill_progress(run_id, done + 1)
 
@@ -43,7 +43,7 @@ async def finish(resources: Resources, run_id: int, status: str, error: str | No
 async def start(resources: Resources, kind: str, *, rewrite: bool) -> str:
     """Start the back-fill workflow (or attach to the one running for ``kind``); its workflow id."""
     client = await resources.temporal()
-    return await backfill_client.start(client, resources.settings.temporal_task_queue, kind=kind, rewrite=rewrite)
+    return await backfill_client.start(client, resources.settings.temporal.task_queue, kind=kind, rewrite=rewrite)
 
 
 async def runs(resources: Resources, limit: int) -> list[dict[str, Any]]:

@@ -30,9 +30,9 @@ from shared.services.metrics_refresh import ComputeOutcome, compute_metrics
 
 def tie_rules_from(settings: Settings) -> TieRules:
     return TieRules(
-        broadcast_min_size=settings.metrics_broadcast_min_size,
-        broadcast_weight=settings.metrics_broadcast_weight,
-        min_evidence=settings.metrics_tie_min_evidence,
+        broadcast_min_size=settings.metrics.broadcast_min_size,
+        broadcast_weight=settings.metrics.broadcast_weight,
+        min_evidence=settings.metrics.tie_min_evidence,
     )
 
 

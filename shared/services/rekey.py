@@ -183,7 +183,7 @@ async def run_rekey(
         unknown = stored - set(table) - set(table.values())
         if unknown:
             raise RekeyRefused(f"{len(unknown)} stored pseudonyms are not in the directory; nothing changed")
-        await _rewrite_postgres(conn, table, resources.settings.audit_key or b"", actor, report)
+        await _rewrite_postgres(conn, table, resources.settings.audit.key or b"", actor, report)
         left = await _stored_pseudonyms(conn) & set(table)
         report.old_pseudonyms_left = len(left)
         if left:
@@ -202,13 +202,13 @@ async def _rekey_streams(resources: Resources, table: dict[str, str]) -> int:
     """The drained stream's acknowledged entries are dropped (trimmed to empty); dead letters,
     kept for inspection, are re-added with translated payloads."""
     redis, settings = resources.redis, resources.settings
-    trimmed = int(await redis.xtrim(settings.stream_name, maxlen=0, approximate=False))
-    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(settings.dead_letter_stream))
+    trimmed = int(await redis.xtrim(settings.ingest.stream_name, maxlen=0, approximate=False))
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(settings.ingest.dead_letter_stream))
     for entry_id, fields in entries:
         translated = {k: _translate(v.decode(), table).encode() for k, v in fields.items()}
         if translated != fields:
-            await redis.xadd(settings.dead_letter_stream, translated)  # type: ignore[arg-type]
-            await redis.xdel(settings.dead_letter_stream, entry_id)
+            await redis.xadd(settings.ingest.dead_letter_stream, translated)  # type: ignore[arg-type]
+            await redis.xdel(settings.ingest.dead_letter_stream, entry_id)
     return trimmed + len(entries)
 
 

@@ -48,14 +48,14 @@ class Cutoffs:
     @classmethod
     def at(cls, now: datetime, s: Settings) -> Cutoffs:
         return cls(
-            interactions=now - timedelta(days=s.raw_retention_days),
-            receipts=now - timedelta(days=s.raw_retention_days + s.receipts_grace_days),
-            outcomes=now - timedelta(days=s.outcomes_retention_days),
-            attributes=now - timedelta(days=s.attributes_retention_days),
-            analyses=now - timedelta(days=s.analyses_retention_days),
-            summaries=now - timedelta(days=s.summaries_retention_days),
-            metrics_raw=timedelta(days=s.metrics_raw_retention_days),
-            metrics_rollup=timedelta(days=s.metrics_rollup_retention_days),
+            interactions=now - timedelta(days=s.privacy.raw_retention_days),
+            receipts=now - timedelta(days=s.privacy.raw_retention_days + s.privacy.receipts_grace_days),
+            outcomes=now - timedelta(days=s.privacy.outcomes_retention_days),
+            attributes=now - timedelta(days=s.privacy.attributes_retention_days),
+            analyses=now - timedelta(days=s.privacy.analyses_retention_days),
+            summaries=now - timedelta(days=s.privacy.summaries_retention_days),
+            metrics_raw=timedelta(days=s.metrics.raw_retention_days),
+            metrics_rollup=timedelta(days=s.metrics.rollup_retention_days),
         )
 
 
@@ -141,7 +141,7 @@ async def run_retention(
     if not dry_run:
         await data_audit.record(
             resources.pg,
-            settings.audit_key,
+            settings.audit.key,
             event="retention.applied",
             actor=actor,
             subject=f"retention:{run_id}",
@@ -167,7 +167,7 @@ def _count(status: str) -> int:
 async def _expire_interactions(resources: Resources, cutoff: datetime) -> tuple[int, int, int]:
     """Delete old interactions batch by batch, recomputing the touched totals in each batch's
     transaction, then project the new values to the graph. Returns (rows, people, ties removed)."""
-    batch = resources.settings.retention_batch_rows
+    batch = resources.settings.privacy.retention_batch_rows
     rows_total, people_total, ties_removed = 0, 0, 0
     while True:
         async with resources.pg.acquire() as conn, conn.transaction():
@@ -196,7 +196,7 @@ async def project(resources: Resources, changed: Recomputed) -> int:
     if changed.people:
         await graph.upsert_people(changed.people)
     removed = 0
-    step = resources.settings.graph_write_batch
+    step = resources.settings.graph.write_batch
     for i in range(0, len(changed.removed_pairs), step):
         chunk = [{"src": s, "dst": d} for s, d in changed.removed_pairs[i : i + step]]
         result = await graph.execute(DELETE_TIES, {"pairs": chunk})

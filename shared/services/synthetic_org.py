@@ -27,7 +27,7 @@ async def load_org(resources: Resources, org: SyntheticOrg, chunk: int = 50_000)
     """Write the org's weekly metrics, wellbeing outcomes and attributes; returns row counts."""
     import numpy as np
 
-    key = resources.settings.pseudonymisation_key
+    key = resources.settings.privacy.pseudonymisation_key
     pseudo = {raw: pseudonymise(raw, key) for raw in org.people}
     cols = org.columns
     employees = [pseudo[e] for e in cols["employee"].tolist()]

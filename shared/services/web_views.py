@@ -71,7 +71,7 @@ class WebViews:
 
     @property
     def k(self) -> int:
-        return self.resources.settings.min_group_size
+        return self.resources.settings.privacy.min_group_size
 
     # ---- organisation ------------------------------------------------------------------
 
@@ -167,9 +167,9 @@ class WebViews:
         redis = self.resources.redis
         out: dict[str, Any] = {"ingest": None, "graph_build": None, "runs": [], "schedules": None}
         try:
-            length = await redis.xlen(settings.stream_name)
-            groups = await redis.xinfo_groups(settings.stream_name)
-            group = next((g for g in groups if _text(g.get("name")) == settings.stream_group), None)
+            length = await redis.xlen(settings.ingest.stream_name)
+            groups = await redis.xinfo_groups(settings.ingest.stream_name)
+            group = next((g for g in groups if _text(g.get("name")) == settings.ingest.stream_group), None)
             out["ingest"] = {
                 "stream_length": length,
                 "pending": int(group.get("pending", 0)) if group else None,
@@ -179,7 +179,7 @@ class WebViews:
         except Exception as exc:  # noqa: BLE001 - no stream yet, or Redis down: shown in words
             out["ingest"] = {"error": type(exc).__name__}
         try:
-            raw = await redis.hgetall(settings.graph_build_key)
+            raw = await redis.hgetall(settings.graph.build_key)
             out["graph_build"] = {_text(k): _text(v) for k, v in raw.items()} or None
         except Exception as exc:  # noqa: BLE001
             out["graph_build"] = {"error": type(exc).__name__}

@@ -21,8 +21,8 @@ Mint = Callable[..., str]
 def api_settings(settings: Settings) -> Settings:
     """Session settings with this session's own rate-limit and cache keys."""
     tag = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "rate_limit_prefix": f"test:{tag}:rl",
             "cache_prefix": f"test:{tag}:cache",
             "cache_channel": f"test:{tag}:cache:invalidate",

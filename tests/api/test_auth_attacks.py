@@ -34,8 +34,8 @@ def _claims(settings: Settings, **over: Any) -> dict[str, Any]:
     claims = {
         "sub": "attacker",
         "roles": ["admin"],
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": settings.auth.issuer,
+        "aud": settings.auth.audience,
         "iat": now,
         "nbf": now,
         "exp": now + 600,
@@ -45,8 +45,8 @@ def _claims(settings: Settings, **over: Any) -> dict[str, Any]:
 
 
 def _private_key(settings: Settings) -> Any:
-    assert settings.jwt_private_key_file is not None
-    return serialization.load_pem_private_key(settings.jwt_private_key_file.read_bytes(), password=None)
+    assert settings.auth.private_key_file is not None
+    return serialization.load_pem_private_key(settings.auth.private_key_file.read_bytes(), password=None)
 
 
 def _signed(settings: Settings, kid: str = "local-1", **over: Any) -> str:
@@ -54,8 +54,8 @@ def _signed(settings: Settings, kid: str = "local-1", **over: Any) -> str:
 
 
 def _public_pem(settings: Settings) -> bytes:
-    assert settings.jwt_public_keys_dir is not None
-    return (settings.jwt_public_keys_dir / "local-1.pem").read_bytes()
+    assert settings.auth.public_keys_dir is not None
+    return (settings.auth.public_keys_dir / "local-1.pem").read_bytes()
 
 
 def _hs256_with_public_key(settings: Settings) -> str:

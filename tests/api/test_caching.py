@@ -19,10 +19,10 @@ from tests.api.conftest import Mint, bearer
 
 def _isolated(settings: Settings) -> Settings:
     tag = uuid.uuid4().hex[:6]
-    return settings.model_copy(
-        update={
-            "cache_prefix": f"{settings.cache_prefix}:{tag}",
-            "cache_channel": f"{settings.cache_channel}:{tag}",
+    return settings.replace(
+        **{
+            "cache_prefix": f"{settings.cache.prefix}:{tag}",
+            "cache_channel": f"{settings.cache.channel}:{tag}",
         }
     )
 
@@ -98,7 +98,7 @@ async def test_invalidation_reaches_other_processes(api_settings: Settings) -> N
     tasks = [asyncio.create_task(a.listen(ready_a)), asyncio.create_task(b.listen(ready_b))]
     try:
         await asyncio.wait_for(asyncio.gather(ready_a.wait(), ready_b.wait()), 5)
-        graph_key, other_key = f"{s.cache_prefix}:graph:scope:1", f"{s.cache_prefix}:audit:scope:1"
+        graph_key, other_key = f"{s.cache.prefix}:graph:scope:1", f"{s.cache.prefix}:audit:scope:1"
         for cache in (a, b):
             await cache.put(graph_key, Entry('"e1"', b"{}"))
             await cache.put(other_key, Entry('"e2"', b"[]"))
@@ -118,7 +118,7 @@ async def test_invalidation_reaches_other_processes(api_settings: Settings) -> N
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await r1.unlink(f"{s.cache_prefix}:audit:scope:1")
+        await r1.unlink(f"{s.cache.prefix}:audit:scope:1")
         await r1.aclose()
         await r2.aclose()
 
@@ -128,20 +128,20 @@ async def test_l2_survives_l1_loss(api_settings: Settings) -> None:
     client = build_redis(s)
     try:
         writer, reader = ResponseCache(s, client), ResponseCache(s, client)
-        key = f"{s.cache_prefix}:graph:x:y"
+        key = f"{s.cache.prefix}:graph:x:y"
         await writer.put(key, Entry('"t"', b'{"a":1}'), ttl_s=5)
         entry, source = await reader.get(key)
         assert source == "l2" and entry == Entry('"t"', b'{"a":1}')
         assert (await reader.get(key))[1] == "l1"
         assert 0 < await client.ttl(key) <= 5
     finally:
-        await client.unlink(f"{s.cache_prefix}:graph:x:y")
+        await client.unlink(f"{s.cache.prefix}:graph:x:y")
         await client.aclose()
 
 
 @pytest.mark.parametrize("size", [1, 3])
 def test_l1_is_bounded(api_settings: Settings, size: int) -> None:
-    cache = ResponseCache(api_settings.model_copy(update={"cache_l1_max_entries": size}), None)
+    cache = ResponseCache(api_settings.replace(**{"cache_l1_max_entries": size}), None)
     for i in range(10):
         cache.l1[f"k{i}"] = Entry('"e"', b"")
     assert len(cache.l1) == size

@@ -25,8 +25,8 @@ def _claims(settings: Settings) -> dict[str, Any]:
     return {
         "sub": "svc",
         "roles": ["service"],
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": settings.auth.issuer,
+        "aud": settings.auth.audience,
         "iat": now,
         "exp": now + 60,
     }
@@ -82,7 +82,7 @@ async def test_two_keys_in_directory_are_both_valid(settings: Settings, tmp_path
     )
     (tmp_path / "2026-old.pem").write_bytes(_pem(old))
     (tmp_path / "2026-new.pem").write_bytes(_pem(new))
-    verifier = TokenVerifier(settings.model_copy(update={"jwt_public_keys_dir": tmp_path}))
+    verifier = TokenVerifier(settings.replace(**{"jwt_public_keys_dir": tmp_path}))
     assert verifier.kids == ["2026-new", "2026-old"]
     claims = _claims(settings)
     assert (await verifier.verify(jwt.encode(claims, old, "ES256", headers={"kid": "2026-old"})))["sub"] == "svc"
@@ -102,7 +102,7 @@ async def test_jwks_rotation_and_refetch_is_throttled(settings: Settings, jwks: 
         rsa.generate_private_key(public_exponent=65537, key_size=2048),
     )
     jwks.publish("k1", first, "ES256")
-    verifier = TokenVerifier(settings.model_copy(update={"jwt_public_keys_dir": None, "jwt_jwks_url": jwks.url}))
+    verifier = TokenVerifier(settings.replace(**{"jwt_public_keys_dir": None, "jwt_jwks_url": jwks.url}))
     claims = _claims(settings)
     assert (await verifier.verify(jwt.encode(claims, first, "ES256", headers={"kid": "k1"})))["sub"] == "svc"
     jwks.publish("k2", second, "RS256")  # the IdP rotates: both keys valid at once
@@ -119,8 +119,8 @@ async def test_jwk_alg_must_match_token_alg(settings: Settings, jwks: _Jwks) -> 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwks.publish("r1", key, "RS256")
     verifier = TokenVerifier(
-        settings.model_copy(
-            update={
+        settings.replace(
+            **{
                 "jwt_public_keys_dir": None,
                 "jwt_jwks_url": jwks.url,
                 "jwt_algorithms": ("RS256", "PS256"),
@@ -133,14 +133,14 @@ async def test_jwk_alg_must_match_token_alg(settings: Settings, jwks: _Jwks) -> 
 
 def test_symmetric_algorithms_cannot_be_configured(settings: Settings) -> None:
     with pytest.raises(ValueError):
-        TokenVerifier(settings.model_copy(update={"jwt_algorithms": ("HS256", "none")}))
+        TokenVerifier(settings.replace(**{"jwt_algorithms": ("HS256", "none")}))
 
 
 async def test_remembered_token_still_expires(settings: Settings, tmp_path: Path) -> None:
     """The verified-token cache skips the signature check, never the expiry check."""
     key = ec.generate_private_key(ec.SECP256R1())
     (tmp_path / "k.pem").write_bytes(_pem(key))
-    verifier = TokenVerifier(settings.model_copy(update={"jwt_public_keys_dir": tmp_path, "jwt_leeway_s": 0}))
+    verifier = TokenVerifier(settings.replace(**{"jwt_public_keys_dir": tmp_path, "jwt_leeway_s": 0}))
     now = int(time.time())
     claims = {**_claims(settings), "iat": now, "exp": now + 1}
     token = jwt.encode(claims, key, "ES256", headers={"kid": "k"})

@@ -23,7 +23,7 @@ from tests.api.conftest import Mint, bearer, build_test_app, running
 async def redis_client(api_settings: Settings) -> AsyncIterator[aioredis.Redis]:
     client = build_redis(api_settings)
     yield client
-    async for key in client.scan_iter(match=f"{api_settings.rate_limit_prefix}:*"):
+    async for key in client.scan_iter(match=f"{api_settings.ratelimit.prefix}:*"):
         await client.unlink(key)
     await client.aclose()
 
@@ -48,9 +48,9 @@ async def test_no_client_ever_exceeds_n_in_any_window(
     """Property: for any arrival times, admitted requests in any half-open window [a, a+W) <= N,
     and a 429 carries Retry-After / RateLimit-* that say when room returns."""
     run = uuid.uuid4().hex[:8]
-    s = api_settings.model_copy(
-        update={
-            "rate_limit_prefix": f"{api_settings.rate_limit_prefix}:{run}",
+    s = api_settings.replace(
+        **{
+            "rate_limit_prefix": f"{api_settings.ratelimit.prefix}:{run}",
             "rate_limit_window_s": window_s,
             "rate_limit_read": limit,
         }
@@ -84,9 +84,9 @@ async def test_no_client_ever_exceeds_n_in_any_window(
 
 
 async def test_user_and_ip_budgets_and_premium(api_settings: Settings, redis_client: aioredis.Redis) -> None:
-    s = api_settings.model_copy(
-        update={
-            "rate_limit_prefix": f"{api_settings.rate_limit_prefix}:{uuid.uuid4().hex[:6]}",
+    s = api_settings.replace(
+        **{
+            "rate_limit_prefix": f"{api_settings.ratelimit.prefix}:{uuid.uuid4().hex[:6]}",
             "rate_limit_write": 3,
             "rate_limit_ip_factor": 2.0,
             "rate_limit_premium_factor": 3.0,
@@ -108,14 +108,14 @@ async def test_user_and_ip_budgets_and_premium(api_settings: Settings, redis_cli
     # classes are independent: bob's reads are untouched by his writes
     assert (await limiter.hit(RateClass.READ, subject="bob", ip="1.1.1.1")).allowed
     # the window slides: after W seconds bob has room again
-    clock.t += s.rate_limit_window_s
+    clock.t += s.ratelimit.window_s
     assert (await limiter.hit(RateClass.WRITE, subject="bob", ip="1.1.1.1")).allowed
 
 
 async def test_http_429_headers_and_per_endpoint_counts(api_settings: Settings, mint: Mint) -> None:
-    s = api_settings.model_copy(
-        update={
-            "rate_limit_prefix": f"{api_settings.rate_limit_prefix}:{uuid.uuid4().hex[:6]}",
+    s = api_settings.replace(
+        **{
+            "rate_limit_prefix": f"{api_settings.ratelimit.prefix}:{uuid.uuid4().hex[:6]}",
             "rate_limit_read": 3,
         }
     )
@@ -126,7 +126,7 @@ async def test_http_429_headers_and_per_endpoint_counts(api_settings: Settings, 
         assert [r.headers["ratelimit-remaining"] for r in responses] == ["2", "1", "0", "0"]
         assert all(r.headers["ratelimit-limit"] == "3" for r in responses)
         limited = responses[-1]
-        assert 1 <= int(limited.headers["retry-after"]) <= s.rate_limit_window_s
+        assert 1 <= int(limited.headers["retry-after"]) <= s.ratelimit.window_s
         assert limited.json()["error"]["code"] == "rate_limited"
         # a premium subject is not limited at 3
         premium = bearer(mint("analyst", subject="frank", tier="premium"))
@@ -162,9 +162,7 @@ async def test_redis_down_reads_fail_open_writes_fail_closed(api_settings: Setti
     async def analysis(_: Principal = Depends(require(Permission.RUN_ANALYSES))) -> dict[str, bool]:
         return {"ok": True}
 
-    down = api_settings.model_copy(
-        update={"redis_url": f"redis://127.0.0.1:{_closed_port()}/0", "cache_enabled": False}
-    )
+    down = api_settings.replace(**{"redis_url": f"redis://127.0.0.1:{_closed_port()}/0", "cache_enabled": False})
     from shared.platform.http import create_app
     from shared.platform.resources import Needs
 
@@ -187,9 +185,9 @@ async def test_redis_down_reads_fail_open_writes_fail_closed(api_settings: Setti
 
 
 async def test_unauthenticated_requests_are_limited_per_ip(api_settings: Settings, mint: Mint) -> None:
-    s = api_settings.model_copy(
-        update={
-            "rate_limit_prefix": f"{api_settings.rate_limit_prefix}:{uuid.uuid4().hex[:6]}",
+    s = api_settings.replace(
+        **{
+            "rate_limit_prefix": f"{api_settings.ratelimit.prefix}:{uuid.uuid4().hex[:6]}",
             "rate_limit_unauthenticated": 2,
             "rate_limit_ip_factor": 2.0,
         }

@@ -27,7 +27,7 @@ async def test_ready_reports_each_dependency_and_graph_build(
     assert all(body["checks"][n]["ok"] for n in ("graph", "redis", "postgres")), body
     assert body["checks"]["graph_build"] == {"ok": True, "state": "unknown"}
     redis = resources.redis
-    key = api_settings.graph_build_key
+    key = api_settings.graph.build_key
     try:
         await redis.hset(key, mapping={"state": "building", "done": "120", "total": "1000"})
         r = await dev_client.get("/health/ready")
@@ -38,18 +38,18 @@ async def test_ready_reports_each_dependency_and_graph_build(
         r = await dev_client.get("/health/ready")
         assert r.json()["checks"]["graph_build"]["state"] == "ready"
         await redis.delete(key)
-        await redis.set(api_settings.graph_ready_key, "0")
+        await redis.set(api_settings.graph.ready_key, "0")
         assert (await dev_client.get("/health/ready")).json()["checks"]["graph_build"]["ok"] is False
-        await redis.set(api_settings.graph_ready_key, "1")
+        await redis.set(api_settings.graph.ready_key, "1")
         r = await dev_client.get("/health/ready")
         assert r.status_code == 200 and r.json()["checks"]["graph_build"] == {"ok": True, "state": "ready"}
     finally:
-        await redis.delete(key, api_settings.graph_ready_key)
+        await redis.delete(key, api_settings.graph.ready_key)
     assert (await dev_client.get("/health/live")).json() == {"status": "ok"}
 
 
 async def test_ready_is_503_when_redis_is_down_and_live_still_ok(api_settings: Settings) -> None:
-    down = api_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{_closed_port()}/0"})
+    down = api_settings.replace(**{"redis_url": f"redis://127.0.0.1:{_closed_port()}/0"})
     app = create_app(title="down", needs=Needs(graph=True, redis=True), routers=[], settings=down)
     async with running(app) as client:
         live = await client.get("/health/live")
@@ -66,8 +66,8 @@ async def test_ready_is_503_when_redis_is_down_and_live_still_ok(api_settings: S
 async def test_live_never_touches_dependencies(api_settings: Settings) -> None:
     """Every dependency pointed at closed ports: live answers, ready does not."""
     dead = _closed_port()
-    down = api_settings.model_copy(
-        update={"redis_url": f"redis://127.0.0.1:{dead}/0", "falkordb_port": dead, "cache_enabled": False}
+    down = api_settings.replace(
+        **{"redis_url": f"redis://127.0.0.1:{dead}/0", "falkordb_port": dead, "cache_enabled": False}
     )
     app = create_app(title="down", needs=Needs(graph=True, redis=True), routers=[], settings=down)
     async with running(app) as client:

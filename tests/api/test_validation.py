@@ -70,7 +70,7 @@ def test_clean_types_strip_and_cap() -> None:
 
 @pytest.fixture(scope="module")
 async def probe(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    small = api_settings.model_copy(update={"max_body_bytes": 1000})
+    small = api_settings.replace(**{"max_body_bytes": 1000})
     async with running(build_test_app(small, [_router()])) as client:
         yield client
 

@@ -21,8 +21,8 @@ async def causal_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[st
 
 @pytest.fixture(scope="session")
 def causal_settings(settings: Settings, causal_dsn: str, run_id: str) -> Settings:
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "pg_dsn": SecretStr(causal_dsn),
             "temporal_task_queue": f"causal-test-{run_id}",
             "causal_heartbeat_timeout_s": 5.0,

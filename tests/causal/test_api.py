@@ -39,7 +39,7 @@ async def api(causal_settings: Settings, cres: Resources) -> AsyncIterator[httpx
         async with (
             Worker(
                 client,
-                task_queue=causal_settings.temporal_task_queue,
+                task_queue=causal_settings.temporal.task_queue,
                 workflows=WORKFLOWS,
                 activities=build_activities(cres),
                 activity_executor=pool,
@@ -200,7 +200,7 @@ async def test_outcomes_are_pseudonymised_and_upserted(
         leaked = await conn.fetchval("SELECT count(*) FROM outcomes WHERE employee ILIKE '%alice%'")
     assert leaked == 0
     assert [(r["employee"], r["value"], r["source"]) for r in rows] == [
-        (pseudonymise(raw, causal_settings.pseudonymisation_key), 4.0, "pulse")
+        (pseudonymise(raw, causal_settings.privacy.pseudonymisation_key), 4.0, "pulse")
     ]
 
 
@@ -256,7 +256,7 @@ async def test_workflow_started_with_a_bare_spec_records_the_analysis_once(
     client = await cres.temporal()
     workflow_id = f"cycle-test-{uuid.uuid4().hex[:8]}:analysis:0"
     out = await client.execute_workflow(
-        "AnalysisWorkflow", spec(refuters=[]), id=workflow_id, task_queue=causal_settings.temporal_task_queue
+        "AnalysisWorkflow", spec(refuters=[]), id=workflow_id, task_queue=causal_settings.temporal.task_queue
     )
     assert out["status"] == "succeeded"
     async with cres.pg.acquire() as conn:

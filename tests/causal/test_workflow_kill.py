@@ -29,17 +29,17 @@ WEEK0 = date(2025, 1, 6)
 
 @pytest.fixture()
 async def kill_res(causal_settings: Settings, run_id: str) -> AsyncIterator[Resources]:
-    settings = causal_settings.model_copy(update={"temporal_task_queue": f"causal-kill-{run_id}"})
+    settings = causal_settings.replace(**{"temporal_task_queue": f"causal-kill-{run_id}"})
     async with open_resources(settings, Needs(pg=True, temporal=True)) as res:
         yield res
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = os.environ | {
-        "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
-        "CO_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+        "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
+        "CO_TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
         "CO_ENVIRONMENT": "test",
-        "CO_GRAPH_NAME": settings.graph_name,
+        "CO_GRAPH_NAME": settings.graph.name,
     }
     with log.open("ab") as fh:
         return subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=ROOT, env=env, stdout=fh, stderr=fh)

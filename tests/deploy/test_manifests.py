@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from shared.domain.events import EVENT_TYPE_V1
-from shared.platform.settings import DEFAULT_SECRETS_DIR, Settings, load_settings
+from shared.platform.settings import DEFAULT_SECRETS_DIR, VARIABLES, load_settings
 from tests.deploy.manifests import (
     MANIFEST_DIRS,
     NAMESPACE,
@@ -58,7 +58,7 @@ NON_SETTINGS_ENV = {"CO_CONSUMER_NAME": "functions/graph_updater/main.py (consum
 
 def _default(field: str) -> Any:
     """A Settings default as declared, unaffected by this machine's environment."""
-    return Settings.model_fields[field].default
+    return VARIABLES[field].field.default
 
 
 def _one(kind: str, name: str | None = None, api_prefix: str = "") -> Doc:
@@ -249,7 +249,7 @@ def test_no_secret_literals_anywhere() -> None:
 
 def test_configuration_names_real_settings() -> None:
     """Every CO_* variable set by a manifest is a Settings field (typos would be silently ignored)."""
-    fields = Settings.model_fields
+    fields = {name: v.field for name, v in VARIABLES.items()}
     config = _one("ConfigMap", "causal-organism-config").body["data"]
     names = list(config)
     for doc in _workloads():
@@ -263,7 +263,7 @@ def test_configuration_names_real_settings() -> None:
     assert not {"CO_PG_DSN", "CO_REDIS_URL"} & set(config)
     # the values parse as Settings would parse them
     parsed = load_settings(**{k[len("CO_") :].lower(): v for k, v in config.items()})
-    assert parsed.environment == "production" and parsed.graph_backend == "neo4j"
+    assert parsed.environment == "production" and parsed.graph.backend == "neo4j"
 
 
 def test_stream_settings_are_left_at_their_defaults_or_match_keda() -> None:
@@ -286,7 +286,7 @@ def test_secrets_are_mounted_files_from_the_external_secret(doc: Doc) -> None:
     keys = [i["key"] for i in secret["items"]]
     assert all(i["path"] == i["key"] for i in secret["items"]), "file name = Settings field name"
     assert set(keys) <= _external_secret_keys(), f"{doc.id}: keys the ExternalSecret does not provide"
-    assert all(k in Settings.model_fields for k in keys), f"{doc.id}: {keys}"
+    assert all(k in VARIABLES for k in keys), f"{doc.id}: {keys}"
     assert ("hmac_key" in keys) == (doc.name in HMAC_KEY_USERS), f"{doc.id}: hmac_key only where pseudonymised"
     assert not any(e.get("valueFrom", {}).get("secretKeyRef") for e in c.get("env", [])), "secrets as files only"
 
@@ -294,7 +294,7 @@ def test_secrets_are_mounted_files_from_the_external_secret(doc: Doc) -> None:
 def test_external_secret_keys_are_settings_fields() -> None:
     keys = _external_secret_keys()
     keda_only = {"redis_password"}
-    assert all(k in Settings.model_fields for k in keys - keda_only), keys
+    assert all(k in VARIABLES for k in keys - keda_only), keys
     store = _one("SecretStore")
     assert _one("ExternalSecret").body["spec"]["secretStoreRef"]["name"] == store.name
     sa = store.body["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]["name"]
@@ -383,9 +383,11 @@ def test_sink_binding_gives_the_graph_updater_its_sink(monkeypatch: pytest.Monke
     # the app reads what the binding injects
     monkeypatch.delenv("CO_EVENTS_SINK_URL", raising=False)
     monkeypatch.setenv("K_SINK", "http://broker-ingress.knative-eventing.svc/causal-organism/default")
-    assert load_settings().events_sink_url == "http://broker-ingress.knative-eventing.svc/causal-organism/default"
+    assert (
+        load_settings().ingest.events_sink_url == "http://broker-ingress.knative-eventing.svc/causal-organism/default"
+    )
     monkeypatch.setenv("CO_EVENTS_SINK_URL", "http://explicit")
-    assert load_settings().events_sink_url == "http://explicit"
+    assert load_settings().ingest.events_sink_url == "http://explicit"
     assert _one("Namespace").body["metadata"]["labels"]["bindings.knative.dev/include"] == "true"
 
 

@@ -43,8 +43,8 @@ async def test_commit_publishes_changes_and_invalidates_cached_reads(
     port = free_port()
     sink = HTTPServer(("127.0.0.1", port), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
-    scoped = settings.model_copy(
-        update={
+    scoped = settings.replace(
+        **{
             "stream_name": f"test:{run_id}:notify",
             "graph_name": f"test_{run_id}_notify",
             "graph_changed_channel": f"test:{run_id}:changed",
@@ -61,9 +61,9 @@ async def test_commit_publishes_changes_and_invalidates_cached_reads(
 
     token = mint_token(scoped, subject="analyst", roles=["analyst"])  # live totals: an analyst view
     headers = {"Authorization": f"Bearer {token}"}
-    env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph_name)
+    env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph.name)
     pubsub = resources.redis.pubsub()
-    await pubsub.subscribe(scoped.graph_changed_channel)
+    await pubsub.subscribe(scoped.graph.changed_channel)
     try:
         with serve("functions.query_api.main:app", env) as base:
             first = httpx.get(base + "/v1/graph/stats", headers=headers)
@@ -83,7 +83,7 @@ async def test_commit_publishes_changes_and_invalidates_cached_reads(
                 break
         assert message is not None, "no graph-changed message"
         changed = json.loads(message["data"])["people"]
-        actor = pseudonymise(events[200].actor, scoped.pseudonymisation_key)
+        actor = pseudonymise(events[200].actor, scoped.privacy.pseudonymisation_key)
         assert actor in changed
         for _ in range(50):
             if Sink.received:

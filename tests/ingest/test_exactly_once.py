@@ -76,7 +76,7 @@ async def wait_registered(resources: Resources, settings: Settings, consumers: s
     """Every running consumer has joined the group (so SIGTERM meets its handler, not start-up)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        rows = await resources.redis.xinfo_consumers(settings.stream_name, settings.stream_group)
+        rows = await resources.redis.xinfo_consumers(settings.ingest.stream_name, settings.ingest.stream_group)
         joined = {(r["name"].decode() if isinstance(r["name"], bytes) else r["name"]) for r in rows}
         if consumers <= joined:
             return
@@ -89,8 +89,8 @@ async def wait_registered(resources: Resources, settings: Settings, consumers: s
 async def test_sigkill_consumers_lose_and_double_count_nothing(
     consumers: int, settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.model_copy(
-        update={
+    scoped = settings.replace(
+        **{
             "stream_name": f"test:{run_id}:fault{consumers}",
             "dead_letter_stream": f"test:{run_id}:fault{consumers}:dead",
             "graph_name": f"test_{run_id}_fault{consumers}",
@@ -101,15 +101,15 @@ async def test_sigkill_consumers_lose_and_double_count_nothing(
     await graph.ensure_schema()
     events = eu_core_events(data_dir, EVENTS)
     assert len(events) == EVENTS
-    expected = expected_totals(events, scoped.pseudonymisation_key)
+    expected = expected_totals(events, scoped.privacy.pseudonymisation_key)
     for start in range(0, len(events), 1000):
         await accept_events(scoped, resources.redis, events[start : start + 1000])
 
     env = settings_env(
         scoped,
-        CO_GRAPH_NAME=scoped.graph_name,
-        CO_STREAM_NAME=scoped.stream_name,
-        CO_DEAD_LETTER_STREAM=scoped.dead_letter_stream,
+        CO_GRAPH_NAME=scoped.graph.name,
+        CO_STREAM_NAME=scoped.ingest.stream_name,
+        CO_DEAD_LETTER_STREAM=scoped.ingest.dead_letter_stream,
         CO_CONSUMER_CLAIM_IDLE_MS="1500",
         CO_CONSUMER_BATCH="500",
     )
@@ -140,7 +140,7 @@ async def test_sigkill_consumers_lose_and_double_count_nothing(
             proc.wait(timeout=30)
     assert all(p.returncode == 0 for p in procs.values()), "SIGTERM must finish the batch and exit 0"
     await assert_graph_matches(graph, expected)
-    dead = await resources.redis.xlen(scoped.dead_letter_stream)
+    dead = await resources.redis.xlen(scoped.ingest.dead_letter_stream)
     assert dead == 0
     async with resources.pg.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM event_receipts") == EVENTS
@@ -151,12 +151,12 @@ async def test_sigkill_consumers_lose_and_double_count_nothing(
 async def test_same_batch_twice_changes_nothing(
     settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.model_copy(update={"stream_name": f"test:{run_id}:twice", "graph_name": f"test_{run_id}_twice"})
+    scoped = settings.replace(**{"stream_name": f"test:{run_id}:twice", "graph_name": f"test_{run_id}_twice"})
     await reset_ledger(resources)
     graph = build_graph_store(scoped)
     await graph.ensure_schema()
     events = eu_core_events(data_dir, 2000)
-    expected = expected_totals(events, scoped.pseudonymisation_key)
+    expected = expected_totals(events, scoped.privacy.pseudonymisation_key)
     updater = GraphUpdater(scoped, resources.redis, resources.pg, graph, "solo")
     await accept_events(scoped, resources.redis, events[:1000])
     await accept_events(scoped, resources.redis, events[1000:])
@@ -181,8 +181,8 @@ async def test_same_batch_twice_changes_nothing(
 async def test_poison_entry_goes_to_dead_letter_and_good_entries_apply(
     settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.model_copy(
-        update={
+    scoped = settings.replace(
+        **{
             "stream_name": f"test:{run_id}:poison",
             "dead_letter_stream": f"test:{run_id}:poison:dead",
             "graph_name": f"test_{run_id}_poison",
@@ -193,14 +193,14 @@ async def test_poison_entry_goes_to_dead_letter_and_good_entries_apply(
     await graph.ensure_schema()
     events = eu_core_events(data_dir, 300)
     await accept_events(scoped, resources.redis, events[:150])
-    await resources.redis.xadd(scoped.stream_name, {b"e": b'{"not": "an event"}'})
-    await resources.redis.xadd(scoped.stream_name, {b"e": b"\xff\xfe garbage"})
+    await resources.redis.xadd(scoped.ingest.stream_name, {b"e": b'{"not": "an event"}'})
+    await resources.redis.xadd(scoped.ingest.stream_name, {b"e": b"\xff\xfe garbage"})
     await accept_events(scoped, resources.redis, events[150:])
     updater = GraphUpdater(scoped, resources.redis, resources.pg, graph, "solo")
     while await updater.step():
         pass
-    await assert_graph_matches(graph, expected_totals(events, scoped.pseudonymisation_key))
-    dead = await resources.redis.xrange(scoped.dead_letter_stream)
+    await assert_graph_matches(graph, expected_totals(events, scoped.privacy.pseudonymisation_key))
+    dead = await resources.redis.xrange(scoped.ingest.dead_letter_stream)
     assert len(dead) == 2
     assert all(b"invalid event" in fields[b"reason"] for _, fields in dead)
     state = await lag(resources.redis, stream_names(scoped))

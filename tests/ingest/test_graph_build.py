@@ -23,8 +23,8 @@ from tests.servers import serve
 async def test_rebuild_restores_the_projection_and_reports_progress(
     settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.model_copy(
-        update={
+    scoped = settings.replace(
+        **{
             "stream_name": f"test:{run_id}:build",
             "graph_name": f"test_{run_id}_build",
             "graph_build_key": f"test:{run_id}:graph:build",
@@ -34,7 +34,7 @@ async def test_rebuild_restores_the_projection_and_reports_progress(
     graph = build_graph_store(scoped)
     await graph.ensure_schema()
     events = eu_core_events(data_dir, 12_000)
-    expected = expected_totals(events, scoped.pseudonymisation_key)
+    expected = expected_totals(events, scoped.privacy.pseudonymisation_key)
     for start in range(0, len(events), 1000):
         await accept_events(scoped, resources.redis, events[start : start + 1000])
     updater = GraphUpdater(scoped, resources.redis, resources.pg, graph, "solo")
@@ -45,7 +45,7 @@ async def test_rebuild_restores_the_projection_and_reports_progress(
 
     token = mint_token(scoped, subject="analyst", roles=["analyst"])
     seen: list[dict[str, Any]] = []
-    env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph_name, CO_GRAPH_BUILD_KEY=scoped.graph_build_key)
+    env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph.name, CO_GRAPH_BUILD_KEY=scoped.graph.build_key)
     with serve("functions.query_api.main:app", env) as base:
 
         async def heartbeat(progress: dict[str, Any]) -> None:

@@ -53,8 +53,8 @@ def simulator_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def iv_settings(settings: Settings, simulator_url: str) -> Settings:
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "simulator_url": simulator_url,
             "breaker_failure_threshold": 3,
             "breaker_reset_timeout_s": 2.0,
@@ -81,7 +81,7 @@ async def time_env(stack_env: dict[str, str]) -> AsyncIterator[WorkflowEnvironme
 
 @pytest.fixture(scope="session")
 def activities(iv_settings: Settings, resources: Resources) -> InterventionActivities:
-    return build(iv_settings, AuditStore(resources.pg, resources.settings.audit_key))
+    return build(iv_settings, AuditStore(resources.pg, resources.settings.audit.key))
 
 
 @pytest.fixture(scope="session")

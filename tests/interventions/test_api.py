@@ -40,8 +40,8 @@ async def stored_analysis(pg: Any, verdict: str | None, **result: Any) -> str:
 
 @pytest.fixture(scope="module")
 async def api(iv_settings: Settings, resources: Resources) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
-    settings = iv_settings.model_copy(
-        update={
+    settings = iv_settings.replace(
+        **{
             "monitoring_window_s": 1.0,
             "rollback_window_s": 120.0,
             "intervention_task_queue": f"api-{uuid.uuid4().hex[:8]}",
@@ -49,13 +49,13 @@ async def api(iv_settings: Settings, resources: Resources) -> AsyncIterator[tupl
     )
     app = create_app(title="t", needs=Needs(pg=True, temporal=True), routers=[router], settings=settings)
     EVIDENCE["analysis_id"] = await stored_analysis(resources.pg, "robust")
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
+    client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+    acts = build(settings, AuditStore(resources.pg, resources.settings.audit.key))
     with ThreadPoolExecutor(4) as pool:
         async with (
             Worker(
                 client,
-                task_queue=settings.intervention_task_queue or "",
+                task_queue=settings.interventions.intervention_task_queue or "",
                 workflows=WORKFLOWS,
                 activities=acts.all(),
                 activity_executor=pool,

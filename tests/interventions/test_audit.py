@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def _superuser(settings: Settings) -> asyncpg.Connection:
     password = (ROOT / "var" / "secrets" / "pg_superuser_password").read_text().strip()
-    dsn = urlsplit(settings.pg_dsn.get_secret_value())  # same server and database, superuser
+    dsn = urlsplit(settings.postgres.dsn.get_secret_value())  # same server and database, superuser
     return await asyncpg.connect(
         host=dsn.hostname, port=dsn.port, user="postgres", password=password, database=dsn.path.lstrip("/")
     )
@@ -35,8 +35,8 @@ async def _superuser(settings: Settings) -> asyncpg.Connection:
 
 def _cli_verify(settings: Settings) -> tuple[int, dict[str, object]]:
     env = {
-        "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
-        "CO_AUDIT_CHAIN_KEY_FILE": str(settings.audit_chain_key_file),
+        "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
+        "CO_AUDIT_CHAIN_KEY_FILE": str(settings.audit.chain_key_file),
         "PATH": "/usr/bin:/bin",
     }
     out = subprocess.run(
@@ -50,7 +50,7 @@ def _cli_verify(settings: Settings) -> tuple[int, dict[str, object]]:
 
 
 async def test_append_is_chained_idempotent_and_concurrency_safe(resources: Resources) -> None:
-    store = AuditStore(resources.pg, resources.settings.audit_key)
+    store = AuditStore(resources.pg, resources.settings.audit.key)
     tag = f"chain-{datetime.now(UTC).timestamp()}"
 
     async def one(i: int) -> None:
@@ -76,7 +76,7 @@ async def test_append_is_chained_idempotent_and_concurrency_safe(resources: Reso
 
 
 async def test_app_role_cannot_update_delete_or_truncate(resources: Resources) -> None:
-    store = AuditStore(resources.pg, resources.settings.audit_key)
+    store = AuditStore(resources.pg, resources.settings.audit.key)
     await store.append(event_key="guard:1", intervention_id="guard", event="e", actor="a", details={})
     async with resources.pg.acquire() as conn:
         for sql in (
@@ -97,7 +97,7 @@ async def test_app_role_cannot_update_delete_or_truncate(resources: Resources) -
 
 
 async def test_tampering_one_row_is_detected_by_the_verify_command(settings: Settings, resources: Resources) -> None:
-    store = AuditStore(resources.pg, resources.settings.audit_key)
+    store = AuditStore(resources.pg, resources.settings.audit.key)
     for i in range(3):
         await store.append(
             event_key=f"tamper:{i}",

@@ -54,7 +54,7 @@ async def test_full_cycle_proposes_from_robust_findings_once(
     """On the dev server (the time-skipping server mishandles abandoned children)."""
     top5 = await _seed_finding(resources, uuid.uuid4().hex[:6])
     queue = f"cy-{uuid.uuid4().hex[:6]}"
-    client = await Client.connect(iv_settings.temporal_address, namespace=iv_settings.temporal_namespace)
+    client = await Client.connect(iv_settings.temporal.address, namespace=iv_settings.temporal.namespace)
     with ThreadPoolExecutor(4) as pool:
         async with Worker(
             client, task_queue=queue, workflows=WORKFLOWS, activities=activities.all(), activity_executor=pool
@@ -75,7 +75,7 @@ async def test_full_cycle_proposes_from_robust_findings_once(
             await handle.terminate("test over")
     from shared.adapters.postgres.audit import AuditStore
 
-    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(
+    rows = await AuditStore(resources.pg, resources.settings.audit.key).query(
         intervention_id=first["started"][0].removeprefix("intervention-")
     )
     assert rows[0].event == "proposed" and rows[0].actor == "system"
@@ -118,8 +118,8 @@ async def test_permanent_failure_raises_an_alert(
 async def test_schedules_are_created_with_their_intervals(iv_settings: Settings) -> None:
     from workflows.schedules import ensure_schedules, schedule_id
 
-    settings = iv_settings.model_copy(update={"temporal_task_queue": f"sched-{uuid.uuid4().hex[:6]}"})
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    settings = iv_settings.replace(**{"temporal_task_queue": f"sched-{uuid.uuid4().hex[:6]}"})
+    client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
     ids = await ensure_schedules(client, settings)
     try:
         for name, every in (

@@ -37,7 +37,7 @@ async def test_full_cycle_with_real_refresh_and_analysis(iv_settings: Settings, 
     names = {w.__name__ for w in workflows}
     assert {"MetricsRefreshWorkflow", "AnalysisWorkflow", "InterventionCycleWorkflow"} <= names
     queue = f"cycle-int-{uuid.uuid4().hex[:6]}"
-    client = await Client.connect(iv_settings.temporal_address, namespace=iv_settings.temporal_namespace)
+    client = await Client.connect(iv_settings.temporal.address, namespace=iv_settings.temporal.namespace)
     with ThreadPoolExecutor(8) as pool:
         async with Worker(client, task_queue=queue, workflows=workflows, activities=activities, activity_executor=pool):
             req = CycleRequest(mode="full", analyses=[spec], lookback_hours=1, initial_retry_s=1)
@@ -52,7 +52,7 @@ async def test_full_cycle_with_real_refresh_and_analysis(iv_settings: Settings, 
                 await h.terminate("test over")
     caps = [s for s in snaps if s["type"] == "meeting_load_cap"]
     assert caps, snaps
-    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(
+    rows = await AuditStore(resources.pg, resources.settings.audit.key).query(
         intervention_id=caps[0]["intervention_id"], events=["proposed"]
     )
     evidence = rows[0].details["proposal"]["evidence"]

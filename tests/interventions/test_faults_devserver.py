@@ -37,11 +37,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 async def dev_client(iv_settings: Settings) -> Client:
-    return await Client.connect(iv_settings.temporal_address, namespace=iv_settings.temporal_namespace)
+    return await Client.connect(iv_settings.temporal.address, namespace=iv_settings.temporal.namespace)
 
 
 async def run_with_worker(client: Client, settings: Settings, resources: Resources, p: Any, **overrides: Any) -> Any:
-    acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
+    acts = build(settings, AuditStore(resources.pg, resources.settings.audit.key))
     queue = f"dev-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(4) as pool:
         async with Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool):
@@ -96,7 +96,7 @@ async def test_simulator_down_ends_in_a_clear_audited_failed_state(
     ]  # fmt: skip
     assert (await counts(sim, p))["applied"] == 0
     row = (
-        await AuditStore(resources.pg, resources.settings.audit_key).query(
+        await AuditStore(resources.pg, resources.settings.audit.key).query(
             intervention_id=p.intervention_id, events=["execution_failed"]
         )
     )[0]
@@ -109,11 +109,11 @@ class WorkerProcess:
     def __init__(self, settings: Settings, queue: str, log: Path) -> None:
         self.env = {
             **os.environ,
-            "CO_PG_DSN": settings.pg_dsn.get_secret_value(),
-            "CO_SIMULATOR_URL": settings.simulator_url,
-            "CO_TEMPORAL_NAMESPACE": settings.temporal_namespace,
+            "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
+            "CO_SIMULATOR_URL": settings.interventions.simulator_url,
+            "CO_TEMPORAL_NAMESPACE": settings.temporal.namespace,
             "CO_TEMPORAL_TASK_QUEUE": queue,
-            "CO_GRAPH_NAME": settings.graph_name,
+            "CO_GRAPH_NAME": settings.graph.name,
         }
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None

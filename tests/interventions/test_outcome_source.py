@@ -24,8 +24,8 @@ from workflows.intervention.activities import build
 
 @pytest.fixture(scope="module")
 async def pg_worker(time_env: WorkflowEnvironment, iv_settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    settings = iv_settings.model_copy(update={"outcome_source": "postgres"})
-    acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
+    settings = iv_settings.replace(**{"outcome_source": "postgres"})
+    acts = build(settings, AuditStore(resources.pg, resources.settings.audit.key))
     queue = f"pg-out-{uuid.uuid4().hex[:6]}"
     with ThreadPoolExecutor(4) as pool:
         async with Worker(

@@ -74,7 +74,7 @@ async def counts(sim: httpx.AsyncClient, p: Proposal) -> dict[str, Any]:
 
 
 async def events(resources: Resources, p: Proposal) -> list[tuple[str, str]]:
-    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(intervention_id=p.intervention_id)
+    rows = await AuditStore(resources.pg, resources.settings.audit.key).query(intervention_id=p.intervention_id)
     return [(r.event, r.actor) for r in rows]
 
 
@@ -121,7 +121,7 @@ async def test_approval_expires_after_exactly_24h_of_workflow_time(
     assert timedelta(hours=24) <= waited < timedelta(hours=24, seconds=1)
     assert (await counts(sim, p))["applied"] == 0
     assert ("expired", "system") in await events(resources, p)
-    projection = await AuditStore(resources.pg, resources.settings.audit_key).get(p.intervention_id)
+    projection = await AuditStore(resources.pg, resources.settings.audit.key).get(p.intervention_id)
     assert projection is not None and projection["status"] == "expired"
 
 
@@ -142,7 +142,7 @@ async def test_approve_path_records_who_and_why(
     result = await handle.result()
     assert result["status"] == "completed"
     assert (await counts(sim, p))["applied"] == 2
-    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(
+    rows = await AuditStore(resources.pg, resources.settings.audit.key).query(
         intervention_id=p.intervention_id, actor="approver-bob"
     )
     assert [(r.event, r.details["reason"]) for r in rows] == [("approved", "evidence is robust")]

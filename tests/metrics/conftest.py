@@ -21,11 +21,11 @@ async def metrics_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[s
 
 @pytest.fixture(scope="session")
 def metrics_settings(settings: Settings, metrics_dsn: str) -> Settings:
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "pg_dsn": SecretStr(metrics_dsn),
-            "graph_name": settings.graph_name + "_metrics",
-            "temporal_task_queue": settings.graph_name + "-metrics",
+            "graph_name": settings.graph.name + "_metrics",
+            "temporal_task_queue": settings.graph.name + "-metrics",
         }
     )
 

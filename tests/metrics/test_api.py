@@ -159,10 +159,10 @@ async def test_on_demand_refresh_through_temporal(
     refreshed: dict[str, Any],
     stack_env: dict[str, str],
 ) -> None:
-    client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=metrics_settings.temporal_namespace)
+    client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=metrics_settings.temporal.namespace)
     async with Worker(
         client,
-        task_queue=metrics_settings.temporal_task_queue,
+        task_queue=metrics_settings.temporal.task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(mres),
     ):

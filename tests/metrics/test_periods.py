@@ -48,11 +48,9 @@ def org() -> ChangingOrg:
 
 @pytest.fixture(scope="module")
 async def periods_settings(settings: Settings, run_id: str) -> AsyncIterator[Settings]:
-    base = settings.pg_dsn.get_secret_value()
+    base = settings.postgres.dsn.get_secret_value()
     async with scratch_database(base, f"co_test_{run_id}_periods") as dsn:
-        yield settings.model_copy(
-            update={"pg_dsn": SecretStr(dsn), "temporal_task_queue": settings.graph_name + "-periods"}
-        )
+        yield settings.replace(**{"pg_dsn": SecretStr(dsn), "temporal_task_queue": settings.graph.name + "-periods"})
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +64,11 @@ async def pres(periods_settings: Settings, org: ChangingOrg) -> AsyncIterator[Re
 @pytest.fixture(scope="module")
 async def backfilled(pres: Resources, periods_settings: Settings, stack_env: dict[str, str]) -> dict[str, Any]:
     """The back-fill workflow on a real Temporal server, with a worker in this test."""
-    client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=periods_settings.temporal_namespace)
+    client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=periods_settings.temporal.namespace)
     async with Worker(
-        client, task_queue=periods_settings.temporal_task_queue, workflows=WORKFLOWS, activities=build_activities(pres)
+        client, task_queue=periods_settings.temporal.task_queue, workflows=WORKFLOWS, activities=build_activities(pres)
     ):
-        workflow_id = await start_backfill(client, periods_settings.temporal_task_queue, kind="week", rewrite=False)
+        workflow_id = await start_backfill(client, periods_settings.temporal.task_queue, kind="week", rewrite=False)
         handle = client.get_workflow_handle(workflow_id)
         result: dict[str, Any] = await handle.result()
         progress = await handle.query("progress")
@@ -185,7 +183,7 @@ def test_abuse_cases(api: str, periods_settings: Settings, org: ChangingOrg) -> 
 def test_k_rule_withholds_small_teams_and_their_changes(periods_settings: Settings, org: ChangingOrg) -> None:
     """With k = 11 the 10-person teams are withheld (no figures, no change), the merged team of
     20 is not; its first weeks were two groups but one team of 20 on paper, so they show."""
-    strict = periods_settings.model_copy(update={"min_group_size": 11})
+    strict = periods_settings.replace(**{"min_group_size": 11})
     with serve("functions.metrics_api.main:app", settings_env(strict, CO_MIN_GROUP_SIZE="11")) as base:
         viewer = auth(strict, "viewer")
         start = org.start.date().isoformat()

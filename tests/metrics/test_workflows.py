@@ -77,24 +77,24 @@ async def test_refresh_workflow_runs_then_skips_unchanged(
 
 
 async def test_on_demand_start_uses_a_fixed_id(env: WorkflowEnvironment, mres: Resources, small_graph: None) -> None:
-    settings = mres.settings.model_copy(update={"temporal_task_queue": f"metrics-od-{uuid.uuid4().hex[:8]}"})
+    settings = mres.settings.replace(**{"temporal_task_queue": f"metrics-od-{uuid.uuid4().hex[:8]}"})
     async with Worker(
         env.client,
-        task_queue=settings.temporal_task_queue,
+        task_queue=settings.temporal.task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(mres),
     ):
-        wf_id, _ = await start_on_demand(env.client, settings.temporal_task_queue, force=True)
+        wf_id, _ = await start_on_demand(env.client, settings.temporal.task_queue, force=True)
         result = await env.client.get_workflow_handle(wf_id).result()
-    assert wf_id == f"metrics-refresh-on-demand:{settings.temporal_task_queue}"
+    assert wf_id == f"metrics-refresh-on-demand:{settings.temporal.task_queue}"
     assert result["status"] == "succeeded"
     runs = await MetricsStore(mres.pg).recent_runs(1)
     assert runs[0].trigger == "api" and runs[0].status == "succeeded"
 
 
 async def test_schedules_are_idempotent_on_the_dev_server(mres: Resources, stack_env: dict[str, str]) -> None:
-    settings = mres.settings.model_copy(update={"temporal_task_queue": f"metrics-sched-{uuid.uuid4().hex[:8]}"})
-    client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=settings.temporal_namespace)
+    settings = mres.settings.replace(**{"temporal_task_queue": f"metrics-sched-{uuid.uuid4().hex[:8]}"})
+    client = await Client.connect(stack_env["CO_TEMPORAL_ADDRESS"], namespace=settings.temporal.namespace)
     ids = []
     try:
         ids = await ensure_schedules(client, settings)
@@ -104,7 +104,7 @@ async def test_schedules_are_idempotent_on_the_dev_server(mres: Resources, stack
         assert desc.schedule.spec.intervals[0].every == timedelta(hours=1)
         assert desc.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
         assert desc.schedule.action.workflow == "MetricsRefreshWorkflow"  # type: ignore[union-attr]
-        assert desc.schedule.action.task_queue == settings.temporal_task_queue  # type: ignore[union-attr]
+        assert desc.schedule.action.task_queue == settings.temporal.task_queue  # type: ignore[union-attr]
     finally:
         for sid in ids:
             await client.get_schedule_handle(sid).delete()

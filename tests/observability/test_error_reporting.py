@@ -72,8 +72,8 @@ def boom_router() -> APIRouter:
 @pytest.fixture()
 def transport(api_settings: Settings) -> Iterator[CapturingTransport]:
     capturing = CapturingTransport()
-    settings = api_settings.model_copy(
-        update={"sentry_dsn": SecretStr("https://public@sentry.example.com/1"), "release": RELEASE}
+    settings = api_settings.replace(
+        **{"sentry_dsn": SecretStr("https://public@sentry.example.com/1"), "release": RELEASE}
     )
     assert init_error_reporting(settings, transport=capturing)
     set_global_response_propagator(TraceIdResponsePropagator())  # what configure_tracing installs
@@ -86,7 +86,7 @@ def transport(api_settings: Settings) -> Iterator[CapturingTransport]:
 
 
 def test_without_a_dsn_sentry_stays_off(api_settings: Settings) -> None:
-    assert api_settings.sentry_dsn is None
+    assert api_settings.observability.sentry_dsn is None
     assert init_error_reporting(api_settings) is False
     assert not sentry_sdk.get_client().is_active()
 
@@ -107,7 +107,7 @@ def test_one_event_with_route_release_and_trace_id_and_nothing_personal(
     api_settings: Settings, transport: CapturingTransport, email: str, token: str, raw_id: str
 ) -> None:
     transport.envelopes.clear()
-    settings = api_settings.model_copy(update={"rate_limit_enabled": False, "cache_enabled": False})
+    settings = api_settings.replace(**{"rate_limit_enabled": False, "cache_enabled": False})
     app = create_app(title="boom", needs=Needs(), routers=[boom_router()], settings=settings)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=TracerProvider())  # a local provider, not global
     jwt = mint_token(settings, subject="subject-7f3a", roles=["analyst"], ttl_s=600, extra={})

@@ -130,7 +130,7 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> Any:
 
 async def record_refresh(settings: Settings) -> None:
     """One successful metrics refresh in the ledger, so the freshness figure exists."""
-    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     try:
         await conn.execute(
             "INSERT INTO metrics_refresh_runs (trigger, status, finished_at, duration_ms) "
@@ -144,8 +144,8 @@ def test_dashboards_and_alerts_evaluate_and_the_lag_alert_fires(
     api_settings: Settings, mint: object, tmp_path: Path, webhook: Webhook
 ) -> None:
     tag = uuid.uuid4().hex[:8]
-    settings = api_settings.model_copy(
-        update={"stream_name": f"test:{tag}:interactions", "dead_letter_stream": f"test:{tag}:dead"}
+    settings = api_settings.replace(
+        **{"stream_name": f"test:{tag}:interactions", "dead_letter_stream": f"test:{tag}:dead"}
     )
     asyncio.run(record_refresh(settings))
     token = mint("service")  # type: ignore[operator]
@@ -244,5 +244,5 @@ def test_dashboards_and_alerts_evaluate_and_the_lag_alert_fires(
                 except subprocess.TimeoutExpired:
                     proc.kill()
     alert = next(a for n in webhook.notifications for a in n["alerts"] if a["labels"]["alertname"] == LAG_ALERT)
-    assert alert["labels"]["stream"] == settings.stream_name and alert["labels"]["severity"] == "warning"
+    assert alert["labels"]["stream"] == settings.ingest.stream_name and alert["labels"]["severity"] == "warning"
     assert alert["annotations"]["runbook_url"].endswith("#graphupdaterlaggrowing")

@@ -34,7 +34,7 @@ async def test_requests_errors_and_durations_by_route_template_and_status_class(
         missing = [await client.get(f"/v1/analyses/{uuid.uuid4()}", headers=bearer(token)) for _ in range(3)]
         unauthenticated = await client.get(f"/v1/analyses/{uuid.uuid4()}")
         too_large = await client.post(
-            "/v1/events", content=b"x" * (api_settings.max_body_bytes + 1), headers=bearer(token)
+            "/v1/events", content=b"x" * (api_settings.http.max_body_bytes + 1), headers=bearer(token)
         )
         scanned = [await client.get(f"/wp-admin/{uuid.uuid4()}.php") for _ in range(5)]
         text = (await client.get("/metrics")).text
@@ -61,8 +61,8 @@ async def test_requests_errors_and_durations_by_route_template_and_status_class(
 
 async def test_stream_backlog_is_exported_by_the_ingest_side(api_settings: Settings, mint: object) -> None:
     """Events accepted with no consumer running show up as lag on the function's own /metrics."""
-    settings = api_settings.model_copy(
-        update={
+    settings = api_settings.replace(
+        **{
             "stream_name": f"test:{uuid.uuid4().hex[:8]}:interactions",
             "dead_letter_stream": f"test:{uuid.uuid4().hex[:8]}:dead",
         }
@@ -74,8 +74,8 @@ async def test_stream_backlog_is_exported_by_the_ingest_side(api_settings: Setti
         response = await client.post("/v1/events", json=events(3), headers=bearer(token))
         assert response.status_code == 202, response.text
         after = _samples((await client.get("/metrics")).text, "co_stream_lag")
-    assert _value(before, stream=settings.stream_name) == 0
-    assert _value(after, stream=settings.stream_name, group=settings.stream_group) == 3
+    assert _value(before, stream=settings.ingest.stream_name) == 0
+    assert _value(after, stream=settings.ingest.stream_name, group=settings.ingest.stream_group) == 3
 
 
 def events(n: int) -> dict[str, object]:
@@ -97,7 +97,7 @@ def events(n: int) -> dict[str, object]:
 
 async def test_metrics_endpoint_answers_when_a_store_is_down(api_settings: Settings) -> None:
     """A scrape must not fail because PostgreSQL is unreachable: the other figures still come."""
-    settings = api_settings.model_copy(update={"pg_acquire_timeout_s": 0.5})
+    settings = api_settings.replace(**{"pg_acquire_timeout_s": 0.5})
     app = build_test_app(settings)
     async with running(app) as client:
         await client.get("/health/live")

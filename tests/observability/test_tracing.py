@@ -64,8 +64,11 @@ def wait_span(directory: Path, trace_id: str, service: str, name: str, timeout_s
 def wait_consumed(client: redis.Redis, settings: Settings, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        groups = client.xinfo_groups(settings.stream_name)
-        group = next((g for g in groups if g["name"] in (settings.stream_group, settings.stream_group.encode())), None)
+        groups = client.xinfo_groups(settings.ingest.stream_name)
+        group = next(
+            (g for g in groups if g["name"] in (settings.ingest.stream_group, settings.ingest.stream_group.encode())),
+            None,
+        )
         if (
             group is not None
             and int(group.get("entries-read") or 0) > 0
@@ -81,8 +84,8 @@ def test_one_trace_from_http_through_the_stream_to_the_graph_write(
     api_settings: Settings, mint: object, tmp_path: Path
 ) -> None:
     tag = uuid.uuid4().hex[:8]
-    settings = api_settings.model_copy(
-        update={"stream_name": f"test:{tag}:interactions", "dead_letter_stream": f"test:{tag}:dead"}
+    settings = api_settings.replace(
+        **{"stream_name": f"test:{tag}:interactions", "dead_letter_stream": f"test:{tag}:dead"}
     )
     common = {"otel_span_dir": str(tmp_path), "otel_sampling_ratio": 1.0}
     ingest_env = settings_env(settings, service_name="ingest-http", **common)
@@ -105,7 +108,7 @@ def test_one_trace_from_http_through_the_stream_to_the_graph_write(
             assert response.status_code == 202, response.text
             trace_id = response.headers["x-trace-id"]
             assert len(trace_id) == 32 and int(trace_id, 16) != 0
-            client = redis.Redis.from_url(settings.redis_url)
+            client = redis.Redis.from_url(settings.redis.url)
             wait_consumed(client, settings)
             wait_span(tmp_path, trace_id, "ingest-http", "POST /v1/events")
             unauthenticated = httpx.post(f"{base}/v1/events", json=events(1), timeout=30)
@@ -185,7 +188,7 @@ def test_cloudevents_function_traces_into_the_stream(settings: Settings, tmp_pat
         response = httpx.post(base + "/", headers=headers | broker, content=body, timeout=30)
     assert response.status_code == 200, response.text
     trace_id = response.headers["x-trace-id"]
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis.Redis.from_url(settings.redis.url)
     ((_, entries),) = client.xread({stream: "0"}, count=10)
     client.delete(stream)
     carried = entries[-1][1][b"traceparent"].decode()

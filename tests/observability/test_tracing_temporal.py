@@ -40,8 +40,8 @@ SPEC = {
 async def org_settings(api_settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Settings]:
     """Its own database with a small synthetic organisation, and its own task queue."""
     async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_traces") as dsn:
-        settings = api_settings.model_copy(
-            update={"pg_dsn": SecretStr(dsn), "temporal_task_queue": f"traces-{uuid.uuid4().hex[:8]}"}
+        settings = api_settings.replace(
+            **{"pg_dsn": SecretStr(dsn), "temporal_task_queue": f"traces-{uuid.uuid4().hex[:8]}"}
         )
         async with open_resources(settings, Needs(pg=True)) as res:
             await load_org(res, generate_org(11, people=60, weeks=12, first_week=WEEK0))

@@ -20,7 +20,7 @@ from tests.servers import serve
 
 
 async def test_postgres_pool_reuses_and_queues_then_times_out(settings: Settings) -> None:
-    pool = await PgPool.connect(settings.pg_dsn.get_secret_value(), min_size=1, max_size=2, acquire_timeout_s=0.3)
+    pool = await PgPool.connect(settings.postgres.dsn.get_secret_value(), min_size=1, max_size=2, acquire_timeout_s=0.3)
     try:
         pids = set()
         for _ in range(20):
@@ -64,9 +64,7 @@ async def test_postgres_pool_reuses_and_queues_then_times_out(settings: Settings
 
 
 async def test_redis_pool_reuses_and_times_out(settings: Settings) -> None:
-    client: aioredis.Redis = build_redis(
-        settings.model_copy(update={"redis_max_connections": 2, "redis_pool_timeout_s": 0.3})
-    )
+    client: aioredis.Redis = build_redis(settings.replace(**{"redis_max_connections": 2, "redis_pool_timeout_s": 0.3}))
     try:
         ids = {await client.client_id() for _ in range(30)}
         assert len(ids) == 1
@@ -82,9 +80,7 @@ async def test_redis_pool_reuses_and_times_out(settings: Settings) -> None:
 
 
 async def test_graph_pool_is_bounded_and_reused(settings: Settings, run_id: str) -> None:
-    graph = build_graph_store(
-        settings.model_copy(update={"graph_name": f"test_{run_id}_pool", "falkordb_max_connections": 3})
-    )
+    graph = build_graph_store(settings.replace(**{"graph_name": f"test_{run_id}_pool", "falkordb_max_connections": 3}))
     try:
         await graph.ensure_schema()
         await asyncio.gather(*(graph.counts() for _ in range(30)))
@@ -97,12 +93,12 @@ async def test_graph_pool_is_bounded_and_reused(settings: Settings, run_id: str)
 
 
 async def test_two_api_processes_answer_identically(settings: Settings, resources: object, run_id: str) -> None:
-    scoped = settings.model_copy(update={"graph_name": f"test_{run_id}_twoapi"})
+    scoped = settings.replace(**{"graph_name": f"test_{run_id}_twoapi"})
     graph = build_graph_store(scoped)
     await graph.ensure_schema()
     await graph.upsert_ties([TieRow("p_a", "p_b", 3, 5.0, 5), TieRow("p_b", "p_c", 1, 2.0, 2)])
     await graph.upsert_people([PersonRow("p_a", 2, "t1", 5.0, 0.0, 1, 0), PersonRow("p_b", 4, "t1", 2.0, 5.0, 1, 1)])
-    env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph_name)
+    env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph.name)
     headers = {"Authorization": f"Bearer {mint_token(scoped, subject='a', roles=['analyst'])}"}
     try:
         with serve("functions.query_api.main:app", env) as first, serve("functions.query_api.main:app", env) as second:

@@ -29,10 +29,10 @@ async def privacy_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[s
 
 @pytest.fixture(scope="session")
 def privacy_settings(settings: Settings, privacy_dsn: str, run_id: str) -> Settings:
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "pg_dsn": SecretStr(privacy_dsn),
-            "graph_name": settings.graph_name + "_privacy",
+            "graph_name": settings.graph.name + "_privacy",
             "temporal_task_queue": f"privacy-test-{run_id}",
             "s3_bucket": f"causal-organism-test-{run_id}",
             "export_part_bytes": 5 * 1024 * 1024,
@@ -52,7 +52,7 @@ async def pres(privacy_settings: Settings) -> AsyncIterator[Resources]:
         await res.graph.ensure_schema()
         yield res
         await res.graph.clear()
-        await asyncio.to_thread(empty_bucket, res.s3, privacy_settings.s3_bucket)
+        await asyncio.to_thread(empty_bucket, res.s3, privacy_settings.s3.bucket)
 
 
 def empty_bucket(s3: object, bucket: str) -> None:
@@ -74,7 +74,7 @@ async def worker(pres: Resources) -> AsyncIterator[None]:
     with ThreadPoolExecutor(4) as pool:
         async with Worker(
             client,
-            task_queue=pres.settings.temporal_task_queue,
+            task_queue=pres.settings.temporal.task_queue,
             workflows=export_workflows.WORKFLOWS,
             activities=export_activities.build_activities(pres),
             activity_executor=pool,

@@ -83,10 +83,10 @@ async def _org(settings: Settings, stack_env: dict[str, str], run_id: str, name:
     """An organisation of its own: database, graph, bucket, queue, and Redis keys under the
     session's ``test:<run_id>:`` prefix (removed with the session's keys)."""
     async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_{name}") as dsn:
-        s = settings.model_copy(
-            update={
+        s = settings.replace(
+            **{
                 "pg_dsn": SecretStr(dsn),
-                "graph_name": f"{settings.graph_name}_{name}",
+                "graph_name": f"{settings.graph.name}_{name}",
                 "temporal_task_queue": f"{name}-{run_id}",
                 "s3_bucket": f"causal-organism-test-{name}-{run_id}",
                 "stream_name": f"test:{run_id}:{name}:interactions",
@@ -103,7 +103,7 @@ async def _org(settings: Settings, stack_env: dict[str, str], run_id: str, name:
             await res.graph.ensure_schema()
             yield res
             await res.graph.clear()
-            await asyncio.to_thread(empty_bucket, res.s3, s.s3_bucket)
+            await asyncio.to_thread(empty_bucket, res.s3, s.s3.bucket)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ async def api(org: Resources) -> AsyncIterator[httpx.AsyncClient]:
         async with (
             Worker(
                 client,
-                task_queue=org.settings.temporal_task_queue,
+                task_queue=org.settings.temporal.task_queue,
                 workflows=[*erasure_workflows.WORKFLOWS, *export_workflows.WORKFLOWS],
                 activities=[*erasure_activities.build_activities(org), *export_activities.build_activities(org)],
                 activity_executor=pool,
@@ -179,7 +179,7 @@ async def _redis_values(res: Resources, run_id: str) -> list[tuple[bytes, bytes]
 
 async def _s3_contents(res: Resources) -> list[bytes]:
     def read() -> list[bytes]:
-        s3, bucket = res.s3, res.settings.s3_bucket
+        s3, bucket = res.s3, res.settings.s3.bucket
         blobs: list[bytes] = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for obj in page.get("Contents", []):
@@ -198,7 +198,7 @@ async def test_erasure_removes_every_trace_and_others_match_a_fresh_computation(
     org: Resources, fresh: Resources, api: httpx.AsyncClient, data_dir: Path, run_id: str
 ) -> None:
     settings = org.settings
-    key = settings.pseudonymisation_key
+    key = settings.privacy.pseudonymisation_key
     person = pseudonymise(ERASED_RAW, key)
     admin = auth(settings, "admin", "admin-erasure")
 
@@ -212,7 +212,9 @@ async def test_erasure_removes_every_trace_and_others_match_a_fresh_computation(
     before_team = next(t for t in summary["teams"] if t["team"] == dept)
     assert before_team["members"] == 5 and not before_team["withheld"]
     week = period_of("week", END - timedelta(days=7))
-    await write_period(org.pg, week, definitions_from(settings), tie_rules_from(settings), settings.min_group_size)
+    await write_period(
+        org.pg, week, definitions_from(settings), tie_rules_from(settings), settings.privacy.min_group_size
+    )
     async with org.pg.acquire() as conn:
         await conn.execute(
             "INSERT INTO outcomes (employee, period, metric, value, source) VALUES ($1, $2, 'wellbeing', 3.5, 'test')",
@@ -224,12 +226,12 @@ async def test_erasure_removes_every_trace_and_others_match_a_fresh_computation(
         )
         assert await conn.fetchval("SELECT count(*) FROM employee_period_metrics WHERE employee = $1", person) == 1
     await data_audit.record(
-        org.pg, settings.audit_key, event="test.targeted", actor="tester", subject="test:1",
+        org.pg, settings.audit.key, event="test.targeted", actor="tester", subject="test:1",
         details={"note": "names nobody"}, personal={"targets": [person]}, people=[person],
     )  # fmt: skip
     stored = _events(data_dir, key, without=None)[:1]
     late = stored[0].model_copy(update={"event_id": "late-1", "actor": person})
-    await publish(org.redis, settings.stream_name, [late.model_dump_json().encode()], 1000)
+    await publish(org.redis, settings.ingest.stream_name, [late.model_dump_json().encode()], 1000)
     analyst = auth(settings, "analyst", "analyst-erasure")
     bridges = await api.get("/v1/metrics/bridges", params={"limit": 50}, headers=analyst)  # a cached response
     assert bridges.status_code == 200
@@ -279,7 +281,7 @@ async def test_erasure_removes_every_trace_and_others_match_a_fresh_computation(
             if (n := await conn.fetchval(f"SELECT count(*) FROM {t['name']} x WHERE strpos(x::text, $1) > 0", person))
         }
         assert await conn.fetchval("SELECT subject FROM erasures WHERE id = $1", erasure_id) is None
-        verified = await audit.verify(conn, settings.audit_key or b"")
+        verified = await audit.verify(conn, settings.audit.key or b"")
     assert found == {}, found
     assert verified.ok and verified.personal_erased == 2, verified
     graph_hits = await org.graph.execute(

@@ -171,11 +171,11 @@ async def test_link_expires_and_sweep_deletes_the_object(
     assert again.status_code == 200 and (await asyncio.to_thread(httpx.get, again.json()["url"])).status_code == 200
     # a week later the sweeper deletes the object; no link can be issued any more
     key = (await ExportsStore(pres.pg).get(export_id)).object_key  # type: ignore[union-attr]
-    assert await asyncio.to_thread(object_exists, pres.s3, privacy_settings.s3_bucket, key)
+    assert await asyncio.to_thread(object_exists, pres.s3, privacy_settings.s3.bucket, key)
     early = await sweep_exports(pres, datetime.now(UTC) + timedelta(days=6))
-    assert await asyncio.to_thread(object_exists, pres.s3, privacy_settings.s3_bucket, key), early
+    assert await asyncio.to_thread(object_exists, pres.s3, privacy_settings.s3.bucket, key), early
     await sweep_exports(pres, datetime.now(UTC) + timedelta(days=7, minutes=1))
-    assert not await asyncio.to_thread(object_exists, pres.s3, privacy_settings.s3_bucket, key)
+    assert not await asyncio.to_thread(object_exists, pres.s3, privacy_settings.s3.bucket, key)
     assert (await _wait(api, viewer, export_id))["status"] == "expired"
     gone = await api.post(f"/v1/exports/{export_id}/link", headers=viewer)
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "conflict"
@@ -274,7 +274,7 @@ async def test_analyses_export_carries_results_with_diagnostics_and_progress_is_
             json.dumps(result),
         )
     pubsub = pres.redis.pubsub()
-    await pubsub.subscribe(privacy_settings.graph_changed_channel)
+    await pubsub.subscribe(privacy_settings.graph.changed_channel)
     try:
         _, content = await _export(api, auth(privacy_settings, "analyst", "analyst-analyses"), kind="analyses")
         pushed: list[dict[str, Any]] = []

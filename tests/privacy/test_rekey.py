@@ -36,10 +36,10 @@ PSEUDONYM = re.compile(r"p_[0-9a-f]{32}")
 @pytest.fixture(scope="module")
 async def kres(settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Resources]:
     async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_rekey") as dsn:
-        s = settings.model_copy(
-            update={
+        s = settings.replace(
+            **{
                 "pg_dsn": SecretStr(dsn),
-                "graph_name": f"{settings.graph_name}_rekey",
+                "graph_name": f"{settings.graph.name}_rekey",
                 "s3_bucket": f"causal-organism-test-rekey-{run_id}",
                 "stream_name": f"test:{run_id}:rekey:interactions",
                 "dead_letter_stream": f"test:{run_id}:rekey:interactions:dead",
@@ -52,7 +52,7 @@ async def kres(settings: Settings, stack_env: dict[str, str], run_id: str) -> As
             await res.graph.ensure_schema()
             yield res
             await res.graph.clear()
-            await asyncio.to_thread(empty_bucket, res.s3, s.s3_bucket)
+            await asyncio.to_thread(empty_bucket, res.s3, s.s3.bucket)
 
 
 def _raw_people(data_dir: Path) -> tuple[list[str], list[tuple[str, str]]]:
@@ -130,7 +130,7 @@ async def test_rekey_moves_every_pseudonym_and_changes_nothing_else(kres: Resour
             someone,
         )
     await data_audit.record(
-        kres.pg, kres.settings.audit_key, event="test.targeted", actor="t", subject="test:rk",
+        kres.pg, kres.settings.audit.key, event="test.targeted", actor="t", subject="test:rk",
         details={}, personal={"targets": [someone]}, people=[someone],
     )  # fmt: skip
     before = await _snapshot(kres)
@@ -159,7 +159,7 @@ async def test_rekey_moves_every_pseudonym_and_changes_nothing_else(kres: Resour
         for t in tables:
             for r in await conn.fetch(f"SELECT x::text AS row FROM {t['name']} x WHERE x::text ~ 'p_[0-9a-f]{{32}}'"):
                 stored.update(PSEUDONYM.findall(r["row"]))
-        verified = await audit.verify(conn, kres.settings.audit_key or b"")
+        verified = await audit.verify(conn, kres.settings.audit.key or b"")
         personal = await conn.fetchval("SELECT payload::text FROM intervention_audit_personal")
     assert stored and stored <= new_ids, sorted(stored - new_ids)[:5]
     assert verified.ok and verified.personal_erased == 1, verified

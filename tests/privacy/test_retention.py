@@ -25,10 +25,10 @@ KEY = b"retention-test-key"
 @pytest.fixture(scope="module")
 async def rres(settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Resources]:
     async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_retention") as dsn:
-        s = settings.model_copy(
-            update={
+        s = settings.replace(
+            **{
                 "pg_dsn": SecretStr(dsn),
-                "graph_name": settings.graph_name + "_retention",
+                "graph_name": settings.graph.name + "_retention",
                 "s3_bucket": f"causal-organism-test-{run_id}-retention",
                 "retention_batch_rows": 7,  # several batches, each with its own recomputation
             }

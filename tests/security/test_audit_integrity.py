@@ -148,7 +148,7 @@ async def test_anchored_heads_catch_a_cut_tail_and_allow_appends(audit_db: Audit
     s = audit_db.settings
     rows = await _append(audit_db.app, 4, "anchor")
     s3 = anchor_client(s)
-    bucket, prefix = s.audit_anchor_bucket, s.audit_anchor_prefix
+    bucket, prefix = s.audit.anchor_bucket, s.audit.anchor_prefix
     assert await asyncio.to_thread(write_anchor, s3, bucket, prefix, audit.Anchor(rows[2].id, rows[2].row_hash), "t")
     assert await asyncio.to_thread(write_anchor, s3, bucket, prefix, audit.Anchor(rows[3].id, rows[3].row_hash), "t")
     anchors = await asyncio.to_thread(read_anchors, s3, bucket, prefix)

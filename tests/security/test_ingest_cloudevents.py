@@ -87,7 +87,7 @@ async def test_only_verified_ingest_callers_write(
     assert r.status_code == 401 and r.json["error"]["code"] == "unauthorized"
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert (await _post(client, event, "not-a-jwt")).status_code == 401
-    forger = mint_token(settings.model_copy(update={"jwt_private_key_file": generate_local_keypair(tmp_path)}),
+    forger = mint_token(settings.replace(**{"jwt_private_key_file": generate_local_keypair(tmp_path)}),
                         subject="mallory", roles=["service"])  # fmt: skip  # right kid, wrong key
     assert (await _post(client, event, forger)).status_code == 401
     for role in ("viewer", "analyst", "approver"):
@@ -151,7 +151,7 @@ async def test_idempotency_is_keyed_by_source_and_id(
 
 
 async def test_team_comes_from_hr_and_hints_never_move_people(resources: Resources, settings: Settings) -> None:
-    key = settings.pseudonymisation_key
+    key = settings.privacy.pseudonymisation_key
     tag = uuid.uuid4().hex[:8]
     known, unknown, other = (pseudonymise(f"{n}-{tag}@example.org", key) for n in ("known", "unknown", "other"))
     async with resources.pg.acquire() as conn:

@@ -38,8 +38,8 @@ SCORES = (71.25, 64.5, 80.75, 58.0, 77.5, 69.25, 62.75)  # distinctive values to
 
 @pytest.fixture(scope="module")
 async def pg_worker(time_env: WorkflowEnvironment, iv_settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    settings = iv_settings.model_copy(update={"outcome_source": "postgres"})
-    acts = build(settings, AuditStore(resources.pg, resources.settings.audit_key))
+    settings = iv_settings.replace(**{"outcome_source": "postgres"})
+    acts = build(settings, AuditStore(resources.pg, resources.settings.audit.key))
     queue = f"privacy-{uuid.uuid4().hex[:6]}"
     with ThreadPoolExecutor(4) as pool:
         async with Worker(
@@ -80,7 +80,7 @@ async def test_snapshot_result_and_audit_hold_group_figures_only(
     after = {who: v - 9.5 for who, v in before.items()}
     await _record(resources, after, date(2026, 11, 9))
     result = await handle.result()
-    rows = await AuditStore(resources.pg, resources.settings.audit_key).query(intervention_id=p.intervention_id)
+    rows = await AuditStore(resources.pg, resources.settings.audit.key).query(intervention_id=p.intervention_id)
     audit = [r.to_json() for r in rows]
     for blob in (snap, result, audit):
         assert not _leaks(blob, before) and not _leaks(blob, after), _leaks(blob, before) + _leaks(blob, after)

@@ -16,9 +16,9 @@ async def test_a_premium_user_cannot_starve_others_behind_the_same_address(
     api_settings: Settings,  # noqa: F811
     mint: Mint,  # noqa: F811
 ) -> None:
-    s = api_settings.model_copy(
-        update={
-            "rate_limit_prefix": f"{api_settings.rate_limit_prefix}:{uuid.uuid4().hex[:6]}",
+    s = api_settings.replace(
+        **{
+            "rate_limit_prefix": f"{api_settings.ratelimit.prefix}:{uuid.uuid4().hex[:6]}",
             "rate_limit_read": 4,
             "rate_limit_premium_factor": 5.0,
             "rate_limit_ip_factor": 2.0,

@@ -47,13 +47,13 @@ async def test_only_decisions_signed_by_the_api_are_accepted(
     sim: httpx.AsyncClient,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    assert iv_settings.decision_public_key_file is not None, "the stack provides the decision key pair"
+    assert iv_settings.interventions.decision_public_key_file is not None, "the stack provides the decision key pair"
     p = proposal(InterventionType.MANAGER_NUDGE, 1)
     handle = await start(time_env, ts_worker, iv_settings, p, monitoring_window_s=60, rollback_window_s=0)
     await wait_status(handle, "awaiting_approval")
     who: dict[str, Any] = {"actor": "mallory", "roles": ["approver"], "reason": "trust me"}
     good: Decision = signed("decide", p.intervention_id, iv_settings, approve=True, **who)
-    forged_key = iv_settings.model_copy(update={"decision_signing_key_file": _other_key(tmp_path)})
+    forged_key = iv_settings.replace(**{"decision_signing_key_file": _other_key(tmp_path)})
     attempts = {
         "unsigned, roles claimed": Decision(True, "mallory", ["approver"], "trust me", p.intervention_id),
         "signed by another key": signed("decide", p.intervention_id, forged_key, approve=True, **who),
@@ -83,8 +83,8 @@ def test_temporal_client_supports_mtls_and_an_api_key(tmp_path: Path) -> None:
     base = Settings()
     assert tls_config(base) is False  # local dev server: plain
     mtls = tls_config(
-        base.model_copy(
-            update={
+        base.replace(
+            **{
                 "temporal_tls_cert_file": tmp_path / "cert.pem",
                 "temporal_tls_key_file": tmp_path / "key.pem",
                 "temporal_tls_ca_file": tmp_path / "ca.pem",
@@ -98,4 +98,4 @@ def test_temporal_client_supports_mtls_and_an_api_key(tmp_path: Path) -> None:
     assert mtls.domain == "temporal.internal"
     from pydantic import SecretStr
 
-    assert tls_config(base.model_copy(update={"temporal_api_key": SecretStr("k")})) is True  # never in clear
+    assert tls_config(base.replace(**{"temporal_api_key": SecretStr("k")})) is True  # never in clear

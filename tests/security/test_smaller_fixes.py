@@ -29,10 +29,10 @@ async def test_a_key_removed_from_the_directory_stops_verifying(
     keys.mkdir()
     for d, kid in (("one", "k-one"), ("two", "k-two")):
         shutil.copy(tmp_path / d / "jwt_public" / f"{kid}.pem", keys / f"{kid}.pem")
-    verifier = TokenVerifier(settings.model_copy(update={"jwt_public_keys_dir": keys}))
-    token = mint_token(settings.model_copy(update={"jwt_private_key_file": second}), subject="s", roles=["viewer"],
+    verifier = TokenVerifier(settings.replace(**{"jwt_public_keys_dir": keys}))
+    token = mint_token(settings.replace(**{"jwt_private_key_file": second}), subject="s", roles=["viewer"],
                        kid="k-two")  # fmt: skip
-    other = mint_token(settings.model_copy(update={"jwt_private_key_file": first}), subject="s", roles=["viewer"],
+    other = mint_token(settings.replace(**{"jwt_private_key_file": first}), subject="s", roles=["viewer"],
                        kid="k-one")  # fmt: skip
     assert (await verifier.verify(token))["sub"] == "s"  # verified, and now remembered
     (keys / "k-two.pem").unlink()  # the key is withdrawn
@@ -70,7 +70,7 @@ async def test_readiness_and_metrics_do_not_echo_dependency_errors(api_settings:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    down = api_settings.model_copy(update={"redis_url": f"redis://secret-host.invalid:{port}/0"})
+    down = api_settings.replace(**{"redis_url": f"redis://secret-host.invalid:{port}/0"})
     async with running(build_app(down)) as client:
         ready = await client.get("/health/ready")
         assert ready.status_code == 503
@@ -86,7 +86,7 @@ async def test_query_api_authenticates_before_revealing_the_graph_build(
     api_settings: Settings,  # noqa: F811
     resources: Resources,
 ) -> None:
-    key = api_settings.graph_build_key
+    key = api_settings.graph.build_key
     await resources.redis.hset(key, mapping={"state": "building", "done": "10", "total": "100"})
     try:
         anonymous = await dev_client.get("/v1/graph/stats")  # type: ignore[attr-defined]

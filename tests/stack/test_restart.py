@@ -25,30 +25,30 @@ def stack(*args: str) -> None:
 async def test_down_then_up_keeps_data(settings: Settings, stack_env: dict[str, str]) -> None:
     marker = uuid.uuid4().hex
     graph_name = f"test_restart_{marker[:8]}"
-    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     await conn.execute("CREATE TABLE IF NOT EXISTS restart_check (marker text PRIMARY KEY)")
     await conn.execute("INSERT INTO restart_check VALUES ($1)", marker)
     await conn.close()
-    graph = build_graph_store(settings.model_copy(update={"graph_name": graph_name}))
+    graph = build_graph_store(settings.replace(**{"graph_name": graph_name}))
     await graph.ensure_schema()
     await graph.upsert_ties([TieRow("p_x", "p_y", 7, 3.0, 3)])
     await graph.close()
-    client = aioredis.from_url(settings.redis_url)
+    client = aioredis.from_url(settings.redis.url)
     await client.xadd(f"test:restart:{marker}", {b"e": marker.encode()})
     await client.aclose()
 
     stack("down", "falkordb", "redis", "postgres")
     stack("up", "falkordb", "redis", "postgres")
 
-    conn = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+    conn = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     assert await conn.fetchval("SELECT marker FROM restart_check WHERE marker = $1", marker) == marker
     await conn.close()
-    graph = build_graph_store(settings.model_copy(update={"graph_name": graph_name}))
+    graph = build_graph_store(settings.replace(**{"graph_name": graph_name}))
     snap = await graph.snapshot()
     assert [(e.src, e.dst, e.weight, e.count) for e in snap.edges] == [("p_x", "p_y", 3.0, 3)]
     await graph.clear()
     await graph.close()
-    client = aioredis.from_url(settings.redis_url)
+    client = aioredis.from_url(settings.redis.url)
     entries = await client.xrange(f"test:restart:{marker}")
     assert [fields[b"e"] for _, fields in entries] == [marker.encode()]
     await client.delete(f"test:restart:{marker}")

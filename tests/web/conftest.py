@@ -83,8 +83,8 @@ def idp() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def web_settings(settings: Settings, idp: str, simulator_url: str) -> Settings:  # noqa: F811
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "web_dev_sign_in": True,
             "web_oidc_issuer": idp,
             "web_oidc_client_id": CLIENT_ID,
@@ -105,15 +105,15 @@ def web_env(s: Settings) -> dict[str, str]:
     return settings_env(
         s,
         CO_WEB_DEV_SIGN_IN="true",
-        CO_WEB_OIDC_ISSUER=s.web_oidc_issuer or "",
-        CO_WEB_OIDC_CLIENT_ID=s.web_oidc_client_id or "",
-        CO_WEB_HEARTBEAT_S=str(s.web_heartbeat_s),
-        CO_WEB_POLL_INTERVAL_S=str(s.web_poll_interval_s),
-        CO_WEB_LIVE_POLL_S=str(s.web_live_poll_s),
-        CO_SIMULATOR_URL=s.simulator_url,
-        CO_INTERVENTION_TASK_QUEUE=s.intervention_task_queue or "",
-        CO_RATE_LIMIT_READ=str(s.rate_limit_read),
-        CO_RATE_LIMIT_WRITE=str(s.rate_limit_write),
+        CO_WEB_OIDC_ISSUER=s.web.oidc_issuer or "",
+        CO_WEB_OIDC_CLIENT_ID=s.web.oidc_client_id or "",
+        CO_WEB_HEARTBEAT_S=str(s.web.heartbeat_s),
+        CO_WEB_POLL_INTERVAL_S=str(s.web.poll_interval_s),
+        CO_WEB_LIVE_POLL_S=str(s.web.live_poll_s),
+        CO_SIMULATOR_URL=s.interventions.simulator_url,
+        CO_INTERVENTION_TASK_QUEUE=s.interventions.intervention_task_queue or "",
+        CO_RATE_LIMIT_READ=str(s.ratelimit.read),
+        CO_RATE_LIMIT_WRITE=str(s.ratelimit.write),
     )
 
 
@@ -123,7 +123,7 @@ async def people(resources: Resources, web_settings: Settings, data_dir: Path) -
     from shared.services.metrics_refresh import refresh_metrics
 
     teams, edges = eu_core(data_dir)
-    key = web_settings.pseudonymisation_key
+    key = web_settings.privacy.pseudonymisation_key
     ids = {raw: pseudonymise(raw, key) for raw in teams}
     await resources.graph.upsert_people([PersonRow(id=ids[p], version=1, team=t) for p, t in teams.items()])
     await resources.graph.upsert_ties(
@@ -161,12 +161,12 @@ def web(web_settings: Settings, people: dict[str, str], consumer: None) -> Itera
 @pytest.fixture(scope="session")
 async def worker(web_settings: Settings, resources: Resources) -> AsyncIterator[Client]:
     """An intervention worker in this process on the web server's task queue; yields its client."""
-    client = await Client.connect(web_settings.temporal_address, namespace=web_settings.temporal_namespace)
-    acts = build(web_settings, AuditStore(resources.pg, web_settings.audit_key))
+    client = await Client.connect(web_settings.temporal.address, namespace=web_settings.temporal.namespace)
+    acts = build(web_settings, AuditStore(resources.pg, web_settings.audit.key))
     with ThreadPoolExecutor(4) as pool:
         async with Worker(
             client,
-            task_queue=web_settings.intervention_task_queue or "",
+            task_queue=web_settings.interventions.intervention_task_queue or "",
             workflows=WORKFLOWS,
             activities=acts.all(),
             activity_executor=pool,

@@ -90,7 +90,7 @@ async def test_with_websockets_blocked_the_page_polls_with_if_none_match(
     accepted = time.monotonic()
     shown = await wait_until(lambda: _grew(page, before), timeout_s=10)
     elapsed = time.monotonic() - accepted
-    assert shown and elapsed < web_settings.web_poll_interval_s + 1.5, f"took {elapsed:.2f}s"
+    assert shown and elapsed < web_settings.web.poll_interval_s + 1.5, f"took {elapsed:.2f}s"
     await context.close()
 
 

@@ -144,8 +144,8 @@ async def test_the_websocket_needs_the_session_cookie_and_this_origin(web: str) 
 async def test_development_sign_in_only_where_the_settings_say_development(
     web_settings: Settings, environment: str, flag: bool, offered: bool
 ) -> None:
-    s = web_settings.model_copy(
-        update={
+    s = web_settings.replace(
+        **{
             "environment": environment,
             "web_dev_sign_in": flag,
             "web_session_secret": __import__("pydantic").SecretStr("s" * 32),
@@ -167,7 +167,7 @@ async def test_development_sign_in_only_where_the_settings_say_development(
 
 
 def test_production_refuses_to_start_without_a_session_secret(web_settings: Settings) -> None:
-    s = web_settings.model_copy(update={"environment": "production", "web_session_secret": None})
+    s = web_settings.replace(**{"environment": "production", "web_session_secret": None})
     app = create_app(title="web", needs=Needs(), routers=[], settings=s)
     with pytest.raises(RuntimeError, match="CO_WEB_SESSION_SECRET"):
         install_web(app, s)

@@ -98,8 +98,8 @@ class InterventionActivities(InterventionActivityContract):
             baseline = await _guarded(lambda: self.outcomes.read_outcome(inp.metric, inp.people, inp.teams))
         return CaptureResult(
             pre_states=pre_states,
-            baseline=group_summary(baseline, self.settings.min_group_size),
-            sealed_baseline=seal(baseline, self.settings.pseudonymisation_key),
+            baseline=group_summary(baseline, self.settings.privacy.min_group_size),
+            sealed_baseline=seal(baseline, self.settings.privacy.pseudonymisation_key),
         )
 
     @activity.defn(name=contract.APPLY)
@@ -119,11 +119,12 @@ class InterventionActivities(InterventionActivityContract):
         after = await _guarded(lambda: self.outcomes.read_outcome(entry.outcome_metric, inp.people, inp.teams))
         try:
             baseline = {
-                str(k): float(v) for k, v in unseal(inp.sealed_baseline, self.settings.pseudonymisation_key).items()
+                str(k): float(v)
+                for k, v in unseal(inp.sealed_baseline, self.settings.privacy.pseudonymisation_key).items()
             }
         except ValueError as exc:
             raise ApplicationError(str(exc), type="SealBroken", non_retryable=True) from exc
-        return outcome_record(entry, baseline, after, self.settings.min_group_size)
+        return outcome_record(entry, baseline, after, self.settings.privacy.min_group_size)
 
     @activity.defn(name=contract.ALERT)
     async def alert(self, inp: AlertInput) -> None:
@@ -144,7 +145,7 @@ def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
     registry.register(BreakerCollector(breakers))
     connector = build_connector(settings, breakers)
     outcomes: OutcomeSource | None = None
-    if settings.outcome_source == "postgres":
+    if settings.interventions.outcome_source == "postgres":
         outcomes = PgOutcomeSource(audit.pg)
     alerts = AlertSink(settings, registry)
     return InterventionActivities(settings, audit, connector, breakers, alerts, registry, outcomes)
@@ -152,4 +153,4 @@ def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
 
 def build_activities(resources: Resources) -> list[Callable[..., Any]]:
     """What worker.py registers: the contract's activities over the worker's resources."""
-    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit_key)).all()
+    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit.key)).all()

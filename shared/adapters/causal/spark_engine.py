@@ -83,11 +83,11 @@ def spark_session(settings: Settings) -> SparkSession:
     from pyspark.sql import SparkSession
 
     return (
-        SparkSession.builder.master(settings.spark_master)
+        SparkSession.builder.master(settings.causal.spark.master)
         .appName(settings.service_name + "-causal")
-        .config("spark.jars", str(settings.spark_jdbc_jar))
-        .config("spark.driver.memory", settings.spark_driver_memory)
-        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .config("spark.jars", str(settings.causal.spark.jdbc_jar))
+        .config("spark.driver.memory", settings.causal.spark.driver_memory)
+        .config("spark.sql.shuffle.partitions", str(settings.causal.spark.shuffle_partitions))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
@@ -110,8 +110,8 @@ def jdbc_target(dsn: str) -> tuple[str, dict[str, str]]:
 
 def read_panel(spark: SparkSession, settings: Settings, sql: str) -> DataFrame:
     """The panel query, read in parallel partitions (by a hash of the employee) over JDBC."""
-    url, props = jdbc_target(settings.pg_dsn.get_secret_value())
-    n = max(1, settings.spark_jdbc_partitions)
+    url, props = jdbc_target(settings.postgres.dsn.get_secret_value())
+    n = max(1, settings.causal.spark.jdbc_partitions)
     predicates = [f"abs(hashtext(employee)) % {n} = {i}" for i in range(n)]
     return spark.read.jdbc(url, f"({sql}) AS panel", predicates=predicates, properties=props)
 

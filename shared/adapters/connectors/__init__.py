@@ -10,9 +10,9 @@ from shared.platform.settings import Settings
 def breaker_registry(settings: Settings) -> BreakerRegistry:
     return BreakerRegistry(
         BreakerConfig(
-            failure_threshold=settings.breaker_failure_threshold,
-            reset_timeout_s=settings.breaker_reset_timeout_s,
-            half_open_max_calls=settings.breaker_half_open_max_calls,
+            failure_threshold=settings.interventions.breaker.failure_threshold,
+            reset_timeout_s=settings.interventions.breaker.reset_timeout_s,
+            half_open_max_calls=settings.interventions.breaker.half_open_max_calls,
         )
     )
 
@@ -20,18 +20,18 @@ def breaker_registry(settings: Settings) -> BreakerRegistry:
 def build_connector(settings: Settings, breakers: BreakerRegistry) -> GuardedConnector:
     """The configured connector, wrapped in its service's breaker."""
     inner: Connector
-    if settings.connector == "webhook":
+    if settings.interventions.connector == "webhook":
         from shared.adapters.connectors.webhook import WebhookConnector
 
-        if not settings.webhook_url or settings.webhook_secret is None:
+        if not settings.interventions.webhook_url or settings.interventions.webhook_secret is None:
             raise RuntimeError("connector=webhook needs CO_WEBHOOK_URL and CO_WEBHOOK_SECRET")
         inner = WebhookConnector(
-            settings.webhook_url,
-            settings.webhook_secret.get_secret_value().encode(),
-            settings.connector_timeout_s,
+            settings.interventions.webhook_url,
+            settings.interventions.webhook_secret.get_secret_value().encode(),
+            settings.interventions.connector_timeout_s,
         )
     else:
         from shared.adapters.connectors.simulator import SimulatorConnector
 
-        inner = SimulatorConnector(settings.simulator_url, settings.connector_timeout_s)
+        inner = SimulatorConnector(settings.interventions.simulator_url, settings.interventions.connector_timeout_s)
     return GuardedConnector(inner, breakers.get(inner.name))

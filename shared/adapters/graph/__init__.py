@@ -8,29 +8,29 @@ from shared.platform.settings import Settings
 
 def build_graph_store(settings: Settings, *, graph_name: str | None = None) -> GraphStore:
     """The configured adapter; drivers are imported only for the backend in use."""
-    name = graph_name or settings.graph_name
-    if settings.graph_backend == "neo4j":
+    name = graph_name or settings.graph.name
+    if settings.graph.backend == "neo4j":
         from shared.adapters.graph.neo4j_store import Neo4jGraphStore
 
         return Neo4jGraphStore(
-            uri=settings.neo4j_uri,
-            user=settings.neo4j_user,
-            password=settings.neo4j_password.get_secret_value() if settings.neo4j_password else None,
-            database=settings.neo4j_database,
-            max_pool_size=settings.neo4j_max_pool_size,
-            acquisition_timeout_s=settings.neo4j_acquisition_timeout_s,
-            liveness_check_s=settings.neo4j_liveness_check_s,
-            max_lifetime_s=settings.neo4j_max_lifetime_s,
-            max_retry_time_s=settings.neo4j_max_retry_time_s,
-            batch_size=settings.graph_write_batch,
+            uri=settings.graph.neo4j.uri,
+            user=settings.graph.neo4j.user,
+            password=settings.graph.neo4j.password.get_secret_value() if settings.graph.neo4j.password else None,
+            database=settings.graph.neo4j.database,
+            max_pool_size=settings.graph.neo4j.max_pool_size,
+            acquisition_timeout_s=settings.graph.neo4j.acquisition_timeout_s,
+            liveness_check_s=settings.graph.neo4j.liveness_check_s,
+            max_lifetime_s=settings.graph.neo4j.max_lifetime_s,
+            max_retry_time_s=settings.graph.neo4j.max_retry_time_s,
+            batch_size=settings.graph.write_batch,
         )
     from shared.adapters.graph.falkordb_store import FalkorDBGraphStore
 
     return FalkorDBGraphStore(
-        host=settings.falkordb_host,
-        port=settings.falkordb_port,
+        host=settings.graph.falkordb.host,
+        port=settings.graph.falkordb.port,
         graph_name=name,
-        password=settings.falkordb_password.get_secret_value() if settings.falkordb_password else None,
-        max_connections=settings.falkordb_max_connections,
-        batch_size=settings.graph_write_batch,
+        password=settings.graph.falkordb.password.get_secret_value() if settings.graph.falkordb.password else None,
+        max_connections=settings.graph.falkordb.max_connections,
+        batch_size=settings.graph.write_batch,
     )
