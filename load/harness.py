@@ -93,7 +93,7 @@ def run_settings(run: str, dsn: str, simulator_url: str) -> Settings:
 
 async def seed(settings: Settings) -> dict[str, Any]:
     """The organisation in the graph (pseudonymised, as ingest stores it) and in the ledger."""
-    key = settings.pseudonymisation_key
+    key = settings.privacy.pseudonymisation_key
     teams, ties = synthetic_org(EMPLOYEES, team_size=20, seed=18)
     pseudo = {raw: pseudonymise(raw, key) for raw in teams}
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True)) as res:
@@ -186,8 +186,8 @@ async def terminate_workflows(settings: Settings) -> None:
     from temporalio.client import Client
 
     try:
-        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-        query = f"TaskQueue = '{settings.temporal_task_queue}' AND ExecutionStatus = 'Running'"
+        client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+        query = f"TaskQueue = '{settings.temporal.task_queue}' AND ExecutionStatus = 'Running'"
         async for wf in client.list_workflows(query):
             await client.get_workflow_handle(wf.id).terminate("load run finished")
     except Exception as exc:  # noqa: BLE001 - cleanup must not hide the run's result

@@ -38,7 +38,7 @@ def own_cpu() -> float:
 async def one(people: int) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     base = load_settings()
-    dsn = await create_database(base.pg_dsn.get_secret_value(), f"co_cap_{run}")
+    dsn = await create_database(base.postgres.dsn.get_secret_value(), f"co_cap_{run}")
     settings = load_settings(pg_dsn=dsn, graph_name=f"cap_{run}", log_level="WARNING")
     try:
         async with open_resources(settings, Needs(graph=True, redis=True, pg=True)) as res:
@@ -56,7 +56,7 @@ async def one(people: int) -> dict[str, Any]:
             assert result.status == "succeeded", result
             await res.graph.clear()
     finally:
-        await drop_database(base.pg_dsn.get_secret_value(), f"co_cap_{run}")
+        await drop_database(base.postgres.dsn.get_secret_value(), f"co_cap_{run}")
     server_cpu = sum(cpu1.get(pid, 0.0) - before for pid, before in cpu0.items())
     return {
         "people": result.people,

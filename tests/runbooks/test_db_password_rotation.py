@@ -35,7 +35,7 @@ def _dsn(base: str, user: str, password: str, database: str | None = None) -> st
 async def superuser(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     """The local cluster's superuser (a DBA's role; the application role cannot create roles)."""
     conn = await asyncpg.connect(
-        _dsn(settings.pg_dsn.get_secret_value(), "postgres", secret("pg_superuser_password"), "postgres")
+        _dsn(settings.postgres.dsn.get_secret_value(), "postgres", secret("pg_superuser_password"), "postgres")
     )
     yield conn
     await conn.close()
@@ -74,10 +74,10 @@ class Traffic:
 async def test_database_password_rotation_drops_no_request(
     settings: Settings, superuser: asyncpg.Connection, run_id: str
 ) -> None:
-    app_role = urlsplit(settings.pg_dsn.get_secret_value()).username
+    app_role = urlsplit(settings.postgres.dsn.get_secret_value()).username
     blue, green = f"co_rot_{run_id}_blue", f"co_rot_{run_id}_green"
     blue_pw, green_pw = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
-    base = settings.pg_dsn.get_secret_value()
+    base = settings.postgres.dsn.get_secret_value()
     await superuser.execute(f'CREATE ROLE "{blue}" LOGIN IN ROLE "{app_role}" PASSWORD \'{blue_pw}\'')
     await superuser.execute(f'CREATE ROLE "{green}" NOLOGIN IN ROLE "{app_role}"')
     token = mint_token(settings, subject="rotation-analyst", roles=["analyst"])

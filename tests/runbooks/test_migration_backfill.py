@@ -29,8 +29,8 @@ from shared.services.replay import file_events, replay
 
 @pytest.fixture(scope="module")
 def mig_settings(settings: Settings, run_id: str) -> Settings:
-    return settings.model_copy(
-        update={
+    return settings.replace(
+        **{
             "stream_name": f"test:{run_id}:mig",
             "dead_letter_stream": f"test:{run_id}:mig:dead",
             "graph_name": f"test_{run_id}_mig",
@@ -71,7 +71,7 @@ async def verify(settings: Settings, prefix: str) -> dict[str, Any]:
     async with open_resources(settings, Needs(redis=True, pg=True, graph=True)) as res:
         async with res.pg.acquire() as conn:
             rows = await conn.fetchval("SELECT count(*) FROM interactions WHERE event_id LIKE $1", f"{prefix}-%")
-        dead = await res.redis.xlen(settings.dead_letter_stream)
+        dead = await res.redis.xlen(settings.ingest.dead_letter_stream)
         counts = await res.graph.counts()
     return {"ledger_rows": rows, "dead_letters": dead, "people": counts.people, "ties": counts.ties}
 
