@@ -234,7 +234,7 @@ async def cleanup(settings: Settings, run: str) -> None:
 
 def run_profile(plan: Run) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
-    base_dsn = load_settings().pg_dsn.get_secret_value()
+    base_dsn = load_settings().postgres.dsn.get_secret_value()
     REPORTS.mkdir(parents=True, exist_ok=True)
     prefix = REPORTS / f"load-{plan.name}"
     for stale in REPORTS.glob(f"load-{plan.name}*"):

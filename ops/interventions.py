@@ -32,7 +32,7 @@ from shared.platform.settings import Settings, load_settings
 async def scratch_resources(prefix: str) -> AsyncIterator[Resources]:
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     async with (
-        scratch_database(load_settings().pg_dsn.get_secret_value(), name) as scratch,
+        scratch_database(load_settings().postgres.dsn.get_secret_value(), name) as scratch,
         open_resources(load_settings(pg_dsn=scratch), Needs(pg=True)) as res,
     ):
         yield res

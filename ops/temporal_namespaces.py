@@ -123,7 +123,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m ops.temporal_namespaces before|check FILE", file=sys.stderr)
         return 2
     command, path = argv[0], Path(argv[1])
-    address = load_settings().temporal_address
+    address = load_settings().temporal.address
     now = asyncio.run(inventory(address))
     if command == "before":
         path.write_text(json.dumps(now))
