@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 import psutil
+import redis.asyncio as aioredis
 
 from load.profile import EMPLOYEES, RUNS, Run
 from ops.bench_metrics import synthetic_org
@@ -199,6 +200,19 @@ async def drop_run_data(settings: Settings, run: str) -> None:
         async for key in res.redis.scan_iter(match=f"load:{run}:*", count=1000):
             await res.redis.unlink(key)
         await res.graph.clear()
+    await delete_graph(settings)
+
+
+async def delete_graph(settings: Settings) -> None:
+    """``clear`` empties a graph; on FalkorDB the empty graph's key stays until GRAPH.DELETE."""
+    if settings.graph.backend != "falkordb":
+        return
+    client = aioredis.Redis(host=settings.graph.falkordb.host, port=settings.graph.falkordb.port)
+    try:
+        if settings.graph.name.encode() in await client.execute_command("GRAPH.LIST"):
+            await client.execute_command("GRAPH.DELETE", settings.graph.name)
+    finally:
+        await client.aclose()
 
 
 def locust_command(plan: Run, base: str, prefix: Path) -> list[str]:

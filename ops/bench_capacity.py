@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from load.harness import cpu_seconds, stack_processes
+from load.harness import cpu_seconds, delete_graph, stack_processes
 from ops.bench_metrics import load, synthetic_org
 from shared.adapters.postgres.databases import create_database, drop_database
 from shared.platform.resources import Needs, open_resources
@@ -54,8 +54,8 @@ async def one(people: int) -> dict[str, Any]:
             wall = time.monotonic() - started
             cpu1, own1 = cpu_seconds(servers), own_cpu()
             assert result.status == "succeeded", result
-            await res.graph.clear()
     finally:
+        await delete_graph(settings)
         await drop_database(base.postgres.dsn.get_secret_value(), f"co_cap_{run}")
     server_cpu = sum(cpu1.get(pid, 0.0) - before for pid, before in cpu0.items())
     return {

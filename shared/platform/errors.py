@@ -127,6 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
     from redis.exceptions import RedisError
 
     from shared.adapters.graph.base import GraphStoreError
+    from shared.adapters.postgres.pool import PoolExhaustedError
     from shared.platform.error_reporting import report_exception
 
     async def _store_error(request: Request, exc: Exception) -> JSONResponse:
@@ -143,6 +144,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for kind in (
         GraphStoreError,
+        PoolExhaustedError,  # saturated, not broken (caused by a TimeoutError): 503 and Retry-After, not 500
         RedisError,
         asyncpg.PostgresConnectionError,
         asyncpg.CannotConnectNowError,
