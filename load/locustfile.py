@@ -37,6 +37,7 @@ from shared.platform.tokens import mint_token
 
 PERSON_METRICS = "/v1/metrics/employees/{id}"
 REASON = {"reason": "load profile: approved by the approver user"}
+PROPOSE_EVERY_S = 300.0
 
 
 def _context() -> dict[str, Any]:
@@ -123,6 +124,7 @@ class Analyst(_RoleUser):
     def on_start(self) -> None:
         super().on_start()
         self.running: list[str] = []
+        self.last_proposal = -PROPOSE_EVERY_S
 
     @task(5)
     def person(self) -> None:
@@ -143,6 +145,9 @@ class Analyst(_RoleUser):
 
     @task(1)
     def start_analysis(self) -> None:
+        """One analysis in flight per analyst (a person waits for a result before the next)."""
+        if self.running:
+            return
         spec = self.environment.load_context["analysis_spec"]  # type: ignore[attr-defined]
         r = self.client.post("/v1/analyses", json=spec)
         if r.status_code == 202:
@@ -162,6 +167,10 @@ class Analyst(_RoleUser):
 
     @task(1)
     def propose(self) -> None:
+        """At most one proposal per analyst every PROPOSE_EVERY_S (interventions are rare)."""
+        if time.monotonic() - self.last_proposal < PROPOSE_EVERY_S:
+            return
+        self.last_proposal = time.monotonic()
         ctx = self.environment.load_context  # type: ignore[attr-defined]
         body = {
             "type": "manager_nudge",
