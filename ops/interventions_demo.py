@@ -113,6 +113,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         "CO_SIMULATOR_PORT": str(sim_port),
         "CO_SIMULATOR_URL": sim_url,
         "CO_TEMPORAL_ADDRESS": settings.temporal.address,
+        "CO_TEMPORAL_NAMESPACE": settings.temporal.namespace,
         "CO_TEMPORAL_TASK_QUEUE": queue,
         "CO_INTERVENTION_TASK_QUEUE": queue,
         "CO_MONITORING_WINDOW_S": str(MONITORING_S),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ops.processes import settings_env
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.domain.analysis import AnalysisSpec, Window
 from shared.domain.synthetic_org import generate_org
@@ -35,12 +36,7 @@ async def kill_res(causal_settings: Settings, run_id: str) -> AsyncIterator[Reso
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
-        "CO_TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
-        "CO_ENVIRONMENT": "test",
-        "CO_GRAPH_NAME": settings.graph.name,
-    }
+    env = {**os.environ, **settings_env(settings, environment="test")}  # its Temporal namespace included
     with log.open("ab") as fh:
         return subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=ROOT, env=env, stdout=fh, stderr=fh)
 

@@ -21,6 +21,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ops.processes import settings_env
 from shared.adapters.connectors.breaker import BreakerState
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.interventions import InterventionType, plan_actions
@@ -107,14 +108,8 @@ class WorkerProcess:
     """`python -m workflows.worker` as a real subprocess (the production entrypoint)."""
 
     def __init__(self, settings: Settings, queue: str, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
-            "CO_SIMULATOR_URL": settings.interventions.simulator_url,
-            "CO_TEMPORAL_NAMESPACE": settings.temporal.namespace,
-            "CO_TEMPORAL_TASK_QUEUE": queue,
-            "CO_GRAPH_NAME": settings.graph.name,
-        }
+        # every setting of the test (its Temporal namespace included), everything on `queue`
+        self.env = {**os.environ, **settings_env(settings, temporal_task_queue=queue, intervention_task_queue=None)}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
