@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -76,6 +76,51 @@ async def wait_http(url: str, timeout_s: float = 120, status: int | None = None)
     raise RuntimeError(f"{url} did not answer{f' {status}' if status else ''} within {timeout_s:.0f} s")
 
 
+def responds(url: str, timeout_s: float = 1.0) -> bool:
+    """True when ``url`` answers HTTP at all (any status: the process is up)."""
+    try:
+        httpx.get(url, timeout=timeout_s)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL when it has not exited within ``timeout_s``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def started(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    ready_url: str,
+    *,
+    timeout_s: float = 60.0,
+    ready: Callable[[str], bool] = responds,
+    **popen: Any,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` (our environment plus ``env``, run from the repository root) for the block, from
+    the moment ``ready(ready_url)`` holds; stopped whatever happens, a start-up that hangs included."""
+    proc = subprocess.Popen(list(command), cwd=ROOT, env={**os.environ, **env}, **popen)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not ready(ready_url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{' '.join(command[:4])} did not start (exit {proc.poll()})")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        stop(proc)
+
+
 @contextmanager
 def serve(
     app: str,
@@ -91,19 +136,6 @@ def serve(
     cmd = [sys.executable, *uvicorn_args(app, port), "--timeout-keep-alive", "75"]
     if workers > 1:
         cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not answers(base + ready_path):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn {app} did not start (exit {proc.poll()})")
-            time.sleep(0.2)
+    with started(cmd, env, base + ready_path, timeout_s=timeout_s, ready=answers):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

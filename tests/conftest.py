@@ -128,25 +128,3 @@ async def _drop_test_graphs(settings: Settings, run_id: str) -> None:
 @pytest.fixture()
 def project_root() -> Iterator[Path]:
     yield ROOT
-
-
-def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment for a subprocess that must see exactly these settings (functions, workers)."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "CO_ENVIRONMENT": settings.environment,
-            "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
-            "CO_GRAPH_NAME": settings.graph.name,
-            "CO_STREAM_NAME": settings.ingest.stream_name,
-            "CO_DEAD_LETTER_STREAM": settings.ingest.dead_letter_stream,
-            "CO_STREAM_GROUP": settings.ingest.stream_group,
-            "CO_TEMPORAL_NAMESPACE": settings.temporal.namespace,
-            "CO_TEMPORAL_TASK_QUEUE": settings.temporal.task_queue,
-            "CO_JWT_PUBLIC_KEYS_DIR": str(settings.auth.public_keys_dir or ""),
-            "CO_JWT_PRIVATE_KEY_FILE": str(settings.auth.private_key_file or ""),
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    env.update(extra)
-    return env

@@ -16,9 +16,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from ops.processes import serve, settings_env
 from shared.platform.settings import Settings
 from tests.api.conftest import Mint
-from tests.api.servers import settings_env, uvicorn_process
 from tests.api.test_route_permissions import http_function_modules
 
 MIN_TOTAL = 1000
@@ -41,7 +41,7 @@ def tally() -> dict[str, int]:
 
 
 def _run_function(module: str, env: dict[str, str], token: str, examples_per_op: int, tally: dict[str, int]) -> None:
-    with uvicorn_process(f"{module}:app", env) as base:
+    with serve(f"{module}:app", env) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         # HTTP lets clients add query parameters an operation does not know (cache busters...);
         # ignoring them is not a validation failure, so schemathesis should not count it as one

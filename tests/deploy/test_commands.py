@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,11 +15,11 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
+from ops.processes import free_port, settings_env, started
 from shared.adapters.redis_pool import build_redis
 from shared.domain.events import EVENT_TYPE_V1
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
-from tests.conftest import ROOT, free_port, settings_env
 from tests.deploy.manifests import by_kind, load_documents
 
 KSVCS = {d.name: d for d in by_kind(load_documents(), "Service", "serving.knative.dev/")}
@@ -44,27 +43,11 @@ def _command(name: str, port: int) -> list[str]:
 
 @contextmanager
 def running(name: str, env: dict[str, str], timeout_s: float = 60.0) -> Iterator[str]:
+    """The manifest's command for ``name`` on a free port (our environment plus ``env``); yields its base URL."""
     port = free_port()
-    proc = subprocess.Popen(_command(name, port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                httpx.get(base + "/health/live", timeout=1.0)
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start (exit {proc.poll()})") from None
-                time.sleep(0.2)
+    with started(_command(name, port), env, base + "/health/live", timeout_s=timeout_s, stdout=subprocess.DEVNULL):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # stuck in start-up: do not leave it behind
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from ops.processes import free_port, serve, settings_env
 from shared.adapters.graph import build_graph_store
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Resources
@@ -19,9 +20,7 @@ from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from shared.services.graph_updater import GraphUpdater
 from shared.services.ingest import accept_events
-from tests.conftest import free_port, settings_env
 from tests.ingest.helpers import eu_core_events
-from tests.servers import serve
 
 
 class Sink(BaseHTTPRequestHandler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ops.processes import settings_env
 from shared.adapters.graph import build_graph_store
 from shared.adapters.graph.base import GraphStore
 from shared.adapters.streams import lag
@@ -19,7 +21,7 @@ from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services.graph_updater import GraphUpdater
 from shared.services.ingest import accept_events, stream_names
-from tests.conftest import ROOT, settings_env
+from tests.conftest import ROOT
 from tests.ingest.helpers import Expected, eu_core_events, expected_totals
 
 EVENTS = 50_000
@@ -55,7 +57,7 @@ def start_consumer(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "functions.graph_updater.main", "--consumer", name],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ops.processes import serve, settings_env
 from shared.adapters.graph import build_graph_store
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
@@ -14,10 +15,8 @@ from shared.platform.tokens import mint_token
 from shared.services.graph_build import read_status, rebuild_graph
 from shared.services.graph_updater import GraphUpdater
 from shared.services.ingest import accept_events
-from tests.conftest import settings_env
 from tests.ingest.helpers import eu_core_events, expected_totals
 from tests.ingest.test_exactly_once import assert_graph_matches, reset_ledger
-from tests.servers import serve
 
 
 async def test_rebuild_restores_the_projection_and_reports_progress(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,11 +13,10 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
+from ops.processes import free_port, serve, settings_env, started
 from shared.domain.events import cloudevent_ledger_id
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
-from tests.conftest import settings_env
-from tests.servers import serve
 
 
 def now_iso(**delta: float) -> str:
@@ -109,43 +110,13 @@ async def test_malformed_json_and_wrong_role(ingest_url: str, settings: Settings
 
 @pytest.fixture(scope="module")
 def cloudevents_url(ingest_env: dict[str, str]) -> Any:
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import ROOT, free_port
-
+    """The CloudEvents function under functions-framework, as its own process."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--source",
-            "functions/ingest_cloudevents/main.py",
-            "--target",
-            "ingest_interaction",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=ingest_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "functions_framework", "--source", "functions/ingest_cloudevents/main.py"]
+    command += ["--target", "ingest_interaction", "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base, timeout=1.0)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    with started(command, ingest_env, base, timeout_s=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        yield base
 
 
 def ce_auth(settings: Settings) -> dict[str, str]:

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +15,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from ops.processes import free_port
+from ops.processes import answers, free_port, started
 from shared.adapters.postgres.audit import AuditStore
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
@@ -28,27 +25,14 @@ from workflows.intervention.activities import InterventionActivities, build
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_simulator(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CO_SIMULATOR_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "functions.workplace_simulator.main"], cwd=ROOT, env=env)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("simulator did not start")
-
-
 @pytest.fixture(scope="session")
 def simulator_url() -> Iterator[str]:
+    """The workplace simulator (the external system interventions act on) as its own process."""
     port = free_port()
-    proc = start_simulator(port)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "functions.workplace_simulator.main"]
+    with started(command, {"CO_SIMULATOR_PORT": str(port)}, f"{base}/health", timeout_s=20, ready=answers):
+        yield base
 
 
 @pytest.fixture(scope="session")

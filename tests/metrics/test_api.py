@@ -15,6 +15,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ops.processes import serve, settings_env
 from shared.adapters.datasets import eu_core
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.metrics_store import MetricsStore
@@ -22,8 +23,6 @@ from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from shared.services.metrics_refresh import refresh_metrics
-from tests.conftest import settings_env
-from tests.servers import serve
 from workflows.metrics_refresh import WORKFLOWS
 from workflows.metrics_refresh.activities import build_activities
 

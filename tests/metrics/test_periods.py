@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from functions.metrics_api.periods import _shown
 from ops.periods_demo import demo_stage
+from ops.processes import serve, settings_env
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.postgres.panel import fetch_panel
@@ -32,8 +33,6 @@ from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from shared.services.period_metrics import compute_period, periods_to_fill
-from tests.conftest import settings_env
-from tests.servers import serve
 from workflows.period_backfill import WORKFLOWS
 from workflows.period_backfill.activities import build_activities
 from workflows.period_backfill.client import start as start_backfill

@@ -30,11 +30,12 @@ import pytest
 import yaml
 
 from ops.dashboards import panel_queries
+from ops.processes import free_port, serve, settings_env
 from ops.stack.alertmanager import alertmanager_command, alertmanager_config
 from ops.stack.prometheus import prometheus_command, prometheus_config, shipped_rules
 from shared.platform.settings import Settings
 from tests.api.conftest import bearer
-from tests.api.servers import ROOT, free_port, settings_env, uvicorn_process
+from tests.conftest import ROOT
 from tests.observability.test_request_metrics import events
 
 LAG_ALERT = "GraphUpdaterLagGrowing"
@@ -165,9 +166,7 @@ def test_dashboards_and_alerts_evaluate_and_the_lag_alert_fires(
     )
     processes: list[subprocess.Popen[bytes]] = [consumer]
     try:
-        with uvicorn_process(
-            "functions.dev_server.main:app", settings_env(settings, service_name="ingest-http")
-        ) as base:
+        with serve("functions.dev_server.main:app", settings_env(settings, service_name="ingest-http")) as base:
             targets = {"functions": [base.removeprefix("http://")], "graph-updater": [f"127.0.0.1:{consumer_port}"]}
             config = prometheus_config(
                 targets, ["rules.yaml", "test_rules.yaml"], f"127.0.0.1:{am_port}", interval="1s"

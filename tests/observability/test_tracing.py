@@ -19,12 +19,12 @@ import pytest
 import redis
 from cloudevents.conversion import to_binary
 
+from ops.processes import serve, settings_env
 from shared.platform.logs import TraceContextFilter, json_formatter
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from tests.api.conftest import bearer
-from tests.api.servers import ROOT, settings_env, uvicorn_process
-from tests.conftest import settings_env as command_env
+from tests.conftest import ROOT
 from tests.deploy.test_commands import _event, running
 from tests.observability.test_request_metrics import events
 
@@ -98,7 +98,7 @@ def test_one_trace_from_http_through_the_stream_to_the_graph_write(
         stderr=consumer_log,
     )
     try:
-        with uvicorn_process("functions.dev_server.main:app", ingest_env) as base:
+        with serve("functions.dev_server.main:app", ingest_env) as base:
             response = httpx.post(
                 f"{base}/v1/events",
                 json=events(1),
@@ -175,7 +175,7 @@ def test_cloudevents_function_traces_into_the_stream(settings: Settings, tmp_pat
     """The Flask (functions-framework) function, run as its Knative command: its request span,
     the redis XADD and the traceparent carried by the stream entry belong to one trace."""
     stream = f"test:{run_id}:ce-trace"
-    env = command_env(
+    env = settings_env(
         settings,
         CO_STREAM_NAME=stream,
         CO_SERVICE_NAME="ingest-cloudevents",

@@ -17,13 +17,14 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from ops.processes import serve, settings_env
 from shared.adapters.postgres.databases import scratch_database
 from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings
 from shared.services.synthetic_org import load_org
 from tests.api.conftest import bearer
-from tests.api.servers import ROOT, settings_env, uvicorn_process
+from tests.conftest import ROOT
 from tests.observability.test_tracing import read_spans, wait_span
 
 WEEK0 = date(2026, 1, 5)
@@ -56,7 +57,7 @@ def test_analysis_workflow_and_activities_share_the_request_trace(
     worker = subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=ROOT, env=worker_env)
     headers = bearer(mint("analyst"))  # type: ignore[operator]
     try:
-        with uvicorn_process(
+        with serve(
             "functions.dev_server.main:app", settings_env(org_settings, service_name="analysis-api", **common)
         ) as base:
             started = httpx.post(f"{base}/v1/analyses", json=SPEC, headers=headers, timeout=60)

@@ -9,14 +9,13 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from ops.processes import serve, settings_env
 from shared.adapters.graph import build_graph_store
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.pool import PgPool, PoolExhaustedError
 from shared.adapters.redis_pool import build_redis, redis_stats
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
-from tests.conftest import settings_env
-from tests.servers import serve
 
 
 async def test_postgres_pool_reuses_and_queues_then_times_out(settings: Settings) -> None:

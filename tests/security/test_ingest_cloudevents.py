@@ -24,13 +24,13 @@ from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 from flask.testing import FlaskClient
 
+from ops.processes import settings_env
 from shared.adapters.postgres.ledger import apply_events
 from shared.domain.events import StoredEvent, cloudevent_ledger_id
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import generate_local_keypair, mint_token
-from tests.conftest import settings_env
 from tests.deploy.manifests import by_kind, load_documents
 
 

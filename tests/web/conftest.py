@@ -25,15 +25,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from ops.browser import CHROMIUM_ARGS
+from ops.processes import answers, free_port, serve, settings_env, started
 from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from tests.conftest import ROOT, free_port, settings_env
+from tests.conftest import ROOT
 from tests.interventions.conftest import simulator_url  # noqa: F401 - a fixture, used by web_settings
-from tests.servers import serve
 from tests.web.idp import CLIENT_ID
 from workflows.intervention import WORKFLOWS
 from workflows.intervention.activities import build
@@ -56,29 +56,14 @@ def chromium_path() -> str:
 def idp() -> Iterator[str]:
     """The loopback OpenID Connect provider (tests/web/idp.py) as its own process."""
     port = int(os.environ.get("CO_TEST_IDP_PORT") or free_port())
-    env = {**os.environ, "CO_TEST_IDP_PORT": str(port), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tests.web.idp:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/.well-known/openid-configuration", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the test identity provider did not start")
-        time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    command = [sys.executable, "-m", "uvicorn", "tests.web.idp:app", "--host", "127.0.0.1", "--port", str(port)]
+    env = {"CO_TEST_IDP_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    ready_url = base + "/.well-known/openid-configuration"
+    with started(
+        command, env, ready_url, timeout_s=30, ready=answers, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ):
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -140,7 +125,7 @@ def consumer(web_settings: Settings, people: dict[str, str]) -> Iterator[None]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "functions.graph_updater.main", "--consumer", "web-test"],
         cwd=ROOT,
-        env=web_env(web_settings),
+        env={**os.environ, **web_env(web_settings)},
     )
     yield
     proc.terminate()
