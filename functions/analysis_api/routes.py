@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from shared.domain.analysis import AnalysisResult, AnalysisSpec, AnalysisSpecBody, SpecProblem
+from shared.domain.analysis import AnalysisSpec, AnalysisSpecBody, SpecProblem
+from shared.domain.causal_verdict import AnalysisResult
 from shared.domain.outcomes import AttributeBatch, CsvProblem, OutcomeBatch, parse_outcomes_csv
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError

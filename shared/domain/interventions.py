@@ -41,7 +41,7 @@ REVERSIBILITY_RANK: dict[Reversibility, int] = {
 
 
 class Verdict(StrEnum):
-    """The verdict ladder of the analysis an intervention is based on (shared/domain/analysis.py)."""
+    """The verdict ladder of the analysis an intervention is based on (shared/domain/causal_verdict.py)."""
 
     ROBUST = "robust"  # the only rung that may propose automatically
     SENSITIVE_TO_HIDDEN_CONFOUNDING = "sensitive_to_hidden_confounding"

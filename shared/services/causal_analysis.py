@@ -20,14 +20,8 @@ from typing import Any
 from shared.adapters.causal import AnalysisCancelled
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.adapters.postgres.panel import fetch_panel, panel_sql, profile_panel
-from shared.domain.analysis import (
-    AnalysisResult,
-    AnalysisSpec,
-    DataProfile,
-    Engine,
-    check_against_data,
-    choose_engine,
-)
+from shared.domain.analysis import AnalysisSpec, DataProfile, Engine, check_against_data, choose_engine
+from shared.domain.causal_verdict import AnalysisResult
 from shared.domain.outcomes import AttributeRecord, OutcomeRecord
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Resources
@@ -213,7 +207,8 @@ def _sha256(text: str) -> str:
 
 
 def _run_on_spark(settings: Settings, spec: AnalysisSpec, state: ProgressState, reason: str) -> AnalysisResult:
-    from shared.adapters.causal.spark_engine import read_panel, run_spark, spark_session
+    from shared.adapters.causal.spark_design import read_panel, spark_session
+    from shared.adapters.causal.spark_engine import run_spark
 
     spark = spark_session(settings)
     panel = read_panel(spark, settings, panel_sql(spec))

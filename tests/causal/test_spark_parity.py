@@ -89,6 +89,13 @@ async def test_pandas_and_spark_agree_on_150k_rows(cres: Resources, big_org: Win
         assert abs((pd_.max_abs_smd_after or 0) - (sd_.max_abs_smd_after or 0)) < 0.01
     if spec.estimator is Estimator.LINEAR_REGRESSION:
         assert abs(spark.effect - (-0.4)) < 0.02  # and both find the planted effect
+        # the functional-form check: same terms, same shift and standard error (team absorbed in Spark)
+        pc, sc = pandas.specification, spark.specification
+        assert pc is not None and sc is not None and pc.terms == sc.terms and len(pc.terms) == 4
+        assert close(pc.flexible_effect, sc.flexible_effect) and close(pc.shift_se, sc.shift_se)
+        assert abs(pc.p_value - sc.p_value) < 0.01
+    else:
+        assert pandas.specification is None and spark.specification is None
 
 
 async def test_spark_refuters(cres: Resources, big_org: Window) -> None:

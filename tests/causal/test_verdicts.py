@@ -160,3 +160,37 @@ def test_weighting_at_default_confounding_is_flagged_or_covers() -> None:
         result = run_pandas(org.frame(), spec)
         covers = result.ci_low <= -2.0 <= result.ci_high
         assert covers or result.verdict == "insufficient_overlap", (seed, result.effect, result.verdict)
+
+
+def test_functional_form_check_equals_the_flexible_regression_and_flags_a_curve() -> None:
+    """The non-linear scenario of the calibration study (tenure acts through a curve, the
+    adjustment is linear): the linear estimate misses the truth; the check's flexible estimate is
+    statsmodels' OLS with tenure's quintile steps added, the shift is significant and the verdict is
+    capped at fragile. On the well-specified organisation the check passes."""
+    org = generate_org(2, people=200, weeks=12, nonlinear=True, person_effect=0.5, **MODERATE)
+    frame = org.frame()
+    result = run_pandas(frame, AnalysisSpec(**org.spec_kwargs(), refuters=[Refuter.DATA_SUBSET], sensitivity=False))
+    check = result.specification
+    assert check is not None and len(check.terms) == 4 and check.terms[0].startswith("tenure_years>=")
+    assert not (result.ci_low <= org.true_effect <= result.ci_high)  # the linear adjustment is biased
+    tenure = frame["tenure_years"].to_numpy()
+    cuts = np.quantile(tenure, [0.2, 0.4, 0.6, 0.8], method="inverted_cdf")
+    steps = np.column_stack([tenure >= c for c in cuts]).astype(float)
+    dummies = pd.get_dummies(frame[["team", "role"]], drop_first=True, dtype=float).to_numpy()
+    flexible = np.column_stack([frame["meeting_hours"], tenure, steps, dummies])
+    ref = sm.OLS(frame["wellbeing"].to_numpy(), sm.add_constant(flexible)).fit()
+    assert check.flexible_effect == pytest.approx(ref.params[1], rel=1e-6)
+    assert abs(check.flexible_effect - org.true_effect) < abs(result.effect - org.true_effect)
+    assert check.p_value < 0.01 and not check.passed
+    assert result.verdict == "fragile" and any("functional-form" in r for r in result.verdict_reasons)
+    passed = 0
+    for seed in range(6):
+        clean = generate_org(seed, people=200, weeks=12, person_effect=0.5, **MODERATE)
+        r = run_pandas(clean.frame(), AnalysisSpec(**clean.spec_kwargs(), **FAST))
+        assert r.specification is not None
+        passed += r.specification.passed
+    assert passed >= 5  # a 5% test: one false alarm in six is already unlikely (3%)
+    # weighting does not rest on the outcome model's form: no check
+    binary = generate_org(1, people=100, weeks=6, treatment="high_meeting_load", **MODERATE)
+    spec = AnalysisSpec(**binary.spec_kwargs(), estimator=Estimator.PROPENSITY_SCORE_WEIGHTING, **FAST)
+    assert run_pandas(binary.frame(), spec).specification is None

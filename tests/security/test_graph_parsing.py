@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from functions.analysis_api.routes import router
-from shared.domain.analysis import MAX_GRAPH_CHARS, parse_graph
+from shared.domain.causal_graph import MAX_GRAPH_CHARS, parse_graph
 from shared.platform.http import create_app
 from shared.platform.resources import Needs
 from shared.platform.settings import Settings

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.postgres.causal_store import CausalStore
-from shared.domain.analysis import AnalysisResult
+from shared.domain.causal_verdict import AnalysisResult
 from shared.platform.resources import Resources
 from tests.web.conftest import axe_violations, new_page, screenshot, settle, sign_in
 

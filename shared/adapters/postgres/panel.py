@@ -20,13 +20,7 @@ import re
 from datetime import date
 from typing import Any
 
-from shared.domain.analysis import (
-    ATTRIBUTE_COLUMNS,
-    COLUMN_PATTERN,
-    METRIC_COLUMNS,
-    AnalysisSpec,
-    DataProfile,
-)
+from shared.domain.analysis import ATTRIBUTE_COLUMNS, COLUMN_PATTERN, METRIC_COLUMNS, AnalysisSpec, DataProfile
 
 _IDENT = re.compile(COLUMN_PATTERN)
 KEY_COLUMNS = ("employee", "period")

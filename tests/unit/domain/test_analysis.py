@@ -8,19 +8,22 @@ from pydantic import ValidationError
 from shared.domain.analysis import (
     AnalysisSpec,
     DataProfile,
-    Diagnostics,
     Engine,
-    Estimate,
     Estimator,
-    Overlap,
     Refuter,
-    Sensitivity,
     SpecProblem,
     check_against_data,
     choose_engine,
+)
+from shared.domain.causal_graph import parse_graph
+from shared.domain.causal_verdict import (
+    Diagnostics,
+    Estimate,
+    Overlap,
+    Sensitivity,
+    SpecificationCheck,
     hidden_confounder_explains_away,
     judge_refutation,
-    parse_graph,
     verdict,
 )
 from shared.domain.outcomes import CsvProblem, parse_outcomes_csv
@@ -169,6 +172,14 @@ def test_verdict_ladder() -> None:
     # nothing assessed is never robust
     assert verdict(est, ok, None, None)[0] == "insufficient_overlap"
     assert verdict(est, ok, good_diag, None)[0] == "sensitive_to_hidden_confounding"
+    # a failed functional-form check caps the verdict at fragile, with the shift in the reason
+    bent = SpecificationCheck(
+        method="m", terms=["tenure_years^2"], flexible_effect=-0.2, shift=0.2, shift_se=0.05, p_value=1e-4, passed=False
+    )
+    label, reasons = verdict(est, ok, good_diag, good_sens, specification=bent)
+    assert label == "fragile" and "functional-form check failed" in reasons[0] and "tenure_years^2" in reasons[0]
+    straight = bent.model_copy(update={"p_value": 0.4, "passed": True})
+    assert verdict(est, ok, good_diag, good_sens, specification=straight) == ("robust", [])
     assert hidden_confounder_explains_away(-0.4, 0.1, 0.2)  # the sign flips
     assert not hidden_confounder_explains_away(-0.4, -0.3, -0.2)
 
