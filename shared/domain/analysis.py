@@ -27,8 +27,23 @@ CATEGORICAL_COLUMNS: frozenset[str] = frozenset({"role", "team"})
 
 
 class Estimator(StrEnum):
+    """DoWhy's backdoor estimators (the method names DoWhy takes)."""
+
     LINEAR_REGRESSION = "backdoor.linear_regression"
     PROPENSITY_SCORE_WEIGHTING = "backdoor.propensity_score_weighting"
+    DOUBLY_ROBUST = "backdoor.doubly_robust"
+    PROPENSITY_SCORE_MATCHING = "backdoor.propensity_score_matching"
+    PROPENSITY_SCORE_STRATIFICATION = "backdoor.propensity_score_stratification"
+
+
+# Every estimator but the regression needs a binary (0/1) treatment.
+BINARY_ESTIMATORS: frozenset[Estimator] = frozenset(set(Estimator) - {Estimator.LINEAR_REGRESSION})
+# No closed-form interval in our engines: the interval is a bootstrap over people (DoWhy refits each draw).
+BOOTSTRAP_ESTIMATORS: frozenset[Estimator] = frozenset(
+    {Estimator.DOUBLY_ROBUST, Estimator.PROPENSITY_SCORE_MATCHING, Estimator.PROPENSITY_SCORE_STRATIFICATION}
+)
+# What the Spark engine computes as aggregations (docs/causal.md, "Engines"); the rest is a 422 there.
+SPARK_ESTIMATORS: frozenset[Estimator] = frozenset({Estimator.LINEAR_REGRESSION, Estimator.PROPENSITY_SCORE_WEIGHTING})
 
 
 class Estimand(StrEnum):
@@ -112,6 +127,17 @@ class AnalysisSpec(BaseModel):
         default=None, description="binarise the treatment as (treatment > threshold); needed by weighting"
     )
     refuter_simulations: int = Field(default=20, ge=2, le=200)
+    compare: list[Estimator] = Field(
+        default_factory=list,
+        max_length=4,
+        description="comparison mode: also run these estimators and report the spread (disagreement caps the verdict)",
+    )
+    interval: Literal["analytic", "bootstrap"] = Field(
+        default="analytic",
+        description="weighting: sandwich (analytic) or a bootstrap over people; matching, stratification and "
+        "doubly robust always bootstrap",
+    )
+    bootstrap_draws: int = Field(default=100, ge=20, le=1000, description="bootstrap resamples of people")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
     @field_validator("confounders")
@@ -129,6 +155,15 @@ class AnalysisSpec(BaseModel):
     def _unique_refuters(cls, value: list[Refuter]) -> list[Refuter]:
         return list(dict.fromkeys(value))
 
+    def estimators(self) -> list[Estimator]:
+        """The estimator the spec picks, then the ones it compares against (without repeats)."""
+        return list(dict.fromkeys([self.estimator, *self.compare]))
+
+    def bootstrapped(self, estimator: Estimator) -> bool:
+        return estimator in BOOTSTRAP_ESTIMATORS or (
+            estimator is Estimator.PROPENSITY_SCORE_WEIGHTING and self.interval == "bootstrap"
+        )
+
     @model_validator(mode="after")
     def _consistent(self) -> AnalysisSpec:
         if self.treatment == self.outcome:
@@ -143,6 +178,8 @@ class AnalysisSpec(BaseModel):
             self.adjustment_set()  # parse now: a broken graph is a 422, not a failed run
         if self.treatment in CATEGORICAL_COLUMNS or self.outcome in CATEGORICAL_COLUMNS:
             raise ValueError("treatment and outcome must be numeric columns")
+        if Estimator.DOUBLY_ROBUST in self.estimators() and self.estimand is not Estimand.ATE:
+            raise ValueError("DoWhy's doubly robust estimator estimates the ATE only: set estimand to ate")
         return self
 
     def adjustment_set(self) -> list[str]:
@@ -202,10 +239,34 @@ def check_against_data(spec: AnalysisSpec, profile: DataProfile, min_rows: int) 
         raise SpecProblem("window", f"too few rows: {profile.rows} complete rows, at least {min_rows} needed")
     if profile.treatment_distinct < 2:
         raise SpecProblem("treatment", f"the treatment {spec.treatment!r} has no variation in the data")
-    if spec.estimator is Estimator.PROPENSITY_SCORE_WEIGHTING and not profile.treatment_binary:
+    binary_only = [e.value for e in spec.estimators() if e in BINARY_ESTIMATORS]
+    if binary_only and not profile.treatment_binary:
         raise SpecProblem(
-            "estimator",
-            "propensity score weighting needs a binary (0/1) treatment: set treatment_threshold to binarise it",
+            "estimator" if spec.estimator in BINARY_ESTIMATORS else "compare",
+            f"{', '.join(binary_only)} need(s) a binary (0/1) treatment: set treatment_threshold to binarise it",
+        )
+
+
+def check_engine(spec: AnalysisSpec, engine: Engine) -> None:
+    """The Spark engine computes the regression and the weighting estimator (sandwich intervals);
+    matching, stratification, doubly robust, bootstrap intervals and comparison mode are pandas-only
+    (a bootstrap over people or a DoWhy refit per estimator is a full pass over 100K+ rows each)."""
+    if engine is not Engine.SPARK:
+        return
+    unsupported = [e.value for e in spec.estimators() if e not in SPARK_ESTIMATORS]
+    if unsupported:
+        supported = ", ".join(sorted(e.value for e in SPARK_ESTIMATORS))
+        raise SpecProblem(
+            "estimator" if spec.estimator not in SPARK_ESTIMATORS else "compare",
+            f"this panel runs on the Spark engine, which supports {supported}, not {', '.join(unsupported)}",
+        )
+    if spec.compare:
+        raise SpecProblem(
+            "compare", "comparison mode runs on the pandas engine only (panels below the Spark threshold)"
+        )
+    if spec.interval == "bootstrap":
+        raise SpecProblem(
+            "interval", "bootstrap intervals run on the pandas engine only; the Spark engine's is analytic"
         )
 
 

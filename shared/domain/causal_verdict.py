@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from shared.domain.analysis import Engine, Estimand, Estimator, Refuter
+from shared.domain.analysis import BINARY_ESTIMATORS, Engine, Estimand, Estimator, Refuter
 
 # Rule thresholds (see docs/causal.md, "Verdict ladder").
 CONFIDENCE_LEVEL = 0.95
@@ -124,6 +124,35 @@ def specification_passes(p_value: float) -> bool:
     return p_value >= SPECIFICATION_SIGNIFICANCE
 
 
+class EstimatorEstimate(BaseModel):
+    """One estimator's answer in comparison mode."""
+
+    estimator: Estimator
+    effect: float
+    ci_low: float
+    ci_high: float
+    std_error: float | None
+    std_error_kind: str
+
+
+class Comparison(BaseModel):
+    """Comparison mode: the same question under several estimators. Disagreement is evidence: when
+    estimators that are all consistent under the assumptions land far apart, some assumption (the
+    outcome model's form, the propensity model, overlap) fails."""
+
+    estimates: list[EstimatorEstimate]  # the spec's estimator first
+    spread: float  # max - min of the effects
+    outside: list[Estimator]  # estimators whose effect is outside the main estimate's interval
+    agree: bool  # no estimator outside
+
+
+def compare_estimates(main: Estimate, estimates: list[EstimatorEstimate]) -> Comparison:
+    """The rule: every other estimator's effect must lie inside the main estimate's 95% interval."""
+    effects = [e.effect for e in estimates]
+    outside = [e.estimator for e in estimates[1:] if not (main.ci_low <= e.effect <= main.ci_high)]
+    return Comparison(estimates=estimates, spread=max(effects) - min(effects), outside=outside, agree=not outside)
+
+
 class AnalysisResult(BaseModel):
     treatment: str
     outcome: str
@@ -143,6 +172,7 @@ class AnalysisResult(BaseModel):
     diagnostics: Diagnostics | None = None
     sensitivity: Sensitivity | None = None
     specification: SpecificationCheck | None = None  # None: no continuous confounder, or not a regression
+    comparison: Comparison | None = None  # comparison mode only
     refutations: list[Refutation]
     verdict: VerdictLabel
     verdict_reasons: list[str]
@@ -201,7 +231,7 @@ def overlap_problems(estimator: Estimator, diagnostics: Diagnostics) -> list[str
             f"the confounders explain {1 - o.residual_treatment_share:.0%} of the treatment's variance: "
             "almost no independent variation is left"
         )
-    if estimator is Estimator.PROPENSITY_SCORE_WEIGHTING:
+    if estimator in BINARY_ESTIMATORS:  # they all compare treated with reweighted/matched controls
         for arm, ess in (o.effective_sample_size or {}).items():
             size = (o.arm_sizes or {}).get(arm, 0)
             if size and ess < MIN_EFFECTIVE_SHARE * size:
@@ -222,6 +252,7 @@ def verdict(
     sensitivity: Sensitivity | None = None,
     estimator: Estimator = Estimator.LINEAR_REGRESSION,
     specification: SpecificationCheck | None = None,
+    comparison: Comparison | None = None,
 ) -> tuple[VerdictLabel, list[str]]:
     """THE verdict ladder; the first rung that applies wins, and every failed condition is a reason.
 
@@ -229,7 +260,8 @@ def verdict(
        from such data should be trusted, whatever its interval);
     2. ``not_significant``: the 95% interval includes 0;
     3. ``fragile``: no refuter ran, a refuter failed its test, or the functional-form check
-       failed (a flexible adjustment moves the estimate: the linear model is misspecified);
+       failed (a flexible adjustment moves the estimate: the linear model is misspecified), or in
+       comparison mode another estimator's effect lies outside the interval;
     4. ``sensitive_to_hidden_confounding``: an unobserved confounder as strong as the strongest
        observed one would make the effect not significant (or sensitivity was not assessed);
     5. ``robust``: none of the above. Only ``robust`` may propose an intervention automatically.
@@ -256,6 +288,14 @@ def verdict(
             f"functional-form check failed: with {', '.join(specification.terms)} the estimate moves from "
             f"{estimate.effect:.4g} to {specification.flexible_effect:.4g} (p={specification.p_value:.3g})"
         )
+    disagree = comparison is not None and not comparison.agree
+    if comparison is not None and disagree:
+        others = ", ".join(
+            f"{e.estimator.value} {e.effect:.4g}" for e in comparison.estimates if e.estimator in comparison.outside
+        )
+        reasons.append(
+            f"estimators disagree: {others} outside the interval [{estimate.ci_low:.4g}, {estimate.ci_high:.4g}]"
+        )
     hidden = sensitivity is None or sensitivity.explained_away
     if sensitivity is None:
         reasons.append("sensitivity to unobserved confounding was not assessed")
@@ -270,7 +310,7 @@ def verdict(
         label = "insufficient_overlap"
     elif not significant:
         label = "not_significant"
-    elif failed or not refutations or misspecified:
+    elif failed or not refutations or misspecified or disagree:
         label = "fragile"
     elif hidden:
         label = "sensitive_to_hidden_confounding"

@@ -20,7 +20,7 @@ from typing import Any
 from shared.adapters.causal import AnalysisCancelled
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.adapters.postgres.panel import fetch_panel, panel_sql, profile_panel
-from shared.domain.analysis import AnalysisSpec, DataProfile, Engine, check_against_data, choose_engine
+from shared.domain.analysis import AnalysisSpec, DataProfile, Engine, check_against_data, check_engine, choose_engine
 from shared.domain.causal_verdict import AnalysisResult
 from shared.domain.outcomes import AttributeRecord, OutcomeRecord
 from shared.domain.privacy import pseudonymise
@@ -58,6 +58,7 @@ async def validate(resources: Resources, spec: AnalysisSpec) -> DataProfile:
     async with resources.pg.acquire(timeout_s=None) as conn:
         profile = await profile_panel(conn, spec)
     check_against_data(spec, profile, resources.settings.causal.min_rows)
+    check_engine(spec, choose_engine(profile.rows, resources.settings.causal.spark_threshold_rows)[0])
     return profile
 
 

@@ -19,7 +19,6 @@ from shared.adapters.causal.design import (
     Y_COL,
     balance_table,
     cluster_codes,
-    cluster_label,
     design_frame,
     estimand_weights,
     kish_ess,
@@ -27,9 +26,8 @@ from shared.adapters.causal.design import (
     propensity_quantiles,
     propensity_scores,
     share_outside_support,
-    t_quantile,
-    weighting_estimate,
 )
+from shared.adapters.causal.pandas_estimators import estimate, naive
 from shared.adapters.causal.pandas_refuters import refit_estimator_class, refute
 from shared.adapters.causal.sensitivity import sensitivity_from_stats
 from shared.adapters.causal.specification import functional_form_check
@@ -37,10 +35,11 @@ from shared.domain.analysis import AnalysisSpec, Engine, Estimator
 from shared.domain.causal_verdict import (
     AnalysisResult,
     Diagnostics,
-    Estimate,
+    EstimatorEstimate,
     Overlap,
     Refutation,
     Sensitivity,
+    compare_estimates,
     judge_refutation,
     verdict,
 )
@@ -48,32 +47,6 @@ from shared.domain.causal_verdict import (
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-
-def _method_params(estimator: Estimator) -> dict[str, Any]:
-    if estimator is Estimator.PROPENSITY_SCORE_WEIGHTING:
-        from sklearn.linear_model import LogisticRegression
-
-        # Unpenalised (C huge), like the Spark engine's LogisticRegression(regParam=0).
-        return {
-            "propensity_score_model": LogisticRegression(C=1e10, max_iter=2000),
-            "weighting_scheme": "ips_weight",
-            "min_ps_score": PS_MIN,
-            "max_ps_score": PS_MAX,
-        }
-    return {}
-
-
-def _naive(data: pd.DataFrame, estimator: Estimator) -> float:
-    """The same question with no adjustment: slope of Y on T, or the difference in means."""
-    import numpy as np
-
-    t = data[T_COL].to_numpy()
-    y = data[Y_COL].to_numpy()
-    if estimator is Estimator.PROPENSITY_SCORE_WEIGHTING:
-        return float(y[t == 1].mean() - y[t == 0].mean())
-    tc = t - t.mean()
-    return float(np.dot(tc, y - y.mean()) / np.dot(tc, tc))
 
 
 def _is_binary(t: np.ndarray) -> bool:
@@ -201,7 +174,7 @@ def run_pandas(
     logging.getLogger("dowhy").setLevel(logging.ERROR)
     design, covariates = design_frame(frame, spec)
     dropped = len(frame) - len(design)
-    steps = 3 + len(spec.refuters)
+    steps = 3 + len(spec.refuters)  # model, diagnostics, estimate (+ compare, sensitivity), refuters
 
     def step(stage: str, done: int) -> None:
         if should_stop():
@@ -228,33 +201,35 @@ def run_pandas(
         # exponential in the number of covariates and adjusts for the same set here).
         identified = model.identify_effect(method_name="maximal-adjustment", proceed_when_unidentifiable=True)
         step("estimate", 2)
-        target = spec.estimand.value
-        est = model.estimate_effect(
-            identified,
-            method_name=spec.estimator.value,
-            target_units=target,
-            method_params=_method_params(spec.estimator),
+        main = estimate(model, identified, spec.estimator, spec, fit, clusters, should_stop)
+        est, estimated, effect, se, dof = (
+            main.dowhy,
+            main.estimate,
+            main.estimate.effect,
+            main.estimate.std_error,
+            main.dof,
         )
-        effect = float(est.value)
-        clustered = clusters is not None and "se_cluster" in fit
-        groups = int(fit.get("clusters", 0)) if clustered else 0
-        if spec.estimator is Estimator.LINEAR_REGRESSION:
-            se = fit["se_cluster"] if clustered else fit["se_ols"]
-            dof = groups - 1 if clustered else int(fit["dof_ols"])
-            lr_est = est
-        else:
-            ps = np.asarray(est.propensity_scores, dtype=float)
-            _, se = weighting_estimate(t, y, ps, spec.estimand, clusters if clustered else None)
-            dof = groups - 1 if clustered else len(data) - 1
-            lr_est = None
-        z = t_quantile(dof)
-        low, high = effect - z * se, effect + z * se
-        estimate = Estimate(effect=effect, ci_low=low, ci_high=high, std_error=se)
-        # DoWhy's weighting estimator writes propensity and weight columns into the model's data
-        # in place; a refuter would then reuse the *real* treatment's propensities (a placebo
-        # would look like an effect). Drop them so each refutation refits from scratch.
-        extra = [c for c in model._data.columns if c not in {T_COL, Y_COL, *covariates}]
-        model._data.drop(columns=extra, inplace=True)
+        assert se is not None
+        low, high = estimated.ci_low, estimated.ci_high
+        lr_est = est if spec.estimator is Estimator.LINEAR_REGRESSION else None
+        comparison = None
+        if spec.compare:
+            step("compare", 2)
+            others = [estimate(model, identified, e, spec, fit, clusters, should_stop) for e in spec.estimators()[1:]]
+            comparison = compare_estimates(
+                estimated,
+                [
+                    EstimatorEstimate(
+                        estimator=e,
+                        effect=f.estimate.effect,
+                        ci_low=f.estimate.ci_low,
+                        ci_high=f.estimate.ci_high,
+                        std_error=f.estimate.std_error,
+                        std_error_kind=f.kind,
+                    )
+                    for e, f in zip(spec.estimators(), [main, *others], strict=True)
+                ],
+            )
 
         sensitivity = None
         if spec.sensitivity:
@@ -264,6 +239,7 @@ def run_pandas(
             confounders = _column_groups(spec, covariates)
             sensitivity = _sensitivity(lr_est, data, covariates, confounders, effect, se, dof, fit["sd_outcome"])
 
+        clustered = clusters is not None and "se_cluster" in fit
         specification = None
         if spec.estimator is Estimator.LINEAR_REGRESSION:
             specification = functional_form_check(t, y, x, covariates, clusters if clustered else None)
@@ -286,8 +262,10 @@ def run_pandas(
                 should_stop,
             )
             p = float(test_significance(est, effects)["p_value"]) if len(set(effects)) > 1 else None
-            refutations.append(judge_refutation(refuter, estimate, effects, p))
-    label, reasons = verdict(estimate, refutations, diagnostics, sensitivity, spec.estimator, specification)
+            refutations.append(judge_refutation(refuter, estimated, effects, p))
+    label, reasons = verdict(
+        estimated, refutations, diagnostics, sensitivity, spec.estimator, specification, comparison
+    )
     progress("done", 1.0)
     return AnalysisResult(
         treatment=spec.treatment,
@@ -302,12 +280,13 @@ def run_pandas(
         ci_low=low,
         ci_high=high,
         std_error=se,
-        std_error_kind=cluster_label(spec, clustered),
-        clusters=groups or None,
-        naive_effect=_naive(data, spec.estimator),
+        std_error_kind=main.kind,
+        clusters=int(fit["clusters"]) if clustered else None,
+        naive_effect=naive(data, spec.estimator),
         diagnostics=diagnostics,
         sensitivity=sensitivity,
         specification=specification,
+        comparison=comparison,
         refutations=refutations,
         verdict=label,
         verdict_reasons=reasons,
