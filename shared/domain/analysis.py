@@ -220,6 +220,7 @@ class DataProfile(BaseModel):
 
     columns: list[str]
     rows: int  # rows with every needed column present
+    rows_dropped_missing: int = 0  # panel rows left out because a needed value is missing
     treatment_distinct: int  # distinct treatment values among those rows (capped is fine, >= 3)
     treatment_binary: bool  # every treatment value (after any threshold) is 0 or 1
 

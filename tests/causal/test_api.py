@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -14,12 +14,14 @@ import pytest
 from temporalio.worker import Worker
 
 from functions.analysis_api.routes import router
+from shared.domain.analysis import AnalysisSpec, Window
 from shared.domain.privacy import pseudonymise
 from shared.domain.synthetic_org import generate_org
 from shared.platform.http import create_app
 from shared.platform.resources import Needs, Resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
+from shared.services.causal_analysis import ProgressState, compute
 from shared.services.synthetic_org import load_org
 from workflows.analysis import WORKFLOWS
 from workflows.analysis.activities import build_activities
@@ -265,3 +267,24 @@ async def test_workflow_started_with_a_bare_spec_records_the_analysis_once(
     row = await CausalStore(cres.pg).get(rows[0]["id"])
     assert row is not None and row.status == "succeeded" and row.completions == 1
     assert row.result is not None and abs(row.result["effect"] + 0.4) < 0.06
+
+
+async def test_rows_dropped_for_a_missing_value_are_counted(
+    api: httpx.AsyncClient, causal_settings: Settings, cres: Resources
+) -> None:
+    """A confounder recorded for 150 of the 200 people: the other 50 x 12 person-weeks are left
+    out of the panel, and the result and its provenance say how many (they used to vanish)."""
+    h = auth(causal_settings, "analyst")
+    records = [
+        {"employee": f"org11-emp-{i:05d}", "period": (WEEK0 + timedelta(weeks=w)).isoformat(),
+         "metric": "partial_survey", "value": float(i % 7)}
+        for i in range(150)
+        for w in range(12)
+    ]  # fmt: skip
+    r = await api.post("/v1/outcomes", json={"source": "test", "records": records}, headers=h)
+    assert r.status_code == 200, r.text
+    body = spec(confounders=["team", "role", "tenure_years", "partial_survey"])
+    analysis = AnalysisSpec(**body | {"window": Window(start=WEEK0, end=date(2026, 3, 23)), "refuters": []})
+    result, provenance = await compute(cres, analysis, ProgressState())
+    assert result.rows == 150 * 12
+    assert result.rows_dropped_missing == provenance["rows_dropped_missing"] == 50 * 12

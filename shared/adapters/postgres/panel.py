@@ -49,8 +49,13 @@ def sources_of(columns: list[str]) -> tuple[list[str], list[str], list[str]]:
     return metrics, attrs, outcomes
 
 
-def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = ()) -> str:
-    """SELECT employee, period, <the spec's columns> for complete rows only."""
+def complete_condition(columns: list[str]) -> str:
+    """Every needed column present (a row missing one is dropped, and counted: rows_dropped_missing)."""
+    return " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns) or "true"
+
+
+def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = (), complete_only: bool = True) -> str:
+    """SELECT employee, period, <the spec's columns> for complete rows only (or every row)."""
     columns = list(dict.fromkeys([*spec.columns(), *extra_columns]))
     metrics, attrs, outcomes = sources_of(columns)
     unit = spec.period
@@ -82,7 +87,7 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = ()) -> str
     select += [f"m.{_ident(c)}" for c in metrics]
     select += [f"a.{_ident(c)}" for c in attrs]
     select += [f"o.{_ident(c)}" for c in outcomes]
-    complete = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns) or "true"
+    complete = complete_condition(columns) if complete_only else "true"
     metric_list = ", ".join(f"'{c}'" for c in outcomes) or "''"
     o_join = (
         f"""JOIN (SELECT employee, {o_period} AS period, {o_cols}
@@ -109,14 +114,17 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = ()) -> str
 
 
 def profile_sql(spec: AnalysisSpec) -> str:
-    """Rows, distinct treatment values (capped at 3) and binariness of the complete panel."""
+    """Rows, rows dropped for a missing value, distinct treatment values (capped at 3) and
+    binariness of the complete panel."""
     t = _ident(spec.treatment)
     if spec.treatment_threshold is not None:
         t = f"(CASE WHEN {t} > {float(spec.treatment_threshold)!r} THEN 1.0 ELSE 0.0 END)"
-    return f"""WITH p AS MATERIALIZED ({panel_sql(spec)})
-SELECT count(*) AS rows,
-       (SELECT count(*) FROM (SELECT DISTINCT {t} FROM p LIMIT 3) d) AS distinct_t,
-       coalesce(bool_and({t} IN (0, 1)), false) AS binary_t
+    complete = complete_condition(list(dict.fromkeys(spec.columns())))
+    return f"""WITH p AS MATERIALIZED ({panel_sql(spec, complete_only=False)})
+SELECT count(*) FILTER (WHERE {complete}) AS rows,
+       count(*) FILTER (WHERE NOT ({complete})) AS dropped,
+       (SELECT count(*) FROM (SELECT DISTINCT {t} FROM p WHERE {complete} LIMIT 3) d) AS distinct_t,
+       coalesce(bool_and({t} IN (0, 1)) FILTER (WHERE {complete}), false) AS binary_t
   FROM p"""
 
 
@@ -137,6 +145,7 @@ async def profile_panel(conn: Any, spec: AnalysisSpec) -> DataProfile:
     return DataProfile(
         columns=columns,
         rows=row["rows"],
+        rows_dropped_missing=row["dropped"],
         treatment_distinct=row["distinct_t"],
         treatment_binary=row["binary_t"],
     )
