@@ -89,23 +89,13 @@ def test_comparison_mode_reports_every_estimator_and_their_spread() -> None:
 
 def test_disagreeing_estimators_cap_the_verdict() -> None:
     main = Estimate(effect=-2.0, ci_low=-2.3, ci_high=-1.7)
+    fields = ("estimator", "effect", "ci_low", "ci_high", "std_error", "std_error_kind")
     est = [
-        EstimatorEstimate(
-            estimator=Estimator.LINEAR_REGRESSION,
-            effect=-2.0,
-            ci_low=-2.3,
-            ci_high=-1.7,
-            std_error=0.15,
-            std_error_kind="cluster:person",
-        ),
-        EstimatorEstimate(
-            estimator=Estimator.PROPENSITY_SCORE_MATCHING,
-            effect=-0.9,
-            ci_low=-1.5,
-            ci_high=-0.3,
-            std_error=0.3,
-            std_error_kind="bootstrap:person",
-        ),
+        EstimatorEstimate(**dict(zip(fields, row, strict=True)))
+        for row in (
+            (Estimator.LINEAR_REGRESSION, -2.0, -2.3, -1.7, 0.15, "cluster:person"),
+            (Estimator.PROPENSITY_SCORE_MATCHING, -0.9, -1.5, -0.3, 0.3, "bootstrap:person"),
+        )
     ]
     comparison = compare_estimates(main, est)
     assert not comparison.agree and comparison.outside == [Estimator.PROPENSITY_SCORE_MATCHING]
