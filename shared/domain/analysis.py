@@ -23,7 +23,10 @@ _COLUMN = re.compile(COLUMN_PATTERN)
 METRIC_COLUMNS: tuple[str, ...] = NUMERIC_METRICS
 # Per-person attributes (employee_attributes) and the team (from the time-series store).
 ATTRIBUTE_COLUMNS: tuple[str, ...] = ("tenure_years", "role", "team")
-CATEGORICAL_COLUMNS: frozenset[str] = frozenset({"role", "team"})
+# The panel's period, usable as a confounder: one dummy per period adjusts for what hits everyone
+# that week or month (a holiday, a reorganisation), so only within-period differences identify.
+PERIOD_COLUMN = "period"
+CATEGORICAL_COLUMNS: frozenset[str] = frozenset({"role", "team", PERIOD_COLUMN})
 
 
 class Estimator(StrEnum):

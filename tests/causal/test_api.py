@@ -288,3 +288,26 @@ async def test_rows_dropped_for_a_missing_value_are_counted(
     result, provenance = await compute(cres, analysis, ProgressState())
     assert result.rows == 150 * 12
     assert result.rows_dropped_missing == provenance["rows_dropped_missing"] == 50 * 12
+
+
+async def test_period_can_be_adjusted_for(api: httpx.AsyncClient, cres: Resources) -> None:
+    """`period` as a confounder: one dummy per week after the first (shocks common to everyone that
+    week). The planted effect has no period shocks, so it is recovered as without them."""
+    window = Window(start=WEEK0, end=date(2026, 3, 23))
+    base = {
+        "treatment": "meeting_hours",
+        "outcome": "wellbeing",
+        "window": window,
+        "refuters": [],
+        "sensitivity": False,
+    }
+    with_period, _ = await compute(
+        cres, AnalysisSpec(**base, confounders=["team", "role", "tenure_years", "period"]), ProgressState()
+    )
+    without, _ = await compute(
+        cres, AnalysisSpec(**base, confounders=["team", "role", "tenure_years"]), ProgressState()
+    )
+    weeks = [c for c in with_period.design_columns if c.startswith("period=")]
+    assert weeks == [f"period={WEEK0 + timedelta(weeks=w)}" for w in range(1, 12)]
+    assert "period" in with_period.adjustment_set and with_period.rows == without.rows
+    assert abs(with_period.effect - without.effect) < 0.02 and abs(with_period.effect - (-0.4)) < 0.1

@@ -20,7 +20,14 @@ import re
 from datetime import date
 from typing import Any
 
-from shared.domain.analysis import ATTRIBUTE_COLUMNS, COLUMN_PATTERN, METRIC_COLUMNS, AnalysisSpec, DataProfile
+from shared.domain.analysis import (
+    ATTRIBUTE_COLUMNS,
+    COLUMN_PATTERN,
+    METRIC_COLUMNS,
+    PERIOD_COLUMN,
+    AnalysisSpec,
+    DataProfile,
+)
 
 _IDENT = re.compile(COLUMN_PATTERN)
 KEY_COLUMNS = ("employee", "period")
@@ -45,7 +52,7 @@ def sources_of(columns: list[str]) -> tuple[list[str], list[str], list[str]]:
     """Split columns into time-series metrics (incl. team), attributes, and outcome metrics."""
     metrics = [c for c in columns if c in METRIC_COLUMNS or c == "team"]
     attrs = [c for c in columns if c in ATTRIBUTE_COLUMNS and c != "team"]
-    outcomes = [c for c in columns if c not in metrics and c not in attrs]
+    outcomes = [c for c in columns if c not in metrics and c not in attrs and c not in KEY_COLUMNS]
     return metrics, attrs, outcomes
 
 
@@ -129,9 +136,10 @@ SELECT count(*) FILTER (WHERE {complete}) AS rows,
 
 
 async def known_columns(conn: Any) -> list[str]:
-    """Every column a spec may name: the metrics, the attributes, and each outcome metric seen."""
+    """Every column a spec may name: the metrics, the attributes, the period (as a confounder) and
+    each outcome metric seen."""
     rows = await conn.fetch("SELECT DISTINCT metric FROM outcomes")
-    return [*METRIC_COLUMNS, *ATTRIBUTE_COLUMNS, *sorted(r["metric"] for r in rows)]
+    return [*METRIC_COLUMNS, *ATTRIBUTE_COLUMNS, PERIOD_COLUMN, *sorted(r["metric"] for r in rows)]
 
 
 async def profile_panel(conn: Any, spec: AnalysisSpec) -> DataProfile:
