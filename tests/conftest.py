@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from ops import temporal_namespaces
 from ops.processes import free_port  # noqa: F401  (re-exported: tests import it from here)
@@ -76,11 +77,32 @@ async def temporal_namespace(stack_env: dict[str, str], run_id: str) -> AsyncIte
 
 
 @pytest.fixture(scope="session")
+async def swept(stack_env: dict[str, str], run_id: str) -> AsyncIterator[None]:
+    """At the very end (after every fixture built on ``settings``, whatever their order): delete
+    this session's Redis keys and streams (``test:<id>:*``) and FalkorDB graphs (``test_<id>*``;
+    a fixture that clears its graph on teardown recreates an empty key)."""
+    yield
+    redis = aioredis.Redis.from_url(stack_env["CO_REDIS_URL"])
+    falkordb = aioredis.Redis(host=stack_env["CO_FALKORDB_HOST"], port=int(stack_env["CO_FALKORDB_PORT"]))
+    try:
+        async for key in redis.scan_iter(match=f"test:{run_id}:*", count=1000):
+            await redis.unlink(key)
+        for name in await falkordb.execute_command("GRAPH.LIST"):
+            text = name.decode() if isinstance(name, bytes) else name
+            if text.startswith(f"test_{run_id}"):
+                await falkordb.execute_command("GRAPH.DELETE", text)
+    finally:
+        await redis.aclose()
+        await falkordb.aclose()
+
+
+@pytest.fixture(scope="session")
 def settings(
     stack_env: dict[str, str],
     test_database: str,
     run_id: str,
     temporal_namespace: str,
+    swept: None,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     keys = tmp_path_factory.mktemp("keys")
@@ -101,28 +123,11 @@ def settings(
 
 
 @pytest.fixture(scope="session")
-async def resources(settings: Settings, run_id: str) -> AsyncIterator[Resources]:
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    """The session's pools on the real servers (its keys and graphs are swept at the end)."""
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as res:
         await res.graph.ensure_schema()
         yield res
-        # leave nothing behind: this session's Redis keys and graphs (the database is dropped)
-        async for key in res.redis.scan_iter(match=f"test:{run_id}:*", count=1000):
-            await res.redis.unlink(key)
-        await res.graph.clear()
-        await _drop_test_graphs(settings, run_id)
-
-
-async def _drop_test_graphs(settings: Settings, run_id: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis(host=settings.graph.falkordb.host, port=settings.graph.falkordb.port)
-    try:
-        for name in await client.execute_command("GRAPH.LIST"):
-            text = name.decode() if isinstance(name, bytes) else name
-            if text.startswith(f"test_{run_id}"):
-                await client.execute_command("GRAPH.DELETE", text)
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture()

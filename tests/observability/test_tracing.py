@@ -81,11 +81,11 @@ def wait_consumed(client: redis.Redis, settings: Settings, timeout_s: float = 60
 
 
 def test_one_trace_from_http_through_the_stream_to_the_graph_write(
-    api_settings: Settings, mint: object, tmp_path: Path
+    api_settings: Settings, mint: object, tmp_path: Path, run_id: str
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     settings = api_settings.replace(
-        **{"stream_name": f"test:{tag}:interactions", "dead_letter_stream": f"test:{tag}:dead"}
+        **{"stream_name": f"test:{run_id}:{tag}:interactions", "dead_letter_stream": f"test:{run_id}:{tag}:dead"}
     )
     common = {"otel_span_dir": str(tmp_path), "otel_sampling_ratio": 1.0}
     ingest_env = settings_env(settings, service_name="ingest-http", **common)
