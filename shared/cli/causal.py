@@ -55,6 +55,9 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
                 "cluster": args.cluster,
                 "trim_propensity": args.trim_propensity,
                 "refuter_simulations": args.simulations,
+                "compare": _csv_list(args.compare) if args.compare else [],
+                "interval": args.interval,
+                "bootstrap_draws": args.bootstrap_draws,
                 "seed": args.seed,
             }
         )
@@ -84,6 +87,8 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
         "clusters",
         "refutations",
         "sensitivity",
+        "specification",
+        "comparison",
         "diagnostics",
         "rows",
         "rows_dropped_missing",
@@ -142,6 +147,9 @@ def add_causal_commands(sub: Any) -> None:
     p.add_argument("--trim-propensity", type=float, help="drop units with propensity outside [a, 1-a]")
     p.add_argument("--treatment-threshold", type=float, help="binarise the treatment as treatment > threshold")
     p.add_argument("--simulations", type=int, default=20, help="simulations per refuter")
+    p.add_argument("--compare", help="comparison mode: comma-separated estimators to run beside --estimator")
+    p.add_argument("--interval", default="analytic", choices=["analytic", "bootstrap"], help="weighting's interval")
+    p.add_argument("--bootstrap-draws", type=int, default=100, help="bootstrap resamples of people")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compact", action="store_true", help="one-line JSON")
     p.set_defaults(func=cmd_analyze)
