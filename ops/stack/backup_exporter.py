@@ -19,7 +19,7 @@ class BackupExporter(Server):
 
     name = "backup_exporter"
     port_key = "backup_exporter"
-    ready_timeout = 30.0
+    ready_timeout = 90.0  # a Python process importing the project: slow when eight stacks share two cores
     stop_timeout = 10.0
 
     def exe(self) -> Path:

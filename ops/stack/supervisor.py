@@ -185,6 +185,16 @@ def tree_memory(proc: psutil.Process) -> tuple[float, float]:
     return rss / 2**20, pss / 2**20
 
 
+def tree_cpu_seconds(proc: psutil.Process) -> float:
+    """User + system CPU seconds of a process, its live children and the children it has reaped."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def collect_status() -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for s in SERVERS.values():
