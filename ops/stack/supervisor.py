@@ -148,6 +148,8 @@ def bring_down(server: Server) -> str:
         return "not running"
     t0 = time.monotonic()
     server.stop(proc)
+    with contextlib.suppress(psutil.Error):  # pg_ctl returns when the pid file is gone, a moment before the exit
+        proc.wait(timeout=10)
     if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
         raise StackError(f"{server.name}: pid {proc.pid} still running after stop")
     server.pidfile.unlink(missing_ok=True)
