@@ -21,6 +21,7 @@ class BackupExporter(Server):
     port_key = "backup_exporter"
     ready_timeout = 90.0  # a Python process importing the project: slow when eight stacks share two cores
     stop_timeout = 10.0
+    needs = ("postgres", "s3")  # its first reading asks pgBackRest, which reads the S3 repository
 
     def exe(self) -> Path:
         return VENV / "bin" / "python"

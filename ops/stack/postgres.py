@@ -76,6 +76,7 @@ class Postgres(Server):
     port_key = "postgres"
     ready_timeout = 90.0
     stop_timeout = 60.0
+    needs = ("s3",)  # archive_command pushes WAL to the S3 repository (a shutdown without it stalls ~60 s)
 
     # Where the cluster lives. As root, the server runs as user `postgres`, which must be able to
     # traverse every parent directory of its data directory; a checkout under /root (or any

@@ -72,6 +72,7 @@ class Server:
     ready_timeout = 60.0
     stop_timeout = 20.0
     poll_interval = 0.1
+    needs: tuple[str, ...] = ()  # servers that must answer before this one can (bench starts them first)
 
     @property
     def port(self) -> int:
