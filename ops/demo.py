@@ -166,7 +166,7 @@ async def run(args: argparse.Namespace) -> None:
         process("graph-updater", ["-m", "functions.graph_updater.main", "--consumer", "demo-1"], env),
         process("worker", ["-m", "workflows.worker"], env),
     ):
-        wait_http(api + "/health/live")
+        wait_http(api + "/health/live", timeout_s=240)  # importing every function: ~4 CPU s, minutes at load 30
         ready = httpx.get(api + "/health/ready", timeout=10).json()
         out(
             "functions up; readiness: "
