@@ -120,6 +120,9 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         "CO_ROLLBACK_WINDOW_S": "600",
         "CO_JWT_PRIVATE_KEY_FILE": str(keys),
         "CO_JWT_PUBLIC_KEYS_DIR": str(public or keys.parent / "jwt_public"),
+        # the demo's own worker already serves the configured metrics ports: this one takes free ones
+        "CO_WORKER_METRICS_PORT": str(free_port()),
+        "CO_WORKER_SDK_METRICS_PORT": str(free_port()),
     }
     procs: list[subprocess.Popen[bytes]] = []
 
