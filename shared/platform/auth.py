@@ -1,4 +1,5 @@
-"""Authentication (JWT bearer) and authorisation (one permission table) for every HTTP function.
+"""Authentication (JWT bearer) and authorisation (the one permission table, shared/domain/roles.py)
+for every HTTP function.
 
 Every route declares a permission with ``Depends(require(Permission.X))``; only health and docs
 are public. Tokens are asymmetric (ES256/RS256), chosen by ``kid`` so keys can rotate.
@@ -9,64 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.domain.roles import ROLE_PERMISSIONS, Permission, Role
 from shared.platform.errors import ApiError
 from shared.platform.ratelimit import RateClass, rate_class_for
 from shared.platform.tokens import reason_of
 
 log = logging.getLogger(__name__)
-
-
-class Role(StrEnum):
-    VIEWER = "viewer"
-    ANALYST = "analyst"
-    APPROVER = "approver"
-    ADMIN = "admin"
-    SERVICE = "service"
-
-
-class Permission(StrEnum):
-    READ_TEAM_AGGREGATES = "read:team_aggregates"
-    READ_INDIVIDUAL_METRICS = "read:individual_metrics"
-    RUN_ANALYSES = "run:analyses"
-    WRITE_OUTCOMES = "write:outcomes"
-    READ_INTERVENTIONS = "read:interventions"
-    PROPOSE_INTERVENTIONS = "propose:interventions"
-    APPROVE_INTERVENTIONS = "approve:interventions"
-    READ_AUDIT = "read:audit"
-    INGEST_EVENTS = "ingest:events"
-    ADMIN_OPERATIONS = "admin:operations"
-
-
-ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.VIEWER: frozenset({Permission.READ_TEAM_AGGREGATES}),
-    Role.ANALYST: frozenset(
-        {
-            Permission.READ_TEAM_AGGREGATES,
-            Permission.READ_INDIVIDUAL_METRICS,
-            Permission.RUN_ANALYSES,
-            Permission.WRITE_OUTCOMES,
-            Permission.READ_INTERVENTIONS,
-            Permission.PROPOSE_INTERVENTIONS,
-        }
-    ),
-    Role.APPROVER: frozenset(
-        {
-            Permission.READ_TEAM_AGGREGATES,
-            Permission.READ_INTERVENTIONS,
-            Permission.APPROVE_INTERVENTIONS,
-            Permission.READ_AUDIT,
-        }
-    ),
-    Role.ADMIN: frozenset(Permission),
-    Role.SERVICE: frozenset({Permission.INGEST_EVENTS}),
-}
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from typing import Any
 from temporalio import activity
 
 from shared.domain.intervention_status import InterventionStatus
+from shared.domain.roles import Permission, roles_with
 
 WORKFLOW_NAME = "InterventionWorkflow"
 CYCLE_WORKFLOW_NAME = "InterventionCycleWorkflow"
-TASK_QUEUE_SETTING = "intervention_task_queue"  # falls back to the worker's temporal_task_queue
-DECIDER_ROLES = frozenset({"approver", "admin"})
+# who may approve, reject or roll back: the roles the permission table grants approval to
+DECIDER_ROLES = roles_with(Permission.APPROVE_INTERVENTIONS)
 
 AUDIT = "intervention_audit"
 CAPTURE = "intervention_capture"
