@@ -34,22 +34,21 @@ from shared.adapters.datasets import data_dir_for, enron, eu_core, synthetic_wei
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.igraph_compute import betweenness_split
 from shared.adapters.postgres.databases import create_database, drop_database
-from shared.domain.metrics import (
-    NUMERIC_METRICS,
-    index_graph,
-    normalise_betweenness,
-    sample_error,
-)
+from shared.adapters.postgres.metrics_store import HOURLY_SUMS_FROM_TEAM, TEAM_SUM_COLUMNS, TEAM_SUMS_FROM_EMPLOYEES
+from shared.domain.betweenness import normalise_betweenness, sample_error
+from shared.domain.metrics import METRICS, NUMERIC_METRICS, index_graph
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import generate_local_keypair, mint_token
 from shared.services.metrics_refresh import betweenness_workers, refresh_metrics
 
 DATA = data_dir_for(ROOT)
-_NULLABLE = ("cross_team_ratio", "after_hours_share")
-_TEAM_COLS = ", ".join([f"sum_{m}" for m in NUMERIC_METRICS] + [f"n_{m}" for m in _NULLABLE])
-_TEAM_SUMS = ", ".join([f"sum({m})" for m in NUMERIC_METRICS] + [f"count({m})" for m in _NULLABLE])
-_TEAM_HSUMS = ", ".join([f"sum(sum_{m})" for m in NUMERIC_METRICS] + [f"sum(n_{m})" for m in _NULLABLE])
+_TEAM_COLS, _TEAM_SUMS, _TEAM_HSUMS = TEAM_SUM_COLUMNS, TEAM_SUMS_FROM_EMPLOYEES, HOURLY_SUMS_FROM_TEAM
+# the filled history varies two metrics with the hour; the others repeat the latest refresh's values
+_VARIED = {"weighted_in": "e.weighted_in * (1 + 0.1 * sin(k))", "betweenness": "e.betweenness * (1 + 0.05 * cos(k))"}
+_FILLED = ", ".join(_VARIED.get(m, f"e.{m}") for m in NUMERIC_METRICS)
+# the hourly rollup's columns in table order: a sum per metric (and a count of values after a nullable one)
+_HOURLY_SUMS = ", ".join(f"sum({m.name}), count({m.name})" if m.nullable else f"sum({m.name})" for m in METRICS)
 FLOORS = {"org2000_refresh_s": 2.0, "enron_refresh_s": 60.0, "read_p95_ms": 20.0, "history_90d_p95_ms": 50.0}
 
 
@@ -127,12 +126,9 @@ async def fill_history(res: Resources, days: int = 90) -> int:
             await conn.execute("SELECT metrics_ensure_partition($1)", day)
             await conn.execute("SELECT metrics_ensure_partition($1)", day + timedelta(hours=23))
             await conn.execute(
-                """
+                f"""
                 INSERT INTO employee_metrics
-                SELECT t + interval '7 minutes', e.employee, e.team,
-                       e.degree_in, e.degree_out, e.weighted_in * (1 + 0.1 * sin(k)), e.weighted_out,
-                       e.betweenness * (1 + 0.05 * cos(k)), e.clustering, e.cross_team_ratio,
-                       e.after_hours_share, e.meeting_hours, e.network_size, e.strong_ties, e.diverse_ties
+                SELECT t + interval '7 minutes', e.employee, e.team, {_FILLED}
                   FROM (SELECT * FROM employee_metrics WHERE time = $3) e
                  CROSS JOIN LATERAL (
                        SELECT g AS t, extract(epoch FROM g) / 3600 AS k
@@ -145,13 +141,9 @@ async def fill_history(res: Resources, days: int = 90) -> int:
                 timeout=600,
             )
             await conn.execute(
-                """
+                f"""
                 INSERT INTO employee_metrics_hourly
-                SELECT date_trunc('hour', time, 'UTC'), employee, max(team), count(*),
-                       sum(degree_in), sum(degree_out), sum(weighted_in), sum(weighted_out),
-                       sum(betweenness), sum(clustering), sum(cross_team_ratio), count(cross_team_ratio),
-                       sum(after_hours_share), count(after_hours_share), sum(meeting_hours),
-                       sum(network_size), sum(strong_ties), sum(diverse_ties), max(betweenness)
+                SELECT date_trunc('hour', time, 'UTC'), employee, max(team), count(*), {_HOURLY_SUMS}, max(betweenness)
                   FROM employee_metrics WHERE time >= $1 AND time < $2
                  GROUP BY 1, 2
                 ON CONFLICT (employee, bucket) DO NOTHING

@@ -17,7 +17,7 @@ import time
 import uuid
 
 from shared.adapters.audit_anchors import anchor_client, read_anchors, write_anchor
-from shared.adapters.postgres import audit
+from shared.adapters.postgres import audit, audit_chain
 from shared.adapters.postgres.databases import scratch_database
 from shared.domain.decisions import decision_message, sign, signature_problem
 from shared.domain.privacy import k_anonymous_release
@@ -50,7 +50,7 @@ async def bench_audit() -> dict[str, float]:
             rows = await store.query(limit=5000)
             bucket, prefix = settings.audit.anchor_bucket, settings.audit.anchor_prefix
             for row in rows[:: len(rows) // 10][:10]:  # ten anchored heads along the chain
-                anchor = audit.Anchor(row.id, row.row_hash)
+                anchor = audit_chain.Anchor(row.id, row.row_hash)
                 await asyncio.to_thread(write_anchor, s3, bucket, prefix, anchor, row.occurred_at.isoformat())
             anchors = await asyncio.to_thread(read_anchors, s3, bucket, prefix)
             started = time.perf_counter()

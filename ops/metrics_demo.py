@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.domain.metrics import TeamSummary, most_overloaded
 from shared.domain.privacy import band_count
+from shared.domain.team_metrics import TeamSummary, most_overloaded
 from shared.platform.resources import Resources
 from shared.services.metrics_refresh import refresh_metrics
 

@@ -11,13 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from shared.domain.intervention_status import InterventionStatus
-from shared.domain.interventions import (
-    InterventionType,
-    Proposal,
-    ProposalError,
-    Target,
-    Verdict,
-)
+from shared.domain.interventions import InterventionType, Proposal, ProposalError, Target, Verdict
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import resources_of

@@ -10,12 +10,14 @@ READ_INDIVIDUAL_METRICS (analysts). JSON shapes: docs/metrics.md, "Change views"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, create_model, model_validator
 
+from shared.domain.metrics import METRICS, Metric, metric_fields
 from shared.domain.network_change import TEAM_FIGURES, bridge_turnover, changes
 from shared.domain.periods import period_at, period_of, previous
 from shared.domain.privacy import SeriesRelease, team_views
@@ -56,27 +58,26 @@ class PeriodQuery(BaseModel):
         return self.start, self.end
 
 
-class EmployeePeriod(BaseModel):
+class EmployeePeriodBase(BaseModel):
+    """One person's figures in one closed period: every metric (from the metric list), added by
+    :func:`employee_period_model`."""
+
     period_start: date
     team: str | None
-    degree_in: int
-    degree_out: int
-    weighted_in: float
-    weighted_out: float
-    betweenness: float
-    clustering: float
-    cross_team_ratio: float | None
-    after_hours_share: float | None
-    meeting_hours: float
-    network_size: int
-    strong_ties: int
-    diverse_ties: int
+
+
+def employee_period_model(metrics: Iterable[Metric] = METRICS) -> type[EmployeePeriodBase]:
+    fields = metric_fields(metrics, required=True)
+    return create_model("EmployeePeriod", __base__=EmployeePeriodBase, **fields)  # type: ignore[call-overload]
+
+
+EmployeePeriod = employee_period_model()
 
 
 class EmployeePeriodsOut(BaseModel):
     subject: str
     kind: str
-    points: list[EmployeePeriod]
+    points: list[EmployeePeriod]  # type: ignore[valid-type]
 
 
 class TeamPeriodPoint(BaseModel):

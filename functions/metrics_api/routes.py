@@ -9,16 +9,17 @@ member counts are banded, and organisation figures cover the shown teams' people
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from functions.metrics_api.periods import router as periods_router
 from shared.domain.exports import resolve_granularity
-from shared.domain.metrics import MATERIALISED_PROPERTIES, NUMERIC_METRICS
-from shared.domain.privacy import COUNT_BAND, SeriesRelease, team_views
+from shared.domain.metrics import MATERIALISED_PROPERTIES, METRICS, NUMERIC_METRICS, Metric, metric_fields
+from shared.domain.privacy import COUNT_BAND, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
 from shared.platform.errors import ApiError
@@ -36,7 +37,10 @@ _DEGREE_PROPERTIES = ("in_degree", "out_degree", "degree", "in_weight", "out_wei
 # ---- models -------------------------------------------------------------------------------
 
 
-class EmployeeMetricsOut(BaseModel):
+class EmployeeMetricsBase(BaseModel):
+    """One person's figures: the degree properties the ingest path keeps on the node, then one
+    field per materialised metric (added from the metric list by :func:`employee_metrics_model`)."""
+
     id: str
     team: str | None
     in_degree: int | None = None
@@ -45,16 +49,16 @@ class EmployeeMetricsOut(BaseModel):
     in_weight: float | None = None
     out_weight: float | None = None
     weighted_degree: float | None = None
-    betweenness: float | None = None
-    clustering: float | None = None
-    cross_team_ratio: float | None = None
-    after_hours_share: float | None = None
-    meeting_hours: float | None = None
-    network_size: int | None = None
-    strong_ties: int | None = None
-    diverse_ties: int | None = None
     metrics_at: datetime | None = Field(None, description="when the expensive metrics were computed")
     metrics_run: int | None = None
+
+
+def employee_metrics_model(metrics: Iterable[Metric] = METRICS) -> type[EmployeeMetricsBase]:
+    fields = metric_fields(m for m in metrics if m.materialised)
+    return create_model("EmployeeMetricsOut", __base__=EmployeeMetricsBase, **fields)  # type: ignore[call-overload]
+
+
+EmployeeMetricsOut = employee_metrics_model()
 
 
 class Bridge(BaseModel):
@@ -133,24 +137,22 @@ class HistoryQuery(BaseModel):
             ) from exc
 
 
-class HistoryPoint(BaseModel):
+class HistoryPointBase(BaseModel):
+    """A point of a series: one field per metric (means, so floats) added by :func:`history_point_model`."""
+
     time: datetime
     samples: int | None = Field(None, description="refreshes summarised by this point (employee series)")
     members: int | None = Field(
         default=None, description=f"people behind this point (team series), rounded down to a multiple of {COUNT_BAND}"
     )
-    degree_in: float | None = None
-    degree_out: float | None = None
-    weighted_in: float | None = None
-    weighted_out: float | None = None
-    betweenness: float | None = None
-    clustering: float | None = None
-    cross_team_ratio: float | None = None
-    after_hours_share: float | None = None
-    meeting_hours: float | None = None
-    network_size: float | None = None
-    strong_ties: float | None = None
-    diverse_ties: float | None = None
+
+
+def history_point_model(metrics: Iterable[Metric] = METRICS) -> type[HistoryPointBase]:
+    fields = metric_fields(metrics, as_float=True)
+    return create_model("HistoryPoint", __base__=HistoryPointBase, **fields)  # type: ignore[call-overload]
+
+
+HistoryPoint = history_point_model()
 
 
 class HistoryOut(BaseModel):
@@ -158,7 +160,7 @@ class HistoryOut(BaseModel):
     start: datetime
     end: datetime
     granularity: Literal["raw", "hour", "day"]
-    points: list[HistoryPoint]
+    points: list[HistoryPoint]  # type: ignore[valid-type]
 
 
 class RefreshStarted(BaseModel):
@@ -191,7 +193,7 @@ async def _summary(request: Request) -> dict[str, Any]:
     return summary
 
 
-def _points(rows: list[dict[str, Any]]) -> list[HistoryPoint]:
+def _points(rows: list[dict[str, Any]]) -> list[HistoryPointBase]:
     return [HistoryPoint(**{k: v for k, v in r.items() if k in HistoryPoint.model_fields}) for r in rows]
 
 
@@ -203,7 +205,7 @@ async def employee_metrics(
     person_id: PersonId,
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
-) -> EmployeeMetricsOut:
+) -> EmployeeMetricsBase:
     """One person's materialised metrics (node properties; degree from the ingest path)."""
     props = await metrics_reads.person(resources_of(request), person_id)
     if props is None:
@@ -282,12 +284,8 @@ async def team_history(
     res = resources_of(request)
     gran = query.resolved(res.settings.metrics.raw_history_max_days)
     assert query.start is not None and query.end is not None
-    k = res.settings.privacy.min_group_size
-    rows = await metrics_reads.team_history(res, team, query.start, query.end, gran)
-    # a point is shown only if its size is 0 or >= k away from every shown point's; counts banded
-    gate = SeriesRelease(k)
-    kept = [view for r in rows if (view := gate.view(team, r)) is not None]
-    return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(kept))
+    shown = await metrics_reads.team_history(res, team, query.start, query.end, gran)
+    return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(shown))
 
 
 @router.post("/refresh", response_model=RefreshStarted, status_code=202)

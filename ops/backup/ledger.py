@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from shared.adapters.graph import build_graph_store
-from shared.adapters.postgres.audit import verify as audit_verify
+from shared.adapters.postgres.audit_chain import verify as audit_verify
 from shared.platform.settings import Settings
 
 # table -> ordering key: what the drill and `restore` compare (content checksums, row counts)

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.objects import build_s3
-from shared.adapters.postgres.audit import Anchor
+from shared.adapters.postgres.audit_chain import Anchor
 from shared.platform.settings import Settings
 
 

@@ -23,7 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.metrics import BetweennessPlan, IndexedGraph
+from shared.domain.betweenness import BetweennessPlan
+from shared.domain.metrics import IndexedGraph
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.domain.interventions import (
-    CATALOGUE,
-    Evidence,
-    Proposal,
-    Reversibility,
-    change_size,
-)
+from shared.domain.interventions import CATALOGUE, Evidence, Proposal, Reversibility, change_size
 
 
 class ImpactLevel(StrEnum):

@@ -24,48 +24,68 @@ The module is pure: the compute adapter (igraph) and the stores feed it plain va
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.domain.privacy import Release, k_anonymous_release
 
-# the exact column order of the employee_metrics time-series table (after `time`)
-HISTORY_COLUMNS: tuple[str, ...] = (
-    "time",
-    "employee",
-    "team",
-    "degree_in",
-    "degree_out",
-    "weighted_in",
-    "weighted_out",
-    "betweenness",
-    "clustering",
-    "cross_team_ratio",
-    "after_hours_share",
-    "meeting_hours",
-    "network_size",
-    "strong_ties",
-    "diverse_ties",
+@dataclass(frozen=True)
+class Metric:
+    """One per-person network metric: its name (the column in every history table, the field of
+    :class:`EmployeeMetrics`), its type and meaning. Response models, history points, rollup SQL
+    and exports are all built from :data:`METRICS`, so a new metric is one entry here plus its
+    computation (a field of EmployeeMetrics filled by :func:`assemble`) and a migration adding
+    its columns (docs/architecture.md, "To add a metric")."""
+
+    name: str
+    kind: type[int] | type[float]
+    description: str
+    nullable: bool = False  # None when undefined for the person (no team, no events in the window)
+    materialised: bool = True  # written on the person's graph node by the refresh (degree: the ingest path)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("degree_in", int, "distinct people with a tie to the person", materialised=False),
+    Metric("degree_out", int, "distinct people the person has a tie to", materialised=False),
+    Metric("weighted_in", float, "total weight of the ties to the person", materialised=False),
+    Metric("weighted_out", float, "total weight of the person's ties to others", materialised=False),
+    Metric("betweenness", float, "share of other people's shortest paths through the person"),
+    Metric("clustering", float, "local clustering coefficient (undirected)"),
+    Metric("cross_team_ratio", float, "share of neighbours in another team", nullable=True),
+    Metric("after_hours_share", float, "share of the window's interactions outside working hours", nullable=True),
+    Metric("meeting_hours", float, "hours in meetings over the window"),
+    Metric("network_size", int, "distinct people with a tie in either direction"),
+    Metric("strong_ties", int, "reciprocated ties of at least the strong-tie weight"),
+    Metric("diverse_ties", int, "distinct other teams among the neighbours"),
 )
-# numeric metric columns (what rollups average and the history API serves)
-NUMERIC_METRICS: tuple[str, ...] = HISTORY_COLUMNS[3:]
+# numeric metric columns (what rollups average and the history API serves), in table order
+NUMERIC_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS)
+NULLABLE_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.nullable)  # rollups count their values
+INTEGER_METRICS: frozenset[str] = frozenset(m.name for m in METRICS if m.kind is int)
+# the exact column order of the employee_metrics time-series table
+HISTORY_COLUMNS: tuple[str, ...] = ("time", "employee", "team", *NUMERIC_METRICS)
 # node properties the refresh materialises on the graph (degree is owned by the ingest path)
 MATERIALISED_PROPERTIES: tuple[str, ...] = (
-    "betweenness",
-    "clustering",
-    "cross_team_ratio",
-    "after_hours_share",
-    "meeting_hours",
-    "network_size",
-    "strong_ties",
-    "diverse_ties",
+    *(m.name for m in METRICS if m.materialised),
     "metrics_at",
     "metrics_run",
 )
+
+
+def metric_fields(
+    metrics: Iterable[Metric] = METRICS, *, as_float: bool = False, required: bool = False
+) -> dict[str, tuple[Any, Any]]:
+    """``{name: (type, default)}``, one per metric, for a response model (pydantic's ``create_model``).
+
+    Optional with a None default unless ``required`` (rows that hold every metric: the metric's
+    own type, None only where the metric is nullable); ``as_float`` for means over several
+    samples (history points), which are floats whatever the metric's type.
+    """
+    if required:
+        return {m.name: (m.kind | None if m.nullable else m.kind, ...) for m in metrics}
+    return {m.name: ((float if as_float else m.kind) | None, None) for m in metrics}
 
 
 @dataclass(frozen=True)
@@ -183,158 +203,6 @@ def local_measures(g: IndexedGraph, strong_tie_min_weight: float) -> LocalMeasur
     return LocalMeasures(deg_in, deg_out, w_in, w_out, cross, size, strong, diverse)
 
 
-# ---- betweenness: exact vs sampled -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BetweennessPlan:
-    """How betweenness will be computed for a graph of n people.
-
-    ``epsilon``/``delta``: for a sampled plan, the guarantee that with probability at least
-    ``1 - delta`` every person's normalised estimate is within ``epsilon`` of the exact value
-    (:func:`sampling_error_bound`); 0/0 for an exact plan.
-    """
-
-    mode: str  # "exact" | "sampled"
-    sources: tuple[int, ...] | None  # None = every person
-    scale: float  # multiply the source-restricted sums by this
-    epsilon: float = 0.0
-    delta: float = 0.0
-
-    @property
-    def pivots(self) -> int | None:
-        return None if self.sources is None else len(self.sources)
-
-    def error_bound(self) -> dict[str, float | str]:
-        """What every refresh reports next to its figures (docs/metrics.md)."""
-        if self.mode == "exact":
-            return {"mode": "exact", "epsilon": 0.0, "delta": 0.0}
-        return {"mode": self.mode, "epsilon": self.epsilon, "delta": self.delta, "pivots": float(self.pivots or 0)}
-
-
-def sampling_error_bound(n: int, k: int, delta: float) -> float:
-    """epsilon such that P(any person's estimate is off by more than epsilon) <= delta.
-
-    Each pivot s contributes X_s = n * dep_s(v) / ((n-1)(n-2)) to the normalised estimate of v,
-    with dep_s(v) in [0, n-2], so X_s lies in [0, n/(n-1)]. The estimate is the mean of k such
-    draws without replacement, whose expectation is the exact value; Hoeffding's inequality
-    (which holds for sampling without replacement) and a union bound over the n people give
-    epsilon = R * sqrt(ln(2n/delta) / (2k)), R = n/(n-1). A guarantee, hence conservative: the
-    measured errors (docs/metrics.md) are about ten times smaller.
-    """
-    if k <= 0 or n < 3:
-        return 0.0
-    if k >= n:
-        return 0.0
-    spread = n / (n - 1)
-    return spread * math.sqrt(math.log(2 * n / delta) / (2 * k))
-
-
-def exact_fits_budget(n: int, m: int, capacity: float, budget_s: float, cost_ns: float) -> bool:
-    """Does exact Brandes (cost ~ n*m) fit ``budget_s`` on ``capacity`` cores' worth of CPU?
-
-    ``cost_ns`` is the measured nanoseconds per (person x tie) on one core (igraph, unweighted
-    directed: email-Enron 172 s for 36,691 x 367,660 on this shared machine, i.e. ~12.7 ns; the
-    issue's uncontended 83 s is ~6.2 ns). ``capacity`` is what the
-    workers will actually get (:func:`available_capacity`), not the core count.
-    """
-    if budget_s <= 0 or capacity <= 0:
-        return False
-    return n * m * cost_ns * 1e-9 / capacity <= budget_s
-
-
-def available_capacity(workers: int, cores: int, load_average: float) -> float:
-    """Cores' worth of CPU ``workers`` processes can expect: their count, capped by the cores,
-    shrunk by the machine's load (a load of 14 on 2 cores leaves each runnable process a
-    seventh of a core: measured here, exact Enron took 1,330 s instead of ~45 s)."""
-    usable = float(min(max(1, workers), max(1, cores)))
-    if load_average <= cores:
-        return usable
-    return usable * cores / load_average
-
-
-def plan_betweenness(
-    n: int,
-    exact_max_nodes: int,
-    pivots: int,
-    seed: int,
-    *,
-    m: int = 0,
-    capacity: float = 1.0,
-    exact_budget_s: float = 0.0,
-    cost_ns: float = 12.7,
-    delta: float = 0.05,
-) -> BetweennessPlan:
-    """Exact up to ``exact_max_nodes`` or whenever it fits the budget on the available capacity;
-    otherwise ``pivots`` seeded uniform sources, scaled n/k, with its (epsilon, delta) bound."""
-    if n <= exact_max_nodes or pivots >= n or exact_fits_budget(n, m, capacity, exact_budget_s, cost_ns):
-        return BetweennessPlan("exact", None, 1.0)
-    rng = random.Random(seed)
-    sources = tuple(sorted(rng.sample(range(n), pivots)))
-    return BetweennessPlan("sampled", sources, n / pivots, sampling_error_bound(n, pivots, delta), delta)
-
-
-def normalise_betweenness(raw: Sequence[float], n: int, scale: float = 1.0) -> list[float]:
-    """Directed normalisation: divide by the (n-1)(n-2) ordered pairs of other people."""
-    denom = (n - 1) * (n - 2)
-    if denom <= 0:
-        return [0.0] * len(raw)
-    factor = scale / denom
-    return [v * factor for v in raw]
-
-
-@dataclass(frozen=True)
-class SampleError:
-    """How far a sampled estimate is from the exact values (all on normalised betweenness)."""
-
-    max_abs: float
-    mean_abs: float
-    max_abs_relative_to_max: float  # max_abs / max exact value
-    top10_overlap: float
-    top50_overlap: float
-    spearman_top100: float  # rank correlation over the exact top 100
-
-
-def _ranks(values: Sequence[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2.0
-        i = j + 1
-    return ranks
-
-
-def sample_error(exact: Sequence[float], estimate: Sequence[float]) -> SampleError:
-    """Compare a sampled estimate to the exact values."""
-    diffs = [abs(a - b) for a, b in zip(exact, estimate, strict=True)]
-    top_exact = sorted(range(len(exact)), key=lambda i: -exact[i])
-    top_est = sorted(range(len(estimate)), key=lambda i: -estimate[i])
-
-    def overlap(k: int) -> float:
-        k = min(k, len(exact))
-        return len(set(top_exact[:k]) & set(top_est[:k])) / k if k else 1.0
-
-    top = top_exact[:100]
-    ra, rb = _ranks([exact[i] for i in top]), _ranks([estimate[i] for i in top])
-    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
-    var = math.sqrt(sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb))
-    biggest = max(exact) if exact else 0.0
-    return SampleError(
-        max_abs=max(diffs, default=0.0),
-        mean_abs=sum(diffs) / len(diffs) if diffs else 0.0,
-        max_abs_relative_to_max=(max(diffs, default=0.0) / biggest) if biggest else 0.0,
-        top10_overlap=overlap(10),
-        top50_overlap=overlap(50),
-        spearman_top100=cov / var if var else 1.0,
-    )
-
-
 # ---- time-based measures ------------------------------------------------------------------
 
 
@@ -390,18 +258,8 @@ class EmployeeMetrics:
         return (time, *(getattr(self, c) for c in HISTORY_COLUMNS[1:]))
 
     def node_values(self, run_id: int, at_epoch: float) -> dict[str, float | int | None]:
-        return {
-            "betweenness": self.betweenness,
-            "clustering": self.clustering,
-            "cross_team_ratio": self.cross_team_ratio,
-            "after_hours_share": self.after_hours_share,
-            "meeting_hours": self.meeting_hours,
-            "network_size": self.network_size,
-            "strong_ties": self.strong_ties,
-            "diverse_ties": self.diverse_ties,
-            "metrics_at": at_epoch,
-            "metrics_run": run_id,
-        }
+        values: dict[str, float | int | None] = {m.name: getattr(self, m.name) for m in METRICS if m.materialised}
+        return {**values, "metrics_at": at_epoch, "metrics_run": run_id}
 
 
 def assemble(
@@ -435,102 +293,6 @@ def assemble(
             )
         )
     return out
-
-
-# ---- summaries (what the read side serves; computed at refresh, never on request) -----------
-
-
-@dataclass(frozen=True)
-class TeamSummary:
-    team: str
-    members: int  # exact (stored, never displayed: views show privacy.band_count(members))
-    withheld: bool
-    figures: dict[str, float] = field(default_factory=dict)
-    reason: str | None = None  # why withheld (shared.domain.privacy)
-    basis: list[int] = field(default_factory=list)  # sizes it was shown at (next refresh's ``last_shown``)
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    kept = [v for v in values if v is not None]
-    return sum(kept) / len(kept) if kept else None
-
-
-def team_release(
-    rows: Sequence[EmployeeMetrics], k: int, last_shown: Mapping[str, Sequence[int]] | None = None
-) -> Release:
-    """The k-anonymity release of these people's teams (people without a team count as hidden)."""
-    sizes: dict[str, int] = {}
-    for r in rows:
-        if r.team is not None:
-            sizes[r.team] = sizes.get(r.team, 0) + 1
-    unassigned = sum(1 for r in rows if r.team is None)
-    return k_anonymous_release(sizes, k, unassigned=unassigned, last_shown=last_shown)
-
-
-def team_summaries(
-    rows: Sequence[EmployeeMetrics], min_group_size: int, last_shown: Mapping[str, Sequence[int]] | None = None
-) -> list[TeamSummary]:
-    """Per-team means for the teams the k-anonymity release shows; the others get no figures.
-
-    ``load_index`` = the team's mean weighted degree (in + out) over the mean of everyone in a
-    shown team (never over withheld people, so no organisation figure minus the shown teams
-    reveals them): 1.0 is an average team, 2.0 carries twice the interaction volume per person.
-    "Most overloaded" ranks teams by it.
-    """
-    release = team_release(rows, min_group_size, last_shown)
-    by_team: dict[str, list[EmployeeMetrics]] = {}
-    for r in rows:
-        if r.team is not None:
-            by_team.setdefault(r.team, []).append(r)
-    org_load = _mean(r.weighted_in + r.weighted_out for r in rows if r.team in release.shown) or 0.0
-    out: list[TeamSummary] = []
-    for team in sorted(by_team):
-        members = by_team[team]
-        basis = release.basis.get(team, [])
-        if team in release.withheld:
-            out.append(TeamSummary(team, len(members), True, reason=release.withheld[team], basis=basis))
-            continue
-        load = _mean(r.weighted_in + r.weighted_out for r in members) or 0.0
-        figures: dict[str, float] = {"load_index": load / org_load if org_load else 0.0}
-        for col in NUMERIC_METRICS:
-            value = _mean(getattr(r, col) for r in members)
-            if value is not None:
-                figures["mean_" + col] = value
-        out.append(TeamSummary(team, len(members), False, figures, basis=basis))
-    return out
-
-
-def most_overloaded(teams: Sequence[TeamSummary], k: int) -> list[TeamSummary]:
-    shown = [t for t in teams if not t.withheld]
-    return sorted(shown, key=lambda t: (-t.figures.get("load_index", 0.0), t.team))[:k]
-
-
-def top_bridges(rows: Sequence[EmployeeMetrics], k: int) -> list[EmployeeMetrics]:
-    """People whose removal would lengthen the most shortest paths, highest first (ties by id)."""
-    return sorted(rows, key=lambda r: (-r.betweenness, r.employee))[:k]
-
-
-def graph_summary(
-    g: IndexedGraph, rows: Sequence[EmployeeMetrics], shown_teams: Iterable[str]
-) -> dict[str, float | int]:
-    """Whole-organisation figures over the people of the shown teams only (k-anonymity: a
-    total that included withheld people, minus the shown teams, would reveal them)."""
-    teams = set(shown_teams)
-    inside = [i for i, t in enumerate(g.teams) if t in teams]
-    keep = set(inside)
-    ties = {(a, b): w for a, b, w in zip(g.src, g.dst, g.weight, strict=True) if a in keep and b in keep}
-    kept_rows = [r for r in rows if r.team in teams]
-    n, m = len(inside), len(ties)
-    return {
-        "people": n,
-        "ties": m,
-        "total_weight": sum(ties.values()),
-        "density": m / (n * (n - 1)) if n > 1 else 0.0,
-        "reciprocity": sum(1 for a, b in ties if (b, a) in ties) / m if m else 0.0,
-        "average_clustering": _mean(r.clustering for r in kept_rows) or 0.0,
-        "mean_betweenness": _mean(r.betweenness for r in kept_rows) or 0.0,
-        "isolated": sum(1 for r in kept_rows if r.network_size == 0),
-    }
 
 
 # ---- refresh policy -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,15 @@ class SeriesRelease:
         """The point as shown (member count banded), or None when it is withheld."""
         size = int(point["members"])
         return {**point, "members": band_count(size)} if self.admit(group, size) else None
+
+
+def team_series_view(team: str, points: Iterable[Mapping[str, Any]], k: int) -> list[dict[str, Any]]:
+    """One team's series (time order) as a reader may see it: the points the rule shows (none under
+    k people, none that differs from a shown point by 1..k-1 people), member counts banded. The
+    metrics API and the web app read team series through this; exports apply the same
+    :class:`SeriesRelease` row by row while they stream."""
+    gate = SeriesRelease(k)
+    return [view for point in points if (view := gate.view(team, point)) is not None]
 
 
 def k_anonymous_series(sizes: Sequence[int], k: int) -> list[bool]:

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from shared.adapters.audit_anchors import anchor_client, read_anchors, write_anchor
-from shared.adapters.postgres.audit import head, verify
+from shared.adapters.postgres.audit_chain import head, verify
 from shared.platform.settings import Settings
 
 

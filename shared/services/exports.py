@@ -91,7 +91,7 @@ async def build_source(resources: Resources, export: ExportRow) -> Source:
             return Source(
                 header=[],
                 sql=sql,
-                args=(p.get("team"), start, end, settings.privacy.min_group_size),
+                args=(p.get("team"), start, end),
                 view=lambda row: gate.view(str(row["team"]), row),
             )
         sql = employee_history_sql(gran, one_person=p.get("employee") is not None)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.adapters.postgres.audit import AuditRecord, AuditStore, VerifyReport
+from shared.adapters.postgres.audit import AuditRecord, AuditStore
+from shared.adapters.postgres.audit_chain import VerifyReport
 from shared.domain.intervention_status import InterventionStatus
 from shared.platform.resources import Resources
 from workflows.intervention import client as workflow_client

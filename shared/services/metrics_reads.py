@@ -2,7 +2,8 @@
 
 Every figure here was materialised by a refresh (node properties, the run's summary, the
 history tables) or is kept per event by the graph updater (live totals); nothing is computed on
-a request. The k-anonymity rules are applied by the callers that shape team views.
+a request. Team series leave here through the k-anonymity rule; team summaries are shaped
+by the callers through ``shared.domain.privacy.team_views``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from shared.adapters.graph.base import GraphCounts
 from shared.adapters.postgres.metrics_store import Granularity, MetricsStore, RunRecord
+from shared.domain.privacy import team_series_view
 from shared.platform.resources import Resources
 from workflows.metrics_refresh import client as refresh_client
 
@@ -40,9 +42,10 @@ async def employee_history(
 async def team_history(
     resources: Resources, team: str, start: datetime, end: datetime, granularity: Granularity
 ) -> list[dict[str, Any]]:
-    """A team's points; the store already leaves out points with fewer than k people."""
-    k = resources.settings.privacy.min_group_size
-    return await MetricsStore(resources.pg).team_history(team, start, end, granularity, k)
+    """A team's points as a reader may see them, through the one k-anonymity rule (small and
+    recently changed points withheld, member counts banded)."""
+    points = await MetricsStore(resources.pg).team_history(team, start, end, granularity)
+    return team_series_view(team, points, resources.settings.privacy.min_group_size)
 
 
 async def recent_runs(resources: Resources, limit: int) -> list[RunRecord]:

@@ -23,23 +23,18 @@ from typing import Any
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import GraphStore, MetricRow
 from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.domain.betweenness import BetweennessPlan, available_capacity, normalise_betweenness, plan_betweenness
 from shared.domain.metrics import (
-    BetweennessPlan,
     EmployeeMetrics,
     IndexedGraph,
     MetricDefinitions,
     WindowMeasures,
     assemble,
-    available_capacity,
-    graph_summary,
     index_graph,
     local_measures,
-    normalise_betweenness,
-    plan_betweenness,
     skip_reason,
-    team_summaries,
-    top_bridges,
 )
+from shared.domain.team_metrics import graph_summary, team_summaries, top_bridges
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 

@@ -20,9 +20,10 @@ from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.postgres.period_store import PeriodStore
 from shared.adapters.postgres.pool import PgPool
 from shared.adapters.postgres.window_ledger import ledger_span, teams_of, window_pair_counts
-from shared.domain.metrics import EmployeeMetrics, IndexedGraph, MetricDefinitions, index_graph, top_bridges
+from shared.domain.metrics import EmployeeMetrics, IndexedGraph, MetricDefinitions, index_graph
 from shared.domain.network_change import team_period_figures
 from shared.domain.periods import Period, PeriodKind, closed_periods, period_of
+from shared.domain.team_metrics import top_bridges
 from shared.domain.tie_weights import TieRules, WeighedWindow, weigh_ties
 from shared.platform.settings import Settings
 from shared.services.metrics_refresh import ComputeOutcome, compute_metrics

@@ -14,13 +14,12 @@ from typing import Any
 
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.domain.metrics import HISTORY_COLUMNS
+from shared.domain.metrics import HISTORY_COLUMNS, INTEGER_METRICS
 from shared.domain.privacy import pseudonymise
 from shared.domain.synthetic_org import OUTCOME_METRIC, SyntheticOrg
 from shared.platform.resources import Resources
 
 SOURCE = "synthetic"
-_INT_COLUMNS = {"degree_in", "degree_out", "network_size", "strong_ties", "diverse_ties"}
 
 
 async def load_org(resources: Resources, org: SyntheticOrg, chunk: int = 50_000) -> dict[str, int]:
@@ -44,7 +43,7 @@ async def load_org(resources: Resources, org: SyntheticOrg, chunk: int = 50_000)
             (
                 at,
                 employees[i],
-                *(int(values[c][i]) if c in _INT_COLUMNS else values[c][i] for c in HISTORY_COLUMNS[2:]),
+                *(int(values[c][i]) if c in INTEGER_METRICS else values[c][i] for c in HISTORY_COLUMNS[2:]),
             )
             for i in idx
         ]

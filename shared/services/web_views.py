@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.domain.privacy import band_count, k_anonymous_release, team_views
 from shared.platform.auth import Permission
 from shared.platform.errors import ApiError
-from shared.services import intervention_records
+from shared.services import intervention_records, metrics_reads
 
 if TYPE_CHECKING:
     from shared.adapters.graph.base import GraphSnapshot
@@ -100,17 +101,13 @@ class WebViews:
         return cached
 
     async def teams(self) -> dict[str, Any] | None:
-        """The last metrics refresh's team figures (withheld under k), or None before the first one."""
+        """The last metrics refresh's team figures through the one k-anonymity rule (the API's
+        ``team_views``: withheld teams keep their name, member counts banded), or None before the
+        first refresh."""
         summary = await MetricsStore(self.resources.pg).latest_summary()
         if summary is None:
             return None
-        rows = []
-        for t in summary["teams"]:
-            if t["withheld"] or t["members"] < self.k:
-                rows.append({"team": t["team"], "withheld": True})
-            else:
-                rows.append({"team": t["team"], "withheld": False, "members": t["members"], "figures": t["figures"]})
-        return {"computed_at": summary["computed_at"], "teams": rows}
+        return {"computed_at": summary["computed_at"], "teams": team_views(summary["teams"], self.k)}
 
     async def individuals(self, user: WebUser) -> dict[str, Any]:
         """Top bridges (last refresh) and most overloaded people (interaction volume): individual views only."""
@@ -129,7 +126,7 @@ class WebViews:
     async def team_history(
         self, team: str, start: datetime, end: datetime, granularity: Literal["raw", "hour", "day"]
     ) -> list[dict[str, Any]]:
-        return await MetricsStore(self.resources.pg).team_history(team, start, end, granularity, self.k)
+        return await metrics_reads.team_history(self.resources, team, start, end, granularity)
 
     # ---- interventions ----------------------------------------------------------------------
 
@@ -240,12 +237,15 @@ def _undirected(pairs: dict[tuple[int, int], float]) -> tuple[list[tuple[int, in
 
 
 def _team_network(snapshot: GraphSnapshot, k: int) -> dict[str, Any]:
-    """Teams of at least k people, ties between them summed; nothing about any single person."""
+    """The teams the k-anonymity release shows (the API's rule, with complementary suppression;
+    people in no team form a group of their own here), ties between them summed, member counts
+    banded; nothing about any single person."""
     team_of = {pid: team or "(no team)" for pid, team in snapshot.people}
     sizes: dict[str, int] = defaultdict(int)
     for team in team_of.values():
         sizes[team] += 1
-    shown = sorted(t for t, n in sizes.items() if n >= k)
+    release = k_anonymous_release(sizes, k)
+    shown = sorted(release.shown)
     index = {t: i for i, t in enumerate(shown)}
     nodes = {t: TeamNode(t, sizes[t]) for t in shown}
     pairs: dict[tuple[int, int], float] = defaultdict(float)
@@ -277,7 +277,7 @@ def _team_network(snapshot: GraphSnapshot, k: int) -> dict[str, Any]:
                 "label": t,
                 "x": round(x, 4),
                 "y": round(y, 4),
-                "size": node.members,
+                "size": band_count(node.members),
                 "load_index": round(load, 2),
                 "cross_share": round(node.cross_share, 3),
                 "state": state,
@@ -287,7 +287,7 @@ def _team_network(snapshot: GraphSnapshot, k: int) -> dict[str, Any]:
         "level": "teams",
         "nodes": out_nodes,
         "edges": [[i, j, round(w, 2)] for (i, j), w in zip(edges, weights, strict=True)],
-        "withheld_teams": sum(1 for n in sizes.values() if n < k),
+        "withheld_teams": len(release.withheld),
         "min_group_size": k,
     }
 

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from shared.adapters.postgres.audit import GENESIS, AuditStore
+from shared.adapters.postgres.audit import AuditStore
+from shared.adapters.postgres.audit_chain import GENESIS
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 

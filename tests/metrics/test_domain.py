@@ -10,6 +10,7 @@ import pytest
 
 from shared.adapters.datasets import eu_core
 from shared.adapters.igraph_compute import betweenness_from_sources, to_igraph
+from shared.domain.betweenness import normalise_betweenness, plan_betweenness, sample_error
 from shared.domain.metrics import (
     EmployeeMetrics,
     LastRun,
@@ -17,13 +18,9 @@ from shared.domain.metrics import (
     index_graph,
     is_after_hours,
     local_measures,
-    most_overloaded,
-    normalise_betweenness,
-    plan_betweenness,
-    sample_error,
     skip_reason,
-    team_summaries,
 )
+from shared.domain.team_metrics import most_overloaded, team_summaries
 from shared.services.metrics_refresh import compute_metrics
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.metrics import NUMERIC_METRICS, MetricDefinitions, is_after_hours
+from shared.domain.privacy import team_series_view
 from shared.platform.resources import Resources
 
 
@@ -78,17 +79,20 @@ async def test_team_history_withholds_small_teams(mres: Resources) -> None:
     await store.write_history(at, rows)
     end = at + timedelta(hours=2)
     for gran in ("raw", "hour", "day"):
-        big = await store.team_history("team-big", at - timedelta(days=1), end, gran, 5)  # type: ignore[arg-type]
-        small = await store.team_history("team-small", at - timedelta(days=1), end, gran, 5)  # type: ignore[arg-type]
+        big = await store.team_history("team-big", at - timedelta(days=1), end, gran)  # type: ignore[arg-type]
+        small = await store.team_history("team-small", at - timedelta(days=1), end, gran)  # type: ignore[arg-type]
         assert len(big) == 1 and big[0]["members"] == 5
         assert math.isclose(big[0]["weighted_in"], sum((i + 1) * 1.5 for i in range(5)) / 5)
-        assert small == []
+        # the store returns every point with its size; the one k rule withholds the small team's
+        assert len(small) == 1 and small[0]["members"] == 4
+        assert team_series_view("team-small", small, 5) == []
+        assert team_series_view("team-big", big, 5)[0]["members"] == 5
     # the team rollup agrees with the employee rows it summarises, at hour and day
     base = datetime(2031, 1, 6, 9, 0, tzinfo=UTC)
     rows = await store.employee_history("roll-a0", base, base + timedelta(days=1), "raw")
     assert rows
     for gran in ("hour", "day"):
-        team = await store.team_history("team-roll", base, base + timedelta(days=1), gran, 5)  # type: ignore[arg-type]
+        team = await store.team_history("team-roll", base, base + timedelta(days=1), gran)  # type: ignore[arg-type]
         assert team and all(p["members"] == 6 for p in team)
     async with mres.pg.acquire() as conn:
         expected = await conn.fetchval(
@@ -96,7 +100,7 @@ async def test_team_history_withholds_small_teams(mres: Resources) -> None:
             base,
             base + timedelta(days=1),
         )
-    day = await store.team_history("team-roll", base, base + timedelta(days=1), "day", 5)
+    day = await store.team_history("team-roll", base, base + timedelta(days=1), "day")
     assert math.isclose(day[0]["weighted_in"], expected, rel_tol=1e-12)
 
 
@@ -147,7 +151,7 @@ async def test_retention_drops_old_raw_keeps_rollups(mres: Resources) -> None:
         old_team = await conn.fetchval("SELECT count(*) FROM team_metrics WHERE time < $1", now - timedelta(days=90))
     assert old_team == 0
     d100 = now - timedelta(days=100)
-    team_hour = await store.team_history("team-ret", d100 - timedelta(hours=1), d100 + timedelta(hours=1), "hour", 5)
+    team_hour = await store.team_history("team-ret", d100 - timedelta(hours=1), d100 + timedelta(hours=1), "hour")
     assert len(team_hour) == 1 and team_hour[0]["members"] == 5
     assert math.isclose(team_hour[0]["weighted_in"], sum((i + 2) * 1.5 for i in range(5)) / 5)
     # rollups past their own 2-year retention are gone too

@@ -11,14 +11,8 @@ import pytest
 
 from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.adapters.igraph_compute import betweenness_from_sources, betweenness_split, split_sources, to_igraph
-from shared.domain.metrics import (
-    IndexedGraph,
-    available_capacity,
-    index_graph,
-    normalise_betweenness,
-    plan_betweenness,
-    sampling_error_bound,
-)
+from shared.domain.betweenness import available_capacity, normalise_betweenness, plan_betweenness, sampling_error_bound
+from shared.domain.metrics import IndexedGraph, index_graph
 
 
 @pytest.fixture(scope="module")

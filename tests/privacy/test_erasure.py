@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 
 from shared.adapters.datasets import eu_core_departments, eu_core_edges
 from shared.adapters.graph.base import PersonRow
-from shared.adapters.postgres import audit
+from shared.adapters.postgres import audit_chain
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.ledger import apply_events
 from shared.adapters.postgres.metrics_store import MetricsStore
@@ -281,7 +281,7 @@ async def test_erasure_removes_every_trace_and_others_match_a_fresh_computation(
             if (n := await conn.fetchval(f"SELECT count(*) FROM {t['name']} x WHERE strpos(x::text, $1) > 0", person))
         }
         assert await conn.fetchval("SELECT subject FROM erasures WHERE id = $1", erasure_id) is None
-        verified = await audit.verify(conn, settings.audit.key or b"")
+        verified = await audit_chain.verify(conn, settings.audit.key or b"")
     assert found == {}, found
     assert verified.ok and verified.personal_erased == 2, verified
     graph_hits = await org.graph.execute(

@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from shared.adapters.datasets import eu_core_departments, eu_core_edges
-from shared.adapters.postgres import audit
+from shared.adapters.postgres import audit_chain
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.ledger import apply_events
 from shared.domain.events import InteractionEvent, InteractionKind
@@ -159,7 +159,7 @@ async def test_rekey_moves_every_pseudonym_and_changes_nothing_else(kres: Resour
         for t in tables:
             for r in await conn.fetch(f"SELECT x::text AS row FROM {t['name']} x WHERE x::text ~ 'p_[0-9a-f]{{32}}'"):
                 stored.update(PSEUDONYM.findall(r["row"]))
-        verified = await audit.verify(conn, kres.settings.audit.key or b"")
+        verified = await audit_chain.verify(conn, kres.settings.audit.key or b"")
         personal = await conn.fetchval("SELECT payload::text FROM intervention_audit_personal")
     assert stored and stored <= new_ids, sorted(stored - new_ids)[:5]
     assert verified.ok and verified.personal_erased == 1, verified

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.audit_anchors import AnchorConflict, anchor_client, read_anchors, write_anchor
 from shared.adapters.objects import build_s3
 from shared.adapters.postgres import audit
+from shared.adapters.postgres import audit_chain as chain
 from shared.adapters.postgres.databases import drop_database, sibling_dsn
 from shared.adapters.postgres.migrations import migrate
 from shared.platform.settings import Settings, load_settings
@@ -101,7 +102,7 @@ async def test_app_role_can_only_insert_and_select(audit_db: AuditDb, statement:
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await audit_db.app.execute(statement)
     assert await audit_db.app.fetchval("SELECT count(*) FROM intervention_audit_log") == 2
-    assert (await audit.verify(audit_db.app, KEY)).ok
+    assert (await chain.verify(audit_db.app, KEY)).ok
 
 
 async def test_a_rechained_log_without_the_key_fails(audit_db: AuditDb) -> None:
@@ -109,14 +110,14 @@ async def test_a_rechained_log_without_the_key_fails(audit_db: AuditDb) -> None:
     # the insider edits a row and recomputes the whole chain with the published (unkeyed) rule
     # and with a guessed key: neither verifies, because the key never reached the database
     for forge in (
-        lambda prev, r: audit.legacy_row_hash(prev, r["event_key"], r["intervention_id"], r["event"], r["actor"],
+        lambda prev, r: chain.legacy_row_hash(prev, r["event_key"], r["intervention_id"], r["event"], r["actor"],
                                                r["at_us"], r["details"]),
-        lambda prev, r: audit.row_hash(b"guessed", prev, r["event_key"], r["intervention_id"], r["event"], r["actor"],
+        lambda prev, r: chain.row_hash(b"guessed", prev, r["event_key"], r["intervention_id"], r["event"], r["actor"],
                                        r["at_us"], r["details"]),
     ):  # fmt: skip
         await _as_superuser_unguarded(audit_db.su, "UPDATE intervention_audit_log SET actor = 'mallory' WHERE id = $1",
                                       rows[1].id)  # fmt: skip
-        prev = audit.GENESIS
+        prev = chain.GENESIS
         for r in await audit_db.su.fetch(
             """SELECT id, event_key, intervention_id, event, actor, details::text AS details,
                       (extract(epoch FROM occurred_at) * 1000000)::bigint AS at_us
@@ -128,7 +129,7 @@ async def test_a_rechained_log_without_the_key_fails(audit_db: AuditDb) -> None:
                 prev, digest, r["id"],
             )  # fmt: skip
             prev = digest
-        report = await audit.verify(audit_db.app, KEY)
+        report = await chain.verify(audit_db.app, KEY)
         assert not report.ok and report.first_bad_id == rows[0].id
         assert report.problem == "row content does not match its hash"
 
@@ -137,11 +138,11 @@ def test_hashed_fields_are_length_prefixed() -> None:
     # newline-joined fields collide (actor "a\nb", event "c" vs actor "a", event "b\nc"); the encoding must not
     one = ("p", "k", "i", "c", "a\nb", 1, "{}")
     two = ("p", "k", "i", "b\nc", "a", 1, "{}")
-    one_legacy = audit.legacy_row_hash(*one[:3], one[4], one[3], *one[5:])  # type: ignore[arg-type]
-    two_legacy = audit.legacy_row_hash(*two[:3], two[4], two[3], *two[5:])  # type: ignore[arg-type]
+    one_legacy = chain.legacy_row_hash(*one[:3], one[4], one[3], *one[5:])  # type: ignore[arg-type]
+    two_legacy = chain.legacy_row_hash(*two[:3], two[4], two[3], *two[5:])  # type: ignore[arg-type]
     assert one_legacy == two_legacy  # the old rule: a collision
-    assert audit.row_hash(KEY, *one) != audit.row_hash(KEY, *two)  # type: ignore[arg-type]
-    assert audit.encode_fields("ab", "c") != audit.encode_fields("a", "bc")
+    assert chain.row_hash(KEY, *one) != chain.row_hash(KEY, *two)  # type: ignore[arg-type]
+    assert chain.encode_fields("ab", "c") != chain.encode_fields("a", "bc")
 
 
 async def test_anchored_heads_catch_a_cut_tail_and_allow_appends(audit_db: AuditDb) -> None:
@@ -149,14 +150,14 @@ async def test_anchored_heads_catch_a_cut_tail_and_allow_appends(audit_db: Audit
     rows = await _append(audit_db.app, 4, "anchor")
     s3 = anchor_client(s)
     bucket, prefix = s.audit.anchor_bucket, s.audit.anchor_prefix
-    assert await asyncio.to_thread(write_anchor, s3, bucket, prefix, audit.Anchor(rows[2].id, rows[2].row_hash), "t")
-    assert await asyncio.to_thread(write_anchor, s3, bucket, prefix, audit.Anchor(rows[3].id, rows[3].row_hash), "t")
+    assert await asyncio.to_thread(write_anchor, s3, bucket, prefix, chain.Anchor(rows[2].id, rows[2].row_hash), "t")
+    assert await asyncio.to_thread(write_anchor, s3, bucket, prefix, chain.Anchor(rows[3].id, rows[3].row_hash), "t")
     anchors = await asyncio.to_thread(read_anchors, s3, bucket, prefix)
     assert [a.id for a in anchors] == [rows[2].id, rows[3].id]
 
     # a legitimate append after the anchors verifies, and a head kept earlier is an ancestor
     await _append(audit_db.app, 1, "anchor-later")
-    report = await audit.verify(audit_db.app, KEY, anchors=anchors, expect_head=rows[3].row_hash)
+    report = await chain.verify(audit_db.app, KEY, anchors=anchors, expect_head=rows[3].row_hash)
     assert report.ok and report.anchors_checked == 2 and report.rows == 5
 
     # the application's own S3 identity cannot overwrite or delete an anchor
@@ -171,15 +172,15 @@ async def test_anchored_heads_catch_a_cut_tail_and_allow_appends(audit_db: Audit
         assert denied.value.response["Error"]["Code"] == "AccessDenied"
     assert await asyncio.to_thread(read_anchors, s3, bucket, prefix) == anchors
     with pytest.raises(AnchorConflict):  # the anchor job itself never overwrites a different head
-        await asyncio.to_thread(write_anchor, s3, bucket, prefix, audit.Anchor(rows[3].id, "f" * 64), "t")
+        await asyncio.to_thread(write_anchor, s3, bucket, prefix, chain.Anchor(rows[3].id, "f" * 64), "t")
 
     # cut the last three rows (past the second anchor): the remaining chain is valid on its own...
     await _as_superuser_unguarded(audit_db.su, "DELETE FROM intervention_audit_log WHERE id >= $1", rows[3].id)
-    assert (await audit.verify(audit_db.app, KEY)).ok
+    assert (await chain.verify(audit_db.app, KEY)).ok
     # ...but an anchored head is gone, and so is the head kept earlier
-    cut = await audit.verify(audit_db.app, KEY, anchors=anchors)
+    cut = await chain.verify(audit_db.app, KEY, anchors=anchors)
     assert not cut.ok and cut.problem == "an anchored head is not in the chain" and cut.first_bad_id == rows[3].id
-    kept = await audit.verify(audit_db.app, KEY, expect_head=rows[3].row_hash)
+    kept = await chain.verify(audit_db.app, KEY, expect_head=rows[3].row_hash)
     assert not kept.ok and kept.problem == "the expected head is not in the chain"
 
 
@@ -196,12 +197,12 @@ async def test_personal_data_is_outside_the_chain_and_erasable(audit_db: AuditDb
 
     # altering the personal payload in place is caught (its digest is chained)
     await audit_db.su.execute("UPDATE intervention_audit_personal SET payload = '{\"x\": 1}'::jsonb")
-    bad = await audit.verify(audit_db.app, KEY)
+    bad = await chain.verify(audit_db.app, KEY)
     assert not bad.ok and bad.problem == "personal data does not match its digest" and bad.first_bad_id == first.id
 
     # erasing the person (their personal rows, salt included) keeps the chain verifiable
     await audit_db.app.execute("DELETE FROM intervention_audit_personal WHERE subjects @> ARRAY['p-1']")
-    erased = await audit.verify(audit_db.app, KEY)
+    erased = await chain.verify(audit_db.app, KEY)
     assert erased.ok and erased.personal_erased == 1 and erased.rows == 3
     (row,) = await audit.query(audit_db.app, intervention_id="pers")
     assert row.personal is None and row.to_json()["details"] == {"type": "meeting_cap"}

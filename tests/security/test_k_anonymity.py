@@ -25,8 +25,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.domain.metrics import EmployeeMetrics, graph_summary, index_graph, team_summaries
+from shared.domain.metrics import EmployeeMetrics, index_graph
 from shared.domain.privacy import band_count, k_anonymous_release, k_anonymous_series
+from shared.domain.team_metrics import graph_summary, team_summaries
 
 K = 5
 ORGS = 220  # >= 200 generated organisations, in CI

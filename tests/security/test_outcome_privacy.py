@@ -24,7 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from shared.adapters.postgres.audit import AuditStore
-from shared.domain.interventions import CATALOGUE, InterventionType, outcome_record
+from shared.domain.intervention_outcomes import outcome_record
+from shared.domain.interventions import CATALOGUE, InterventionType
 from shared.platform.resources import Resources
 from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings

@@ -19,7 +19,8 @@ from shared.adapters.connectors.base import ConnectorRejected, ConnectorUnavaila
 from shared.adapters.connectors.breaker import BreakerCollector, BreakerOpenError, BreakerRegistry
 from shared.adapters.postgres.audit import AuditStore
 from shared.adapters.postgres.outcome_source import PgOutcomeSource
-from shared.domain.interventions import CATALOGUE, Action, InterventionType, group_summary, outcome_record
+from shared.domain.intervention_outcomes import group_summary, outcome_record
+from shared.domain.interventions import CATALOGUE, Action, InterventionType
 from shared.platform.resources import Resources
 from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings

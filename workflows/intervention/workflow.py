@@ -20,8 +20,9 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from shared.domain.decisions import decision_message, signature_problem
+    from shared.domain.intervention_outcomes import OutcomeVerdict
     from shared.domain.intervention_status import ROLLBACK_ALLOWED, InterventionStatus
-    from shared.domain.interventions import CATALOGUE, InterventionType, OutcomeVerdict
+    from shared.domain.interventions import CATALOGUE, InterventionType
     from workflows.intervention.contract import (
         DECIDER_ROLES,
         WORKFLOW_NAME,

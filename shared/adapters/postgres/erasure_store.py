@@ -12,19 +12,17 @@ from typing import Any
 import asyncpg
 
 from shared.adapters.postgres.ledger_maintenance import Recomputed, recompute_totals
+from shared.adapters.postgres.metrics_store import HOURLY_SUMS_FROM_TEAM, TEAM_SUMS_FROM_EMPLOYEES
 from shared.adapters.postgres.pool import PgPool
-from shared.domain.metrics import NUMERIC_METRICS
+from shared.domain.metrics import NULLABLE_METRICS, NUMERIC_METRICS
 
 ERASED = "p_erased"  # what a pseudonym quoted inside JSON becomes
-_NULLABLE = ("cross_team_ratio", "after_hours_share")
 _SUMS = ", ".join(f"sum_{m}" for m in NUMERIC_METRICS)
-_TEAM_FROM_EMPLOYEES = ", ".join(
-    [f"sum({m})" for m in NUMERIC_METRICS] + [f"count({m})" for m in _NULLABLE]
-)  # the aggregates metrics_after_write_teams() writes (migration 0012)
-_HOURLY_FROM_TEAM = ", ".join([f"sum(sum_{m})" for m in NUMERIC_METRICS] + [f"sum(n_{m})" for m in _NULLABLE])
+_TEAM_FROM_EMPLOYEES = TEAM_SUMS_FROM_EMPLOYEES  # what metrics_after_write_teams() writes (migration 0012)
+_HOURLY_FROM_TEAM = HOURLY_SUMS_FROM_TEAM
 _SUBTRACT = ", ".join(
     [f"sum_{m} = h.sum_{m} - coalesce(e.sum_{m}, 0)" for m in NUMERIC_METRICS]
-    + [f"n_{m} = h.n_{m} - e.n_{m}" for m in _NULLABLE]
+    + [f"n_{m} = h.n_{m} - e.n_{m}" for m in NULLABLE_METRICS]
 )
 # JSON columns that may quote a pseudonym (summaries of bridges, intervention targets, analyses)
 JSON_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -16,73 +16,81 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from shared.adapters.postgres.pool import PgPool
-from shared.domain.metrics import HISTORY_COLUMNS, NUMERIC_METRICS, LastRun, MetricDefinitions, WindowMeasures
+from shared.domain.metrics import (
+    HISTORY_COLUMNS,
+    METRICS,
+    NULLABLE_METRICS,
+    NUMERIC_METRICS,
+    LastRun,
+    Metric,
+    MetricDefinitions,
+    WindowMeasures,
+)
 
 Granularity = Literal["raw", "hour", "day"]
 
-# averages from the rollup's sums: metrics that may be NULL carry their own count
-_NULLABLE = {"cross_team_ratio", "after_hours_share"}
+# the team tables' aggregates (migration 0012): a sum per metric, a count of values per nullable one
+TEAM_SUM_COLUMNS = ", ".join([f"sum_{m}" for m in NUMERIC_METRICS] + [f"n_{m}" for m in NULLABLE_METRICS])
+TEAM_SUMS_FROM_EMPLOYEES = ", ".join([f"sum({m})" for m in NUMERIC_METRICS] + [f"count({m})" for m in NULLABLE_METRICS])
+HOURLY_SUMS_FROM_TEAM = ", ".join(
+    [f"sum(sum_{m})" for m in NUMERIC_METRICS] + [f"sum(n_{m})" for m in NULLABLE_METRICS]
+)
 
 
-def _rollup_mean(col: str, agg: bool) -> str:
-    """SQL for the mean of ``col`` from rollup sums (``agg``: re-aggregate several rows)."""
-    n = f"n_{col}" if col in _NULLABLE else "n"
+def _rollup_mean(metric: Metric, agg: bool, count: str = "n") -> str:
+    """SQL for the mean of a metric from rollup sums (``agg``: re-aggregate several rows);
+    a metric that may be NULL carries its own count of values."""
+    col = metric.name
+    n = f"n_{col}" if metric.nullable else count
     if agg:
         return f"sum(sum_{col}) / nullif(sum({n}), 0) AS {col}"
     return f"sum_{col} / nullif({n}, 0) AS {col}"
 
 
-_RAW_COLS = ", ".join(NUMERIC_METRICS)
-_HOUR_COLS = ", ".join(_rollup_mean(c, agg=False) for c in NUMERIC_METRICS)
-_AGG_COLS = ", ".join(_rollup_mean(c, agg=True) for c in NUMERIC_METRICS)
+def _means(metrics: Sequence[Metric], agg: bool, count: str = "n") -> str:
+    return ", ".join(_rollup_mean(m, agg, count) for m in metrics)
 
 
-def employee_history_sql(granularity: Granularity, one_person: bool = True) -> str:
+def employee_history_sql(granularity: Granularity, one_person: bool = True, metrics: Sequence[Metric] = METRICS) -> str:
     """The employee series query: $1 the pseudonym (NULL with ``one_person=False``: everyone,
-    ordered by person then time), $2/$3 the range. The history API and exports both use it."""
+    ordered by person then time), $2/$3 the range; one column per metric. The history API and
+    exports both use it."""
     who = "employee = $1" if one_person else "$1::text IS NULL"
     if granularity == "raw":
-        return f"""SELECT employee, time, 1::bigint AS samples, {_RAW_COLS} FROM employee_metrics
-                   WHERE {who} AND time >= $2 AND time < $3 ORDER BY employee, time"""
+        return f"""SELECT employee, time, 1::bigint AS samples, {", ".join(m.name for m in metrics)}
+                   FROM employee_metrics WHERE {who} AND time >= $2 AND time < $3 ORDER BY employee, time"""
     if granularity == "hour":
-        return f"""SELECT employee, bucket AS time, n AS samples, {_HOUR_COLS} FROM employee_metrics_hourly
+        return f"""SELECT employee, bucket AS time, n AS samples, {_means(metrics, agg=False)}
+                   FROM employee_metrics_hourly
                    WHERE {who} AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
                    ORDER BY employee, bucket"""
-    return f"""SELECT employee, date_trunc('day', bucket, 'UTC') AS time, sum(n)::bigint AS samples, {_AGG_COLS}
+    return f"""SELECT employee, date_trunc('day', bucket, 'UTC') AS time, sum(n)::bigint AS samples,
+                      {_means(metrics, agg=True)}
                FROM employee_metrics_hourly
                WHERE {who} AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
                GROUP BY employee, 2 ORDER BY employee, 2"""
 
 
-def _team_mean(col: str, members: str, agg: bool) -> str:
-    n = f"n_{col}" if col in _NULLABLE else members
-    if agg:
-        return f"sum(sum_{col}) / nullif(sum({n}), 0) AS {col}"
-    return f"sum_{col} / nullif({n}, 0) AS {col}"
-
-
-def team_history_sql(granularity: Granularity, one_team: bool = True) -> str:
-    """The team series query ($1 team or NULL for every team, $2/$3 range, $4 the minimum group
-    size): a point is shown only when every refresh it summarises had at least $4 members.
-    The history API and exports both use it (one code path for the minimum-group rule)."""
+def team_history_sql(granularity: Granularity, one_team: bool = True, metrics: Sequence[Metric] = METRICS) -> str:
+    """The team series query ($1 team or NULL for every team, $2/$3 range), every point with its
+    size (``members``: at hour/day the smallest size among the refreshes it summarises). Nothing
+    is withheld here: every reader passes the points through the one k-anonymity rule
+    (``shared.domain.privacy.team_series_view``). The history API, the web app and exports use it."""
     who = "team = $1" if one_team else "$1::text IS NULL"
     if granularity == "raw":
-        return f"""SELECT team, time, members::bigint AS members,
-                          {", ".join(_team_mean(c, "members", agg=False) for c in NUMERIC_METRICS)}
+        return f"""SELECT team, time, members::bigint AS members, {_means(metrics, agg=False, count="members")}
                    FROM team_metrics
-                   WHERE {who} AND time >= $2 AND time < $3 AND members >= $4 ORDER BY team, time"""
+                   WHERE {who} AND time >= $2 AND time < $3 ORDER BY team, time"""
     if granularity == "hour":
         return f"""SELECT team, bucket AS time, members_min::bigint AS members,
-                          {", ".join(_team_mean(c, "members_sum", agg=False) for c in NUMERIC_METRICS)}
+                          {_means(metrics, agg=False, count="members_sum")}
                    FROM team_metrics_hourly
                    WHERE {who} AND bucket >= date_trunc('hour', $2::timestamptz, 'UTC') AND bucket < $3
-                     AND members_min >= $4
                    ORDER BY team, bucket"""
     return f"""SELECT team, date_trunc('day', bucket, 'UTC') AS time, min(members_min)::bigint AS members,
-                      {", ".join(_team_mean(c, "members_sum", agg=True) for c in NUMERIC_METRICS)}
+                      {_means(metrics, agg=True, count="members_sum")}
                FROM team_metrics_hourly
                WHERE {who} AND bucket >= date_trunc('day', $2::timestamptz, 'UTC') AND bucket < $3
-                 AND members_min >= $4
                GROUP BY team, 2 ORDER BY team, 2"""
 
 
@@ -167,10 +175,11 @@ class MetricsStore:
         return [dict(r) for r in rows]
 
     async def team_history(
-        self, team: str, start: datetime, end: datetime, granularity: Granularity, min_group_size: int
+        self, team: str, start: datetime, end: datetime, granularity: Granularity
     ) -> list[dict[str, Any]]:
+        """Every point with its exact size: for ``shared.domain.privacy.team_series_view``, never for display."""
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(team_history_sql(granularity), team, start, end, min_group_size)
+            rows = await conn.fetch(team_history_sql(granularity), team, start, end)
         return [dict(r) for r in rows]
 
     async def retention(self, now: datetime, raw_keep: timedelta, rollup_keep: timedelta) -> int:

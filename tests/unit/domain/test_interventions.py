@@ -16,18 +16,17 @@ from shared.domain.impact import (
     assess_proposal,
     evidence_strength,
 )
+from shared.domain.intervention_outcomes import OutcomeVerdict, judge_outcome
 from shared.domain.interventions import (
     CATALOGUE,
     REVERSIBILITY_RANK,
     Evidence,
     InterventionType,
-    OutcomeVerdict,
     Proposal,
     ProposalError,
     Reversibility,
     Target,
     Verdict,
-    judge_outcome,
     plan_actions,
     proposal_from_dict,
     proposal_to_dict,

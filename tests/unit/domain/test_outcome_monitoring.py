@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.domain.interventions import CATALOGUE, InterventionType, OutcomeVerdict, judge_outcome
+from shared.domain.intervention_outcomes import OutcomeVerdict, judge_outcome
+from shared.domain.interventions import CATALOGUE, InterventionType
 from shared.domain.outcome_monitoring import difference_in_differences
 
 ENTRY = CATALOGUE[InterventionType.MEETING_LOAD_CAP]  # wellbeing, higher is better
