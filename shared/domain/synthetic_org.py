@@ -30,7 +30,6 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 ROLES: tuple[str, ...] = ("analyst", "designer", "engineer", "manager")
@@ -166,11 +165,3 @@ def generate_org(
         weeks=[first_week + timedelta(weeks=w) for w in range(weeks)],
         columns=columns,
     )
-
-
-def naive_slope(x: np.ndarray, y: np.ndarray) -> float:
-    """Unadjusted OLS slope of y on x (what a dashboard correlation would suggest)."""
-    import numpy as np
-
-    xc = x - x.mean()
-    return float(np.dot(xc, y - y.mean()) / np.dot(xc, xc))

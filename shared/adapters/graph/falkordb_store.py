@@ -12,7 +12,6 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from falkordb.asyncio import FalkorDB
-from falkordb.helpers import stringify_param_value
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -126,21 +125,6 @@ class FalkorDBGraphStore:
             raise GraphStoreError(f"falkordb: {exc}") from exc
         names = [h[1].decode() if isinstance(h[1], bytes) else h[1] for h in result.header]
         return [dict(zip(names, row, strict=True)) for row in result.result_set]
-
-    async def _raw_scalar_query(self, query: str, params: Mapping[str, Any]) -> list[list[Any]]:
-        """A read-only query decoded straight from the compact protocol (fast path for bulk)."""
-        header = "CYPHER " + " ".join(f"{k}={stringify_param_value(v)}" for k, v in params.items()) + " "
-        try:
-            raw = await self._db.connection.execute_command(
-                "GRAPH.RO_QUERY", self._graph_name, header + query, "--compact"
-            )
-        except ResponseError as exc:
-            if "empty key" in str(exc).lower():
-                return []
-            raise GraphStoreError(str(exc)) from exc
-        if len(raw) < 3:
-            return []
-        return [[_decode_scalar(cell) for cell in row] for row in raw[1]]
 
     async def _applied(self, query: str, rows: list[dict[str, Any]]) -> int:
         applied = 0
