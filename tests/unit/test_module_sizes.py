@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,7 +18,6 @@ def test_no_ops_file_over_400_lines() -> None:
     assert oversized("ops", 400) == {}
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: shared/ is still being split by its owners")
 def test_no_shared_module_over_350_lines() -> None:
     assert oversized("shared", 350) == {}
 
