@@ -101,6 +101,9 @@ _.log_message  # method, tests/observability/test_prometheus_live.py
 _.predict  # method, shared/adapters/causal/pandas_engine.py
 _.settings_customise_sources  # method, shared/platform/settings/__init__.py
 
+# pytest fixtures requested only for their side effect (ordering a teardown)
+swept  # argument, tests/conftest.py
+
 # Test doubles and helpers kept for readability of a test (a state machine's rules, a
 # reference implementation compared in a docstring), and unpacked names in tests.
 TestBreakerMachine  # variable, tests/unit/adapters/connectors/test_breaker.py
