@@ -141,7 +141,7 @@ class Analyst(_RoleUser):
 
     @task(1)
     def stats(self) -> None:
-        self.client.get("/v1/graph/stats")
+        self.client.get("/v1/metrics/graph/live")
 
     @task(1)
     def start_analysis(self) -> None:

@@ -6,8 +6,8 @@ real local stack, with a graph of its own. Then 100 concurrent asyncio clients (
 keep-alive connection and one token each, in this process) each send a request, wait for the
 answer, think for a moment (uniform 0.5..1.5 x ``--think-s``, like Locust's ``between``) and go on:
 
-- cached read:   GET /v1/graph/stats (every response must say ``X-Cache: HIT``);
-- uncached read: GET /v1/employees/{id}/metrics, every id requested exactly once, so every
+- cached read:   GET /v1/metrics/graph/live (every response must say ``X-Cache: HIT``);
+- uncached read: GET /v1/metrics/employees/{id}, every id requested exactly once, so every
   response is a miss (``X-Cache: MISS``: L1 miss, Redis miss, graph query, cache fill).
 
 Then, for the record, a saturation run without think time (the throughput this machine
@@ -143,21 +143,21 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             ]
             try:
                 # warm up every connection, the token cache, pools, the Lua script and the hot entry
-                await run_phase(clients, [["/v1/graph/stats"] * 3 for _ in clients], None, 0)
+                await run_phase(clients, [["/v1/metrics/graph/live"] * 3 for _ in clients], None, 0)
                 cached, cached_wall, cached_wrong = await run_phase(
                     clients,
-                    [["/v1/graph/stats"] * args.cached_per_client for _ in clients],
+                    [["/v1/metrics/graph/live"] * args.cached_per_client for _ in clients],
                     "HIT",
                     args.think_s,
                 )
                 shuffled = random.Random(7).sample(ids, total_uncached)
                 n = args.uncached_per_client
                 uncached_paths = [
-                    [f"/v1/employees/{p}/metrics" for p in shuffled[i * n : (i + 1) * n]] for i in range(args.clients)
+                    [f"/v1/metrics/employees/{p}" for p in shuffled[i * n : (i + 1) * n]] for i in range(args.clients)
                 ]
                 uncached, uncached_wall, uncached_wrong = await run_phase(clients, uncached_paths, "MISS", args.think_s)
                 # saturation (no think time): what this machine sustains, and the HTTP stack alone
-                sat, sat_wall, _ = await run_phase(clients, [["/v1/graph/stats"] * 20 for _ in clients], "HIT", 0)
+                sat, sat_wall, _ = await run_phase(clients, [["/v1/metrics/graph/live"] * 20 for _ in clients], "HIT", 0)
                 live, live_wall, _ = await run_phase(clients, [["/health/live"] * 20 for _ in clients], None, 0)
             finally:
                 await asyncio.gather(*(c.aclose() for c in clients))

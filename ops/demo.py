@@ -119,9 +119,9 @@ async def ingest_stage(settings: Settings, api: str) -> None:
 def read_back_stage(settings: Settings, api: str) -> str:
     analyst = {"Authorization": f"Bearer {mint_token(settings, subject='demo-analyst', roles=['analyst'])}"}
     viewer = {"Authorization": f"Bearer {mint_token(settings, subject='demo-viewer', roles=['viewer'])}"}
-    reply = httpx.get(api + "/v1/graph/stats", headers=analyst, timeout=30)
+    reply = httpx.get(api + "/v1/metrics/graph/live", headers=analyst, timeout=30)
     if reply.status_code != 200:
-        raise SystemExit(f"/v1/graph/stats answered {reply.status_code}: {reply.text[:300]}")
+        raise SystemExit(f"/v1/metrics/graph/live answered {reply.status_code}: {reply.text[:300]}")
     stats = reply.json()
     out(
         f"read back over HTTP: {stats['people']:,} people, {stats['ties']:,} ties, "
@@ -130,14 +130,14 @@ def read_back_stage(settings: Settings, api: str) -> str:
     from shared.domain.privacy import pseudonymise
 
     someone = pseudonymise("eu-core:160", settings.privacy.pseudonymisation_key)
-    person = httpx.get(api + f"/v1/employees/{someone}/metrics", headers=analyst, timeout=30)
+    person = httpx.get(api + f"/v1/metrics/employees/{someone}", headers=analyst, timeout=30)
     if person.status_code == 200:
-        m = person.json()["metrics"]
+        m = person.json()
         out(
             f"employee {someone} (pseudonymous): team {m.get('team')}, out-degree {m.get('out_degree')}, "
             f"in-degree {m.get('in_degree')}, weighted degree {m.get('weighted_degree')}"
         )
-    denied = httpx.get(api + f"/v1/employees/{someone}/metrics", headers=viewer, timeout=30)
+    denied = httpx.get(api + f"/v1/metrics/employees/{someone}", headers=viewer, timeout=30)
     out(f"the same individual view as a viewer: HTTP {denied.status_code} ({denied.json()['error']['code']})")
     return someone
 

@@ -26,8 +26,8 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from shared.adapters.temporal_client import connect as connect_temporal
 from shared.platform.settings import Settings, load_settings
+from shared.platform.temporal_connection import connect_temporal
 from workflows.data_retention.contract import WORKFLOW_NAME as DATA_RETENTION_WORKFLOW
 from workflows.data_retention.contract import DataRetentionRequest
 from workflows.exports.contract import SWEEP_WORKFLOW_NAME, SweepRequest

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
-from shared.adapters.postgres.exports_store import ExportRow, ExportsStore
 from shared.domain.exports import KIND_PERMISSION, LINK_MAX_EXPIRY_S, ExportRequest, link_expiry
 from shared.platform.auth import Permission, Principal, Role, require
 from shared.platform.errors import ApiError
 from shared.platform.http import error_responses, resources_of
-from shared.services import data_audit
+from shared.services import data_audit, export_records
+from shared.services.export_records import ExportRow
 from shared.services.exports import issue_link, start_export
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -73,7 +73,7 @@ def _out(e: ExportRow) -> ExportOut:
 
 async def _own(request: Request, principal: Principal, export_id: str) -> ExportRow:
     """The export if the caller asked for it (or is an admin); otherwise 404, never 403."""
-    export = await ExportsStore(resources_of(request).pg).get(export_id)
+    export = await export_records.get(resources_of(request), export_id)
     if export is None or (export.requested_by != principal.subject and Role.ADMIN not in principal.roles):
         raise ApiError(404, "not_found", "no such export")
     return export
@@ -106,7 +106,7 @@ async def list_exports(
 ) -> list[ExportOut]:
     """The caller's exports, newest first (an admin's list holds everyone's)."""
     who = None if Role.ADMIN in principal.roles else principal.subject
-    return [_out(e) for e in await ExportsStore(resources_of(request).pg).list_for(who, limit)]
+    return [_out(e) for e in await export_records.listed(resources_of(request), who, limit)]
 
 
 @router.get("/{export_id}", response_model=ExportOut, responses=error_responses(404))
@@ -131,11 +131,11 @@ async def export_link(
     export = await _own(request, principal, export_id)
     if export.status != "succeeded" or export.deleted_at is not None:
         raise ApiError(409, "conflict", f"the export is {export.status}; no file to link to")
-    seconds = link_expiry(expires_in_s, res.settings.exports.link_default_s)
+    seconds = link_expiry(expires_in_s, res.settings.export_link_default_s)
     url, expires_at = await asyncio.to_thread(issue_link, res, export, seconds)
     await data_audit.record(
         res.pg,
-        res.settings.audit.key,
+        res.settings.audit_key,
         event="export.link_issued",
         actor=principal.subject,
         subject=f"export:{export.id}",
@@ -155,21 +155,4 @@ async def cancel_export(
     export = await _own(request, principal, export_id)
     if export.status not in ("queued", "running"):
         raise ApiError(409, "conflict", f"the export is already {export.status}")
-    store = ExportsStore(res.pg)
-    await store.finish(export.id, "cancelled")
-    try:
-        client = await res.temporal()
-        await client.get_workflow_handle(export.workflow_id or "").cancel()
-    except Exception:  # noqa: BLE001 - the row is cancelled; the activity stops at its next check
-        pass
-    await data_audit.record(
-        res.pg,
-        res.settings.audit.key,
-        event="export.cancelled",
-        actor=principal.subject,
-        subject=f"export:{export.id}",
-        details={},
-    )
-    updated = await store.get(export.id)
-    assert updated is not None
-    return _out(updated)
+    return _out(await export_records.cancel(res, export, principal.subject))

@@ -25,11 +25,11 @@ from cloudevents.http import CloudEvent
 from flask import Response, abort, request
 from pydantic import ValidationError
 
-from shared.adapters.redis_pool import build_redis
 from shared.domain.events import EVENT_TYPE_V1, InteractionEvent, cloudevent_ledger_id, validation_context
 from shared.platform.errors import error_payload, validation_details
 from shared.platform.event_auth import EventAuthError, verify_event_caller
 from shared.platform.ratelimit import RateClass, RateLimiter
+from shared.platform.redis_connection import redis_client
 from shared.platform.settings import Settings, load_settings
 from shared.services.ingest import accept_events
 
@@ -70,7 +70,7 @@ async def _refusal(settings: Settings, redis_factory: Any, authorization: str | 
 def handle(
     event: CloudEvent,
     settings: Settings,
-    redis_factory: Any = build_redis,
+    redis_factory: Any = redis_client,
     authorization: str | None = None,
 ) -> Response:
     """Admit the caller, validate and append one interaction CloudEvent (ledger id from source and id)."""

@@ -22,10 +22,10 @@ import functions_framework
 from flask import Flask, Response, json
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from shared.adapters.redis_pool import build_redis
 from shared.platform.error_reporting import init_error_reporting
 from shared.platform.errors import error_payload
 from shared.platform.logs import configure_logging
+from shared.platform.redis_connection import redis_client
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tracing import instrument_flask
 
@@ -37,7 +37,7 @@ READY_TIMEOUT_S = 2.0
 
 async def _redis_check(settings: Settings) -> dict[str, Any]:
     """The only dependency this function writes to; a real PING, bounded in time."""
-    redis = build_redis(settings)
+    redis = redis_client(settings)
     started = time.perf_counter()
     try:
         await asyncio.wait_for(redis.ping(), READY_TIMEOUT_S)

@@ -8,7 +8,7 @@ from shared.platform.resources import Needs
 
 app = create_app(
     title="Causal Organism metrics API",
-    needs=Needs(graph=True, pg=True, temporal=True),
+    needs=Needs(graph=True, redis=True, pg=True, temporal=True),  # redis: the graph-build state
     routers=[router],
     description="Network metrics as materialised values (refreshed on a schedule) and their history.",
 )

@@ -23,6 +23,7 @@ from shared.domain.privacy import COUNT_BAND, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
 from shared.platform.errors import ApiError
+from shared.platform.graph_ready import require_graph_ready
 from shared.platform.http import error_responses, resources_of
 from shared.services import metrics_reads
 
@@ -106,6 +107,12 @@ class GraphStatsOut(BaseModel):
     isolated: int
     mode: str
     pivots: int
+
+
+class LiveGraphOut(BaseModel):
+    people: int
+    ties: int
+    total_weight: float
 
 
 class HistoryQuery(BaseModel):
@@ -200,13 +207,16 @@ def _points(rows: list[dict[str, Any]]) -> list[HistoryPointBase]:
 # ---- routes -------------------------------------------------------------------------------
 
 
-@router.get("/employees/{person_id}", response_model=EmployeeMetricsOut)
+@router.get("/employees/{person_id}", response_model=EmployeeMetricsOut, responses=error_responses(404))
+@cached("metrics")  # refresh_metrics and the ingest path invalidate "metrics:*"
 async def employee_metrics(
     person_id: PersonId,
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
+    __: Annotated[None, Depends(require_graph_ready)],
 ) -> EmployeeMetricsBase:
-    """One person's materialised metrics (node properties; degree from the ingest path)."""
+    """One person's materialised metrics (node properties; degree from the ingest path).
+    Replaces ``GET /v1/employees/{id}/metrics`` (which answers 308 here for one release)."""
     props = await metrics_reads.person(resources_of(request), person_id)
     if props is None:
         raise ApiError(404, "not_found", "no such employee")
@@ -256,6 +266,21 @@ async def graph_stats(
     """Whole-graph figures at the last refresh."""
     s = await _summary(request)
     return GraphStatsOut(run_id=s["run_id"], computed_at=s["computed_at"], **s["graph"])
+
+
+@router.get("/graph/live", response_model=LiveGraphOut, responses=error_responses(503))
+@cached("graph")  # the ingest path invalidates "graph:*" on every change
+async def live_graph(
+    request: Request,
+    _: Annotated[Principal, Depends(require(Permission.READ_INDIVIDUAL_METRICS))],
+    __: Annotated[None, Depends(require_graph_ready)],
+) -> LiveGraphOut:
+    """Live totals over everyone, small teams included, kept per event (not per refresh): an
+    analyst view, because k-anonymity cannot hold for a total over everyone; viewers get
+    ``/v1/metrics/graph``, over the shown teams only. Replaces ``GET /v1/graph/stats`` (which
+    answers 308 here for one release)."""
+    counts = await metrics_reads.live_counts(resources_of(request))
+    return LiveGraphOut(people=counts.people, ties=counts.ties, total_weight=counts.total_weight)
 
 
 @router.get("/employees/{person_id}/history", response_model=HistoryOut)

@@ -12,12 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.adapters.postgres.erasure_store import ErasureRow, ErasureStore
 from shared.domain.privacy import is_pseudonym, pseudonymise
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import error_responses, resources_of
-from shared.services.erasure import start_erasure
+from shared.services.erasure import ErasureRow, get_erasure, start_erasure
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
@@ -76,7 +75,7 @@ async def request_erasure(
         erasure_id, _ = await start_erasure(res, person, principal.subject)
     except RuntimeError as exc:
         raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
-    row = await ErasureStore(res.pg).get(erasure_id)
+    row = await get_erasure(res, erasure_id)
     assert row is not None
     return _out(row)
 
@@ -88,7 +87,7 @@ async def erasure_status(
     _: Annotated[Principal, Depends(require(Permission.ADMIN_OPERATIONS))],
 ) -> ErasureOut:
     """Status and the per-step report (counts only)."""
-    row = await ErasureStore(resources_of(request).pg).get(erasure_id)
+    row = await get_erasure(resources_of(request), erasure_id)
     if row is None:
         raise ApiError(404, "not_found", "no such erasure")
     return _out(row)

@@ -1,4 +1,5 @@
-"""Query API function: materialised graph reads. ASGI app ``app``; Lambda handler ``handler``."""
+"""Query API function: the moved graph reads, answering 308 to the metrics API for one release
+(functions/query_api/routes.py). ASGI app ``app``; Lambda handler ``handler``."""
 
 from mangum import Mangum
 

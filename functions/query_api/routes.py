@@ -1,59 +1,40 @@
-"""Read side over materialised values: graph stats and individual employee metrics."""
+"""The graph read paths of earlier releases, now served by the metrics API (one set of reads).
+
+Each old path answers ``308 Permanent Redirect`` to its replacement for one release, keeping the
+query string; the replacement applies the same authentication and permission as before (an
+anonymous caller following the redirect gets 401 there). Removed in the release after
+(docs/api.md, "Moved endpoints").
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse
 
-from shared.platform.auth import Permission, Principal, require
-from shared.platform.caching import cached
-from shared.platform.errors import ApiError
-from shared.platform.graph_ready import require_graph_ready
-from shared.platform.http import error_responses, resources_of
-
-# the graph-build state is read only after authentication (a parameter after the principal):
-# an anonymous caller learns nothing about the build
 router = APIRouter(prefix="/v1", tags=["graph"])
 
 PersonId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 
 
-class GraphStats(BaseModel):
-    people: int
-    ties: int
-    total_weight: float
+def moved_to(request: Request, target: str) -> RedirectResponse:
+    """308 (the method and body are kept) to ``target`` with the request's query string."""
+    location = f"{target}?{request.url.query}" if request.url.query else target
+    return RedirectResponse(
+        location,
+        status_code=308,
+        headers={"Deprecation": "true", "Link": f'<{target}>; rel="successor-version"'},
+    )
 
 
-class EmployeeMetrics(BaseModel):
-    id: str
-    metrics: dict[str, Any]
+@router.get("/graph/stats", status_code=308, deprecated=True, response_class=RedirectResponse)
+async def graph_stats(request: Request) -> RedirectResponse:
+    """Moved to ``GET /v1/metrics/graph/live`` (same body, same analyst permission)."""
+    return moved_to(request, "/v1/metrics/graph/live")
 
 
-@router.get("/graph/stats", response_model=GraphStats)
-@cached("graph")
-async def graph_stats(
-    request: Request,
-    _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS)),
-    __: None = Depends(require_graph_ready),
-) -> GraphStats:
-    """Live counts over everyone, small teams included: an analyst view (k-anonymity cannot hold
-    for a total over everyone; viewers get /v1/metrics/graph, over the shown teams only)."""
-    counts = await resources_of(request).graph.counts()
-    return GraphStats(people=counts.people, ties=counts.ties, total_weight=counts.total_weight)
-
-
-@router.get("/employees/{person_id}/metrics", response_model=EmployeeMetrics, responses=error_responses(404))
-@cached("metrics")
-async def employee_metrics(
-    person_id: PersonId,
-    request: Request,
-    _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS)),
-    __: None = Depends(require_graph_ready),
-) -> EmployeeMetrics:
-    props = await resources_of(request).graph.get_person(person_id)
-    if props is None:
-        raise ApiError(404, "not_found", "no such employee")
-    props.pop("id", None)
-    return EmployeeMetrics(id=person_id, metrics=props)
+@router.get("/employees/{person_id}/metrics", status_code=308, deprecated=True, response_class=RedirectResponse)
+async def employee_metrics(person_id: PersonId, request: Request) -> RedirectResponse:
+    """Moved to ``GET /v1/metrics/employees/{id}`` (typed fields instead of a ``metrics`` map)."""
+    return moved_to(request, f"/v1/metrics/employees/{person_id}")

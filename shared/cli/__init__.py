@@ -12,9 +12,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from shared.adapters.graph import build_graph_store
+from shared.adapters.postgres.migrations import migrate
 from shared.cli.causal import add_causal_commands
 from shared.cli.privacy import add_privacy_commands
+from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings, load_settings
+from shared.platform.tokens import generate_local_keypair, mint_token
+from shared.services.audit_verify import run_anchor, run_verify
+from shared.services.graph_build import rebuild_graph
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -24,9 +30,6 @@ async def _migrate(settings: Settings) -> dict[str, object]:
     from urllib.parse import urlsplit
 
     import asyncpg
-
-    from shared.adapters.graph import build_graph_store
-    from shared.adapters.postgres.migrations import migrate
 
     app_dsn = settings.postgres.dsn.get_secret_value()
     owner_dsn = settings.postgres.owner_dsn.get_secret_value() if settings.postgres.owner_dsn else app_dsn
@@ -51,14 +54,11 @@ def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
 def cmd_dev_keys(args: argparse.Namespace, _: Settings) -> int:
     from pathlib import Path
 
-    from shared.platform.tokens import generate_local_keypair
-
     print(generate_local_keypair(Path(args.directory)))
     return 0
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from shared.platform.tokens import mint_token
 
     print(mint_token(settings, subject=args.subject, roles=args.role, ttl_s=args.ttl))
     return 0
@@ -66,7 +66,6 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute the intervention audit log's hash chain; exit 1 on the first broken link."""
-    from shared.services.audit_verify import run_verify
 
     report = asyncio.run(run_verify(settings, args.expect_head, anchors=not args.no_anchors))
     print(json.dumps(report))
@@ -75,7 +74,6 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit_anchor(_: argparse.Namespace, settings: Settings) -> int:
     """Verify the audit chain and copy its head to the S3 anchor bucket; exit 1 if it does not verify."""
-    from shared.services.audit_verify import run_anchor
 
     result = asyncio.run(run_anchor(settings))
     print(json.dumps(result))
@@ -83,8 +81,6 @@ def cmd_audit_anchor(_: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _graph_rebuild(settings: Settings) -> dict[str, object]:
-    from shared.platform.resources import Needs, open_resources
-    from shared.services.graph_build import rebuild_graph
 
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True)) as r:
         status = await rebuild_graph(

@@ -12,7 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.domain.analysis import DEFAULT_REFUTERS, Estimator, Refuter
+from shared.adapters.causal.design import profile
+from shared.adapters.causal.pandas_engine import run_pandas
+from shared.domain.analysis import DEFAULT_REFUTERS, AnalysisSpec, Estimator, Refuter, SpecProblem, check_against_data
+from shared.domain.outcomes import CsvProblem, parse_outcomes_csv
+from shared.platform.resources import Needs, open_resources
+from shared.services.causal_analysis import store_outcomes
 
 
 def _csv_list(value: str) -> list[str]:
@@ -22,10 +27,6 @@ def _csv_list(value: str) -> list[str]:
 def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
     import pandas as pd
     from pydantic import ValidationError
-
-    from shared.adapters.causal.design import profile
-    from shared.adapters.causal.pandas_engine import run_pandas
-    from shared.domain.analysis import AnalysisSpec, SpecProblem, check_against_data
 
     def fail(field: str, problem: str) -> int:
         print(
@@ -104,10 +105,6 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_import_outcomes(args: argparse.Namespace, settings: Any) -> int:
-    from shared.domain.outcomes import CsvProblem, parse_outcomes_csv
-    from shared.platform.resources import Needs, open_resources
-    from shared.services.causal_analysis import store_outcomes
-
     try:
         with open(args.csv, encoding="utf-8-sig") as fh:
             records = parse_outcomes_csv(fh.read())

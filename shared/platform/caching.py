@@ -17,7 +17,7 @@
 
 Use :func:`cached` under the route decorator::
 
-    @router.get("/v1/graph/stats", response_model=GraphStats)
+    @router.get("/v1/metrics/graph/live", response_model=GraphStats)
     @cached("graph")
     async def graph_stats(request: Request, _: Principal = Depends(require(...))) -> GraphStats: ...
 
@@ -46,6 +46,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
+from shared.platform.auth import ROLE_PERMISSIONS
 from shared.platform.settings import Settings
 
 if TYPE_CHECKING:
@@ -90,8 +91,6 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def scope_of(principal: Principal, per_user: bool = False) -> str:
     """What the body may depend on: the permission set (and the subject for per-user routes)."""
-    from shared.platform.auth import ROLE_PERMISSIONS
-
     perms = sorted({p.value for r in principal.roles for p in ROLE_PERMISSIONS[r]})
     raw = ",".join(perms) + (("|" + principal.subject) if per_user else "")
     return hashlib.sha256(raw.encode()).hexdigest()[:16]

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from shared.platform.errors import dependency_unavailable
+from shared.platform.dependency_errors import dependency_unavailable
 from shared.platform.settings import Settings
 from shared.platform.tracing import current_trace_id
 

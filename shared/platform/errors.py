@@ -17,6 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.adapters.graph.base import GraphStoreError
+from shared.adapters.postgres.pool import PoolExhaustedError
+from shared.platform.dependency_errors import dependency_unavailable
+from shared.platform.error_reporting import report_exception
+
 log = logging.getLogger(__name__)
 
 
@@ -126,10 +131,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     from redis.exceptions import RedisError
 
-    from shared.adapters.graph.base import GraphStoreError
-    from shared.adapters.postgres.pool import PoolExhaustedError
-    from shared.platform.error_reporting import report_exception
-
     async def _store_error(request: Request, exc: Exception) -> JSONResponse:
         report_exception(exc, request)
         if dependency_unavailable(exc):  # a store is down or unreachable: retryable, not a bug
@@ -158,28 +159,3 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         report_exception(exc, request)
         return JSONResponse(error_payload("internal_error", "internal error"), status_code=500)
-
-
-def dependency_unavailable(exc: BaseException) -> bool:
-    """True when ``exc`` (or what it wraps) says a store could not be reached, not that a query was wrong."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    kinds: tuple[type[BaseException], ...] = (
-        ConnectionError,  # refused, reset (OSError family)
-        TimeoutError,
-        RedisConnectionError,
-        RedisTimeoutError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.exceptions.ConnectionDoesNotExistError,
-        asyncpg.exceptions.TooManyConnectionsError,
-    )
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kinds):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False

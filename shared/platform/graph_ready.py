@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from shared.adapters.graph_build_status import read_status
 from shared.platform.errors import ApiError
-from shared.services.graph_build import read_status
 
 
 async def require_graph_ready(request: Request) -> None:

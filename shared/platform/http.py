@@ -28,10 +28,12 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
+from shared.platform.caching import CACHED_MARK, ResponseCache
 from shared.platform.docs import install_docs
 from shared.platform.error_reporting import init_error_reporting
 from shared.platform.errors import ErrorResponse, install_error_handlers
 from shared.platform.logs import configure_logging
+from shared.platform.middleware import BodyLimitMiddleware, RateLimitHeadersMiddleware
 from shared.platform.observability import (
     HttpMetrics,
     PoolCollector,
@@ -40,6 +42,7 @@ from shared.platform.observability import (
     run_scrape_hooks,
     scrape_hooks_for,
 )
+from shared.platform.ratelimit import RateLimiter
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import TokenVerifier
@@ -188,8 +191,6 @@ def scalar_query_names(dependant: Any) -> frozenset[str]:
 
 def document_routes(app: FastAPI) -> None:
     """Add the error responses each route can really produce, and its permission, to the OpenAPI."""
-    from shared.platform.caching import CACHED_MARK
-
     for route in _original_api_routes(app.routes):
         statuses: list[int] = []
         permission = route_permission(route)
@@ -281,9 +282,6 @@ def create_app(
     description: str = "",
 ) -> FastAPI:
     """Build an HTTP function. Nothing connects until the lifespan starts."""
-    from shared.platform.caching import ResponseCache
-    from shared.platform.middleware import BodyLimitMiddleware, RateLimitHeadersMiddleware
-    from shared.platform.ratelimit import RateLimiter
 
     settings = settings or load_settings()
     if settings.ratelimit.enabled or settings.cache.enabled:

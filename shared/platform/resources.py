@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.graph import build_graph_store
 from shared.adapters.graph.base import GraphStore
+from shared.adapters.objects import build_s3
 from shared.adapters.pool_stats import PoolStats
 from shared.adapters.postgres.pool import PgPool
 from shared.adapters.redis_pool import build_redis, redis_stats
+from shared.platform.errors import ApiError
 from shared.platform.settings import Settings
-from shared.platform.tracing import temporal_interceptors
+from shared.platform.temporal_connection import connect_temporal
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -63,8 +65,6 @@ class Resources:
     def graph(self) -> GraphStore:
         if self._graph is None:
             if self.needs.graph:  # down at start-up; readiness reconnects
-                from shared.platform.errors import ApiError
-
                 raise ApiError(503, "unavailable", "the graph store is unavailable", headers={"Retry-After": "5"})
             raise RuntimeError("this function was not given a graph store")
         return self._graph
@@ -91,9 +91,7 @@ class Resources:
         """Connect on first use, so a function starts serving even while Temporal is down."""
         async with self._temporal_lock:
             if self._temporal is None:
-                from shared.adapters.temporal_client import connect
-
-                self._temporal = await connect(self.settings, interceptors=temporal_interceptors(self.settings))
+                self._temporal = await connect_temporal(self.settings)
             return self._temporal
 
     def pool_stats(self) -> list[PoolStats]:
@@ -208,8 +206,6 @@ async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Reso
                 acquire_timeout_s=settings.postgres.acquire_timeout_s,
             )
         if needs.s3:
-            from shared.adapters.objects import build_s3
-
             res._s3 = build_s3(settings)
         yield res
     finally:

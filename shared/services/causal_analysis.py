@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.causal import AnalysisCancelled
+from shared.adapters.causal.pandas_engine import run_pandas
+from shared.adapters.causal.spark_design import read_panel, spark_session
+from shared.adapters.causal.spark_engine import run_spark
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.adapters.postgres.panel import fetch_panel, panel_sql, profile_panel
 from shared.domain.analysis import AnalysisSpec, DataProfile, Engine, check_against_data, check_engine, choose_engine
@@ -167,8 +170,6 @@ async def compute(
     state.update(f"load:{engine.value}", 0.0)
     started = time.perf_counter()
     if engine is Engine.PANDAS:
-        from shared.adapters.causal.pandas_engine import run_pandas
-
         async with resources.pg.acquire(timeout_s=None) as conn:
             frame = await fetch_panel(conn, spec)
         result = await asyncio.to_thread(
@@ -212,9 +213,6 @@ def _sha256(text: str) -> str:
 
 
 def _run_on_spark(settings: Settings, spec: AnalysisSpec, state: ProgressState, reason: str) -> AnalysisResult:
-    from shared.adapters.causal.spark_design import read_panel, spark_session
-    from shared.adapters.causal.spark_engine import run_spark
-
     spark = spark_session(settings)
     panel = read_panel(spark, settings, panel_sql(spec))
     return run_spark(panel, spec, progress=state.update, should_stop=state.stop.is_set, engine_reason=reason)

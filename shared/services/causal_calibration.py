@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.adapters.causal.pandas_engine import run_pandas
 from shared.domain.analysis import AnalysisSpec, Estimator
+from shared.domain.synthetic_org import generate_org
 
 # Moderate team confounding and persistent person habits: the realistic default of the study.
 _BASE: dict[str, Any] = {"load_on_treatment": 1.0, "load_on_outcome": -1.0, "person_effect": 0.5}
@@ -69,8 +71,6 @@ def run_study(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run every scenario for ``seeds`` seeds; ``scale`` shrinks the number of people (suite subset)."""
-    from shared.adapters.causal.pandas_engine import run_pandas
-    from shared.domain.synthetic_org import generate_org
 
     started = time.perf_counter()
     table: dict[str, dict[str, Any]] = {}

@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from shared.adapters.graph.cypher import DELETE_PERSON
 from shared.adapters.objects import delete_object
-from shared.adapters.postgres.erasure_store import ErasureStore
+from shared.adapters.postgres.erasure_store import ErasureRow, ErasureStore
 from shared.adapters.postgres.exports_store import ExportsStore
 from shared.adapters.postgres.window_ledger import ledger_span
 from shared.domain.periods import period_at
@@ -192,3 +192,8 @@ async def start_erasure(resources: Resources, person: str, requested_by: str) ->
     client = await resources.temporal()
     await erasure_client.start(client, resources.settings.temporal.task_queue, erasure_id)
     return erasure_id, True
+
+
+async def get_erasure(resources: Resources, erasure_id: str) -> ErasureRow | None:
+    """One erasure's status and per-step report (counts only)."""
+    return await ErasureStore(resources.pg).get(erasure_id)

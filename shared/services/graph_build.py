@@ -13,55 +13,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as aioredis
 
 from shared.adapters.graph.base import GraphStore, PersonRow, TieRow
+from shared.adapters.graph_build_status import BuildStatus, read_status
 from shared.adapters.postgres.ledger import count_totals, iter_totals
 from shared.adapters.postgres.pool import PgPool
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from workflows.graph_rebuild import client as rebuild_client
 
+__all__ = ["BuildStatus", "read_status", "rebuild_graph", "start_rebuild"]
+
 CHUNK = 5_000
 Heartbeat = Callable[[dict[str, Any]], Awaitable[None] | None]
-
-
-@dataclass(frozen=True)
-class BuildStatus:
-    state: str  # building | ready | failed | unknown
-    done: int = 0
-    total: int = 0
-    percent: float = 0.0
-    eta_s: float | None = None
-    started_at: float | None = None
-    error: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.state in ("ready", "unknown")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-async def read_status(redis: aioredis.Redis, settings: Settings) -> BuildStatus:
-    raw = await redis.hgetall(settings.graph.build_key)
-    if not raw:
-        return BuildStatus(state="unknown")
-    f = {_text(k): _text(v) for k, v in raw.items()}
-    return BuildStatus(
-        state=f.get("state", "unknown"),
-        done=int(f.get("done", 0)),
-        total=int(f.get("total", 0)),
-        percent=float(f.get("percent", 0.0)),
-        eta_s=float(f["eta_s"]) if f.get("eta_s") else None,
-        started_at=float(f["started_at"]) if f.get("started_at") else None,
-        error=f.get("error") or None,
-    )
 
 
 async def rebuild_graph(

@@ -22,6 +22,7 @@ from typing import Any
 
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import GraphStore, MetricRow
+from shared.adapters.igraph_compute import compute_structural
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.betweenness import BetweennessPlan, available_capacity, normalise_betweenness, plan_betweenness
 from shared.domain.metrics import (
@@ -35,6 +36,7 @@ from shared.domain.metrics import (
     skip_reason,
 )
 from shared.domain.team_metrics import graph_summary, team_summaries, top_bridges
+from shared.platform.caching import invalidate
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 
@@ -75,8 +77,6 @@ class ComputeOutcome:
 
 def compute_metrics(g: IndexedGraph, defs: MetricDefinitions, window: dict[str, WindowMeasures]) -> ComputeOutcome:
     """CPU-bound part (run in a thread): igraph for paths and triangles, pure code for the rest."""
-    from shared.adapters.igraph_compute import compute_structural
-
     plan = plan_betweenness(
         g.n,
         defs.exact_max_nodes,
@@ -203,8 +203,6 @@ async def held(lock: Any, ttl_s: float) -> AsyncIterator[None]:
 
 async def _drop_cached_reads(resources: Resources) -> None:
     """New metrics: cached API reads of metrics and graph figures are stale (shared/platform/caching.py)."""
-    from shared.platform.caching import invalidate
-
     try:
         await invalidate(resources, ["metrics:*", "graph:*"])
     except Exception as exc:  # noqa: BLE001 - the TTL still bounds staleness; never fail the refresh

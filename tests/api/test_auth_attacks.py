@@ -22,7 +22,7 @@ from shared.platform.http import iter_routes, route_permission
 from shared.platform.settings import Settings
 from tests.api.conftest import Mint, bearer, build_test_app, running
 
-GUARDED = "/v1/graph/stats"  # analyst may read it (live totals over everyone: not a viewer view)
+GUARDED = "/v1/metrics/graph/live"  # analyst may read it (live totals over everyone: not a viewer view)
 
 
 def _b64(data: bytes) -> str:
@@ -198,7 +198,7 @@ async def test_auth_failures_are_logged_without_token_and_counted(
     forbidden = mint("viewer")
     with caplog.at_level(logging.WARNING, logger="shared.platform.auth"):
         assert (await dev_client.get(GUARDED, headers=bearer(expired))).status_code == 401
-        assert (await dev_client.get("/v1/employees/p-1/metrics", headers=bearer(forbidden))).status_code == 403
+        assert (await dev_client.get("/v1/metrics/employees/p-1", headers=bearer(forbidden))).status_code == 403
     text = caplog.text
     assert "reason=expired" in text and "reason=forbidden" in text
     for token in (expired, forbidden):

@@ -41,10 +41,10 @@ async def test_miss_hit_etag_304_and_invalidation(
 ) -> None:
     await resources.graph.upsert_people([PersonRow(id="cache-p1", version=1, team="t1", out_weight=2.0)])
     token = bearer(mint("analyst"))
-    path = "/v1/employees/cache-p1/metrics"
+    path = "/v1/metrics/employees/cache-p1"
     first = await dev_client.get(path, headers=token)
     assert first.status_code == 200 and first.headers["x-cache"] == "MISS"
-    assert first.json()["metrics"]["team"] == "t1"
+    assert first.json()["team"] == "t1"
     second = await dev_client.get(path, headers=token)
     assert second.headers["x-cache"] == "HIT"
     assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
@@ -57,7 +57,7 @@ async def test_miss_hit_etag_304_and_invalidation(
     # the graph changes; the ingest path calls invalidate(); the next read is fresh
     await resources.graph.upsert_people([PersonRow(id="cache-p1", version=2, team="t2", out_weight=3.0)])
     still_cached = await dev_client.get(path, headers=token)
-    assert still_cached.json()["metrics"]["team"] == "t1"
+    assert still_cached.json()["team"] == "t1"
     app_settings: Settings = dev_client.app.state.settings  # type: ignore[attr-defined]
     holder = type("Holder", (), {"settings": app_settings, "redis": resources.redis})()
     removed = await invalidate(holder, ["metrics:*"])
@@ -67,7 +67,7 @@ async def test_miss_hit_etag_304_and_invalidation(
         if fresh.headers["x-cache"] == "MISS":
             break
         await asyncio.sleep(0.02)
-    assert fresh.headers["x-cache"] == "MISS" and fresh.json()["metrics"]["team"] == "t2"
+    assert fresh.headers["x-cache"] == "MISS" and fresh.json()["team"] == "t2"
     assert fresh.headers["etag"] != first.headers["etag"]
     # the old ETag no longer matches: 200 with the new body, not 304
     assert (await dev_client.get(path, headers={**token, "If-None-Match": first.headers["etag"]})).status_code == 200
@@ -80,10 +80,12 @@ async def test_cache_is_scoped_by_permissions(dev_client: httpx.AsyncClient, min
     settings: Settings = dev_client.app.state.settings  # type: ignore[attr-defined]
     holder = type("Holder", (), {"settings": settings, "redis": dev_client.app.state.resources.redis})()  # type: ignore[attr-defined]
     await invalidate(holder, ["graph:*"])
-    analyst = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst")))
-    admin = await dev_client.get("/v1/graph/stats", headers=bearer(mint("admin")))
+    analyst = await dev_client.get("/v1/metrics/graph/live", headers=bearer(mint("analyst")))
+    admin = await dev_client.get("/v1/metrics/graph/live", headers=bearer(mint("admin")))
     assert analyst.headers["x-cache"] == "MISS" and admin.headers["x-cache"] == "MISS"
-    analyst_again = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject="another-analyst")))
+    analyst_again = await dev_client.get(
+        "/v1/metrics/graph/live", headers=bearer(mint("analyst", subject="another-analyst"))
+    )
     assert analyst_again.headers["x-cache"] == "HIT"
     keys = [k for k in cache.l1 if ":graph:" in k]
     assert len(keys) == 2 and len({k.split(":")[-2] for k in keys}) == 2

@@ -121,7 +121,7 @@ async def test_http_429_headers_and_per_endpoint_counts(api_settings: Settings, 
     )
     async with running(build_test_app(s)) as client:
         token = bearer(mint("analyst", subject="eve"))
-        responses = [await client.get("/v1/graph/stats", headers=token) for _ in range(4)]
+        responses = [await client.get("/v1/metrics/graph/live", headers=token) for _ in range(4)]
         assert [r.status_code for r in responses] == [200, 200, 200, 429]
         assert [r.headers["ratelimit-remaining"] for r in responses] == ["2", "1", "0", "0"]
         assert all(r.headers["ratelimit-limit"] == "3" for r in responses)
@@ -130,10 +130,10 @@ async def test_http_429_headers_and_per_endpoint_counts(api_settings: Settings, 
         assert limited.json()["error"]["code"] == "rate_limited"
         # a premium subject is not limited at 3
         premium = bearer(mint("analyst", subject="frank", tier="premium"))
-        codes = [(await client.get("/v1/graph/stats", headers=premium)).status_code for _ in range(5)]
+        codes = [(await client.get("/v1/metrics/graph/live", headers=premium)).status_code for _ in range(5)]
         assert codes == [200] * 5
         metrics = (await client.get("/metrics")).text
-        series = 'co_ratelimit_requests_total{endpoint="GET /v1/graph/stats",outcome="%s",rate_class="read"}'
+        series = 'co_ratelimit_requests_total{endpoint="GET /v1/metrics/graph/live",outcome="%s",rate_class="read"}'
         assert f"{series % 'limited'} 1.0" in metrics
         assert f"{series % 'allowed'} 8.0" in metrics
 
@@ -193,8 +193,10 @@ async def test_unauthenticated_requests_are_limited_per_ip(api_settings: Setting
         }
     )
     async with running(build_test_app(s)) as client:  # every request comes from 10.1.2.3
-        codes = [(await client.get("/v1/graph/stats", headers=bearer("junk"))).status_code for _ in range(6)]
+        codes = [(await client.get("/v1/metrics/graph/live", headers=bearer("junk"))).status_code for _ in range(6)]
         assert codes == [401, 401, 401, 401, 429, 429]
         # a valid token is limited per user, not by the address the junk came from
-        assert (await client.get("/v1/graph/stats", headers=bearer(mint("analyst", subject="ok")))).status_code == 200
+        assert (
+            await client.get("/v1/metrics/graph/live", headers=bearer(mint("analyst", subject="ok")))
+        ).status_code == 200
         assert isinstance(client, httpx.AsyncClient)

@@ -65,14 +65,14 @@ async def test_commit_publishes_changes_and_invalidates_cached_reads(
     await pubsub.subscribe(scoped.graph.changed_channel)
     try:
         with serve("functions.query_api.main:app", env) as base:
-            first = httpx.get(base + "/v1/graph/stats", headers=headers)
-            again = httpx.get(base + "/v1/graph/stats", headers=headers)
+            first = httpx.get(base + "/v1/metrics/graph/live", headers=headers)
+            again = httpx.get(base + "/v1/metrics/graph/live", headers=headers)
             assert (first.headers["x-cache"], again.headers["x-cache"]) == ("MISS", "HIT")
             Sink.received.clear()
             await accept_events(scoped, resources.redis, events[200:])
             while await updater.step():
                 pass
-            fresh = httpx.get(base + "/v1/graph/stats", headers=headers)
+            fresh = httpx.get(base + "/v1/metrics/graph/live", headers=headers)
             assert fresh.headers["x-cache"] == "MISS"
             assert fresh.json()["ties"] > first.json()["ties"]
         message = None

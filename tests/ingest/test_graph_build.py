@@ -48,7 +48,7 @@ async def test_rebuild_restores_the_projection_and_reports_progress(
     with serve("functions.query_api.main:app", env) as base:
 
         async def heartbeat(progress: dict[str, Any]) -> None:
-            r = httpx.get(base + "/v1/graph/stats", headers={"Authorization": f"Bearer {token}"})
+            r = httpx.get(base + "/v1/metrics/graph/live", headers={"Authorization": f"Bearer {token}"})
             seen.append(
                 {
                     "progress": dict(progress),
@@ -59,7 +59,7 @@ async def test_rebuild_restores_the_projection_and_reports_progress(
             )
 
         status = await rebuild_graph(scoped, resources.redis, resources.pg, graph, heartbeat=heartbeat)
-        after = httpx.get(base + "/v1/graph/stats", headers={"Authorization": f"Bearer {token}"})
+        after = httpx.get(base + "/v1/metrics/graph/live", headers={"Authorization": f"Bearer {token}"})
 
     assert status.state == "ready" and status.done == status.total > 0
     assert len(seen) >= 2, "a 12k-event ledger is built in several chunks"

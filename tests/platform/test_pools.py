@@ -100,12 +100,15 @@ async def test_two_api_processes_answer_identically(settings: Settings, resource
     env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph.name)
     headers = {"Authorization": f"Bearer {mint_token(scoped, subject='a', roles=['analyst'])}"}
     try:
-        with serve("functions.query_api.main:app", env) as first, serve("functions.query_api.main:app", env) as second:
-            for path in ("/v1/graph/stats", "/v1/employees/p_b/metrics", "/v1/employees/p_zz/metrics"):
+        with (
+            serve("functions.metrics_api.main:app", env) as first,
+            serve("functions.metrics_api.main:app", env) as second,
+        ):
+            for path in ("/v1/metrics/graph/live", "/v1/metrics/employees/p_b", "/v1/metrics/employees/p_zz"):
                 a = httpx.get(first + path, headers=headers)
                 b = httpx.get(second + path, headers=headers)
                 assert (a.status_code, a.json()) == (b.status_code, b.json()), path
-            stats = httpx.get(first + "/v1/graph/stats", headers=headers).json()
+            stats = httpx.get(first + "/v1/metrics/graph/live", headers=headers).json()
             assert stats == {"people": 3, "ties": 2, "total_weight": 7.0}
     finally:
         await graph.clear()

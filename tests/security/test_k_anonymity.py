@@ -2,7 +2,7 @@
 
 Property-based (hypothesis), over generated organisations and team histories. The viewer's
 whole view is what the endpoints it may call return (`/v1/metrics/teams`, `/v1/metrics/graph`,
-`/v1/metrics/teams/{team}/history`; `/v1/graph/stats` now needs the analyst role): the same
+`/v1/metrics/teams/{team}/history`; `/v1/metrics/graph/live` now needs the analyst role): the same
 functions the routes and the refresh call build it here.
 
 Organisations: the proof is by indistinguishability. For every generated organisation a twin

@@ -26,9 +26,9 @@ async def test_a_premium_user_cannot_starve_others_behind_the_same_address(
     )
     async with running(build_test_app(s)) as client:
         heavy = bearer(mint("analyst", subject="heavy", tier="premium"))
-        codes = [(await client.get("/v1/graph/stats", headers=heavy)).status_code for _ in range(21)]
+        codes = [(await client.get("/v1/metrics/graph/live", headers=heavy)).status_code for _ in range(21)]
         assert codes.count(200) == 20 and codes[-1] == 429  # its own budget: 5 x 4
         for i in range(3):  # colleagues behind the same address still get their whole budget
             colleague = bearer(mint("analyst", subject=f"colleague-{i}"))
-            got = [(await client.get("/v1/graph/stats", headers=colleague)).status_code for _ in range(4)]
+            got = [(await client.get("/v1/metrics/graph/live", headers=colleague)).status_code for _ in range(4)]
             assert got == [200, 200, 200, 200], (i, got)

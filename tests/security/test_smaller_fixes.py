@@ -89,11 +89,11 @@ async def test_query_api_authenticates_before_revealing_the_graph_build(
     key = api_settings.graph.build_key
     await resources.redis.hset(key, mapping={"state": "building", "done": "10", "total": "100"})
     try:
-        anonymous = await dev_client.get("/v1/graph/stats")  # type: ignore[attr-defined]
+        anonymous = await dev_client.get("/v1/metrics/graph/live")  # type: ignore[attr-defined]
         assert anonymous.status_code == 401 and "building" not in anonymous.text
-        viewer = await dev_client.get("/v1/graph/stats", headers=bearer(mint("viewer")))  # type: ignore[attr-defined]
+        viewer = await dev_client.get("/v1/metrics/graph/live", headers=bearer(mint("viewer")))  # type: ignore[attr-defined]
         assert viewer.status_code == 403
-        analyst = await dev_client.get("/v1/graph/stats", headers=bearer(mint("analyst")))  # type: ignore[attr-defined]
+        analyst = await dev_client.get("/v1/metrics/graph/live", headers=bearer(mint("analyst")))  # type: ignore[attr-defined]
         assert analyst.status_code == 503 and analyst.json()["error"]["code"] == "graph_not_ready"
     finally:
         await resources.redis.delete(key)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from shared.adapters.connectors.base import Connector, GuardedConnector
 from shared.adapters.connectors.breaker import BreakerConfig, BreakerRegistry
+from shared.adapters.connectors.simulator import SimulatorConnector
+from shared.adapters.connectors.webhook import WebhookConnector
 from shared.platform.settings import Settings
 
 
@@ -21,8 +23,6 @@ def build_connector(settings: Settings, breakers: BreakerRegistry) -> GuardedCon
     """The configured connector, wrapped in its service's breaker."""
     inner: Connector
     if settings.interventions.connector == "webhook":
-        from shared.adapters.connectors.webhook import WebhookConnector
-
         if not settings.interventions.webhook_url or settings.interventions.webhook_secret is None:
             raise RuntimeError("connector=webhook needs CO_WEBHOOK_URL and CO_WEBHOOK_SECRET")
         inner = WebhookConnector(
@@ -31,7 +31,5 @@ def build_connector(settings: Settings, breakers: BreakerRegistry) -> GuardedCon
             settings.interventions.connector_timeout_s,
         )
     else:
-        from shared.adapters.connectors.simulator import SimulatorConnector
-
         inner = SimulatorConnector(settings.interventions.simulator_url, settings.interventions.connector_timeout_s)
     return GuardedConnector(inner, breakers.get(inner.name))

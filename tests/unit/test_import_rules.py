@@ -1,0 +1,62 @@
+"""The layer rules (docs/architecture.md): import-linter's contracts (pyproject.toml) hold, and no
+module imports a project module inside a function body, which is how package cycles hide.
+
+The exception: the graph backends' drivers (neo4j, falkordb) load only for the backend in use.
+dowhy, pyspark, igraph and pandas are imported lazily inside the project's own modules that
+use them (those modules themselves import at module level like any other).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("shared", "functions", "workflows")
+# (file, imported module): a driver imported only when its backend is configured
+ALLOWED_IN_FUNCTIONS = {
+    ("shared/adapters/graph/__init__.py", "shared.adapters.graph.neo4j_store"),
+    ("shared/adapters/graph/__init__.py", "shared.adapters.graph.falkordb_store"),
+}
+
+
+def imports_inside_functions(source: str) -> list[tuple[int, str]]:
+    """(line, module) of every project-internal import statement inside a function body."""
+    found: list[tuple[int, str]] = []
+    for fn in ast.walk(ast.parse(source)):
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            found += [(node.lineno, n) for n in names if n.split(".")[0] in PACKAGES]
+    return found
+
+
+def test_no_project_import_inside_a_function() -> None:
+    offenders = [
+        f"{path}:{line}: {module}"
+        for package in PACKAGES
+        for file in sorted((ROOT / package).rglob("*.py"))
+        for path in [file.relative_to(ROOT).as_posix()]
+        for line, module in imports_inside_functions(file.read_text())
+        if (path, module) not in ALLOWED_IN_FUNCTIONS
+    ]
+    assert offenders == [], "move these imports to the top of their modules:\n" + "\n".join(offenders)
+
+
+def test_the_check_sees_a_hidden_import() -> None:
+    source = "import os\n\ndef f():\n    import json\n    from shared.services import ingest\n    return ingest\n"
+    assert imports_inside_functions(source) == [(5, "shared.services")]
+
+
+def test_import_linter_contracts_hold() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
