@@ -157,7 +157,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 ]
                 uncached, uncached_wall, uncached_wrong = await run_phase(clients, uncached_paths, "MISS", args.think_s)
                 # saturation (no think time): what this machine sustains, and the HTTP stack alone
-                sat, sat_wall, _ = await run_phase(clients, [["/v1/metrics/graph/live"] * 20 for _ in clients], "HIT", 0)
+                sat, sat_wall, _ = await run_phase(
+                    clients, [["/v1/metrics/graph/live"] * 20 for _ in clients], "HIT", 0
+                )
                 live, live_wall, _ = await run_phase(clients, [["/health/live"] * 20 for _ in clients], None, 0)
             finally:
                 await asyncio.gather(*(c.aclose() for c in clients))

@@ -1,17 +1,19 @@
 """The graph read paths of earlier releases, now served by the metrics API (one set of reads).
 
 Each old path answers ``308 Permanent Redirect`` to its replacement for one release, keeping the
-query string; the replacement applies the same authentication and permission as before (an
-anonymous caller following the redirect gets 401 there). Removed in the release after
-(docs/api.md, "Moved endpoints").
+query string. The redirect itself still demands the permission the old path had (401 for an
+anonymous caller, 403 for a viewer, before any redirect), and so does the replacement. Removed in
+the release after (docs/api.md, "Moved endpoints").
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse
+
+from shared.platform.auth import Permission, Principal, require
 
 router = APIRouter(prefix="/v1", tags=["graph"])
 
@@ -29,12 +31,16 @@ def moved_to(request: Request, target: str) -> RedirectResponse:
 
 
 @router.get("/graph/stats", status_code=308, deprecated=True, response_class=RedirectResponse)
-async def graph_stats(request: Request) -> RedirectResponse:
+async def graph_stats(
+    request: Request, _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS))
+) -> RedirectResponse:
     """Moved to ``GET /v1/metrics/graph/live`` (same body, same analyst permission)."""
     return moved_to(request, "/v1/metrics/graph/live")
 
 
 @router.get("/employees/{person_id}/metrics", status_code=308, deprecated=True, response_class=RedirectResponse)
-async def employee_metrics(person_id: PersonId, request: Request) -> RedirectResponse:
+async def employee_metrics(
+    person_id: PersonId, request: Request, _: Principal = Depends(require(Permission.READ_INDIVIDUAL_METRICS))
+) -> RedirectResponse:
     """Moved to ``GET /v1/metrics/employees/{id}`` (typed fields instead of a ``metrics`` map)."""
     return moved_to(request, f"/v1/metrics/employees/{person_id}")

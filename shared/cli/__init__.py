@@ -12,8 +12,6 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from shared.adapters.graph import build_graph_store
-from shared.adapters.postgres.migrations import migrate
 from shared.cli.causal import add_causal_commands
 from shared.cli.privacy import add_privacy_commands
 from shared.platform.resources import Needs, open_resources
@@ -21,33 +19,13 @@ from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import generate_local_keypair, mint_token
 from shared.services.audit_verify import run_anchor, run_verify
 from shared.services.graph_build import rebuild_graph
+from shared.services.schema import migrate_all
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-async def _migrate(settings: Settings) -> dict[str, object]:
-    """Migrate as the owner role (CO_PG_OWNER_DSN) and grant the application role (CO_PG_DSN's user)."""
-    from urllib.parse import urlsplit
-
-    import asyncpg
-
-    app_dsn = settings.postgres.dsn.get_secret_value()
-    owner_dsn = settings.postgres.owner_dsn.get_secret_value() if settings.postgres.owner_dsn else app_dsn
-    conn = await asyncpg.connect(owner_dsn)
-    try:
-        applied = await migrate(conn, app_role=urlsplit(app_dsn).username)
-    finally:
-        await conn.close()
-    graph = build_graph_store(settings)
-    try:
-        await graph.ensure_schema()
-    finally:
-        await graph.close()
-    return {"postgres_applied": applied, "graph_schema": "ok"}
-
-
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
-    print(json.dumps(asyncio.run(_migrate(settings))))
+    print(json.dumps(asyncio.run(migrate_all(settings))))
     return 0
 
 
@@ -59,14 +37,12 @@ def cmd_dev_keys(args: argparse.Namespace, _: Settings) -> int:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-
     print(mint_token(settings, subject=args.subject, roles=args.role, ttl_s=args.ttl))
     return 0
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute the intervention audit log's hash chain; exit 1 on the first broken link."""
-
     report = asyncio.run(run_verify(settings, args.expect_head, anchors=not args.no_anchors))
     print(json.dumps(report))
     return 0 if report["ok"] else 1
@@ -74,14 +50,12 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit_anchor(_: argparse.Namespace, settings: Settings) -> int:
     """Verify the audit chain and copy its head to the S3 anchor bucket; exit 1 if it does not verify."""
-
     result = asyncio.run(run_anchor(settings))
     print(json.dumps(result))
     return 0 if result["verify"]["ok"] else 1
 
 
 async def _graph_rebuild(settings: Settings) -> dict[str, object]:
-
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True)) as r:
         status = await rebuild_graph(
             settings, r.redis, r.pg, r.graph, heartbeat=lambda p: print(json.dumps(p), file=sys.stderr)

@@ -12,12 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.causal.design import profile
-from shared.adapters.causal.pandas_engine import run_pandas
-from shared.domain.analysis import DEFAULT_REFUTERS, AnalysisSpec, Estimator, Refuter, SpecProblem, check_against_data
+from shared.domain.analysis import DEFAULT_REFUTERS, AnalysisSpec, Estimator, Refuter, SpecProblem
 from shared.domain.outcomes import CsvProblem, parse_outcomes_csv
 from shared.platform.resources import Needs, open_resources
 from shared.services.causal_analysis import store_outcomes
+from shared.services.causal_local import analyze_frame
 
 
 def _csv_list(value: str) -> list[str]:
@@ -70,10 +69,9 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
     except (OSError, ValueError) as exc:
         return fail("csv", f"cannot read the CSV: {exc}")
     try:
-        check_against_data(spec, profile(frame, spec), settings.causal.min_rows)
+        result = analyze_frame(frame, spec, settings.causal.min_rows, "command line: in-process pandas")
     except SpecProblem as exc:
         return fail(exc.field, exc.reason)
-    result = run_pandas(frame, spec, engine_reason="command line: in-process pandas")
     out = result.model_dump(mode="json")
     keys = [
         "effect",
