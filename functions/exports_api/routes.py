@@ -131,11 +131,11 @@ async def export_link(
     export = await _own(request, principal, export_id)
     if export.status != "succeeded" or export.deleted_at is not None:
         raise ApiError(409, "conflict", f"the export is {export.status}; no file to link to")
-    seconds = link_expiry(expires_in_s, res.settings.export_link_default_s)
+    seconds = link_expiry(expires_in_s, res.settings.exports.link_default_s)
     url, expires_at = await asyncio.to_thread(issue_link, res, export, seconds)
     await data_audit.record(
         res.pg,
-        res.settings.audit_key,
+        res.settings.audit.key,
         event="export.link_issued",
         actor=principal.subject,
         subject=f"export:{export.id}",

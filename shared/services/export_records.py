@@ -31,7 +31,7 @@ async def cancel(resources: Resources, export: ExportRow, actor: str) -> ExportR
         pass
     await data_audit.record(
         resources.pg,
-        resources.settings.audit_key,
+        resources.settings.audit.key,
         event="export.cancelled",
         actor=actor,
         subject=f"export:{export.id}",

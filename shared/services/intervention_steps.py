@@ -77,8 +77,8 @@ class InterventionSteps:
         baseline: dict[str, float] = {}
         if metric:
             baseline = await self.outcomes.read_outcome(metric, people, teams)
-        summary = group_summary(baseline, self.settings.min_group_size)
-        return pre_states, summary, seal(baseline, self.settings.pseudonymisation_key)
+        summary = group_summary(baseline, self.settings.privacy.min_group_size)
+        return pre_states, summary, seal(baseline, self.settings.privacy.pseudonymisation_key)
 
     async def apply(self, action: dict[str, Any], key: str) -> dict[str, Any]:
         return await self.connector.apply(Action.from_dict(action), key)
@@ -92,11 +92,11 @@ class InterventionSteps:
         entry = CATALOGUE[InterventionType(type_)]
         after = await self.outcomes.read_outcome(entry.outcome_metric, people, teams)
         try:
-            opened = unseal(sealed_baseline, self.settings.pseudonymisation_key)
+            opened = unseal(sealed_baseline, self.settings.privacy.pseudonymisation_key)
         except ValueError as exc:
             raise SealBroken(str(exc)) from exc
         baseline = {str(k): float(v) for k, v in opened.items()}
-        return outcome_record(entry, baseline, after, self.settings.min_group_size)
+        return outcome_record(entry, baseline, after, self.settings.privacy.min_group_size)
 
     def alert(self, source: str, message: str, details: dict[str, Any]) -> None:
         self.alerts.raise_alert(source, message, details)
@@ -112,5 +112,7 @@ def steps_for(settings: Settings, audit: AuditStore) -> InterventionSteps:
     breakers = breaker_registry(settings)
     registry.register(BreakerCollector(breakers))
     connector = build_connector(settings, breakers)
-    outcomes: OutcomeSource | None = PgOutcomeSource(audit.pg) if settings.outcome_source == "postgres" else None
+    outcomes: OutcomeSource | None = (
+        PgOutcomeSource(audit.pg) if settings.interventions.outcome_source == "postgres" else None
+    )
     return InterventionSteps(settings, audit, connector, breakers, AlertSink(settings, registry), registry, outcomes)

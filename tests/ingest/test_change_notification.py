@@ -64,7 +64,7 @@ async def test_commit_publishes_changes_and_invalidates_cached_reads(
     pubsub = resources.redis.pubsub()
     await pubsub.subscribe(scoped.graph.changed_channel)
     try:
-        with serve("functions.query_api.main:app", env) as base:
+        with serve("functions.metrics_api.main:app", env) as base:
             first = httpx.get(base + "/v1/metrics/graph/live", headers=headers)
             again = httpx.get(base + "/v1/metrics/graph/live", headers=headers)
             assert (first.headers["x-cache"], again.headers["x-cache"]) == ("MISS", "HIT")

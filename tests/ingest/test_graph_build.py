@@ -45,7 +45,7 @@ async def test_rebuild_restores_the_projection_and_reports_progress(
     token = mint_token(scoped, subject="analyst", roles=["analyst"])
     seen: list[dict[str, Any]] = []
     env = settings_env(scoped, CO_GRAPH_NAME=scoped.graph.name, CO_GRAPH_BUILD_KEY=scoped.graph.build_key)
-    with serve("functions.query_api.main:app", env) as base:
+    with serve("functions.metrics_api.main:app", env) as base:
 
         async def heartbeat(progress: dict[str, Any]) -> None:
             r = httpx.get(base + "/v1/metrics/graph/live", headers={"Authorization": f"Bearer {token}"})

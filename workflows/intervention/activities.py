@@ -119,4 +119,4 @@ def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
 
 def build_activities(resources: Resources) -> list[Callable[..., Any]]:
     """What worker.py registers: the contract's activities over the worker's resources."""
-    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit_key)).all()
+    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit.key)).all()
