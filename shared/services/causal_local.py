@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from shared.adapters.causal.design import profile
 from shared.adapters.causal.pandas_engine import run_pandas
-from shared.domain.analysis import AnalysisResult, AnalysisSpec, check_against_data
+from shared.domain.analysis import AnalysisSpec, check_against_data
+from shared.domain.causal_verdict import AnalysisResult
 
 if TYPE_CHECKING:
     import pandas as pd
