@@ -13,7 +13,6 @@ from typing import Any
 
 from temporalio import activity
 
-from shared.domain.intervention_status import InterventionStatus
 from shared.domain.roles import Permission, roles_with
 
 WORKFLOW_NAME = "InterventionWorkflow"
@@ -144,11 +143,6 @@ class CycleRequest:
     intervention_task_queue: str | None = None
     max_attempts: int = 3
     initial_retry_s: float = 30.0
-
-
-def snapshot_status(snapshot: dict[str, Any]) -> InterventionStatus:
-    """The status of a workflow's ``snapshot`` query answer."""
-    return InterventionStatus(snapshot["status"])
 
 
 class InterventionActivityContract:
