@@ -4,13 +4,20 @@ session database) and their own Temporal task queue."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 from pydantic import SecretStr
 
 from shared.adapters.postgres.databases import scratch_database
+from shared.domain.analysis import Window
+from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
+from shared.services.synthetic_org import load_org
+
+WEEK0 = date(2023, 1, 2)
+PEOPLE, WEEKS = 1500, 100  # 150,000 person-weeks: above the Spark threshold
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +45,21 @@ def causal_settings(settings: Settings, causal_dsn: str, run_id: str) -> Setting
 async def cres(causal_settings: Settings) -> AsyncIterator[Resources]:
     async with open_resources(causal_settings, Needs(pg=True, temporal=True)) as res:
         yield res
+
+
+@pytest.fixture(scope="session")
+async def big_org(cres: Resources) -> Window:
+    """150,000 person-weeks with a planted effect of -0.4, loaded once for the Spark tests."""
+    org = generate_org(
+        31,
+        people=PEOPLE,
+        weeks=WEEKS,
+        first_week=WEEK0,
+        team_size=50,
+        load_on_treatment=1.0,
+        load_on_outcome=-1.0,
+        person_effect=0.5,
+    )
+    counts = await load_org(cres, org)
+    assert counts["metric_rows"] == PEOPLE * WEEKS
+    return Window(start=WEEK0, end=org.weeks[-1])

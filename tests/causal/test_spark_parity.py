@@ -3,39 +3,16 @@ JDBC, chosen by the row-count rule) and the pandas/DoWhy engine agree within 1%.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from shared.adapters.causal.pandas_engine import run_pandas
 from shared.adapters.postgres.panel import fetch_panel
 from shared.domain.analysis import AnalysisSpec, Engine, Estimator, Refuter, Window
-from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Resources
 from shared.services.causal_analysis import ProgressState, compute
-from shared.services.synthetic_org import load_org
-
-WEEK0 = date(2023, 1, 2)
-PEOPLE, WEEKS = 1500, 100
+from tests.causal.conftest import PEOPLE, WEEKS
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-async def big_org(cres: Resources) -> Window:
-    org = generate_org(
-        31,
-        people=PEOPLE,
-        weeks=WEEKS,
-        first_week=WEEK0,
-        team_size=50,
-        load_on_treatment=1.0,
-        load_on_outcome=-1.0,
-        person_effect=0.5,
-    )
-    counts = await load_org(cres, org)
-    assert counts["metric_rows"] == PEOPLE * WEEKS
-    return Window(start=WEEK0, end=org.weeks[-1])
 
 
 def close(a: float, b: float, rel: float = 0.01) -> bool:

@@ -31,19 +31,35 @@ ABSORB_MIN_LEVELS = 10
 
 
 def spark_session(settings: Settings) -> SparkSession:
-    """The process's Spark session (created on first use, then reused)."""
+    """The process's Spark session (created on first use, then reused while the master is the same).
+
+    On a cluster (a ``spark://`` master) the JDBC driver travels to the executors with
+    ``spark.jars`` and executors are small (``executor_memory``/``_cores``); a session on another
+    master is stopped first: a process talks to one cluster at a time.
+    """
     from pyspark.sql import SparkSession
 
-    return (
-        SparkSession.builder.master(settings.causal.spark.master)
+    spark_settings = settings.causal.spark
+    builder = (
+        SparkSession.builder.master(spark_settings.master)
         .appName(settings.service_name + "-causal")
-        .config("spark.jars", str(settings.causal.spark.jdbc_jar))
-        .config("spark.driver.memory", settings.causal.spark.driver_memory)
-        .config("spark.sql.shuffle.partitions", str(settings.causal.spark.shuffle_partitions))
+        .config("spark.jars", str(spark_settings.jdbc_jar))
+        .config("spark.driver.memory", spark_settings.driver_memory)
+        .config("spark.sql.shuffle.partitions", str(spark_settings.shuffle_partitions))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
     )
+    if not spark_settings.master.startswith("local"):
+        builder = builder.config("spark.executor.memory", spark_settings.executor_memory)
+        builder = builder.config("spark.executor.cores", str(spark_settings.executor_cores))
+    if spark_settings.driver_host:
+        builder = builder.config("spark.driver.host", spark_settings.driver_host)
+        builder = builder.config("spark.driver.bindAddress", spark_settings.driver_host)
+    spark = builder.getOrCreate()
+    if spark.sparkContext.master != spark_settings.master:
+        spark.stop()
+        spark = builder.getOrCreate()
+    return spark
 
 
 def jdbc_target(dsn: str) -> tuple[str, dict[str, str]]:

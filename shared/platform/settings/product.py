@@ -133,6 +133,9 @@ class SparkSettings(Area):
     driver_memory: str = "2g"
     jdbc_partitions: int = 4
     shuffle_partitions: int = 4
+    executor_memory: str = "512m"  # per executor on a cluster (spark:// master); unused by local[*]
+    executor_cores: int = 1  # cores per executor on a cluster
+    driver_host: str = ""  # address executors reach the driver at ("": Spark's default, the hostname)
 
 
 class CausalSettings(Area):
