@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -29,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from pydantic import SecretStr
 
 from ops.processes import free_port, uvicorn_args, wait_http
 from ops.stack.config import ROOT
+from ops.stack.supervisor import SERVERS
 from shared.adapters.datasets import data_dir_for
 from shared.adapters.graph import build_graph_store
 from shared.adapters.postgres.databases import scratch_database
@@ -46,6 +49,31 @@ from shared.services.ingest import accept_events, stream_names
 from shared.services.replay import file_events
 
 DATA = data_dir_for(ROOT)  # real data, never copied here
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """User + system CPU of these processes, of their live children and of the children they have
+    already reaped (PostgreSQL's backends come and go; their time stays in the postmaster's)."""
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+            for child in proc.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    c = child.cpu_times()
+                    total += c.user + c.system
+    return total
+
+
+def server_processes() -> list[psutil.Process]:
+    """The local stack's Redis, FalkorDB and PostgreSQL (the servers a consumer batch works)."""
+    procs = []
+    for name in ("redis", "falkordb", "postgres"):
+        proc = SERVERS[name].running()
+        if proc is not None:
+            procs.append(proc)
+    return procs
 
 
 def pct(values: list[float], q: float) -> float:
@@ -99,8 +127,8 @@ class Bench:
         }
         self.redis = build_redis(settings)
 
-    def start_consumers(self) -> None:
-        for i in range(self.consumers):
+    def start_consumers(self, count: int | None = None) -> None:
+        for i in range(self.consumers if count is None else count):
             self.procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "functions.graph_updater.main", "--consumer", f"bench-{i}"],
@@ -127,25 +155,61 @@ class Bench:
             await asyncio.sleep(0.05)
         raise RuntimeError("stream not drained")
 
-    async def first_read(self) -> float:
+    async def entries_read(self) -> int:
+        groups = await self.redis.xinfo_groups(self.settings.ingest.stream_name)
+        return max((int(g.get("entries-read") or 0) for g in groups), default=0)
+
+    async def first_read(self, before: int = 0) -> float:
         """When a consumer took its first entries (process start-up is not consumer throughput)."""
-        while True:
-            groups = await self.redis.xinfo_groups(self.settings.ingest.stream_name)
-            if any(int(g.get("entries-read") or 0) > 0 for g in groups):
-                return time.perf_counter()
+        while await self.entries_read() <= before:  # noqa: ASYNC110 - polling Redis, not an in-process flag
             await asyncio.sleep(0.01)
+        return time.perf_counter()
 
     async def consumer_throughput(self, n: int) -> float:
+        return (await self.consumer_run(n))["events_per_s"]
+
+    async def consumer_run(self, n: int, consumers: int | None = None) -> dict[str, float]:
+        """Drain ``n`` waiting events with ``consumers`` consumers: events/s, and the CPU seconds
+        of the consumers and of the stack's servers (Redis, FalkorDB, PostgreSQL) meanwhile."""
         context = validation_context(datetime.now(UTC), 90)
-        events = [InteractionEvent.model_validate(e, context=context) for e in events_from_data(n, "cons")]
+        events = [InteractionEvent.model_validate(e, context=context) for e in events_from_data(n, uuid.uuid4().hex)]
         for i in range(0, n, 1000):
             await accept_events(self.settings, self.redis, events[i : i + 1000])
-        self.start_consumers()
-        started = await self.first_read()
+        before = await self.entries_read()
+        self.start_consumers(consumers)
+        children = [psutil.Process(p.pid) for p in self.procs]
+        servers = server_processes()
+        started = await self.first_read(before)
+        consumer_cpu0, server_cpu0 = cpu_seconds(children), cpu_seconds(servers)
         await self.drained()
         elapsed = time.perf_counter() - started
+        consumer_cpu, server_cpu = cpu_seconds(children) - consumer_cpu0, cpu_seconds(servers) - server_cpu0
         self.stop_consumers()
-        return n / elapsed
+        return {
+            "events_per_s": n / elapsed,
+            "wall_s": elapsed,
+            "consumer_cpu_s": consumer_cpu,
+            "server_cpu_s": server_cpu,
+            "events_per_consumer_cpu_s": n / consumer_cpu if consumer_cpu else float("nan"),
+        }
+
+    async def scaling_curve(self, n: int, counts: list[int]) -> dict[str, Any]:
+        """The consumer scaling curve KEDA's thresholds are derived from (docs/capacity.md)."""
+        out: dict[str, Any] = {}
+        base = None
+        for c in counts:
+            run = await self.consumer_run(n, consumers=c)
+            base = base or run["events_per_s"]
+            run["scaling_efficiency"] = run["events_per_s"] / (c * base)  # 1.0 = linear
+            for key, value in run.items():
+                out[f"consumers_{c}_{key}"] = round(value, 3 if key == "scaling_efficiency" else 1)
+            print(
+                f"{c} consumer(s): {run['events_per_s']:,.0f} events/s, wall {run['wall_s']:.1f} s, "
+                f"consumer CPU {run['consumer_cpu_s']:.1f} s ({run['events_per_consumer_cpu_s']:,.0f} events per "
+                f"consumer CPU s), servers CPU {run['server_cpu_s']:.1f} s, scaling efficiency "
+                f"{run['scaling_efficiency']:.2f}"
+            )
+        return out
 
     async def end_to_end(self, url: str, token: str, n: int, concurrency: int = 4) -> tuple[float, list[float]]:
         events = events_from_data(n, "e2e")
@@ -258,6 +322,11 @@ async def measure(args: argparse.Namespace, base: Settings, run_tag: str, dsn: s
         rate = await bench.consumer_throughput(args.consumer_events)
         result["consumer_events_per_s"] = round(rate, 1)
         print(f"consumer batch throughput: {rate:,.0f} events/s ({args.consumer_events} events)")
+        if args.scaling:
+            consumer_counts = [int(c) for c in args.scaling.split(",")]
+            result |= await bench.scaling_curve(args.scaling_events, consumer_counts)
+        if args.scaling_only:
+            return result
 
         bench.start_consumers()
         eps, fresh_max = await bench.end_to_end(url, token, args.events)
@@ -298,6 +367,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--consumer-events", type=int, default=100_000)
     parser.add_argument("--consumers", type=int, default=3)
+    parser.add_argument("--scaling", default="1,2,4", help="consumer counts for the scaling curve ('' to skip)")
+    parser.add_argument("--scaling-events", type=int, default=60_000, help="backlog drained per point of the curve")
+    parser.add_argument("--scaling-only", action="store_true", help="stop after the scaling curve")
     parser.add_argument("--slow-seconds", type=float, default=30.0)
     parser.add_argument(
         "--otel-ratio", type=float, default=None, help="trace at this sampling ratio (spans to files); off by default"

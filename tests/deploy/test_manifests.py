@@ -67,6 +67,14 @@ def _one(kind: str, name: str | None = None, api_prefix: str = "") -> Doc:
     return found[0]
 
 
+def _capacity_value(name: str, section: str = "Consumers and KEDA thresholds") -> str:
+    """A threshold as docs/capacity.md's table states it (`| `name` | value | ...`)."""
+    text = (ROOT / "docs" / "capacity.md").read_text(encoding="utf-8").split(f"## {section}", 1)[1]
+    found = re.search(rf"^\| `{name}` \| ([^|]+?) \|", text.split("\n## ", 1)[0], re.MULTILINE)
+    assert found, f"docs/capacity.md has no `{name}` row in its {section} section"
+    return found.group(1).strip()
+
+
 def _ksvcs() -> list[Doc]:
     return by_kind(DOCS, "Service", "serving.knative.dev/")
 
@@ -135,7 +143,7 @@ def test_a_broken_manifest_is_caught() -> None:
     ksvc["spec"]["template"]["spec"]["containers"][0]["commandd"] = ["x"]
     schema = _schema("serving.knative.dev", "Service", "v1")
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(ksvc))
-    so = json.loads(json.dumps(_one("ScaledObject").body))
+    so = json.loads(json.dumps(_one("ScaledObject", "graph-updater").body))
     so["spec"]["minReplicaCount"] = "zero"
     assert list(jsonschema.Draft202012Validator(_schema("keda.sh", "ScaledObject", "v1alpha1")).iter_errors(so))
     dep = json.loads(json.dumps(_one("Deployment", "graph-updater").body))
@@ -318,8 +326,12 @@ def test_temporal_worker_is_always_polling() -> None:
     worker = _one("Deployment", "temporal-worker")
     assert _container(worker)["command"] == ["python", "-m", "workflows.worker"]
     assert worker.body["spec"]["replicas"] >= 1
-    targets = {d.body["spec"]["scaleTargetRef"]["name"] for d in by_kind(DOCS, "ScaledObject")}
-    assert worker.name not in targets, "scale-to-zero would stop timers and schedules"
+    so = _one("ScaledObject", "temporal-worker").body["spec"]
+    assert so["scaleTargetRef"]["name"] == worker.name
+    # scale-to-zero would stop timers and schedules: KEDA only ever adds pollers above two
+    assert so["minReplicaCount"] >= 2 and so["fallback"]["replicas"] >= 2
+    assert so["maxReplicaCount"] > so["minReplicaCount"]
+    assert so["fallback"]["behavior"] == "currentReplicasIfHigher"
     pdb = _one("PodDisruptionBudget", "temporal-worker")
     assert (
         pdb.body["spec"]["selector"]["matchLabels"].items()
@@ -331,7 +343,7 @@ def test_temporal_worker_is_always_polling() -> None:
 
 
 def test_scaled_object_scales_the_graph_updater_on_the_settings_stream() -> None:
-    so = _one("ScaledObject").body["spec"]
+    so = _one("ScaledObject", "graph-updater").body["spec"]
     target = _one("Deployment", so["scaleTargetRef"]["name"])
     assert _container(target)["command"] == ["python", "-m", "functions.graph_updater.main"]
     assert target.body["spec"]["replicas"] == 0
@@ -348,8 +360,11 @@ def test_scaled_object_scales_the_graph_updater_on_the_settings_stream() -> None
         assert "password" not in md and "passwordFromEnv" not in md
         assert urlsplit(f"//{md['address']}").port == 6379 and md["databaseIndex"] == "0"
     lag = next(t["metadata"] for t in triggers if "lagCount" in t["metadata"])
-    assert lag["lagCount"] == str(_default("consumer_batch"))  # one batch of backlog per replica
-    assert lag["activationLagCount"] == "0"  # the first waiting entry wakes a consumer
+    # the values derived from the measured scaling curve in docs/capacity.md, verbatim
+    assert lag["lagCount"] == _capacity_value("lagCount")
+    assert lag["activationLagCount"] == _capacity_value("activationLagCount")
+    assert str(so["maxReplicaCount"]) == _capacity_value("maxReplicaCount")
+    assert int(lag["lagCount"]) >= _default("consumer_batch")  # at least one batch of backlog per replica
     assert any("pendingEntriesCount" in t["metadata"] for t in triggers), "pending entries keep a consumer"
 
 
@@ -361,6 +376,22 @@ def test_graph_updater_drains_its_batch_on_sigterm() -> None:
     assert spec["terminationGracePeriodSeconds"] * 1000 > 10 * _default("consumer_block_ms")
     env = {e["name"]: e for e in _container(_one("Deployment", "graph-updater"))["env"]}
     assert env["CO_CONSUMER_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
+def test_temporal_worker_scales_on_its_task_queue_backlog() -> None:
+    """KEDA's temporal trigger on the namespace and queue the worker polls (the ConfigMap's)."""
+    so = _one("ScaledObject", "temporal-worker").body["spec"]
+    config = _one("ConfigMap", "causal-organism-config").body["data"]
+    (trigger,) = so["triggers"]
+    md = trigger["metadata"]
+    assert trigger["type"] == "temporal"
+    assert md["namespace"] == config["CO_TEMPORAL_NAMESPACE"]
+    assert md["taskQueue"] == config["CO_TEMPORAL_TASK_QUEUE"] == _default("temporal_task_queue")
+    assert md["endpoint"] == config["CO_TEMPORAL_ADDRESS"]
+    assert set(md["queueTypes"].split(",")) == {"workflow", "activity"}
+    assert md["targetQueueSize"] == _capacity_value("targetQueueSize")
+    assert md["activationTargetQueueSize"] == _capacity_value("activationTargetQueueSize")
+    assert str(so["maxReplicaCount"]) == _capacity_value("temporal maxReplicaCount")
 
 
 # ---- Eventing -------------------------------------------------------------------------------
