@@ -16,7 +16,6 @@ Every app gets, without the function doing anything:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -273,6 +272,9 @@ def _install_metrics(app: FastAPI) -> None:
     app.state.count_cache = count_cache
 
 
+LISTENER_STOP_TIMEOUT_S = 1.0
+
+
 def create_app(
     *,
     title: str,
@@ -291,7 +293,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_resources(settings, needs) as resources:
             app.state.resources = resources
-            app.state.metrics_registry.register(PoolCollector(resources))
+            registry = app.state.metrics_registry
+            # what this lifespan registers is unregistered at its end: Mangum runs one lifespan per
+            # Lambda invocation in the same process, and a second registration would be refused
+            before = set(registry._collector_to_names)
+            registry.register(PoolCollector(resources))
             app.state.scrape_hooks = scrape_hooks_for(app.state.metrics_registry, resources)
             if settings.ratelimit.enabled:
                 app.state.rate_limiter = RateLimiter(settings, resources.redis)
@@ -301,8 +307,11 @@ def create_app(
                 yield
             finally:
                 listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+                # bounded: under Mangum (one lifespan per Lambda invocation) a listener cancelled
+                # mid-read may never finish its cancellation, and the invocation would hang
+                await asyncio.wait({listener}, timeout=LISTENER_STOP_TIMEOUT_S)
+                for collector in set(registry._collector_to_names) - before:
+                    registry.unregister(collector)
 
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
