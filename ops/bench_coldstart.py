@@ -2,7 +2,7 @@
 
 The command line is read from the function's Knative manifest (knative/<name>.yaml: uvicorn for
 the HTTP functions, gunicorn for the CloudEvents function), only the bind address changes to
-127.0.0.1:$CO_COLDSTART_PORT. For each function: time from the exec to the first 200 of
+127.0.0.1 and a free port. For each function: time from the exec to the first 200 of
 ``/health/live``, of ``/health/ready`` and to the first real, authenticated answer, plus the
 CPU the process (and its children) had used by then, which is what a quiet machine would show
 as wall time. Also which heavy libraries (dowhy, pyspark, igraph, pandas) the process holds
@@ -31,10 +31,11 @@ import httpx
 import psutil
 import yaml
 
+from ops.processes import free_port
+from ops.stack.config import ROOT
 from shared.platform.settings import load_settings
 from shared.platform.tokens import mint_token
 
-ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("dowhy", "pyspark", "igraph", "pandas")
 LIVE_TARGET_MS, FIRST_ANSWER_TARGET_MS = 1000, 2000
 
@@ -176,14 +177,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds a function may take to answer")
     args = parser.parse_args()
     settings = load_settings()
-    port = int(os.environ.get("CO_COLDSTART_PORT", "8795"))
     result: dict[str, Any] = {"load_average_1m_before": round(os.getloadavg()[0], 2)}
     misses: list[str] = []
     for name, first in FUNCTIONS.items():
         if args.only and name not in args.only:
             continue
         token = mint_token(settings, subject="bench-coldstart", roles=list(first.roles))
-        figures = measure(name, first, port, token, args.timeout)
+        figures = measure(name, first, free_port(), token, args.timeout)
         key = name.replace("-", "_")
         for figure, value in figures.items():
             result[f"{key}_{figure}"] = value

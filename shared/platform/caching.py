@@ -149,6 +149,12 @@ class ResponseCache:
         self._pending.add(task)  # keep a reference until it is done
         task.add_done_callback(self._pending.discard)
 
+    async def drain(self, timeout_s: float) -> None:
+        """Let background L2 writes finish (bounded): a Lambda invocation's lifespan ends right
+        after its one request, and the next invocation only finds what reached Redis."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout_s)
+
     def drop_local(self, patterns: Sequence[str]) -> int:
         """Drop L1 entries whose full key matches any glob pattern."""
         doomed = [k for k in list(self.l1.keys()) if any(fnmatch.fnmatchcase(k, p) for p in patterns)]

@@ -310,6 +310,7 @@ def create_app(
                 # bounded: under Mangum (one lifespan per Lambda invocation) a listener cancelled
                 # mid-read may never finish its cancellation, and the invocation would hang
                 await asyncio.wait({listener}, timeout=LISTENER_STOP_TIMEOUT_S)
+                await app.state.cache.drain(LISTENER_STOP_TIMEOUT_S)
                 for collector in set(registry._collector_to_names) - before:
                     registry.unregister(collector)
 

@@ -19,6 +19,8 @@ import sys
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import load_settings
 
+CHECK_TIMEOUT_S = 10.0  # per dependency; the manifests' probe timeoutSeconds (15) covers it
+
 COMPONENT_NEEDS = {
     "graph-updater": Needs(graph=True, redis=True, pg=True),  # functions/graph_updater/main.py
     "temporal-worker": Needs(graph=True, redis=True, pg=True, s3=True, temporal=True),  # workflows/worker.py
@@ -27,7 +29,7 @@ COMPONENT_NEEDS = {
 
 async def check(component: str) -> dict[str, dict[str, object]]:
     async with open_resources(load_settings(), COMPONENT_NEEDS[component]) as resources:
-        return await resources.readiness()
+        return await resources.readiness(CHECK_TIMEOUT_S)
 
 
 def main(argv: list[str] | None = None) -> None:

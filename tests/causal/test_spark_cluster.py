@@ -1,4 +1,4 @@
-"""The Spark engine on a real standalone cluster (ops/spark_cluster.py: a master and two workers):
+"""The Spark engine on a real standalone cluster (ops/stack/spark.py: a master and two workers):
 the same 150,000 person-weeks, read over JDBC in partitions on the workers, give the local[*]
 figures within 1%, both workers ran executors for the analysis (the master's JSON API says so),
 and the database password never shows on the cluster's status pages."""
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ops import spark_cluster
+from ops.stack import spark as spark_cluster
 from shared.adapters.causal.spark_engine import spark_session
 from shared.domain.analysis import AnalysisResult, AnalysisSpec, Engine, Window
 from shared.platform.resources import Needs, Resources, open_resources

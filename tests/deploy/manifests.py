@@ -9,10 +9,12 @@ from typing import Any
 
 import yaml
 
+from shared.adapters.datasets import data_dir_for
+
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIRS = (ROOT / "knative", ROOT / "keda")
 # JSON schemas of the CRDs, GROUP/KIND_VERSION.json; CI lays shared/ beside the clone
-SCHEMAS = ROOT.parent / "shared" / "k8s-schemas"
+SCHEMAS = data_dir_for(ROOT).parent / "k8s-schemas"  # beside the data sets, also from a worktree
 NAMESPACE = "causal-organism"
 
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Optional stack profile: a Spark standalone cluster (one master, two workers) on this machine.
 
-    python ops/spark_cluster.py up | down | status | env
+    python -m ops.stack.spark up | down | status | env      (./dev spark:up, ./dev spark:down)
 
 Started from the pyspark distribution's own launcher (``bin/spark-class`` with the standalone
 Master and Worker classes), so the cluster runs exactly the Spark version the engine links
 against. Each worker offers one core and a small amount of memory (two 512m executors fit on
 this 2-core machine next to the rest of the stack). The analysis engine uses it when
 ``CO_SPARK_MASTER`` is ``spark://127.0.0.1:$CO_SPARK_MASTER_PORT`` (`env` prints that line).
-Ports come from CO_SPARK_*_PORT variables; data and logs live under var/ like every other server.
+Ports come from CO_SPARK_*_PORT variables (by default at fixed offsets from the checkout's
+CO_S3_PORT, like the other derived ports); data and logs live under var/ like every server's.
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: make the ops package importable
-    sys.path.insert(0, str(ROOT))
-
-from ops import stack  # noqa: E402  (after the path fix above)
+from ops.stack.config import HOST, StackError, derived_port, say
+from ops.stack.server import Server
+from ops.stack.supervisor import bring_down, bring_up, parallel, stack_lock
 
 PORTS: dict[str, tuple[str, int]] = {
     "spark_master": ("CO_SPARK_MASTER_PORT", 7077),
@@ -35,6 +33,7 @@ PORTS: dict[str, tuple[str, int]] = {
     "spark_worker2": ("CO_SPARK_WORKER2_PORT", 7079),
     "spark_worker2_ui": ("CO_SPARK_WORKER2_UI_PORT", 8092),
 }
+S3_OFFSETS = {key: 52 + i for i, key in enumerate(PORTS)}  # CO_S3_PORT + 52..57
 WORKER_CORES = 1
 WORKER_MEMORY = "1g"  # room for one 512m executor plus its overhead
 DAEMON_MEMORY = "256m"  # heap of the master and worker daemons themselves
@@ -42,16 +41,16 @@ DAEMON_MEMORY = "256m"  # heap of the master and worker daemons themselves
 
 def port(key: str) -> int:
     env, default = PORTS[key]
-    return int(os.environ.get(env, default))
+    return derived_port(env, S3_OFFSETS[key], default)
 
 
 def master_url() -> str:
-    return f"spark://{stack.HOST}:{port('spark_master')}"
+    return f"spark://{HOST}:{port('spark_master')}"
 
 
 def master_state(timeout: float = 2.0) -> dict[str, object]:
     """The master's JSON status page (workers, cores in use, applications)."""
-    url = f"http://{stack.HOST}:{port('spark_master_ui')}/json/"
+    url = f"http://{HOST}:{port('spark_master_ui')}/json/"
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return dict(json.loads(r.read()))
 
@@ -65,11 +64,11 @@ def spark_home() -> Path:
 def java_binary() -> Path:
     java = shutil.which("java")
     if java is None:
-        raise stack.StackError("spark: no java on PATH (the Spark engine needs a JDK 17)")
+        raise StackError("spark: no java on PATH (the Spark engine needs a JDK 17)")
     return Path(os.path.realpath(java))
 
 
-class SparkDaemon(stack.Server):
+class SparkDaemon(Server):
     """A Spark daemon: spark-class execs java, so java with our work directory is the process."""
 
     ready_timeout = 120.0
@@ -89,7 +88,7 @@ class SparkDaemon(stack.Server):
         home = spark_home()
         return dict(os.environ) | {
             "SPARK_HOME": str(home),
-            "SPARK_LOCAL_IP": stack.HOST,
+            "SPARK_LOCAL_IP": HOST,
             "SPARK_DAEMON_MEMORY": DAEMON_MEMORY,
             "SPARK_LOG_DIR": str(self.workdir),
             "SPARK_NO_DAEMONIZE": "1",
@@ -109,7 +108,7 @@ class SparkMaster(SparkDaemon):
             self.spark_class(),
             "org.apache.spark.deploy.master.Master",
             "--host",
-            stack.HOST,
+            HOST,
             "--port",
             str(self.port),
             "--webui-port",
@@ -122,7 +121,7 @@ class SparkMaster(SparkDaemon):
 
     def probe(self) -> None:
         if master_state().get("status") != "ALIVE":
-            raise stack.StackError("spark master not ALIVE yet")
+            raise StackError("spark master not ALIVE yet")
 
 
 class SparkWorker(SparkDaemon):
@@ -137,7 +136,7 @@ class SparkWorker(SparkDaemon):
             self.spark_class(),
             "org.apache.spark.deploy.worker.Worker",
             "--host",
-            stack.HOST,
+            HOST,
             "--port",
             str(self.port),
             "--webui-port",
@@ -156,36 +155,36 @@ class SparkWorker(SparkDaemon):
         workers = master_state().get("workers")
         assert isinstance(workers, list)
         if not any(w.get("port") == self.port and w.get("state") == "ALIVE" for w in workers):
-            raise stack.StackError(f"{self.name} not registered with the master yet")
+            raise StackError(f"{self.name} not registered with the master yet")
 
 
-def servers() -> list[stack.Server]:
+def servers() -> list[Server]:
     return [SparkMaster(), SparkWorker(1), SparkWorker(2)]
 
 
 def up(quiet: bool = False) -> str:
     """Start the master, then both workers (idempotent); returns the master URL."""
     master, *workers = servers()
-    with stack.stack_lock():
-        what, secs = stack.bring_up(master)
+    with stack_lock():
+        what, secs = bring_up(master)
         if not quiet:
-            stack.say(f"  {master.name:<14} ready in {secs:6.2f} s  port {master.port:<5}  {what}")
-        for name, result in stack.parallel(workers, stack.bring_up).items():
+            say(f"  {master.name:<14} ready in {secs:6.2f} s  port {master.port:<5}  {what}")
+        for name, result in parallel(workers, bring_up).items():
             if isinstance(result, Exception):
                 raise result
             if not quiet:
-                stack.say(f"  {name:<14} ready in {result[1]:6.2f} s  {result[0]}")  # type: ignore[index]
+                say(f"  {name:<14} ready in {result[1]:6.2f} s  {result[0]}")  # type: ignore[index]
     return master_url()
 
 
 def down(quiet: bool = False) -> None:
     """Stop what `up` started: workers first (they would otherwise keep reconnecting)."""
     master, *workers = servers()
-    with stack.stack_lock():
+    with stack_lock():
         for server in [*workers, master]:
-            what = stack.bring_down(server)
+            what = bring_down(server)
             if not quiet:
-                stack.say(f"  {server.name:<14} {what}")
+                say(f"  {server.name:<14} {what}")
 
 
 def status() -> dict[str, object]:
@@ -197,7 +196,7 @@ def status() -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="ops/spark_cluster.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m ops.stack.spark", description=__doc__.splitlines()[0])
     parser.add_argument("cmd", choices=["up", "down", "status", "env"])
     args = parser.parse_args(argv)
     try:
@@ -208,9 +207,9 @@ def main(argv: list[str] | None = None) -> None:
         elif args.cmd == "status":
             print(json.dumps(status()))
         else:
-            print(f"export CO_SPARK_MASTER={master_url()} CO_SPARK_DRIVER_HOST={stack.HOST}")
-    except stack.StackError as exc:
-        stack.say(f"error: {exc}", err=True)
+            print(f"export CO_SPARK_MASTER={master_url()} CO_SPARK_DRIVER_HOST={HOST}")
+    except StackError as exc:
+        say(f"error: {exc}", err=True)
         raise SystemExit(1) from None
 
 
