@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
@@ -16,11 +17,17 @@ from typing import Any
 import pytest
 
 from ops.bench_coldstart import FUNCTIONS, FirstRequest, new_event
+from ops.processes import settings_env
 from shared.platform.settings import Settings
 from tests.api.conftest import Mint
-from tests.conftest import ROOT, settings_env
+from tests.conftest import ROOT
 
 HTTP_FUNCTIONS = {name: first for name, first in FUNCTIONS.items() if not first.cloudevent}
+
+
+def process_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """This environment (PATH, HOME...) with exactly these settings as CO_* variables."""
+    return dict(os.environ) | settings_env(settings, **overrides)
 
 
 def http_api_v2(method: str, path: str, headers: dict[str, str], body: str | None = None) -> dict[str, Any]:
@@ -127,7 +134,7 @@ def test_handler_answers_api_gateway_and_alb_events(name: str, api_settings: Set
         http_api_v2(first.method, first.path, content, body or None),
         alb(first.method, first.path, {"authorization": "Bearer not.a.jwt"} | content, body or None),
     ]
-    live, v2, from_alb, anonymous, forged = invoke(module, events, settings_env(api_settings))
+    live, v2, from_alb, anonymous, forged = invoke(module, events, process_env(api_settings))
     assert live["statusCode"] == 200 and body_of(live) == {"status": "ok"}
     for response in (v2, from_alb):
         assert response["statusCode"] in first.ok, response
@@ -141,7 +148,7 @@ def test_handler_answers_api_gateway_and_alb_events(name: str, api_settings: Set
 def test_cache_and_validation_through_lambda_events(api_settings: Settings, mint: Mint) -> None:
     """ETag/304 and the cache's role scoping as over HTTP; a bad body is a 422 in the one shape."""
     token = {"authorization": f"Bearer {mint('analyst')}"}
-    env = settings_env(api_settings)
+    env = process_env(api_settings)
     (first,) = invoke("functions.query_api.main", [http_api_v2("GET", "/v1/graph/stats", token)], env)
     assert first["statusCode"] == 200, first
     etag = header(first, "etag")

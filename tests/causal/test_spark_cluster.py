@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from ops.stack import spark as spark_cluster
-from shared.adapters.causal.spark_engine import spark_session
-from shared.domain.analysis import AnalysisResult, AnalysisSpec, Engine, Window
+from shared.adapters.causal.spark_design import spark_session
+from shared.domain.analysis import AnalysisSpec, Engine, Window
+from shared.domain.causal_verdict import AnalysisResult
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.services.causal_analysis import ProgressState, compute

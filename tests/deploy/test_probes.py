@@ -5,6 +5,7 @@ fails when one is down; liveness is the metrics port, which a running graph upda
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,12 +14,18 @@ from typing import Any
 import httpx
 import pytest
 
+from ops.processes import free_port, settings_env
 from shared.platform.settings import Settings
-from tests.conftest import ROOT, free_port, settings_env
+from tests.conftest import ROOT
 from tests.deploy.manifests import by_kind, load_documents
 
 DEPLOYMENTS = {d.name: d for d in by_kind(load_documents(), "Deployment")}
 PODS = ("graph-updater", "temporal-worker")
+
+
+def process_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """This environment (PATH, HOME...) with exactly these settings as CO_* variables."""
+    return dict(os.environ) | settings_env(settings, **overrides)
 
 
 def container(name: str) -> dict[str, Any]:
@@ -45,24 +52,24 @@ def test_probes_are_declared_on_the_metrics_port_and_exec(name: str) -> None:
 
 @pytest.mark.parametrize("name", PODS)
 def test_readiness_passes_on_the_stack_and_fails_with_a_dependency_down(name: str, settings: Settings) -> None:
-    code, body = run_readiness(name, settings_env(settings))
+    code, body = run_readiness(name, process_env(settings))
     assert code == 0 and body["status"] == "ready", body
     assert body["checks"]["postgres"]["ok"] and body["checks"]["redis"]["ok"] and body["checks"]["graph"]["ok"]
     # a dependency down: Redis for both, and Temporal for the worker
     down = free_port()
-    code, body = run_readiness(name, settings_env(settings, CO_REDIS_URL=f"redis://127.0.0.1:{down}/0"))
+    code, body = run_readiness(name, process_env(settings, CO_REDIS_URL=f"redis://127.0.0.1:{down}/0"))
     assert code == 1 and body["status"] == "not_ready", body
     if "checks" in body:
         assert body["checks"]["redis"] == {"ok": False, "error": "unavailable"}  # no error text leaks
     if name == "temporal-worker":
-        code, body = run_readiness(name, settings_env(settings, CO_TEMPORAL_ADDRESS=f"127.0.0.1:{down}"))
+        code, body = run_readiness(name, process_env(settings, CO_TEMPORAL_ADDRESS=f"127.0.0.1:{down}"))
         assert code == 1 and body["status"] == "not_ready", body
 
 
 def test_graph_updater_liveness_is_its_metrics_port(settings: Settings) -> None:
     """The liveness GET answers while the consumer runs and stops answering once it is gone."""
     port = free_port()
-    env = settings_env(settings, CO_CONSUMER_METRICS_PORT=str(port), CO_LOG_LEVEL="WARNING")
+    env = process_env(settings, CO_CONSUMER_METRICS_PORT=str(port), CO_LOG_LEVEL="WARNING")
     proc = subprocess.Popen(
         [sys.executable, "-m", "functions.graph_updater.main", "--consumer", "probe-test"], cwd=ROOT, env=env
     )
