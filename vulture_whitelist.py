@@ -127,3 +127,10 @@ live_counts  # function, shared/services/metrics_reads.py
 reference_digraph  # function, tests/metrics/test_reference.py
 run_mean_events_per_s  # function, load/profile.py
 snapshot_status  # function, workflows/intervention/contract.py
+
+# The Lambda context's attributes: read by the Lambda runtime's callers and Mangum, not by our code.
+aws_request_id  # variable, tests/api/lambda_invoke.py
+function_name  # variable, tests/api/lambda_invoke.py
+memory_limit_in_mb  # variable, tests/api/lambda_invoke.py
+invoked_function_arn  # variable, tests/api/lambda_invoke.py
+get_remaining_time_in_millis  # method, tests/api/lambda_invoke.py
