@@ -33,18 +33,12 @@ from shared.adapters.datasets import data_dir_for, enron, eu_core_temporal
 from shared.adapters.igraph_compute import betweenness_split
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.pool import PgPool
-from shared.adapters.postgres.window_ledger import LedgerRow, copy_interactions, copy_teams
+from shared.adapters.postgres.window_ledger import LedgerRow, build_period_graph, copy_interactions, copy_teams
 from shared.domain.metrics import index_graph
 from shared.domain.periods import rolling_window
 from shared.platform.settings import Settings, load_settings
-from shared.services.metrics_refresh import betweenness_workers, definitions_from
-from shared.services.period_metrics import (
-    build_period_graph,
-    compute_period,
-    periods_to_fill,
-    tie_rules_from,
-    write_period,
-)
+from shared.services.metrics_refresh import betweenness_workers, definitions_from, tie_rules_from
+from shared.services.period_metrics import compute_period, periods_to_fill, write_period
 
 DATA = data_dir_for(ROOT)
 EU_BASE = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: second 0 of email-Eu-core-temporal

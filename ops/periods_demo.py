@@ -11,8 +11,8 @@ from shared.adapters.postgres.period_store import PeriodStore
 from shared.domain.network_change import changes
 from shared.domain.periods import previous
 from shared.platform.resources import Resources
-from shared.services.metrics_refresh import definitions_from
-from shared.services.period_metrics import backfill_in_process, tie_rules_from
+from shared.services.metrics_refresh import definitions_from, tie_rules_from
+from shared.services.period_metrics import backfill_in_process
 
 
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:

@@ -1,10 +1,12 @@
 """Refresh the expensive network metrics: pull the graph once, compute, write back, keep history.
 
-One refresh = fingerprint the graph (skip when unchanged) -> snapshot -> ledger window ->
-igraph (betweenness exact or pivot-sampled, clustering) + pure measures -> node properties
-(batched) -> employee_metrics (COPY, rollup in the same transaction) -> summaries for the read
-side -> a run record. A Redis lock (redis-py ``Lock``, TTL) makes sure two refreshes never
-overlap, whoever starts them (Temporal schedule, the API, the demo, a benchmark).
+One refresh = fingerprint the graph (skip when unchanged) -> the live graph (by default the
+rolling window's ties from the ledger, weighed like every period; ``cumulative``: a snapshot of
+the store's running totals) -> ledger window measures -> igraph (betweenness exact or
+pivot-sampled, clustering) + pure measures -> node properties (batched) -> employee_metrics
+(COPY, rollup in the same transaction) -> summaries for the read side -> a run record.
+A Redis lock (redis-py ``Lock``, TTL) makes sure two refreshes never overlap, whoever starts
+them (Temporal schedule, the API, the demo, a benchmark).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import GraphStore, MetricRow
 from shared.adapters.igraph_compute import compute_structural
 from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.adapters.postgres.window_ledger import build_period_graph
 from shared.domain.betweenness import BetweennessPlan, available_capacity, normalise_betweenness, plan_betweenness
 from shared.domain.metrics import (
     EmployeeMetrics,
@@ -35,7 +38,9 @@ from shared.domain.metrics import (
     local_measures,
     skip_reason,
 )
+from shared.domain.periods import rolling_window
 from shared.domain.team_metrics import graph_summary, team_summaries, top_bridges
+from shared.domain.tie_weights import TieRules
 from shared.platform.caching import invalidate
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
@@ -59,6 +64,14 @@ def definitions_from(settings: Settings) -> MetricDefinitions:
         exact_cost_ns=settings.metrics.exact_cost_ns,
         betweenness_workers=betweenness_workers(settings),
         error_delta=settings.metrics.error_delta,
+    )
+
+
+def tie_rules_from(settings: Settings) -> TieRules:
+    return TieRules(
+        broadcast_min_size=settings.metrics.broadcast_min_size,
+        broadcast_weight=settings.metrics.broadcast_weight,
+        min_evidence=settings.metrics.tie_min_evidence,
     )
 
 
@@ -95,6 +108,41 @@ def compute_metrics(g: IndexedGraph, defs: MetricDefinitions, window: dict[str, 
     return ComputeOutcome(rows, plan, structural.average_clustering, structural.reciprocity)
 
 
+@dataclass
+class LiveGraph:
+    """What the live values are computed on, and who is known but silent in it."""
+
+    graph: IndexedGraph
+    silent: list[tuple[str, str | None]]  # people in the store with no interaction in the window
+    reading: dict[str, Any]  # {"reading": "window", "start", "end"} or {"reading": "cumulative"}
+
+
+LiveReading = Literal["window", "cumulative"]
+
+
+async def live_graph(resources: Resources, at: datetime, reading: LiveReading) -> LiveGraph:
+    """The window reading (default) is the last ``metrics_window_days`` of the ledger's raw
+    interactions with the tie rules, the same graph a period of that interval gets; the
+    cumulative one is the store's running totals (docs/metrics.md says where each is right)."""
+    settings = resources.settings
+    if reading == "cumulative":
+        snap = await resources.graph.snapshot()
+        g = index_graph(snap.people, ((e.src, e.dst, e.weight) for e in snap.edges))
+        return LiveGraph(g, [], {"reading": "cumulative"})
+    window = rolling_window(at, settings.metrics.window_days)
+    built = await build_period_graph(resources.pg, window, tie_rules_from(settings))
+    active = set(built.graph.ids)
+    known = await resources.graph.execute(cypher.SNAPSHOT_PEOPLE, read_only=True)
+    silent = sorted((r["id"], r["team"]) for r in known if r["id"] not in active)
+    span = {"reading": "window", "start": window.start.isoformat(), "end": window.end.isoformat()}
+    return LiveGraph(built.graph, silent, span)
+
+
+def silent_metrics(person: str, team: str | None) -> EmployeeMetrics:
+    """A person with no interaction in the window: no ties, no brokerage, no closure, now."""
+    return EmployeeMetrics(person, team, 0, 0, 0.0, 0.0, 0.0, 0.0, None, None, 0.0, 0, 0, 0)
+
+
 async def graph_fingerprint(graph: GraphStore) -> str:
     """Changes whenever the ingest path writes anything (versions only ever go up)."""
     people = await graph.execute(cypher.FINGERPRINT_PEOPLE, read_only=True)
@@ -114,6 +162,7 @@ class RefreshResult:
     ties: int = 0
     mode: str | None = None
     pivots: int | None = None
+    reading: str | None = None  # window | cumulative
     snapshot_ms: float = 0.0
     compute_ms: float = 0.0
     writeback_ms: float = 0.0
@@ -164,9 +213,16 @@ def _summary_dicts(
 
 
 async def refresh_metrics(
-    resources: Resources, *, trigger: str = "manual", force: bool = False, now: datetime | None = None
+    resources: Resources,
+    *,
+    trigger: str = "manual",
+    force: bool = False,
+    now: datetime | None = None,
+    reading: LiveReading | None = None,
 ) -> RefreshResult:
-    """Run one refresh unless another is running or nothing changed; always leaves a run record."""
+    """Run one refresh unless another is running or nothing changed; always leaves a run record.
+    ``reading`` overrides ``metrics_live_reading`` (callers that load running totals straight
+    into the graph store, with no ledger behind them, read them cumulatively)."""
     settings = resources.settings
     store = MetricsStore(resources.pg)
     lock = resources.redis.lock(lock_key(settings), timeout=settings.metrics.refresh_lock_ttl_s, blocking=False)
@@ -174,7 +230,8 @@ async def refresh_metrics(
         run_id = await store.record_skip(trigger, "another refresh is running", None)
         return RefreshResult(run_id, "skipped", "another refresh is running")
     async with held(lock, settings.metrics.refresh_lock_ttl_s):
-        return await _refresh_locked(resources, store, trigger=trigger, force=force, now=now)
+        chosen = reading or settings.metrics.live_reading
+        return await _refresh_locked(resources, store, trigger=trigger, force=force, now=now, reading=chosen)
 
 
 @asynccontextmanager
@@ -210,7 +267,13 @@ async def _drop_cached_reads(resources: Resources) -> None:
 
 
 async def _refresh_locked(
-    resources: Resources, store: MetricsStore, *, trigger: str, force: bool, now: datetime | None
+    resources: Resources,
+    store: MetricsStore,
+    *,
+    trigger: str,
+    force: bool,
+    now: datetime | None,
+    reading: LiveReading,
 ) -> RefreshResult:
     settings = resources.settings
     defs = definitions_from(settings)
@@ -226,11 +289,12 @@ async def _refresh_locked(
     result = RefreshResult(run_id, "running")
     try:
         t0 = time.perf_counter()
-        snap = await resources.graph.snapshot()
-        g = index_graph(snap.people, ((e.src, e.dst, e.weight) for e in snap.edges))
+        live = await live_graph(resources, at, reading)
+        g = live.graph
         window = await store.window_measures(at - timedelta(days=defs.window_days), at, defs)
         t1 = time.perf_counter()
         outcome = await asyncio.to_thread(compute_metrics, g, defs, window)
+        outcome.rows.extend(silent_metrics(p, team) for p, team in live.silent)
         t2 = time.perf_counter()
         await resources.graph.write_metrics(
             [MetricRow(r.employee, r.node_values(run_id, at.timestamp())) for r in outcome.rows]
@@ -241,6 +305,8 @@ async def _refresh_locked(
         bridges, teams = _summary_dicts(outcome.rows, settings.privacy.min_group_size, last_shown)
         stats = graph_summary(g, outcome.rows, [t["team"] for t in teams if not t["withheld"]])
         stats["min_group_size"] = settings.privacy.min_group_size
+        stats["silent"] = len(live.silent)
+        stats.update(live.reading)
         stats.update({"mode": outcome.plan.mode, "pivots": outcome.plan.pivots or 0})  # type: ignore[dict-item]
         stats["betweenness_error_bound"] = outcome.plan.error_bound()  # type: ignore[assignment]
         await store.save_summary(run_id, at, stats, bridges, teams)
@@ -253,6 +319,7 @@ async def _refresh_locked(
             ties=g.m,
             mode=outcome.plan.mode,
             pivots=outcome.plan.pivots,
+            reading=live.reading["reading"],
             snapshot_ms=(t1 - t0) * 1000,
             compute_ms=(t2 - t1) * 1000,
             writeback_ms=(t3 - t2) * 1000,

@@ -19,45 +19,13 @@ from typing import Any
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.postgres.period_store import PeriodStore
 from shared.adapters.postgres.pool import PgPool
-from shared.adapters.postgres.window_ledger import ledger_span, teams_of, window_pair_counts
-from shared.domain.metrics import EmployeeMetrics, IndexedGraph, MetricDefinitions, index_graph
+from shared.adapters.postgres.window_ledger import PeriodGraph, build_period_graph, ledger_span
+from shared.domain.metrics import EmployeeMetrics, MetricDefinitions
 from shared.domain.network_change import team_period_figures
 from shared.domain.periods import Period, PeriodKind, closed_periods, period_of
 from shared.domain.team_metrics import top_bridges
-from shared.domain.tie_weights import TieRules, WeighedWindow, weigh_ties
-from shared.platform.settings import Settings
+from shared.domain.tie_weights import TieRules
 from shared.services.metrics_refresh import ComputeOutcome, compute_metrics
-
-
-def tie_rules_from(settings: Settings) -> TieRules:
-    return TieRules(
-        broadcast_min_size=settings.metrics.broadcast_min_size,
-        broadcast_weight=settings.metrics.broadcast_weight,
-        min_evidence=settings.metrics.tie_min_evidence,
-    )
-
-
-@dataclass
-class PeriodGraph:
-    period: Period
-    graph: IndexedGraph
-    weighed: WeighedWindow
-
-
-def graph_of(weighed: WeighedWindow, teams: dict[str, str | None]) -> IndexedGraph:
-    """Everyone who took part in the period is a node (isolated when none of their pairs is a tie)."""
-    return index_graph(
-        ((p, teams.get(p)) for p in weighed.people),
-        ((t.src, t.dst, t.weight) for t in weighed.ties),
-    )
-
-
-async def build_period_graph(pool: PgPool, period: Period, rules: TieRules) -> PeriodGraph:
-    """One range scan of the ledger for ``period``, weighed by ``rules``."""
-    counts = await window_pair_counts(pool, period.start, period.end)
-    weighed = await asyncio.to_thread(weigh_ties, counts, rules)
-    teams = await teams_of(pool, sorted(weighed.people))
-    return PeriodGraph(period, graph_of(weighed, teams), weighed)
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """Windowed graphs from the ledger equal networkx on the real timestamped email-Eu-core data.
 
-The 83,083 e-mails (150 days) are loaded into a scratch ledger; every closed calendar week and
-several 28-day windows are built by the production path (one SQL pass + the tie-weighting
-rules + the same compute the refresh uses). The reference is rebuilt here from the file alone:
-the rule applied independently (each e-mail has one recipient, so weight 1 per e-mail; a
-directed tie needs the pair to have exchanged at least two e-mails in the window, either
-direction) and networkx computes degree, betweenness and clustering.
+The 83,083 e-mails (150 days) are loaded into a scratch ledger; every closed calendar week,
+several 28-day windows and the hourly refresh's live values are built by the production path
+(one SQL pass + the tie-weighting rules + the same compute the refresh uses). The reference is
+rebuilt here from the file alone: the rule applied independently (each e-mail has one
+recipient, so weight 1 per e-mail; a directed tie needs the pair to have exchanged at least two
+e-mails in the window, either direction) and networkx computes degree, betweenness and
+clustering.
 """
 
 from __future__ import annotations
@@ -18,14 +19,20 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from pydantic import SecretStr
 
-from shared.adapters.datasets import eu_core_temporal
+from shared.adapters.datasets import eu_core_departments, eu_core_temporal
+from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.databases import scratch_database
+from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.postgres.pool import PgPool
-from shared.adapters.postgres.window_ledger import copy_interactions
+from shared.adapters.postgres.window_ledger import copy_interactions, copy_teams
 from shared.domain.metrics import MetricDefinitions
 from shared.domain.periods import Period, closed_periods
 from shared.domain.tie_weights import TieRules
+from shared.platform.resources import Needs, open_resources
+from shared.platform.settings import Settings
+from shared.services.metrics_refresh import refresh_metrics
 from shared.services.period_metrics import compute_period
 
 BASE = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: second 0 of the data set
@@ -43,15 +50,32 @@ def emails(data_dir: Path) -> list[Email]:
 
 
 @pytest.fixture(scope="module")
-async def ledger(stack_env: dict[str, str], run_id: str, emails: list[Email]) -> AsyncIterator[PgPool]:
+def teams(data_dir: Path) -> dict[str, str]:
+    return {f"eu{p}": f"dept-{d}" for p, d in eu_core_departments(data_dir).items()}
+
+
+@pytest.fixture(scope="module")
+async def ledger_dsn(
+    stack_env: dict[str, str], run_id: str, emails: list[Email], teams: dict[str, str]
+) -> AsyncIterator[str]:
     async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_windows") as dsn:
         pool = await PgPool.connect(dsn, min_size=1, max_size=2)
         try:
             rows = [(f"eu-{i}", at, "email", s, d, 1.0, None) for i, (s, d, at) in enumerate(emails)]
             assert await copy_interactions(pool, rows) == 83083
-            yield pool
+            await copy_teams(pool, teams)
         finally:
             await pool.close()
+        yield dsn
+
+
+@pytest.fixture(scope="module")
+async def ledger(ledger_dsn: str) -> AsyncIterator[PgPool]:
+    pool = await PgPool.connect(ledger_dsn, min_size=1, max_size=2)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def reference(emails: list[Email], period: Period) -> nx.DiGraph:
@@ -107,3 +131,69 @@ async def test_window_drops_single_emails_but_keeps_everyone(ledger: PgPool, ema
     assert outcome.graph.graph.m + outcome.graph.weighed.dropped == len(inside)
     loose = await compute_period(ledger, period, MetricDefinitions(), TieRules(min_evidence=1))
     assert loose.graph.graph.m == len(inside)
+
+
+async def test_hourly_refresh_stores_the_28_day_window_as_live_values(
+    settings: Settings, ledger_dsn: str, emails: list[Email], teams: dict[str, str]
+) -> None:
+    """The live values (node properties, the history row, the summary) are the window's, not the
+    running totals': the graph store holds all 150 days' ties plus one person silent in the
+    window, and every stored value must equal networkx on the last 28 days' ties alone."""
+    live = settings.replace(
+        pg_dsn=SecretStr(ledger_dsn), graph_name=settings.graph.name + "_live", metrics_exact_budget_s=0.0
+    )
+    assert live.metrics.live_reading == "window"  # the default
+    at = BASE + timedelta(days=150, hours=6)
+    window = Period(at - timedelta(days=28), at, "window")
+    ref = reference(emails, window)
+    cumulative = Counter((s, d) for s, d, _ in emails if s != d)
+    people = {p for pair in cumulative for p in pair} | {"eu-silent"}
+    async with open_resources(live, Needs(graph=True, redis=True, pg=True)) as res:
+        await res.graph.clear()
+        try:
+            await res.graph.upsert_people([PersonRow(id=p, version=1, team=teams.get(p)) for p in sorted(people)])
+            await res.graph.upsert_ties([TieRow(s, d, 1, float(n), n) for (s, d), n in cumulative.items()])
+            result = await refresh_metrics(res, trigger="test", force=True, now=at)
+            assert result.status == "succeeded" and result.mode == "exact"
+            assert (result.people, result.ties) == (ref.number_of_nodes(), ref.number_of_edges())
+            stored = await res.graph.execute(
+                "MATCH (p:Person) RETURN p.id AS id, p.betweenness AS b, p.clustering AS c, p.network_size AS s, "
+                "p.cross_team_ratio AS x, p.metrics_run AS run",
+                read_only=True,
+            )
+            summary = await MetricsStore(res.pg).latest_summary()
+            async with res.pg.acquire() as conn:
+                history = {
+                    r["employee"]: r for r in await conn.fetch("SELECT * FROM employee_metrics WHERE time = $1", at)
+                }
+        finally:
+            await res.graph.clear()
+
+    betweenness = nx.betweenness_centrality(ref, normalized=True)
+    undirected = ref.to_undirected(as_view=False)
+    clustering = nx.clustering(undirected)
+    assert len(stored) == len(people) and set(history) == people
+    assert ref.number_of_nodes() < len(people) - 1  # people silent in the window exist beyond the test's own
+    changed = 0
+    for row in stored:
+        p = row["id"]
+        assert row["run"] == result.run_id
+        if p not in ref:  # silent in the window: nothing now, whatever the history says
+            assert (row["b"], row["c"], row["s"], row["x"]) == (0.0, 0.0, 0, None), p
+            assert (history[p]["degree_in"], history[p]["degree_out"]) == (0, 0)
+            continue
+        neighbours = list(undirected.neighbors(p))
+        assert close(row["b"], betweenness[p]), (p, row["b"], betweenness[p])
+        assert close(row["c"], clustering[p]) and row["s"] == len(neighbours)
+        known = [teams[q] for q in neighbours if q in teams]
+        if p in teams and known:
+            assert close(row["x"], sum(t != teams[p] for t in known) / len(known))
+        h = history[p]
+        assert (h["degree_in"], h["degree_out"]) == (ref.in_degree(p), ref.out_degree(p))
+        assert close(h["weighted_in"], ref.in_degree(p, weight="weight")) and close(h["betweenness"], betweenness[p])
+        changed += h["degree_out"] != sum(1 for (s, _d) in cumulative if s == p)
+    assert changed > 100  # the cumulative graph would have given other values: the test can fail
+    assert summary is not None and summary["graph"]["reading"] == "window"
+    assert summary["graph"]["start"] == window.start.isoformat() and summary["graph"]["silent"] == len(people) - len(
+        ref
+    )

@@ -114,7 +114,7 @@ async def people(resources: Resources, web_settings: Settings, data_dir: Path) -
     await resources.graph.upsert_ties(
         [TieRow(ids[a], ids[b], 1, synthetic_weight(a, b), 1) for a, b in set(edges) if a in ids and b in ids]
     )
-    result = await refresh_metrics(resources, trigger="web-test", force=True)
+    result = await refresh_metrics(resources, trigger="web-test", force=True, reading="cumulative")
     assert result.status == "succeeded"
     return {ids[p]: t for p, t in teams.items()}
 

@@ -9,11 +9,15 @@ counted per ``(src, dst, kind, others)``. The weights themselves are applied in 
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.adapters.postgres.pool import PgPool
 from shared.domain.events import INTERACTION_WEIGHT, StoredEvent
-from shared.domain.tie_weights import PairCount
+from shared.domain.metrics import IndexedGraph, index_graph
+from shared.domain.periods import Period
+from shared.domain.tie_weights import PairCount, TieRules, WeighedWindow, weigh_ties
 
 LedgerRow = tuple[str, datetime, str, str, str, float, int | None]
 
@@ -43,6 +47,29 @@ async def teams_of(pool: PgPool, people: list[str]) -> dict[str, str | None]:
         rows = await conn.fetch(_TEAMS_SQL, people)
     found: dict[str, str | None] = {r["person"]: r["team"] for r in rows}
     return {p: found.get(p) for p in people}
+
+
+@dataclass
+class PeriodGraph:
+    period: Period
+    graph: IndexedGraph
+    weighed: WeighedWindow
+
+
+def graph_of(weighed: WeighedWindow, teams: dict[str, str | None]) -> IndexedGraph:
+    """Everyone who took part in the period is a node (isolated when none of their pairs is a tie)."""
+    return index_graph(
+        ((p, teams.get(p)) for p in weighed.people),
+        ((t.src, t.dst, t.weight) for t in weighed.ties),
+    )
+
+
+async def build_period_graph(pool: PgPool, period: Period, rules: TieRules) -> PeriodGraph:
+    """One range scan of the ledger for ``period``, weighed by ``rules``."""
+    counts = await window_pair_counts(pool, period.start, period.end)
+    weighed = await asyncio.to_thread(weigh_ties, counts, rules)
+    teams = await teams_of(pool, sorted(weighed.people))
+    return PeriodGraph(period, graph_of(weighed, teams), weighed)
 
 
 async def ledger_span(pool: PgPool) -> tuple[datetime, datetime] | None:

@@ -105,6 +105,7 @@ class MetricsSettings(Area):
 
     env_prefix = "metrics_"
     window_days: int = 28
+    live_reading: Literal["window", "cumulative"] = "window"  # what the hourly refresh's live values read
     workday_start_hour: int = 8
     workday_end_hour: int = 18
     timezone: str = "UTC"
