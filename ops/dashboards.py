@@ -133,9 +133,20 @@ def analysis_panels() -> list[Panel]:
         Panel("Metrics refresh duration", ("max(co_metrics_refresh_last_duration_seconds)",), "s", "last"),
         Panel("Analyses by status", ("max by (status) (co_analyses)",), "short", "{{status}}"),
         Panel(
-            "Analysis duration by engine and verdict (24 h mean)",
-            ("max by (engine, verdict) (co_analysis_duration_seconds_avg)",),
+            "Analysis duration p50 / p95 by engine (24 h)",
+            (
+                "histogram_quantile(0.5, sum by (le, engine) (max by (le, engine, verdict) "
+                "(increase(co_analysis_duration_seconds_bucket[24h]))))",
+                "histogram_quantile(0.95, sum by (le, engine) (max by (le, engine, verdict) "
+                "(increase(co_analysis_duration_seconds_bucket[24h]))))",
+            ),
             "s",
+            "{{engine}}",
+        ),
+        Panel(
+            "Analyses completed by engine and verdict (per hour)",
+            ("max by (engine, verdict) (increase(co_analysis_duration_seconds_count[1h]))",),
+            "short",
             "{{engine}} {{verdict}}",
         ),
         Panel(

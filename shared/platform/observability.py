@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-from shared.adapters.postgres.operational import OperationalFigures, operational_figures
+from shared.adapters.postgres.operational import ANALYSIS_DURATION_BUCKETS, OperationalFigures, operational_figures
 from shared.adapters.streams import StreamNames, lag
 
 if TYPE_CHECKING:
@@ -174,6 +175,9 @@ class StreamGauges:
 
 class OperationalGauges(Collector):
     """Metrics refresh freshness, analyses, interventions and approvals, read from PostgreSQL.
+    The analysis-duration histogram is built from the ``analyses`` table too (every completed
+    analysis, cumulative): the same figure from every process and across worker restarts, so
+    ``increase()`` over it is the durable truth (aggregate with ``max by (le, ...)``).
     A figure never read (table empty or missing, database down since start) is not exported at
     all: a made-up 0 would read as "the last refresh was in 1970" and fire the staleness alert."""
 
@@ -186,7 +190,7 @@ class OperationalGauges(Collector):
         async with self._pg.acquire() as conn:
             self._figures = await operational_figures(conn)
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
         f = self._figures
         if f is None:
             return
@@ -204,13 +208,16 @@ class OperationalGauges(Collector):
         analyses = GaugeMetricFamily("co_analyses", "Causal analyses by status", labels=["status"])
         for status, count in f.analyses_by_status.items():
             analyses.add_metric([status], count)
-        durations = GaugeMetricFamily(
-            "co_analysis_duration_seconds_avg",
-            "Mean duration of the analyses completed in the last 24 h, by engine and verdict",
+        durations = HistogramMetricFamily(
+            "co_analysis_duration_seconds",
+            "Duration of every completed causal analysis, by engine and verdict ('failed' for failures)",
             labels=["engine", "verdict"],
         )
-        for (engine, verdict), seconds in f.analysis_duration_s.items():
-            durations.add_metric([engine, verdict], seconds)
+        for (engine, verdict), h in f.analysis_durations.items():
+            buckets = [
+                (floatToGoString(b), float(n)) for b, n in zip(ANALYSIS_DURATION_BUCKETS, h.cumulative, strict=True)
+            ]
+            durations.add_metric([engine, verdict], [*buckets, ("+Inf", float(h.count))], h.total_s)
         interventions = GaugeMetricFamily("co_interventions", "Interventions by state", labels=["state"])
         for state, count in f.interventions_by_state.items():
             interventions.add_metric([state], count)

@@ -22,6 +22,7 @@ ALERTS = {
     "GraphUpdaterLagGrowing",
     "DeadLetterStreamNotEmpty",
     "MetricsRefreshStale",
+    "CausalAnalysesSlow",
     "SchedulePermanentFailure",
     "ConnectorCircuitBreakerOpen",
     "ApprovalAboutToExpire",
