@@ -18,7 +18,7 @@ ANALYSIS_DURATION_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0
 _ANALYSIS_DURATIONS = f"""
 SELECT engine, verdict, count(*)::int AS n, sum(d)::float8 AS total,
        ARRAY[{", ".join(f"count(*) FILTER (WHERE d <= {b})::int" for b in ANALYSIS_DURATION_BUCKETS)}] AS cumulative
-  FROM (SELECT coalesce(result->>'engine', 'unknown') AS engine,
+  FROM (SELECT coalesce(result->>'engine', provenance->>'engine', 'unknown') AS engine,
                CASE WHEN status = 'failed' THEN 'failed' ELSE coalesce(result->>'verdict', 'unknown') END AS verdict,
                extract(epoch FROM completed_at - started_at)::float8 AS d
           FROM analyses
