@@ -90,6 +90,12 @@ def _scrub_exception(exception: dict[str, Any]) -> None:
             item["value"] = scrub_text(item["value"])
         for frame in (item.get("stacktrace") or {}).get("frames") or []:
             frame.pop("vars", None)
+            # source lines around the frame can hold literals (a hard-coded address, a fixture id)
+            if isinstance(frame.get("context_line"), str):
+                frame["context_line"] = scrub_text(frame["context_line"])
+            for key in ("pre_context", "post_context"):
+                if isinstance(frame.get(key), list):
+                    frame[key] = [scrub_text(line) if isinstance(line, str) else line for line in frame[key]]
 
 
 def fingerprint(exc: BaseException) -> list[str] | None:

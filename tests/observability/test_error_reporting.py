@@ -82,7 +82,7 @@ def transport(api_settings: Settings) -> Iterator[CapturingTransport]:
     finally:
         set_global_response_propagator(None)  # type: ignore[arg-type]
         sentry_sdk.get_client().close()
-        sentry_sdk.init()  # no DSN: off again for the rest of the session
+        sentry_sdk.get_global_scope().set_client(None)  # off again for the rest of the session
 
 
 def test_without_a_dsn_sentry_stays_off(api_settings: Settings) -> None:
