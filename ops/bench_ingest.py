@@ -252,6 +252,11 @@ class Bench:
             while (item := await queue.get()) is not None:
                 probe_id, body = item
                 r = await client.post(url, content=body, headers=headers)
+                for _ in range(10):  # a producer retries a 503 (a dependency timed out under load)
+                    if r.status_code != 503:
+                        break
+                    await asyncio.sleep(float(r.headers.get("retry-after") or 1))
+                    r = await client.post(url, content=body, headers=headers)
                 if r.status_code != 202:
                     raise RuntimeError(f"ingest answered {r.status_code}: {r.text[:300]}")
                 accepted_at[probe_id] = time.perf_counter()
