@@ -105,7 +105,7 @@ async def one_run(
         api.wait(timeout=15)
         await graph.clear()
         await graph.close()
-        await bench.redis.delete(settings.stream_name, settings.dead_letter_stream)
+        await bench.redis.delete(settings.ingest.stream_name, settings.ingest.dead_letter_stream)
         await bench.redis.aclose()
     return {
         "traced": ratio is not None,
@@ -125,7 +125,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     keys = ROOT / "var" / "bench-keys"
     generate_local_keypair(keys)
     runs: list[dict[str, Any]] = []
-    async with scratch_database(base.pg_dsn.get_secret_value(), f"co_bench_otel_{uuid.uuid4().hex[:8]}") as dsn:
+    async with scratch_database(base.postgres.dsn.get_secret_value(), f"co_bench_otel_{uuid.uuid4().hex[:8]}") as dsn:
         for pair in range(args.pairs):
             order = (None, args.ratio) if pair % 2 == 0 else (args.ratio, None)
             for ratio in order:

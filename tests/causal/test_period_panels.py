@@ -72,14 +72,14 @@ async def estimate_both(settings: Settings, stack_env: dict[str, str], name: str
         Period(org.start + timedelta(weeks=w), org.start + timedelta(weeks=w + 1), "week") for w in range(org.weeks)
     ]
     async with scratch_database(stack_env["CO_PG_DSN"], name) as dsn:
-        local = settings.model_copy(update={"pg_dsn": SecretStr(dsn)})
+        local = settings.replace(pg_dsn=SecretStr(dsn))
         async with open_resources(local, Needs(pg=True)) as res:
             await copy_interactions(res.pg, ledger_rows(org.events))
             await copy_teams(res.pg, org.teams)
             await plant_outcomes(res, org, weeks, defs, rules, seed)
             await write_cumulative_refreshes(res, org, weeks, defs, rules)
             cumulative = await analyse(res, spec_for(org))
-            await backfill_in_process(res.pg, "week", weeks[-1].end, defs, rules, local.min_group_size)
+            await backfill_in_process(res.pg, "week", weeks[-1].end, defs, rules, local.privacy.min_group_size)
             periods = await analyse(res, spec_for(org))
     return Estimates(EFFECT, cumulative, periods)
 

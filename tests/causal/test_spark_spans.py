@@ -57,7 +57,7 @@ async def test_spark_stages_are_spans_in_the_callers_trace(
         sensitivity=False,
     )
     async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_sparkspans") as dsn:
-        settings = causal_settings.model_copy(update={"pg_dsn": SecretStr(dsn), "causal_spark_threshold_rows": 100})
+        settings = causal_settings.replace(pg_dsn=SecretStr(dsn), causal_spark_threshold_rows=100)
         async with open_resources(settings, Needs(pg=True)) as res:
             await load_org(res, org)
             with tracer().start_as_current_span("test request") as root:

@@ -76,9 +76,7 @@ def worker(client: Client, queue: str, executor: ThreadPoolExecutor, interceptor
 @pytest.fixture()
 def sentry_transport(api_settings: Settings) -> Iterator[CapturingTransport]:
     capturing = CapturingTransport()
-    settings = api_settings.model_copy(
-        update={"sentry_dsn": SecretStr("https://public@sentry.example.com/1"), "release": RELEASE}
-    )
+    settings = api_settings.replace(sentry_dsn=SecretStr("https://public@sentry.example.com/1"), release=RELEASE)
     assert init_error_reporting(settings, transport=capturing)
     try:
         yield capturing
@@ -89,17 +87,15 @@ def sentry_transport(api_settings: Settings) -> Iterator[CapturingTransport]:
 
 async def test_sdk_metrics_endpoint_serves_temporal_series_after_a_workflow(api_settings: Settings) -> None:
     port = free_port()
-    settings = api_settings.model_copy(update={"worker_sdk_metrics_port": port})
+    settings = api_settings.replace(worker_sdk_metrics_port=port)
     runtime = temporal_runtime(settings)
-    assert (
-        runtime is not None and temporal_runtime(api_settings.model_copy(update={"worker_sdk_metrics_port": 0})) is None
-    )
+    assert runtime is not None and temporal_runtime(api_settings.replace(worker_sdk_metrics_port=0)) is None
     client = await connect_temporal(settings, runtime=runtime)
     queue = f"telemetry-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(2) as executor:
         async with worker(client, queue, executor, []):
             assert await client.execute_workflow(OkWorkflow.run, 41, id=f"{queue}-ok", task_queue=queue) == 42
-            body = httpx.get(f"http://{settings.metrics_bind_host}:{port}/metrics", timeout=10).text
+            body = httpx.get(f"http://{settings.observability.metrics_bind_host}:{port}/metrics", timeout=10).text
     series = {line.split("{")[0].split(" ")[0] for line in body.splitlines() if line.startswith("temporal_")}
     assert "temporal_workflow_completed" in series, sorted(series)
     assert any(s.startswith("temporal_activity_execution_latency") for s in series), sorted(series)
