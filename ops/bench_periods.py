@@ -37,7 +37,8 @@ from shared.adapters.postgres.window_ledger import LedgerRow, build_period_graph
 from shared.domain.metrics import index_graph
 from shared.domain.periods import rolling_window
 from shared.platform.settings import Settings, load_settings
-from shared.services.metrics_refresh import betweenness_workers, definitions_from, tie_rules_from
+from shared.services.live_graph import tie_rules_from
+from shared.services.metrics_refresh import betweenness_workers, definitions_from
 from shared.services.period_metrics import compute_period, periods_to_fill, write_period
 
 DATA = data_dir_for(ROOT)

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from ops.metrics_demo import demo_stage
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import load_settings
-from shared.services.metrics_refresh import apply_retention, definitions_from, refresh_metrics, tie_rules_from
+from shared.services.live_graph import tie_rules_from
+from shared.services.metrics_refresh import apply_retention, definitions_from, refresh_metrics
 from shared.services.period_metrics import backfill_in_process
 
 

@@ -11,7 +11,8 @@ from shared.adapters.postgres.period_store import PeriodStore
 from shared.domain.network_change import changes
 from shared.domain.periods import previous
 from shared.platform.resources import Resources
-from shared.services.metrics_refresh import definitions_from, tie_rules_from
+from shared.services.live_graph import tie_rules_from
+from shared.services.metrics_refresh import definitions_from
 from shared.services.period_metrics import backfill_in_process
 
 

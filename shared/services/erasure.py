@@ -40,7 +40,8 @@ from shared.platform.caching import invalidate
 from shared.platform.resources import Resources
 from shared.services import data_audit
 from shared.services.graph_updater import GRAPH_CACHE_NAMESPACES
-from shared.services.metrics_refresh import definitions_from, refresh_metrics, tie_rules_from
+from shared.services.live_graph import tie_rules_from
+from shared.services.metrics_refresh import definitions_from, refresh_metrics
 from shared.services.period_metrics import write_period
 from shared.services.retention import project
 from workflows.erasure import client as erasure_client

@@ -20,13 +20,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import GraphStore, MetricRow
 from shared.adapters.igraph_compute import compute_structural
 from shared.adapters.postgres.metrics_store import MetricsStore
-from shared.adapters.postgres.window_ledger import build_period_graph
 from shared.domain.betweenness import BetweennessPlan, available_capacity, normalise_betweenness, plan_betweenness
 from shared.domain.metrics import (
     EmployeeMetrics,
@@ -34,16 +33,14 @@ from shared.domain.metrics import (
     MetricDefinitions,
     WindowMeasures,
     assemble,
-    index_graph,
     local_measures,
     skip_reason,
 )
-from shared.domain.periods import rolling_window
 from shared.domain.team_metrics import graph_summary, team_summaries, top_bridges
-from shared.domain.tie_weights import TieRules
 from shared.platform.caching import invalidate
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
+from shared.services.live_graph import LiveReading, live_graph, silent_metrics
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +61,6 @@ def definitions_from(settings: Settings) -> MetricDefinitions:
         exact_cost_ns=settings.metrics.exact_cost_ns,
         betweenness_workers=betweenness_workers(settings),
         error_delta=settings.metrics.error_delta,
-    )
-
-
-def tie_rules_from(settings: Settings) -> TieRules:
-    return TieRules(
-        broadcast_min_size=settings.metrics.broadcast_min_size,
-        broadcast_weight=settings.metrics.broadcast_weight,
-        min_evidence=settings.metrics.tie_min_evidence,
     )
 
 
@@ -106,41 +95,6 @@ def compute_metrics(g: IndexedGraph, defs: MetricDefinitions, window: dict[str, 
     local = local_measures(g, defs.strong_tie_min_weight)
     rows = assemble(g, local, betweenness, structural.clustering, window)
     return ComputeOutcome(rows, plan, structural.average_clustering, structural.reciprocity)
-
-
-@dataclass
-class LiveGraph:
-    """What the live values are computed on, and who is known but silent in it."""
-
-    graph: IndexedGraph
-    silent: list[tuple[str, str | None]]  # people in the store with no interaction in the window
-    reading: dict[str, Any]  # {"reading": "window", "start", "end"} or {"reading": "cumulative"}
-
-
-LiveReading = Literal["window", "cumulative"]
-
-
-async def live_graph(resources: Resources, at: datetime, reading: LiveReading) -> LiveGraph:
-    """The window reading (default) is the last ``metrics_window_days`` of the ledger's raw
-    interactions with the tie rules, the same graph a period of that interval gets; the
-    cumulative one is the store's running totals (docs/metrics.md says where each is right)."""
-    settings = resources.settings
-    if reading == "cumulative":
-        snap = await resources.graph.snapshot()
-        g = index_graph(snap.people, ((e.src, e.dst, e.weight) for e in snap.edges))
-        return LiveGraph(g, [], {"reading": "cumulative"})
-    window = rolling_window(at, settings.metrics.window_days)
-    built = await build_period_graph(resources.pg, window, tie_rules_from(settings))
-    active = set(built.graph.ids)
-    known = await resources.graph.execute(cypher.SNAPSHOT_PEOPLE, read_only=True)
-    silent = sorted((r["id"], r["team"]) for r in known if r["id"] not in active)
-    span = {"reading": "window", "start": window.start.isoformat(), "end": window.end.isoformat()}
-    return LiveGraph(built.graph, silent, span)
-
-
-def silent_metrics(person: str, team: str | None) -> EmployeeMetrics:
-    """A person with no interaction in the window: no ties, no brokerage, no closure, now."""
-    return EmployeeMetrics(person, team, 0, 0, 0.0, 0.0, 0.0, 0.0, None, None, 0.0, 0, 0, 0)
 
 
 async def graph_fingerprint(graph: GraphStore) -> str:

@@ -12,7 +12,8 @@ from typing import Any, cast
 from shared.adapters.postgres.period_store import PeriodStore
 from shared.domain.periods import PeriodKind, period_at
 from shared.platform.resources import Resources
-from shared.services.metrics_refresh import definitions_from, tie_rules_from
+from shared.services.live_graph import tie_rules_from
+from shared.services.metrics_refresh import definitions_from
 from shared.services.period_metrics import periods_to_fill, write_period
 from workflows.period_backfill import client as backfill_client
 

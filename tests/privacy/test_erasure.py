@@ -34,7 +34,8 @@ from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.services import data_audit
-from shared.services.metrics_refresh import definitions_from, refresh_metrics, tie_rules_from
+from shared.services.live_graph import tie_rules_from
+from shared.services.metrics_refresh import definitions_from, refresh_metrics
 from shared.services.period_metrics import write_period
 from tests.privacy.conftest import auth, empty_bucket
 from workflows import erasure as erasure_workflows
