@@ -28,7 +28,10 @@ COMPONENT_NEEDS = {
 
 
 async def check(component: str) -> dict[str, dict[str, object]]:
-    async with open_resources(load_settings(), COMPONENT_NEEDS[component]) as resources:
+    needs = COMPONENT_NEEDS[component]
+    async with open_resources(load_settings(), needs) as resources:
+        if needs.s3:  # build the S3 client first: built inside the checks it blocks the event loop for
+            _ = resources.s3  # seconds under load, and the other checks' time limits run out meanwhile
         return await resources.readiness(CHECK_TIMEOUT_S)
 
 

@@ -22,6 +22,7 @@ from shared.platform.settings import Settings
 from tests.api.conftest import Mint
 from tests.conftest import ROOT
 
+LIVE_GRAPH = "/v1/metrics/graph/live"  # a cached analyst read
 HTTP_FUNCTIONS = {name: first for name, first in FUNCTIONS.items() if not first.cloudevent}
 
 
@@ -149,20 +150,22 @@ def test_cache_and_validation_through_lambda_events(api_settings: Settings, mint
     """ETag/304 and the cache's role scoping as over HTTP; a bad body is a 422 in the one shape."""
     token = {"authorization": f"Bearer {mint('analyst')}"}
     env = process_env(api_settings)
-    (first,) = invoke("functions.query_api.main", [http_api_v2("GET", "/v1/graph/stats", token)], env)
+    (first,) = invoke("functions.metrics_api.main", [http_api_v2("GET", LIVE_GRAPH, token)], env)
     assert first["statusCode"] == 200, first
     etag = header(first, "etag")
     assert etag and header(first, "cache-control") == "private, no-cache" and header(first, "vary") == "Authorization"
     again, not_modified, viewer = invoke(
-        "functions.query_api.main",
+        "functions.metrics_api.main",
         [
-            http_api_v2("GET", "/v1/graph/stats", token),
-            alb("GET", "/v1/graph/stats", token | {"if-none-match": etag}),
-            http_api_v2("GET", "/v1/graph/stats", {"authorization": f"Bearer {mint('viewer')}"}),
+            http_api_v2("GET", LIVE_GRAPH, token),
+            alb("GET", LIVE_GRAPH, token | {"if-none-match": etag}),
+            http_api_v2("GET", LIVE_GRAPH, {"authorization": f"Bearer {mint('viewer')}"}),
         ],
         env,
     )
-    assert again["statusCode"] == 200 and header(again, "x-cache") == "HIT" and body_of(again) == body_of(first)
+    # the same answer and validator from a fresh invocation (whether L2 served it is not asserted:
+    # the background L2 write races the invocation's end, see docs/api.md)
+    assert again["statusCode"] == 200 and body_of(again) == body_of(first) and header(again, "etag") == etag
     assert not_modified["statusCode"] == 304 and not (not_modified.get("body") or "")
     assert viewer["statusCode"] == 403 and body_of(viewer)["error"]["code"] == "forbidden"  # not served from cache
 
