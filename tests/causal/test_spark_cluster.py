@@ -94,7 +94,7 @@ def check_cluster_run(
         assert ours, f"no executor of {app['id']} on {key}"
 
     # abuse: the JDBC password travels as a connection property, never on the cluster's pages
-    password = causal_settings.pg_dsn.get_secret_value().split("@")[0].rsplit(":", 1)[-1]
+    password = causal_settings.flat()["pg_dsn"].get_secret_value().split("@")[0].rsplit(":", 1)[-1]
     assert len(password) >= 8
     pages = json.dumps(state) + "".join(
         json.dumps(worker_executors(spark_cluster.port(k))) for k in ("spark_worker1_ui", "spark_worker2_ui")
