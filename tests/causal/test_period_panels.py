@@ -27,7 +27,8 @@ from pydantic import SecretStr
 from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.postgres.window_ledger import copy_interactions, copy_teams, ledger_rows
-from shared.domain.analysis import AnalysisResult, AnalysisSpec, Window
+from shared.domain.analysis import AnalysisSpec, Window
+from shared.domain.causal_verdict import AnalysisResult
 from shared.domain.metrics import MetricDefinitions
 from shared.domain.periods import Period
 from shared.domain.synthetic_network import ChangingOrg, generate_changing_org
