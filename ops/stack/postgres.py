@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import secrets
 import signal
 import subprocess
 from pathlib import Path
@@ -18,7 +18,6 @@ from ops.stack.config import (
     PG_DATABASES,
     PG_OWNER_ROLE,
     PG_ROLE,
-    ROOT,
     SECRETS,
     VAR,
     StackError,
@@ -69,6 +68,15 @@ $$;
 """
 
 
+def checkout_id() -> str:
+    """A random id for this checkout, made once and kept in var/checkout-id."""
+    path = VAR / "checkout-id"
+    if not path.exists():
+        VAR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(6) + "\n")
+    return path.read_text().strip()
+
+
 class Postgres(Server):
     """The stack's ledger cluster: roles, databases and WAL archiving set up on every start."""
 
@@ -81,15 +89,19 @@ class Postgres(Server):
     # Where the cluster lives. As root, the server runs as user `postgres`, which must be able to
     # traverse every parent directory of its data directory; a checkout under /root (or any
     # private directory) is not traversable. So the cluster lives in
-    # /var/tmp/causal-organism-<sha256(project dir)[:12]>/ (one per checkout, owned by postgres,
-    # mode 700, data in ./postgres, log in ./postgres.log) and var/postgres and var/log/postgres.log
-    # are symlinks to it. /var/tmp survives reboots (unlike /tmp). Not root: var/postgres itself.
+    # /var/tmp/causal-organism-<checkout id>/ (one per checkout, owned by postgres, mode 700, data
+    # in ./postgres, log in ./postgres.log) and var/postgres and var/log/postgres.log are symlinks
+    # to it. /var/tmp survives reboots (unlike /tmp). Not root: var/postgres itself.
+    # The id is random per checkout (var/checkout-id), not derived from the path: a new clone at a
+    # removed checkout's path has new secrets, and must not inherit the old cluster's passwords.
     @property
     def base(self) -> Path:
         if not IS_ROOT:
             return VAR
-        digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
-        return Path("/var/tmp") / f"causal-organism-{digest}"
+        link = VAR / "postgres"
+        if link.is_symlink():
+            return Path(os.readlink(link)).parent
+        return Path("/var/tmp") / f"causal-organism-{checkout_id()}"
 
     @property
     def workdir(self) -> Path:
