@@ -62,7 +62,7 @@ ANALYSIS_SPEC = {
     "window": {"start": "2026-01-05", "end": "2026-01-12"},  # 2 weeks of 2,000 people: 4,000 rows
     "refuter_simulations": 2,
 }
-WARM_UP = ("/v1/metrics/graph", "/v1/metrics/teams", "/v1/metrics/bridges?limit=20", "/v1/graph/stats")
+WARM_UP = ("/v1/metrics/graph", "/v1/metrics/teams", "/v1/metrics/bridges?limit=20", "/v1/metrics/graph/live")
 CONTENDED_LOAD_PER_CORE = 3.0  # above this the latency figures measure the scheduler, not the service
 STACK_SERVERS = ("postgres", "redis", "falkordb", "temporal")
 
