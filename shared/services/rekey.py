@@ -25,11 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import asyncpg
-
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import MetricRow
-from shared.adapters.postgres import audit
+from shared.adapters.postgres.rekey_store import PseudonymRewrite, RekeyStore
 from shared.adapters.streams import lag
 from shared.domain.metrics import MATERIALISED_PROPERTIES
 from shared.domain.privacy import pseudonymise
@@ -40,29 +38,6 @@ from shared.services.graph_updater import GRAPH_CACHE_NAMESPACES
 from shared.services.ingest import stream_names
 
 PSEUDONYM = re.compile(r"p_[0-9a-f]{32}")
-# (table, columns) holding one pseudonym per column
-KEYED_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("interactions", ("src", "dst")),
-    ("pair_totals", ("src", "dst")),
-    ("person_totals", ("person",)),
-    ("employee_metrics", ("employee",)),
-    ("employee_metrics_hourly", ("employee",)),
-    ("employee_period_metrics", ("employee",)),
-    ("outcomes", ("employee",)),
-    ("employee_attributes", ("employee",)),
-    ("erasures", ("subject",)),
-)
-# JSON columns that may quote pseudonyms, rewritten token by token
-JSON_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("interventions", "summary"),
-    ("analyses", "spec"),
-    ("analyses", "result"),
-    ("analyses", "provenance"),
-    ("metrics_summaries", "bridges"),
-    ("metrics_summaries", "teams"),
-    ("period_graphs", "bridges"),
-    ("exports", "params"),
-)
 
 
 class RekeyRefused(Exception):
@@ -96,72 +71,22 @@ def _translate(text: str, table: dict[str, str]) -> str:
     return PSEUDONYM.sub(lambda m: table.get(m.group(0), m.group(0)), text)
 
 
-async def _stored_pseudonyms(conn: asyncpg.Connection) -> set[str]:
-    """Every distinct pseudonym-shaped token in every table of the database."""
-    tables = await conn.fetch(
-        """SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-            AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_%'"""
-    )
-    found: set[str] = set()
-    for t in tables:
-        rows = await conn.fetch(
-            f"SELECT DISTINCT (regexp_matches(x::text, 'p_[0-9a-f]{{32}}', 'g'))[1] AS p FROM {t['name']} x"
-        )
-        found.update(r["p"] for r in rows)
-    return found
-
-
 async def _rewrite_postgres(
-    conn: asyncpg.Connection, table: dict[str, str], key: bytes, actor: str, report: RekeyReport
+    rewrite: PseudonymRewrite, table: dict[str, str], key: bytes, actor: str, report: RekeyReport
 ) -> None:
-    await conn.execute("CREATE TEMP TABLE rekey_map (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP")
-    await conn.copy_records_to_table("rekey_map", records=list(table.items()))
-    for name, columns in KEYED_COLUMNS:
-        total = 0
-        for column in columns:
-            status = await conn.execute(
-                f"UPDATE {name} t SET {column} = m.new FROM rekey_map m WHERE t.{column} = m.old"
-            )
-            total += int(status.rsplit(" ", 1)[-1])
-        report.rows[name] = total
-    for name, column in JSON_COLUMNS:
-        changed = 0
-        rows = await conn.fetch(
-            f"SELECT ctid, {column}::text AS body FROM {name} WHERE {column}::text ~ 'p_[0-9a-f]{{32}}'"
-        )
-        for r in rows:
-            body = _translate(r["body"], table)
-            if body != r["body"]:
-                await conn.execute(f"UPDATE {name} SET {column} = $2::jsonb WHERE ctid = $1", r["ctid"], body)
-                changed += 1
-        report.rows[f"{name}.{column}"] = changed
-    report.audit_payloads_rekeyed = await _rekey_audit(conn, table, key, actor)
+    report.rows.update(await rewrite.rewrite_keyed_columns(table))
+    report.rows.update(await rewrite.rewrite_json_columns(lambda text: _translate(text, table)))
+    report.audit_payloads_rekeyed = await _rekey_audit(rewrite, table, key, actor)
 
 
-async def _rekey_audit(conn: asyncpg.Connection, table: dict[str, str], key: bytes, actor: str) -> int:
+async def _rekey_audit(rewrite: PseudonymRewrite, table: dict[str, str], key: bytes, actor: str) -> int:
     """Re-record affected personal payloads, translated, in one new entry; delete the old ones."""
-    rows = await conn.fetch(
-        "SELECT ref, payload::text AS payload, subjects FROM intervention_audit_personal WHERE subjects && $1::text[]",
-        list(table),
-    )
-    if not rows:
+    found = await rewrite.personal_payloads_naming(list(table))
+    if not found:
         return 0
-    translated = {r["ref"]: json.loads(_translate(r["payload"], table)) for r in rows}
-    subjects = sorted({table.get(s, s) for r in rows for s in r["subjects"]})
-    await audit.append(
-        conn,
-        key=key,
-        event_key=f"audit.rekeyed:{min(translated)}:{len(translated)}",
-        intervention_id="rekey",
-        event="audit.rekeyed",
-        actor=actor,
-        details={"payloads": len(translated), "refs": sorted(translated)},
-        personal={"payloads": translated},
-        subjects=subjects,
-    )
-    await conn.execute("DELETE FROM intervention_audit_personal WHERE ref = ANY($1::text[])", sorted(translated))
+    translated = {p.ref: json.loads(_translate(p.payload, table)) for p in found}
+    subjects = sorted({table.get(s, s) for p in found for s in p.subjects})
+    await rewrite.replace_personal_payloads(key=key, actor=actor, translated=translated, subjects=subjects)
     return len(translated)
 
 
@@ -178,13 +103,13 @@ async def run_rekey(
     table = mapping(raw_ids, old_key, new_key)
     report = RekeyReport(mapped_people=len(table))
     carried = await _materialised(resources)
-    async with resources.pg.acquire() as conn, conn.transaction():
-        stored = await _stored_pseudonyms(conn)
+    async with RekeyStore(resources.pg).rewrite() as rewrite:
+        stored = await rewrite.stored_pseudonyms()
         unknown = stored - set(table) - set(table.values())
         if unknown:
             raise RekeyRefused(f"{len(unknown)} stored pseudonyms are not in the directory; nothing changed")
-        await _rewrite_postgres(conn, table, resources.settings.audit.key or b"", actor, report)
-        left = await _stored_pseudonyms(conn) & set(table)
+        await _rewrite_postgres(rewrite, table, resources.settings.audit.key or b"", actor, report)
+        left = await rewrite.stored_pseudonyms() & set(table)
         report.old_pseudonyms_left = len(left)
         if left:
             raise RekeyRefused(f"{len(left)} old pseudonyms remain after the rewrite; rolled back")

@@ -17,15 +17,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.adapters.graph.cypher import DELETE_TIES
-from shared.adapters.postgres.ledger_maintenance import Recomputed, recompute_totals
+from shared.adapters.postgres.ledger_maintenance import Recomputed
 from shared.adapters.postgres.metrics_store import MetricsStore
+from shared.adapters.postgres.retention_store import RetentionStore
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services import data_audit
@@ -58,28 +58,14 @@ class Cutoffs:
             metrics_rollup=timedelta(days=s.metrics.rollup_retention_days),
         )
 
-
-# table -> (count query, delete query); $1 is the cutoff
-_SIMPLE: dict[str, tuple[str, str]] = {
-    "outcomes": (
-        "SELECT count(*) FROM outcomes WHERE recorded_at < $1",
-        "DELETE FROM outcomes WHERE recorded_at < $1",
-    ),
-    "employee_attributes": (
-        "SELECT count(*) FROM employee_attributes WHERE updated_at < $1",
-        "DELETE FROM employee_attributes WHERE updated_at < $1",
-    ),
-    "analyses": (
-        "SELECT count(*) FROM analyses WHERE created_at < $1 AND status IN ('succeeded', 'failed', 'cancelled')",
-        "DELETE FROM analyses WHERE created_at < $1 AND status IN ('succeeded', 'failed', 'cancelled')",
-    ),
-    "metrics_summaries": (
-        """SELECT count(*) FROM metrics_summaries WHERE computed_at < $1
-             AND run_id <> (SELECT run_id FROM metrics_summaries ORDER BY computed_at DESC LIMIT 1)""",
-        """DELETE FROM metrics_summaries WHERE computed_at < $1
-             AND run_id <> (SELECT run_id FROM metrics_summaries ORDER BY computed_at DESC LIMIT 1)""",
-    ),
-}
+    def records(self) -> dict[str, datetime]:
+        """The cutoff of each table the retention store expires by one date column."""
+        return {
+            "outcomes": self.outcomes,
+            "employee_attributes": self.attributes,
+            "analyses": self.analyses,
+            "metrics_summaries": self.summaries,
+        }
 
 
 async def run_retention(
@@ -89,12 +75,8 @@ async def run_retention(
     settings = resources.settings
     now = now or datetime.now(UTC)
     cut = Cutoffs.at(now, settings)
-    async with resources.pg.acquire() as conn:
-        run_id = int(
-            await conn.fetchval(
-                "INSERT INTO retention_runs (dry_run, now_at) VALUES ($1, $2) RETURNING id", dry_run, now
-            )
-        )
+    store = RetentionStore(resources.pg)
+    run_id = await store.start_run(dry_run, now)
     report: dict[str, Any] = {"run_id": run_id, "dry_run": dry_run, "now": now.isoformat(), "deleted": {}}
     deleted: dict[str, int] = report["deleted"]
     report["cutoffs"] = {
@@ -105,39 +87,21 @@ async def run_retention(
         "analyses": cut.analyses.isoformat(),
         "metrics_summaries": cut.summaries.isoformat(),
     }
+    metrics = MetricsStore(resources.pg)
     if dry_run:
-        async with resources.pg.acquire() as conn:
-            deleted["interactions"] = int(
-                await conn.fetchval("SELECT count(*) FROM interactions WHERE occurred_at < $1", cut.interactions)
-            )
-            deleted["event_receipts"] = int(
-                await conn.fetchval("SELECT count(*) FROM event_receipts WHERE occurred_at < $1", cut.receipts)
-            )
-            for table, (count_sql, _) in _SIMPLE.items():
-                deleted[table] = int(await conn.fetchval(count_sql, _cutoff(cut, table)))
-            deleted["employee_metrics"] = int(
-                await conn.fetchval("SELECT count(*) FROM employee_metrics WHERE time < $1", now - cut.metrics_raw)
-            )
+        deleted["interactions"] = await store.count_interactions_before(cut.interactions)
+        deleted["event_receipts"] = await store.count_receipts_before(cut.receipts)
+        deleted.update(await store.count_records_before(cut.records()))
+        deleted["employee_metrics"] = await metrics.count_raw_history_before(now - cut.metrics_raw)
     else:
-        pairs, people, graph_ties = await _expire_interactions(resources, cut.interactions)
+        pairs, people, graph_ties = await _expire_interactions(resources, store, cut.interactions)
         deleted["interactions"] = pairs
         report["totals_recomputed"] = {"people": people, "ties_removed_from_graph": graph_ties}
-        async with resources.pg.acquire() as conn:
-            deleted["event_receipts"] = _count(
-                await conn.execute("DELETE FROM event_receipts WHERE occurred_at < $1", cut.receipts)
-            )
-            for table, (_, delete_sql) in _SIMPLE.items():
-                deleted[table] = _count(await conn.execute(delete_sql, _cutoff(cut, table)))
-        deleted["employee_metrics"] = await MetricsStore(resources.pg).retention(
-            now, cut.metrics_raw, cut.metrics_rollup
-        )
+        deleted["event_receipts"] = await store.delete_receipts_before(cut.receipts)
+        deleted.update(await store.delete_records_before(cut.records()))
+        deleted["employee_metrics"] = await metrics.retention(now, cut.metrics_raw, cut.metrics_rollup)
     report["exports"] = await sweep_exports(resources, now, dry_run=dry_run)
-    async with resources.pg.acquire() as conn:
-        await conn.execute(
-            "UPDATE retention_runs SET finished_at = clock_timestamp(), report = $2::jsonb WHERE id = $1",
-            run_id,
-            json.dumps(report),
-        )
+    await store.finish_run(run_id, report)
     if not dry_run:
         await data_audit.record(
             resources.pg,
@@ -150,41 +114,15 @@ async def run_retention(
     return report
 
 
-def _cutoff(cut: Cutoffs, table: str) -> datetime:
-    return {
-        "outcomes": cut.outcomes,
-        "employee_attributes": cut.attributes,
-        "analyses": cut.analyses,
-        "metrics_summaries": cut.summaries,
-    }[table]
-
-
-def _count(status: str) -> int:
-    """Rows affected, from asyncpg's command tag ("DELETE 12")."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
-async def _expire_interactions(resources: Resources, cutoff: datetime) -> tuple[int, int, int]:
-    """Delete old interactions batch by batch, recomputing the touched totals in each batch's
-    transaction, then project the new values to the graph. Returns (rows, people, ties removed)."""
+async def _expire_interactions(resources: Resources, store: RetentionStore, cutoff: datetime) -> tuple[int, int, int]:
+    """Delete old interactions batch by batch (each batch's totals recomputed in its own
+    transaction), then project the new values to the graph. Returns (rows, people, ties removed)."""
     batch = resources.settings.privacy.retention_batch_rows
     rows_total, people_total, ties_removed = 0, 0, 0
-    while True:
-        async with resources.pg.acquire() as conn, conn.transaction():
-            gone = await conn.fetch(
-                """DELETE FROM interactions WHERE ctid = ANY(ARRAY(
-                       SELECT ctid FROM interactions WHERE occurred_at < $1 LIMIT $2))
-                   RETURNING src, dst""",
-                cutoff,
-                batch,
-            )
-            if not gone:
-                break
-            pairs = {(r["src"], r["dst"]) for r in gone}
-            changed = await recompute_totals(conn, sorted(pairs), [])
-        rows_total += len(gone)
-        people_total += len(changed.people)
-        ties_removed += await project(resources, changed)
+    while (expired := await store.expire_interactions_batch(cutoff, batch)) is not None:
+        rows_total += expired.rows
+        people_total += len(expired.changed.people)
+        ties_removed += await project(resources, expired.changed)
     return rows_total, people_total, ties_removed
 
 

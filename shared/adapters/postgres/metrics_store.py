@@ -182,6 +182,11 @@ class MetricsStore:
             rows = await conn.fetch(team_history_sql(granularity), team, start, end)
         return [dict(r) for r in rows]
 
+    async def count_raw_history_before(self, cutoff: datetime) -> int:
+        """Raw history points older than ``cutoff`` (what a retention run would drop)."""
+        async with self._pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT count(*) FROM employee_metrics WHERE time < $1", cutoff))
+
     async def retention(self, now: datetime, raw_keep: timedelta, rollup_keep: timedelta) -> int:
         """Drop raw history past ``raw_keep`` and rollups past ``rollup_keep``; partitions dropped."""
         async with self._pool.acquire() as conn, conn.transaction():

@@ -14,6 +14,11 @@ class PoolExhaustedError(Exception):
     """No connection became free within the acquire timeout."""
 
 
+def rows_affected(status: str) -> int:
+    """Rows affected, from asyncpg's command tag ("DELETE 12")."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 class PgPool:
     """Wraps an asyncpg pool: callers queue when it is exhausted and time out with a clear error."""
 
