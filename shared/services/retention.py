@@ -38,34 +38,25 @@ log = logging.getLogger(__name__)
 class Cutoffs:
     interactions: datetime
     receipts: datetime
-    outcomes: datetime
-    attributes: datetime
-    analyses: datetime
-    summaries: datetime
+    records: dict[str, datetime]  # per table the retention store expires by one date column
     metrics_raw: timedelta
     metrics_rollup: timedelta
 
     @classmethod
     def at(cls, now: datetime, s: Settings) -> Cutoffs:
+        days = s.privacy
         return cls(
-            interactions=now - timedelta(days=s.privacy.raw_retention_days),
-            receipts=now - timedelta(days=s.privacy.raw_retention_days + s.privacy.receipts_grace_days),
-            outcomes=now - timedelta(days=s.privacy.outcomes_retention_days),
-            attributes=now - timedelta(days=s.privacy.attributes_retention_days),
-            analyses=now - timedelta(days=s.privacy.analyses_retention_days),
-            summaries=now - timedelta(days=s.privacy.summaries_retention_days),
+            interactions=now - timedelta(days=days.raw_retention_days),
+            receipts=now - timedelta(days=days.raw_retention_days + days.receipts_grace_days),
+            records={
+                "outcomes": now - timedelta(days=days.outcomes_retention_days),
+                "employee_attributes": now - timedelta(days=days.attributes_retention_days),
+                "analyses": now - timedelta(days=days.analyses_retention_days),
+                "metrics_summaries": now - timedelta(days=days.summaries_retention_days),
+            },
             metrics_raw=timedelta(days=s.metrics.raw_retention_days),
             metrics_rollup=timedelta(days=s.metrics.rollup_retention_days),
         )
-
-    def records(self) -> dict[str, datetime]:
-        """The cutoff of each table the retention store expires by one date column."""
-        return {
-            "outcomes": self.outcomes,
-            "employee_attributes": self.attributes,
-            "analyses": self.analyses,
-            "metrics_summaries": self.summaries,
-        }
 
 
 async def run_retention(
@@ -82,23 +73,20 @@ async def run_retention(
     report["cutoffs"] = {
         "interactions": cut.interactions.isoformat(),
         "event_receipts": cut.receipts.isoformat(),
-        "outcomes": cut.outcomes.isoformat(),
-        "employee_attributes": cut.attributes.isoformat(),
-        "analyses": cut.analyses.isoformat(),
-        "metrics_summaries": cut.summaries.isoformat(),
+        **{table: cutoff.isoformat() for table, cutoff in cut.records.items()},
     }
     metrics = MetricsStore(resources.pg)
     if dry_run:
         deleted["interactions"] = await store.count_interactions_before(cut.interactions)
         deleted["event_receipts"] = await store.count_receipts_before(cut.receipts)
-        deleted.update(await store.count_records_before(cut.records()))
+        deleted.update(await store.count_records_before(cut.records))
         deleted["employee_metrics"] = await metrics.count_raw_history_before(now - cut.metrics_raw)
     else:
         pairs, people, graph_ties = await _expire_interactions(resources, store, cut.interactions)
         deleted["interactions"] = pairs
         report["totals_recomputed"] = {"people": people, "ties_removed_from_graph": graph_ties}
         deleted["event_receipts"] = await store.delete_receipts_before(cut.receipts)
-        deleted.update(await store.delete_records_before(cut.records()))
+        deleted.update(await store.delete_records_before(cut.records))
         deleted["employee_metrics"] = await metrics.retention(now, cut.metrics_raw, cut.metrics_rollup)
     report["exports"] = await sweep_exports(resources, now, dry_run=dry_run)
     await store.finish_run(run_id, report)

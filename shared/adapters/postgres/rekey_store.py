@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from shared.adapters.postgres import audit
+from shared.adapters.postgres.erasure_store import JSON_COLUMNS as PSEUDONYM_QUOTING_JSON
 from shared.adapters.postgres.pool import PgPool, rows_affected
 
 # (table, columns) holding one pseudonym per column
@@ -29,15 +30,11 @@ KEYED_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("employee_attributes", ("employee",)),
     ("erasures", ("subject",)),
 )
-# JSON columns that may quote pseudonyms, rewritten token by token
+# JSON columns that may quote pseudonyms, rewritten token by token: the erasure's, plus team
+# summaries and export parameters (an erasure handles those two its own way)
 JSON_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("interventions", "summary"),
-    ("analyses", "spec"),
-    ("analyses", "result"),
-    ("analyses", "provenance"),
-    ("metrics_summaries", "bridges"),
+    *PSEUDONYM_QUOTING_JSON,
     ("metrics_summaries", "teams"),
-    ("period_graphs", "bridges"),
     ("exports", "params"),
 )
 
