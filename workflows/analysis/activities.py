@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
 
-from shared.platform.resources import Resources
 from shared.services.causal_analysis import execute_stored, finish_unsuccessfully, record_for_workflow
 from workflows.analysis.contract import (
     CREATE_ACTIVITY,
@@ -19,12 +17,10 @@ from workflows.analysis.contract import (
     FinishRequest,
     RunRequest,
 )
+from workflows.bound_activities import ResourceBoundActivities
 
 
-class AnalysisActivities(AnalysisActivityContract):
-    def __init__(self, resources: Resources) -> None:
-        self._resources = resources
-
+class AnalysisActivities(ResourceBoundActivities, AnalysisActivityContract):
     @activity.defn(name=RUN_ACTIVITY)
     async def run_analysis(self, request: RunRequest) -> dict[str, Any]:
         resources = self._resources
@@ -53,7 +49,4 @@ class AnalysisActivities(AnalysisActivityContract):
         return await record_for_workflow(self._resources, request.spec, request.workflow_id)
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    """What worker.py registers (no module state: bound to ``resources``)."""
-    bound = AnalysisActivities(resources)
-    return [bound.run_analysis, bound.finish, bound.create]
+build_activities = AnalysisActivities.bound_to  # what worker.py registers

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
 
-from shared.platform.resources import Resources
 from shared.services.erasure import complete, run_step
+from workflows.bound_activities import ResourceBoundActivities
 from workflows.erasure.contract import COMPLETE_ACTIVITY, STEP_ACTIVITY, ErasureActivityContract
 
 
-class ErasureActivities(ErasureActivityContract):
-    def __init__(self, resources: Resources) -> None:
-        self._resources = resources
-
+class ErasureActivities(ResourceBoundActivities, ErasureActivityContract):
     @activity.defn(name=STEP_ACTIVITY)
     async def step(self, erasure_id: str, name: str) -> dict[str, Any]:
         return await run_step(self._resources, erasure_id, name)
@@ -25,6 +21,4 @@ class ErasureActivities(ErasureActivityContract):
         return await complete(self._resources, erasure_id, status, error)
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    bound = ErasureActivities(resources)
-    return [bound.step, bound.finish]
+build_activities = ErasureActivities.bound_to  # what worker.py registers

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
 
-from shared.platform.resources import Resources
 from shared.services.exports import finish_export, run_export, sweep_exports
+from workflows.bound_activities import ResourceBoundActivities
 from workflows.exports.contract import (
     FAIL_ACTIVITY,
     RUN_ACTIVITY,
@@ -19,10 +18,7 @@ from workflows.exports.contract import (
 )
 
 
-class ExportActivities(ExportActivityContract):
-    def __init__(self, resources: Resources) -> None:
-        self._resources = resources
-
+class ExportActivities(ResourceBoundActivities, ExportActivityContract):
     @activity.defn(name=RUN_ACTIVITY)
     async def run(self, export_id: str) -> dict[str, Any]:
         try:
@@ -40,6 +36,4 @@ class ExportActivities(ExportActivityContract):
         return await sweep_exports(self._resources, dry_run=request.dry_run)
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    bound = ExportActivities(resources)
-    return [bound.run, bound.fail, bound.sweep]
+build_activities = ExportActivities.bound_to  # what worker.py registers

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
 
-from shared.platform.resources import Resources
 from shared.services.graph_build import rebuild_graph
+from workflows.bound_activities import ResourceBoundActivities
 from workflows.graph_rebuild.contract import REBUILD_ACTIVITY, GraphRebuildActivityContract
 
 
-class GraphRebuildActivities(GraphRebuildActivityContract):
-    def __init__(self, resources: Resources) -> None:
-        self._resources = resources
-
+class GraphRebuildActivities(ResourceBoundActivities, GraphRebuildActivityContract):
     @activity.defn(name=REBUILD_ACTIVITY)
     async def rebuild(self) -> dict[str, Any]:
         r = self._resources
@@ -23,5 +19,4 @@ class GraphRebuildActivities(GraphRebuildActivityContract):
         return {"state": status.state, "done": status.done, "total": status.total}
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    return [GraphRebuildActivities(resources).rebuild]
+build_activities = GraphRebuildActivities.bound_to  # what worker.py registers

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
 
-from shared.platform.resources import Resources
 from shared.services.metrics_refresh import apply_retention, refresh_metrics
+from workflows.bound_activities import ResourceBoundActivities
 from workflows.metrics_refresh.contract import (
     REFRESH_ACTIVITY,
     RETENTION_ACTIVITY,
@@ -18,10 +17,7 @@ from workflows.metrics_refresh.contract import (
 )
 
 
-class MetricsActivities(MetricsActivityContract):
-    def __init__(self, resources: Resources) -> None:
-        self._resources = resources
-
+class MetricsActivities(ResourceBoundActivities, MetricsActivityContract):
     @activity.defn(name=REFRESH_ACTIVITY)
     async def refresh(self, request: RefreshRequest) -> dict[str, Any]:
         result = await refresh_metrics(self._resources, trigger=request.trigger, force=request.force)
@@ -32,7 +28,4 @@ class MetricsActivities(MetricsActivityContract):
         return await apply_retention(self._resources)
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    """What worker.py registers (no module state: bound to ``resources``)."""
-    bound = MetricsActivities(resources)
-    return [bound.refresh, bound.retention]
+build_activities = MetricsActivities.bound_to  # what worker.py registers

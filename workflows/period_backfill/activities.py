@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from temporalio import activity
 
-from shared.platform.resources import Resources
 from shared.services import period_backfill
+from workflows.bound_activities import ResourceBoundActivities
 from workflows.period_backfill.contract import (
     FINISH_ACTIVITY,
     PERIOD_ACTIVITY,
@@ -21,10 +18,7 @@ from workflows.period_backfill.contract import (
 )
 
 
-class PeriodBackfillActivities(PeriodBackfillActivityContract):
-    def __init__(self, resources: Resources) -> None:
-        self._resources = resources
-
+class PeriodBackfillActivities(ResourceBoundActivities, PeriodBackfillActivityContract):
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, request: BackfillRequest) -> BackfillPlan:
         run_id, labels = await period_backfill.plan(self._resources, request.kind, rewrite=request.rewrite)
@@ -39,6 +33,4 @@ class PeriodBackfillActivities(PeriodBackfillActivityContract):
         await period_backfill.finish(self._resources, task.run_id, task.status, task.error)
 
 
-def build_activities(resources: Resources) -> list[Callable[..., Any]]:
-    bound = PeriodBackfillActivities(resources)
-    return [bound.plan, bound.write, bound.finish]
+build_activities = PeriodBackfillActivities.bound_to  # what worker.py registers
