@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ops.stack.config import HOST, required_binary
+from ops.stack.config import HOST
 from ops.stack.prometheus import http_ready, write_yaml
 from ops.stack.server import Server
 
@@ -42,10 +42,8 @@ class Alertmanager(Server):
 
     name = "alertmanager"
     port_key = "alertmanager"
+    binary = ("prometheus-alertmanager", "Debian prometheus-alertmanager")
     ready_timeout = 30.0
-
-    def exe(self) -> Path:
-        return required_binary("prometheus-alertmanager", "Debian prometheus-alertmanager")
 
     def prepare(self) -> None:
         write_yaml(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from ops.stack.config import HOST, ROOT, StackError, port, required_binary
+from ops.stack.config import HOST, ROOT, StackError, port
 from ops.stack.server import Server, http_get
 
 MONITORING_MANIFEST = ROOT / "knative" / "monitoring.yaml"
@@ -92,10 +92,8 @@ class Prometheus(Server):
 
     name = "prometheus"
     port_key = "prometheus"
+    binary = ("prometheus", "Debian prometheus (ops/install_promtool.sh)")
     ready_timeout = 60.0
-
-    def exe(self) -> Path:
-        return required_binary("prometheus", "Debian prometheus (ops/install_promtool.sh)")
 
     def prepare(self) -> None:
         write_yaml(self.workdir / "rules.yaml", shipped_rules())

