@@ -7,7 +7,7 @@ send is idempotent by design, so a retry is always safe).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,15 +19,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import (
     Edge,
-    GraphCounts,
     GraphSnapshot,
     GraphStoreError,
     GraphStoreUnavailable,
-    MetricRow,
-    PersonRow,
-    TieRow,
 )
-from shared.adapters.graph.rows import chunks, latest_people, latest_ties, metric_dicts
+from shared.adapters.graph.cypher_store import CypherGraphStore
 from shared.adapters.pool_stats import PoolStats, redis_pool_stats
 
 # compact result-set value types (FalkorDB's wire protocol)
@@ -52,7 +48,7 @@ def _decode_scalar(cell: list[Any]) -> Any:
     raise GraphStoreError(f"non-scalar value type {kind} in a bulk pull")
 
 
-class FalkorDBGraphStore:
+class FalkorDBGraphStore(CypherGraphStore):
     """GraphStore over FalkorDB."""
 
     backend = "falkordb"
@@ -69,6 +65,7 @@ class FalkorDBGraphStore:
         socket_timeout_s: float | None = 60.0,
         batch_size: int = 1000,
     ) -> None:
+        super().__init__(batch_size)
         self._pool = aioredis.BlockingConnectionPool(
             host=host,
             port=port,
@@ -82,7 +79,6 @@ class FalkorDBGraphStore:
         self._db = FalkorDB(connection_pool=self._pool)
         self._graph = self._db.select_graph(graph_name)
         self._graph_name = graph_name
-        self._batch = batch_size
 
     @property
     def graph_name(self) -> str:
@@ -126,22 +122,6 @@ class FalkorDBGraphStore:
         names = [h[1].decode() if isinstance(h[1], bytes) else h[1] for h in result.header]
         return [dict(zip(names, row, strict=True)) for row in result.result_set]
 
-    async def _applied(self, query: str, rows: list[dict[str, Any]]) -> int:
-        applied = 0
-        for batch in chunks(rows, self._batch):
-            out = await self.execute(query, {"rows": batch})
-            applied += int(out[0]["applied"]) if out else 0
-        return applied
-
-    async def upsert_people(self, rows: Sequence[PersonRow]) -> int:
-        return await self._applied(cypher.UPSERT_PEOPLE, latest_people(rows))
-
-    async def upsert_ties(self, rows: Sequence[TieRow]) -> int:
-        return await self._applied(cypher.UPSERT_TIES, latest_ties(rows))
-
-    async def write_metrics(self, rows: Sequence[MetricRow]) -> int:
-        return await self._applied(cypher.WRITE_METRICS, metric_dicts(rows))
-
     async def _raw_verbose_query(self, query: str) -> list[list[Any]]:
         """A read-only query in FalkorDB's verbose reply format (plain RESP values per cell).
 
@@ -181,19 +161,6 @@ class FalkorDBGraphStore:
             for a, b, w, c in ties
         ]
         return snap
-
-    async def get_person(self, person_id: str) -> dict[str, Any] | None:
-        rows = await self.execute(cypher.GET_PERSON, {"id": person_id}, read_only=True)
-        return dict(rows[0]["props"]) if rows else None
-
-    async def counts(self) -> GraphCounts:
-        people = await self.execute(cypher.COUNT_PEOPLE, read_only=True)
-        ties = await self.execute(cypher.COUNT_TIES, read_only=True)
-        return GraphCounts(
-            people=int(people[0]["n"]) if people else 0,
-            ties=int(ties[0]["n"]) if ties else 0,
-            total_weight=float(ties[0]["w"] or 0.0) if ties else 0.0,
-        )
 
     async def clear(self) -> None:
         """Delete the whole graph key (fast) and recreate the schema."""

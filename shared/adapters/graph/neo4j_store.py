@@ -18,22 +18,18 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable
 from shared.adapters.graph import cypher
 from shared.adapters.graph.base import (
     Edge,
-    GraphCounts,
     GraphSnapshot,
     GraphStoreError,
     GraphStoreUnavailable,
-    MetricRow,
-    PersonRow,
-    TieRow,
 )
-from shared.adapters.graph.rows import chunks, latest_people, latest_ties, metric_dicts
+from shared.adapters.graph.cypher_store import CypherGraphStore
 from shared.adapters.pool_stats import PoolStats
 
 _SCHEMA = ("CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE",)
 _SNAPSHOT_PAGE = 50_000
 
 
-class Neo4jGraphStore:
+class Neo4jGraphStore(CypherGraphStore):
     """GraphStore over Neo4j 5+ (Bolt)."""
 
     backend = "neo4j"
@@ -53,6 +49,7 @@ class Neo4jGraphStore:
         batch_size: int = 1000,
         schema: Sequence[str] = _SCHEMA,
     ) -> None:
+        super().__init__(batch_size)
         self._max_pool = max_pool_size
         self._driver: AsyncDriver = AsyncGraphDatabase.driver(
             uri,
@@ -64,7 +61,6 @@ class Neo4jGraphStore:
             max_transaction_retry_time=max_retry_time_s,
         )
         self._database = database
-        self._batch = batch_size
         self._schema = tuple(schema)
 
     async def ping(self) -> None:
@@ -94,22 +90,6 @@ class Neo4jGraphStore:
         except Neo4jError as exc:
             raise GraphStoreError(f"neo4j: {exc}") from exc
 
-    async def _applied(self, query: str, rows: list[dict[str, Any]]) -> int:
-        applied = 0
-        for batch in chunks(rows, self._batch):
-            out = await self.execute(query, {"rows": batch})
-            applied += int(out[0]["applied"]) if out else 0
-        return applied
-
-    async def upsert_people(self, rows: Sequence[PersonRow]) -> int:
-        return await self._applied(cypher.UPSERT_PEOPLE, latest_people(rows))
-
-    async def upsert_ties(self, rows: Sequence[TieRow]) -> int:
-        return await self._applied(cypher.UPSERT_TIES, latest_ties(rows))
-
-    async def write_metrics(self, rows: Sequence[MetricRow]) -> int:
-        return await self._applied(cypher.WRITE_METRICS, metric_dicts(rows))
-
     async def snapshot(self) -> GraphSnapshot:
         snap = GraphSnapshot()
         after = ""
@@ -128,19 +108,6 @@ class Neo4jGraphStore:
             if len(page) < _SNAPSHOT_PAGE:
                 break
         return snap
-
-    async def get_person(self, person_id: str) -> dict[str, Any] | None:
-        rows = await self.execute(cypher.GET_PERSON, {"id": person_id}, read_only=True)
-        return dict(rows[0]["props"]) if rows else None
-
-    async def counts(self) -> GraphCounts:
-        people = await self.execute(cypher.COUNT_PEOPLE, read_only=True)
-        ties = await self.execute(cypher.COUNT_TIES, read_only=True)
-        return GraphCounts(
-            people=int(people[0]["n"]) if people else 0,
-            ties=int(ties[0]["n"]) if ties else 0,
-            total_weight=float(ties[0]["w"] or 0.0) if ties else 0.0,
-        )
 
     async def clear(self) -> None:
         await self.execute(cypher.CLEAR)
