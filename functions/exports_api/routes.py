@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from shared.domain.exports import KIND_PERMISSION, LINK_MAX_EXPIRY_S, ExportRequest, link_expiry
 from shared.platform.auth import Permission, Principal, Role, require
-from shared.platform.errors import ApiError
+from shared.platform.errors import ApiError, workflow_service_required
 from shared.platform.http import error_responses, resources_of
 from shared.services import data_audit, export_records
 from shared.services.export_records import ExportRow
@@ -89,12 +89,10 @@ async def create_export(
     needed = Permission(KIND_PERMISSION[body.kind])
     if not principal.can(needed):
         raise ApiError(403, "forbidden", f"exporting {body.kind.value} needs the permission {needed.value}")
-    try:
+    with workflow_service_required():
         export = await start_export(
             resources_of(request), body, principal.subject, sorted(r.value for r in principal.roles)
         )
-    except RuntimeError as exc:
-        raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
     return _out(export)
 
 

@@ -22,7 +22,7 @@ from shared.domain.network_change import TEAM_FIGURES, bridge_turnover, changes
 from shared.domain.periods import period_at, period_of, previous
 from shared.domain.privacy import SeriesRelease, team_views
 from shared.platform.auth import Permission, Principal, require
-from shared.platform.errors import ApiError
+from shared.platform.errors import ApiError, workflow_service_required
 from shared.platform.http import error_responses, resources_of
 from shared.services import period_backfill, period_reads
 
@@ -301,10 +301,8 @@ async def start_backfill(
     rewrite: Annotated[bool, Query()] = False,
 ) -> BackfillStarted:
     """Back-fill every closed period the retained ledger covers (a Temporal workflow)."""
-    try:
+    with workflow_service_required():
         workflow_id = await period_backfill.start(resources_of(request), kind, rewrite=rewrite)
-    except RuntimeError as exc:
-        raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
     return BackfillStarted(workflow_id=workflow_id)
 
 

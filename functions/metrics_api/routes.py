@@ -22,7 +22,7 @@ from shared.domain.metrics import MATERIALISED_PROPERTIES, METRICS, NUMERIC_METR
 from shared.domain.privacy import COUNT_BAND, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
-from shared.platform.errors import ApiError
+from shared.platform.errors import ApiError, workflow_service_required
 from shared.platform.graph_ready import require_graph_ready
 from shared.platform.http import error_responses, resources_of
 from shared.services import metrics_reads
@@ -320,10 +320,8 @@ async def trigger_refresh(
     force: Annotated[bool, Query()] = False,
 ) -> RefreshStarted:
     """Start a refresh on Temporal now (attaches to one already started this way)."""
-    try:
+    with workflow_service_required():
         workflow_id, run_id = await metrics_reads.start_refresh(resources_of(request), force=force)
-    except RuntimeError as exc:
-        raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
     return RefreshStarted(workflow_id=workflow_id, run_id=run_id)
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.privacy import is_pseudonym, pseudonymise
 from shared.platform.auth import Permission, Principal, require
-from shared.platform.errors import ApiError
+from shared.platform.errors import ApiError, workflow_service_required
 from shared.platform.http import error_responses, resources_of
 from shared.services.erasure import ErasureRow, get_erasure, start_erasure
 
@@ -71,10 +71,8 @@ async def request_erasure(
     exports. Idempotent while it runs: the same person's running erasure is returned."""
     res = resources_of(request)
     person = body.pseudonym or pseudonymise(body.raw_id or "", res.settings.privacy.pseudonymisation_key)
-    try:
+    with workflow_service_required():
         erasure_id, _ = await start_erasure(res, person, principal.subject)
-    except RuntimeError as exc:
-        raise ApiError(503, "unavailable", "the workflow service is unavailable") from exc
     row = await get_erasure(res, erasure_id)
     assert row is not None
     return _out(row)

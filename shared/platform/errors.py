@@ -7,7 +7,8 @@ Clients switch on ``code``; ``details`` names the offending fields.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -59,6 +60,19 @@ class ApiError(Exception):
         self.message = message
         self.details = details or []
         self.headers = headers or {}
+
+
+WORKFLOW_SERVICE_UNAVAILABLE = "the workflow service is unavailable"
+
+
+@contextmanager
+def workflow_service_required(message: str = WORKFLOW_SERVICE_UNAVAILABLE) -> Iterator[None]:
+    """Answer 503 in the error shape when starting or steering a workflow fails because Temporal is
+    unreachable (the client raises RuntimeError); the caller may retry the same request."""
+    try:
+        yield
+    except RuntimeError as exc:
+        raise ApiError(503, "unavailable", message) from exc
 
 
 def error_payload(code: str, message: str, details: list[dict[str, str]] | None = None) -> dict[str, Any]:
