@@ -9,7 +9,7 @@ member counts are banded, and organisation figures cover the shown teams' people
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -25,6 +25,7 @@ from shared.platform.caching import cached
 from shared.platform.errors import ApiError, workflow_service_required
 from shared.platform.graph_ready import require_graph_ready
 from shared.platform.http import error_responses, resources_of
+from shared.platform.resources import Resources
 from shared.services import metrics_reads
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
@@ -200,8 +201,19 @@ async def _summary(request: Request) -> dict[str, Any]:
     return summary
 
 
-def _points(rows: list[dict[str, Any]]) -> list[HistoryPointBase]:
-    return [HistoryPoint(**{k: v for k, v in r.items() if k in HistoryPoint.model_fields}) for r in rows]
+HistoryRead = Callable[
+    [Resources, str, datetime, datetime, Literal["raw", "hour", "day"]], Awaitable[list[dict[str, Any]]]
+]
+
+
+async def _history(request: Request, query: HistoryQuery, subject: str, read: HistoryRead) -> HistoryOut:
+    """One subject's series at the granularity the range resolves to (employee and team alike)."""
+    res = resources_of(request)
+    gran = query.resolved(res.settings.metrics.raw_history_max_days)
+    assert query.start is not None and query.end is not None
+    rows = await read(res, subject, query.start, query.end, gran)
+    points = [HistoryPoint(**{k: v for k, v in r.items() if k in HistoryPoint.model_fields}) for r in rows]
+    return HistoryOut(subject=subject, start=query.start, end=query.end, granularity=gran, points=points)
 
 
 # ---- routes -------------------------------------------------------------------------------
@@ -291,11 +303,7 @@ async def employee_history(
     query: Annotated[HistoryQuery, Query()],
 ) -> HistoryOut:
     """One person's metrics over a date range; hour/day points come from the hourly rollup."""
-    res = resources_of(request)
-    gran = query.resolved(res.settings.metrics.raw_history_max_days)
-    assert query.start is not None and query.end is not None
-    rows = await metrics_reads.employee_history(res, person_id, query.start, query.end, gran)
-    return HistoryOut(subject=person_id, start=query.start, end=query.end, granularity=gran, points=_points(rows))
+    return await _history(request, query, person_id, metrics_reads.employee_history)
 
 
 @router.get("/teams/{team}/history", response_model=HistoryOut)
@@ -306,11 +314,7 @@ async def team_history(
     query: Annotated[HistoryQuery, Query()],
 ) -> HistoryOut:
     """A team's mean metrics over a date range; points with fewer than k people are left out."""
-    res = resources_of(request)
-    gran = query.resolved(res.settings.metrics.raw_history_max_days)
-    assert query.start is not None and query.end is not None
-    shown = await metrics_reads.team_history(res, team, query.start, query.end, gran)
-    return HistoryOut(subject=team, start=query.start, end=query.end, granularity=gran, points=_points(shown))
+    return await _history(request, query, team, metrics_reads.team_history)
 
 
 @router.post("/refresh", response_model=RefreshStarted, status_code=202)
