@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.objects import build_s3
 from shared.platform.resources import Resources
-from shared.services.audit_verify import run_anchor
+from shared.services.audit import run_anchor
 
 
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:

@@ -18,7 +18,7 @@ from shared.domain.exports import KIND_PERMISSION, LINK_MAX_EXPIRY_S, ExportRequ
 from shared.platform.auth import Permission, Principal, Role, require
 from shared.platform.errors import ApiError, workflow_service_required
 from shared.platform.http import error_responses, resources_of
-from shared.services import data_audit, export_records
+from shared.services import audit, export_records
 from shared.services.export_records import ExportRow
 from shared.services.exports import issue_link, start_export
 
@@ -131,7 +131,7 @@ async def export_link(
         raise ApiError(409, "conflict", f"the export is {export.status}; no file to link to")
     seconds = link_expiry(expires_in_s, res.settings.exports.link_default_s)
     url, expires_at = await asyncio.to_thread(issue_link, res, export, seconds)
-    await data_audit.record(
+    await audit.record(
         res.pg,
         res.settings.audit.key,
         event="export.link_issued",

@@ -16,6 +16,7 @@ from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError
 from shared.platform.http import resources_of
 from shared.platform.validation import clean_str
+from shared.services import audit
 from shared.services import intervention_records as records
 from shared.services import interventions as service
 
@@ -181,7 +182,7 @@ async def approval_history(
     _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> list[AuditOut]:
     """Every decision: approved, rejected (who and why) and expired. Audit rows: read:audit."""
-    return [AuditOut(**r.to_json()) for r in await records.decisions(resources_of(request), limit)]
+    return [AuditOut(**r.to_json()) for r in await audit.decisions(resources_of(request), limit)]
 
 
 async def _steer(
@@ -246,7 +247,7 @@ async def audit_log(
     limit: int = Query(default=500, ge=1, le=5000),
     _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> list[AuditOut]:
-    rows = await records.audit_log(
+    rows = await audit.audit_log(
         resources_of(request), intervention_id=intervention_id, actor=actor, since=since, until=until, limit=limit
     )
     return [AuditOut(**r.to_json()) for r in rows]
@@ -277,4 +278,4 @@ async def audit_verify(
     expect_head: Annotated[clean_str(64, min_length=64) | None, Query()] = None,  # type: ignore[valid-type]
     _: Principal = Depends(require(Permission.READ_AUDIT)),
 ) -> VerifyOut:
-    return VerifyOut(**(await records.verify(resources_of(request), expect_head)).to_json())
+    return VerifyOut(**(await audit.verify(resources_of(request), expect_head)).to_json())

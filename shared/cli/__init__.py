@@ -17,7 +17,7 @@ from shared.cli.privacy import add_privacy_commands
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.tokens import generate_local_keypair, mint_token
-from shared.services.audit_verify import run_anchor, run_verify
+from shared.services.audit import run_anchor, run_verify
 from shared.services.graph_build import rebuild_graph
 from shared.services.schema import migrate_all
 

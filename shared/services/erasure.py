@@ -38,7 +38,7 @@ from shared.adapters.postgres.window_ledger import ledger_span
 from shared.domain.periods import period_at
 from shared.platform.caching import invalidate
 from shared.platform.resources import Resources
-from shared.services import data_audit
+from shared.services import audit
 from shared.services.graph_updater import GRAPH_CACHE_NAMESPACES
 from shared.services.live_graph import tie_rules_from
 from shared.services.metrics_refresh import definitions_from, refresh_metrics
@@ -96,7 +96,7 @@ async def _history(resources: Resources, person: str) -> dict[str, Any]:
 
 async def _records(resources: Resources, person: str) -> dict[str, Any]:
     counts: dict[str, Any] = await ErasureStore(resources.pg).erase_rows_and_quotes(person)
-    counts["audit_personal_payloads"] = await data_audit.forget_person(resources.pg, person)
+    counts["audit_personal_payloads"] = await audit.forget_person(resources.pg, person)
     return counts
 
 
@@ -165,7 +165,7 @@ _STEP_FUNCTIONS = {
 async def complete(resources: Resources, erasure_id: str, status: str, error: str | None = None) -> dict[str, Any]:
     """Forget the subject in the erasure record and audit the erasure by id and counts only."""
     row = await ErasureStore(resources.pg).finish(erasure_id, status, error)
-    await data_audit.record(
+    await audit.record(
         resources.pg,
         resources.settings.audit.key,
         event=f"privacy.erasure_{status}",

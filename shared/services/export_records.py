@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.adapters.postgres.exports_store import ExportRow, ExportsStore
 from shared.platform.resources import Resources
-from shared.services import data_audit
+from shared.services import audit
 from workflows.exports import client as export_client
 
 __all__ = ["ExportRow", "cancel", "get", "listed"]
@@ -29,7 +29,7 @@ async def cancel(resources: Resources, export: ExportRow, actor: str) -> ExportR
         await export_client.cancel(client, export.workflow_id or "")
     except Exception:  # noqa: BLE001 - the row is cancelled; the activity stops at its next check
         pass
-    await data_audit.record(
+    await audit.record(
         resources.pg,
         resources.settings.audit.key,
         event="export.cancelled",

@@ -30,7 +30,7 @@ from shared.domain.privacy import SeriesRelease, team_views
 from shared.platform.auth import Permission, principal_from_claims
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from shared.services import data_audit
+from shared.services import audit
 from workflows.exports import client as export_client
 from workflows.exports.contract import workflow_id
 
@@ -301,7 +301,7 @@ async def start_export(resources: Resources, request: ExportRequest, subject: st
         client = await resources.temporal()
         # the audit row and the workflow start are independent: one round trip of latency
         await asyncio.gather(
-            data_audit.record(
+            audit.record(
                 resources.pg,
                 resources.settings.audit.key,
                 event="export.requested",

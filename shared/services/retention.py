@@ -28,7 +28,7 @@ from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.postgres.retention_store import RetentionStore
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from shared.services import data_audit
+from shared.services import audit
 from shared.services.exports import sweep_exports
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ async def run_retention(
     report["exports"] = await sweep_exports(resources, now, dry_run=dry_run)
     await store.finish_run(run_id, report)
     if not dry_run:
-        await data_audit.record(
+        await audit.record(
             resources.pg,
             settings.audit.key,
             event="retention.applied",

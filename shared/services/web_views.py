@@ -19,7 +19,7 @@ from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.domain.privacy import band_count, k_anonymous_release, team_views
 from shared.platform.auth import Permission
 from shared.platform.errors import ApiError
-from shared.services import intervention_records, metrics_reads
+from shared.services import audit, intervention_records, metrics_reads
 
 if TYPE_CHECKING:
     from shared.adapters.graph.base import GraphSnapshot
@@ -148,13 +148,13 @@ class WebViews:
         return await intervention_records.get(self.resources, intervention_id)
 
     async def timeline(self, intervention_id: str) -> list[dict[str, Any]]:
-        rows = await intervention_records.audit_log(
+        rows = await audit.audit_log(
             self.resources, intervention_id=intervention_id, actor=None, since=None, until=None, limit=TIMELINE_EVENTS
         )
         return [r.to_json() for r in rows]
 
     async def verify_audit(self) -> dict[str, Any]:
-        return (await intervention_records.verify(self.resources, None)).to_json()
+        return (await audit.verify(self.resources, None)).to_json()
 
     # ---- operations -------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from shared.domain.periods import period_of
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
-from shared.services import data_audit
+from shared.services import audit
 from shared.services.live_graph import tie_rules_from
 from shared.services.metrics_refresh import definitions_from, refresh_metrics
 from shared.services.period_metrics import write_period
@@ -226,7 +226,7 @@ async def test_erasure_removes_every_trace_and_others_match_a_fresh_computation(
             "INSERT INTO employee_attributes (employee, tenure_years, role) VALUES ($1, 4, 'eng')", person
         )
         assert await conn.fetchval("SELECT count(*) FROM employee_period_metrics WHERE employee = $1", person) == 1
-    await data_audit.record(
+    await audit.record(
         org.pg, settings.audit.key, event="test.targeted", actor="tester", subject="test:1",
         details={"note": "names nobody"}, personal={"targets": [person]}, people=[person],
     )  # fmt: skip

@@ -23,7 +23,7 @@ from shared.domain.metrics import MATERIALISED_PROPERTIES
 from shared.domain.privacy import pseudonymise
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
-from shared.services import data_audit
+from shared.services import audit
 from shared.services.metrics_refresh import refresh_metrics
 from shared.services.rekey import RekeyRefused, run_rekey
 from tests.privacy.conftest import empty_bucket
@@ -129,7 +129,7 @@ async def test_rekey_moves_every_pseudonym_and_changes_nothing_else(kres: Resour
                        'a', '{analyst}', 'succeeded')""",
             someone,
         )
-    await data_audit.record(
+    await audit.record(
         kres.pg, kres.settings.audit.key, event="test.targeted", actor="t", subject="test:rk",
         details={}, personal={"targets": [someone]}, people=[someone],
     )  # fmt: skip

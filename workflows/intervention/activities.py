@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
+from shared.services.audit import audit_store
 from shared.services.intervention_steps import (
     AuditStore,
     BreakerOpenError,
@@ -119,4 +120,4 @@ def build(settings: Settings, audit: AuditStore) -> InterventionActivities:
 
 def build_activities(resources: Resources) -> list[Callable[..., Any]]:
     """What worker.py registers: the contract's activities over the worker's resources."""
-    return build(resources.settings, AuditStore(resources.pg, resources.settings.audit.key)).all()
+    return build(resources.settings, audit_store(resources)).all()

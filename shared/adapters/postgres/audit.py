@@ -41,7 +41,7 @@ from shared.adapters.postgres.audit_chain import (
     row_hash,
     verify,
 )
-from shared.adapters.postgres.pool import PgPool
+from shared.adapters.postgres.pool import PgPool, rows_affected
 
 _APPEND_LOCK = 7_426_030
 
@@ -277,6 +277,15 @@ class AuditStore:
     async def verify(self, expect_head: str | None = None, anchors: Sequence[Anchor] = ()) -> VerifyReport:
         async with self._pg.acquire() as conn:
             return await verify(conn, self._key, anchors=anchors, expect_head=expect_head)
+
+    async def forget_subject(self, pseudonym: str) -> int:
+        """Delete the personal payloads (salts included) of every row naming ``pseudonym``."""
+        async with self._pg.acquire() as conn:
+            return rows_affected(
+                await conn.execute(
+                    "DELETE FROM intervention_audit_personal WHERE subjects @> ARRAY[$1]::text[]", pseudonym
+                )
+            )
 
     async def get(self, intervention_id: str) -> dict[str, Any] | None:
         async with self._pg.acquire() as conn:

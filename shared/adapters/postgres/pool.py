@@ -35,7 +35,7 @@ class PgPool:
         *,
         min_size: int = 2,
         max_size: int = 10,
-        command_timeout_s: float = 30.0,
+        command_timeout_s: float | None = 30.0,
         acquire_timeout_s: float = 10.0,
     ) -> PgPool:
         pool = await asyncpg.create_pool(
