@@ -48,14 +48,10 @@ async def record(
     ``subject`` is the record's own reference ("export:<id>", "erasure:<id>", "retention:<run>"),
     never a person's identifier; ``personal`` holds the pseudonyms the entry needs (``people``),
     erasable."""
+    ref = f"{event}:{subject}:{uuid.uuid4().hex}"  # every call is its own entry
+    erasable = {"personal": personal, "subjects": people}
     await AuditStore(pg, key).append(
-        event_key=f"{event}:{subject}:{uuid.uuid4().hex}",
-        intervention_id=subject,
-        event=event,
-        actor=actor,
-        details=details,
-        personal=personal,
-        subjects=people,
+        event_key=ref, intervention_id=subject, event=event, actor=actor, details=details, **erasable
     )
 
 
