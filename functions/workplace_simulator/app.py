@@ -214,6 +214,7 @@ class SignalsIn(BaseModel):
     metric: str
     people: list[str] = Field(default_factory=list)
     teams: list[str] = Field(default_factory=list)
+    everyone: bool = False  # every known person (outcome monitoring's comparison pool)
 
 
 class PlantIn(SignalsIn):
@@ -322,7 +323,7 @@ async def signals(body: SignalsIn, request: Request) -> Any:
     sim = _sim(request)
     if (failed := await _gate(sim, "signals")) is not None:
         return failed
-    people = _people(sim, body.people, body.teams)
+    people = sorted(sim.world.signals) if body.everyone else _people(sim, body.people, body.teams)
     return {"metric": body.metric, "values": {p: sim.world.signals[p].get(body.metric, 0.0) for p in people}}
 
 

@@ -1,5 +1,7 @@
 """Outcome monitoring as a causal design: difference-in-differences against comparable people
-who were not targeted (issue 12 item 8; the domain rule, not yet wired into the workflow).
+who were not targeted (issue 12 item 8). The intervention workflow's capture step chooses the
+comparison group on the pre-period and its measure step applies this rule
+(shared/services/intervention_steps.py).
 
 Why: the before/after mean on the targets alone reads any seasonal dip or noise as the
 intervention's doing (with no effect at all it rolled back 30-46% of the time). Here each
@@ -9,7 +11,10 @@ construction; a pre-trend check compares the two halves of the pre-period the sa
 
 Rollback fires when the effect is significantly harmful (the 95% interval entirely on the bad
 side) or when the targets' mean falls past the safety floor (worse than the pre-period by more
-than ``SAFETY_FLOOR_FRACTION``), whatever the comparison group did.
+than ``SAFETY_FLOOR_FRACTION``), whatever the comparison group did: the floor is checked even
+when there are too few people to compare. A failed pre-trend check (p < ``PRE_TREND_ALPHA``:
+targets and comparison already drifted apart before acting) is reported with the result; the
+interval still decides, since ignoring it would hide harm.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import dataclass
 
 SAFETY_FLOOR_FRACTION = 0.20
 COMPARISONS_PER_TARGET = 3
+PRE_TREND_ALPHA = 0.05
+PRE_PERIOD_DAYS = 56  # the pre-period: the 8 weeks before acting (comparison chosen on it)
 
 
 @dataclass(frozen=True)
@@ -75,17 +82,24 @@ def difference_in_differences(
     treated: set[str],
     higher_is_better: bool,
     safety_floor_fraction: float = SAFETY_FLOOR_FRACTION,
+    comparison: list[str] | None = None,
 ) -> DidResult:
-    """The monitored effect and the rollback decision (values per person and period, oldest first)."""
+    """The monitored effect and the rollback decision (values per person and period, oldest first).
+
+    ``comparison``: the group chosen before acting (``choose_comparison``); None chooses it here.
+    """
     from scipy import stats
 
     sign = 1.0 if higher_is_better else -1.0
     pre_means = {k: statistics.fmean(v) for k, v in pre.items() if v}
-    comparison = choose_comparison(pre_means, treated)
+    if comparison is None:
+        comparison = choose_comparison(pre_means, treated)
     targets = sorted(t for t in treated if t in pre_means)
     d_t, d_c = _changes(pre, post, targets), _changes(pre, post, comparison)
+    fell = _floor_crossed(pre_means, post, targets, sign, safety_floor_fraction)
     if len(d_t) < 2 or len(d_c) < 2:
-        return DidResult(0.0, -math.inf, math.inf, len(d_t), len(d_c), None, False, "too few people to compare")
+        reason = "safety floor crossed" if fell else "too few people to compare"
+        return DidResult(0.0, -math.inf, math.inf, len(d_t), len(d_c), None, fell, reason)
     raw, se, q = _contrast(d_t, d_c)
     effect = sign * raw
     low, high = effect - q * se, effect + q * se
@@ -97,11 +111,20 @@ def difference_in_differences(
         p_t, p_c = _changes(first, second, targets), _changes(first, second, comparison)
         if len(p_t) > 1 and len(p_c) > 1:
             pre_p = float(stats.ttest_ind(p_t, p_c, equal_var=False).pvalue)
-    before_t = statistics.fmean(pre_means[t] for t in targets)
-    after_t = statistics.fmean(statistics.fmean(post[t]) for t in targets if post.get(t))
-    fell = sign * (after_t - before_t) < -safety_floor_fraction * abs(before_t)
     if high < 0:
         return DidResult(effect, low, high, len(d_t), len(d_c), pre_p, True, "significantly harmful")
     if fell:
         return DidResult(effect, low, high, len(d_t), len(d_c), pre_p, True, "safety floor crossed")
     return DidResult(effect, low, high, len(d_t), len(d_c), pre_p, False, "no significant harm")
+
+
+def _floor_crossed(
+    pre_means: dict[str, float], post: dict[str, list[float]], targets: list[str], sign: float, fraction: float
+) -> bool:
+    """The targets' mean after acting is worse than before by more than ``fraction`` (relative)."""
+    measured = [t for t in targets if post.get(t)]
+    if not measured:
+        return False
+    before = statistics.fmean(pre_means[t] for t in measured)
+    after = statistics.fmean(statistics.fmean(post[t]) for t in measured)
+    return sign * (after - before) < -fraction * abs(before)

@@ -5,11 +5,14 @@ alert, and evaluate the next automatic proposals.
 The composition (connector, breakers, outcome source, alert sink, their metrics registry) is
 built here once per worker by ``steps_for``; the Temporal activities only translate the
 connector's errors for the retry policy. Per-person outcome values never leave this module in
-clear: the baseline is sealed, the measured outcome is judged here into group figures.
+clear: the pre-period series are sealed, the measured outcome is judged here (difference in
+differences against a comparison group chosen before acting) into group figures.
 """
 
 from __future__ import annotations
 
+import statistics
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -21,6 +24,7 @@ from shared.adapters.postgres.audit import AuditRecord, AuditStore
 from shared.adapters.postgres.outcome_source import PgOutcomeSource
 from shared.domain.intervention_outcomes import group_summary, outcome_record
 from shared.domain.interventions import CATALOGUE, Action, InterventionType
+from shared.domain.outcome_monitoring import PRE_PERIOD_DAYS, choose_comparison, difference_in_differences
 from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings
 from shared.services import intervention_cycle
@@ -69,16 +73,35 @@ class InterventionSteps:
         return await self.audit_store.append(**fields)
 
     async def capture(
-        self, actions: list[dict[str, Any]], metric: str, people: list[str], teams: list[str]
+        self, actions: list[dict[str, Any]], metric: str, people: list[str], teams: list[str], as_of: str = ""
     ) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
-        """Pre-states, the baseline's group figures, and the per-person baseline sealed."""
+        """Pre-states; the targets (people and their teams' members) and the comparison group chosen
+        on the pre-period (before acting on ``as_of``), their pre-period series sealed, group figures
+        in clear."""
         planned = [Action.from_dict(a) for a in actions]
         pre_states = await self.connector.capture_state(planned) if planned else []
-        baseline: dict[str, float] = {}
-        if metric:
-            baseline = await self.outcomes.read_outcome(metric, people, teams)
-        summary = group_summary(baseline, self.settings.privacy.min_group_size)
-        return pre_states, summary, seal(baseline, self.settings.privacy.pseudonymisation_key)
+        if not metric:
+            return pre_states, group_summary({}, self.settings.privacy.min_group_size), ""
+        acted = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+        treated = sorted(set(people) | set(await self.outcomes.team_members(teams)))
+        start = acted - timedelta(days=PRE_PERIOD_DAYS)
+        pre = await self.outcomes.read_series(metric, None, start, acted)
+        missing = [t for t in treated if t not in pre]
+        if missing:  # a source may list only the people it already knows
+            pre.update(await self.outcomes.read_series(metric, missing, start, acted))
+        pre_means = {k: statistics.fmean(v) for k, v in pre.items() if v}
+        comparison = choose_comparison(pre_means, set(treated))
+        summary = group_summary(
+            {t: pre_means[t] for t in treated if t in pre_means}, self.settings.privacy.min_group_size
+        )
+        summary["comparison_people"] = len(comparison)
+        design = {
+            "as_of": acted.isoformat(),
+            "treated": treated,
+            "comparison": comparison,
+            "pre": {k: pre[k] for k in [*treated, *comparison] if k in pre},
+        }
+        return pre_states, summary, seal(design, self.settings.privacy.pseudonymisation_key)
 
     async def apply(self, action: dict[str, Any], key: str) -> dict[str, Any]:
         return await self.connector.apply(Action.from_dict(action), key)
@@ -86,17 +109,24 @@ class InterventionSteps:
     async def revert(self, action: dict[str, Any], pre_state: dict[str, Any], key: str) -> dict[str, Any]:
         return await self.connector.revert(Action.from_dict(action), pre_state, key)
 
-    async def measure(self, type_: str, people: list[str], teams: list[str], sealed_baseline: str) -> dict[str, Any]:
-        """Read the outcome and judge it against the sealed baseline; raises ValueError when the
-        seal is broken (per-person values never leave this method)."""
+    async def measure(self, type_: str, sealed_baseline: str) -> dict[str, Any]:
+        """Read the post-period series of the targets and the comparison group and judge by
+        difference-in-differences; raises SealBroken when the seal cannot be opened (per-person
+        values never leave this method)."""
         entry = CATALOGUE[InterventionType(type_)]
-        after = await self.outcomes.read_outcome(entry.outcome_metric, people, teams)
         try:
-            opened = unseal(sealed_baseline, self.settings.privacy.pseudonymisation_key)
-        except ValueError as exc:
-            raise SealBroken(str(exc)) from exc
-        baseline = {str(k): float(v) for k, v in opened.items()}
-        return outcome_record(entry, baseline, after, self.settings.privacy.min_group_size)
+            design = unseal(sealed_baseline, self.settings.privacy.pseudonymisation_key)
+            acted = date.fromisoformat(design["as_of"])
+            treated, comparison = list(design["treated"]), list(design["comparison"])
+            pre = {str(k): [float(x) for x in v] for k, v in design["pre"].items()}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SealBroken(f"sealed baseline unreadable: {exc}") from exc
+        post = await self.outcomes.read_series(entry.outcome_metric, [*treated, *comparison], acted, None)
+        did = difference_in_differences(pre, post, set(treated), entry.higher_is_better, comparison=comparison)
+        both = [t for t in treated if pre.get(t) and post.get(t)]
+        before = {t: statistics.fmean(pre[t]) for t in both}
+        after = {t: statistics.fmean(post[t]) for t in both}
+        return outcome_record(entry, did, before, after, self.settings.privacy.min_group_size)
 
     def alert(self, source: str, message: str, details: dict[str, Any]) -> None:
         self.alerts.raise_alert(source, message, details)

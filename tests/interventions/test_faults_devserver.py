@@ -215,7 +215,8 @@ async def test_worker_killed_during_monitoring_rolls_back_exactly_once(
     )
     await wait_status(handle, "monitoring", timeout_s=30)
     await asyncio.to_thread(wp.kill)
-    await sim.post("/admin/signals", json={"metric": "wellbeing", "people": list(p.target.people), "value": 3.0})
+    targets = {"metric": "wellbeing", "people": list(p.target.people), "teams": list(p.target.teams), "value": 3.0}
+    await sim.post("/admin/signals", json=targets)  # the targets (and their teams); the comparison stays
     await asyncio.sleep(2)
     await asyncio.to_thread(wp.start)
     result = await asyncio.wait_for(handle.result(), 90)

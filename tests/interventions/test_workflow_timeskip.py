@@ -202,7 +202,8 @@ async def test_planted_negative_outcome_rolls_back_to_the_captured_pre_state(
     await wait_status(handle, "monitoring")
     during = (await sim.post("/admin/capture", json={"actions": actions})).json()["pre_states"]
     assert during != before  # the cap really changed the calendars
-    await sim.post("/admin/signals", json={"metric": "wellbeing", "people": list(p.target.people), "value": 4.0})
+    targets = {"metric": "wellbeing", "people": list(p.target.people), "teams": list(p.target.teams), "value": 4.0}
+    await sim.post("/admin/signals", json=targets)  # the comparison group keeps its 7.0
     result = await handle.result()
     assert result["status"] == "rolled_back"
     assert result["outcome"]["verdict"] == "negative"

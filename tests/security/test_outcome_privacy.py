@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.intervention_outcomes import outcome_record
 from shared.domain.interventions import CATALOGUE, InterventionType
+from shared.domain.outcome_monitoring import DidResult
 from shared.platform.resources import Resources
 from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings
@@ -75,22 +76,25 @@ async def test_snapshot_result_and_audit_hold_group_figures_only(
 ) -> None:
     p = proposal(InterventionType.MEETING_LOAD_CAP, people, max_meeting_hours=15)
     before = dict(zip(p.target.people, SCORES, strict=False))
-    await _record(resources, before, date(2026, 11, 2))
+    # untargeted people at the same levels (the comparison group), steady after
+    steady = {f"cmp-{p.intervention_id}-{i}-{j}": v + 0.125 for i in range(3) for j, v in enumerate(SCORES)}
+    today = (await time_env.get_current_time()).date()
+    await _record(resources, {**before, **steady}, today - timedelta(days=7))
     handle = await start(time_env, pg_worker, iv_settings, p, monitoring_window_s=7 * 86400, rollback_window_s=0)
     snap = await wait_status(handle, "monitoring")  # what GET /v1/interventions/{id} shows as "live"
     after = {who: v - 9.5 for who, v in before.items()}
-    await _record(resources, after, date(2026, 11, 9))
+    await _record(resources, {**after, **steady}, today + timedelta(days=1))
     result = await handle.result()
     rows = await AuditStore(resources.pg, resources.settings.audit.key).query(intervention_id=p.intervention_id)
     audit = [r.to_json() for r in rows]
     for blob in (snap, result, audit):
         assert not _leaks(blob, before) and not _leaks(blob, after), _leaks(blob, before) + _leaks(blob, after)
-    assert result["status"] == "rolled_back"  # a 13% drop for everyone: negative, rolled back
+    assert result["status"] == "rolled_back"  # a 13% drop for the targets only: harmful, rolled back
     outcome = result["outcome"]
     assert outcome["compared_people"] == people
     if people < 5:
-        assert snap["baseline"] == {"people": people, "mean": None, "withheld": True}
-        assert outcome["relative_change"] is None and outcome["after"]["mean"] is None
+        assert snap["baseline"] == {"people": people, "mean": None, "withheld": True, "comparison_people": 3 * people}
+        assert outcome["effect"] is None and outcome["ci_low"] is None and outcome["after"]["mean"] is None
     else:
         assert snap["baseline"]["mean"] == pytest.approx(sum(before.values()) / people)
         assert outcome["after"]["mean"] == pytest.approx(sum(after.values()) / people)
@@ -114,9 +118,13 @@ def test_sealed_values_need_the_key_and_cannot_be_altered() -> None:
 
 def test_outcome_record_withholds_small_groups() -> None:
     entry = CATALOGUE[InterventionType.MEETING_LOAD_CAP]
-    small = outcome_record(entry, {"a": 70.0, "b": 72.0}, {"a": 60.0, "b": 62.0}, min_group_size=5)
-    assert small["verdict"] == "negative" and small["relative_change"] is None
+    harmed = DidResult(-10.0, -12.0, -8.0, treated=2, comparison=6, pre_trend_p=0.5, rollback=True, reason="x")
+    small = outcome_record(entry, harmed, {"a": 70.0, "b": 72.0}, {"a": 60.0, "b": 62.0}, min_group_size=5)
+    assert small["verdict"] == "negative" and small["effect"] is None and small["ci_low"] is None
     assert small["baseline"] == {"people": 2, "mean": None, "withheld": True}
+    assert small["comparison_people"] == 6
     five = {f"p{i}": 70.0 + i for i in range(5)}
-    big = outcome_record(entry, five, {k: v + 7 for k, v in five.items()}, min_group_size=5)
-    assert big["verdict"] == "positive" and big["baseline"]["mean"] == 72.0 and big["relative_change"] > 0
+    better = DidResult(7.0, 5.0, 9.0, treated=5, comparison=15, pre_trend_p=0.5, rollback=False, reason="y")
+    big = outcome_record(entry, better, five, {k: v + 7 for k, v in five.items()}, min_group_size=5)
+    assert big["verdict"] == "positive" and big["baseline"]["mean"] == 72.0
+    assert (big["effect"], big["ci_low"], big["ci_high"], big["comparison_people"]) == (7.0, 5.0, 9.0, 15)

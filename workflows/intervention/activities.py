@@ -83,9 +83,10 @@ class InterventionActivities(InterventionActivityContract):
 
     @activity.defn(name=contract.CAPTURE)
     async def capture(self, inp: CaptureInput) -> CaptureResult:
-        """Pre-states, and the outcome baseline: per-person values only sealed, group figures in clear."""
+        """Pre-states, and the monitoring design (targets, comparison group, pre-period series) sealed;
+        group figures in clear."""
         pre_states, baseline, sealed = await _guarded(
-            self.steps.capture(inp.actions, inp.metric, inp.people, inp.teams)
+            self.steps.capture(inp.actions, inp.metric, inp.people, inp.teams, inp.as_of)
         )
         return CaptureResult(pre_states=pre_states, baseline=baseline, sealed_baseline=sealed)
 
@@ -100,7 +101,7 @@ class InterventionActivities(InterventionActivityContract):
     @activity.defn(name=contract.MEASURE)
     async def measure(self, inp: MeasureInput) -> dict[str, Any]:
         """Read the outcome and judge it: per-person values never leave the steps."""
-        return await _guarded(self.steps.measure(inp.type, inp.people, inp.teams, inp.sealed_baseline))
+        return await _guarded(self.steps.measure(inp.type, inp.sealed_baseline))
 
     @activity.defn(name=contract.ALERT)
     async def alert(self, inp: AlertInput) -> None:

@@ -96,25 +96,25 @@ class AuditResult:
 @dataclass
 class CaptureInput:
     actions: list[dict[str, Any]]
-    metric: str
+    metric: str  # "" captures the pre-states only (the check after a rollback)
     people: list[str]
     teams: list[str]
+    as_of: str = ""  # the day of acting (workflow time): the pre-period ends before it
 
 
 @dataclass
 class CaptureResult:
     pre_states: list[dict[str, Any]]
-    baseline: dict[str, Any]  # group figures only (people, mean or withheld)
-    sealed_baseline: str = ""  # per-person values, readable by the measuring activity only
+    baseline: dict[str, Any]  # group figures only (people, mean or withheld, comparison_people)
+    sealed_baseline: str = ""  # targets, comparison group and their pre-period series, for the measuring activity only
 
 
 @dataclass
 class MeasureInput:
-    """The outcome read after the monitoring window, judged against the sealed baseline."""
+    """The outcome read after the monitoring window, judged by difference-in-differences against
+    the comparison group sealed at capture."""
 
     type: str  # the intervention type (its catalogue entry names the metric and direction)
-    people: list[str]
-    teams: list[str]
     sealed_baseline: str
 
 

@@ -204,7 +204,13 @@ class InterventionWorkflow:
         try:
             captured = await self._activity(
                 Activities.capture,
-                CaptureInput(self.inp.actions, entry.outcome_metric, list(target["people"]), list(target["teams"])),
+                CaptureInput(
+                    self.inp.actions,
+                    entry.outcome_metric,
+                    list(target["people"]),
+                    list(target["teams"]),
+                    workflow.now().date().isoformat(),
+                ),
             )
         except ActivityError as exc:
             return await self._fail("capture_failed", exc, compensate=False)
@@ -246,13 +252,9 @@ class InterventionWorkflow:
         if await self._wait_for_rollback(window):
             return
         entry = CATALOGUE[InterventionType(self.inp.proposal["type"])]
-        target = self.inp.proposal["target"]
         try:
             measured: dict[str, Any] | None = await self._activity(
-                Activities.measure,
-                MeasureInput(
-                    self.inp.proposal["type"], list(target["people"]), list(target["teams"]), self.sealed_baseline
-                ),
+                Activities.measure, MeasureInput(self.inp.proposal["type"], self.sealed_baseline)
             )
         except ActivityError as exc:
             cause = exc.cause if exc.cause is not None else exc
@@ -263,9 +265,14 @@ class InterventionWorkflow:
             self.outcome = measured  # verdict and group figures; per-person values stayed in the activity
             await self._audit("outcome_measured", "system", {"outcome": self.outcome})
             if measured["verdict"] == OutcomeVerdict.NEGATIVE.value:
-                change = measured.get("relative_change")
-                detail = f"{change:+.1%}" if change is not None else "(group below the minimum size)"
-                await self._rollback("system", f"negative outcome: {entry.outcome_metric} {detail}")
+                effect, low, high = measured.get("effect"), measured.get("ci_low"), measured.get("ci_high")
+                detail = (
+                    f"effect {effect:+.3g} [{low:+.3g}, {high:+.3g}]"
+                    if effect is not None and low is not None and high is not None
+                    else "(figures withheld: group below the minimum size)"
+                )
+                reason = f"negative outcome: {entry.outcome_metric} {measured.get('reason')}, {detail}"
+                await self._rollback("system", reason)
                 return
         self.status = InterventionStatus.SUCCEEDED
         await self._audit("succeeded", "system", {"outcome": self.outcome})

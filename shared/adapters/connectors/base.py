@@ -9,6 +9,7 @@ open breaker) and "rejected" (4xx: retrying cannot help).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from shared.adapters.connectors.breaker import CircuitBreaker
@@ -50,7 +51,19 @@ class Connector(Protocol):
 
 @runtime_checkable
 class OutcomeSource(Protocol):
-    async def read_outcome(self, metric: str, people: list[str], teams: list[str]) -> dict[str, float]: ...
+    """Per-person outcome series for the monitoring step's difference-in-differences."""
+
+    async def team_members(self, teams: list[str]) -> list[str]:
+        """The people of these teams (a team-only intervention's targets)."""
+        ...
+
+    async def read_series(
+        self, metric: str, people: list[str] | None, start: date, end: date | None
+    ) -> dict[str, list[float]]:
+        """Each person's values in periods ``start <= period < end`` (``end`` None: open), oldest
+        first; ``people`` None reads everyone (the comparison pool). A source without periods
+        returns its current value as a one-element series."""
+        ...
 
 
 class GuardedConnector:
@@ -76,8 +89,17 @@ class GuardedConnector:
     async def revert(self, action: Action, pre_state: dict[str, Any], key: str) -> dict[str, Any]:
         return await self._guard(lambda: self.inner.revert(action, pre_state, key))
 
-    async def read_outcome(self, metric: str, people: list[str], teams: list[str]) -> dict[str, float]:
+    def _source(self) -> OutcomeSource:
         if not isinstance(self.inner, OutcomeSource):
             raise ConnectorRejected(f"{self.name} does not report outcome signals")
-        source = self.inner
-        return await self._guard(lambda: source.read_outcome(metric, people, teams))
+        return self.inner
+
+    async def team_members(self, teams: list[str]) -> list[str]:
+        source = self._source()
+        return await self._guard(lambda: source.team_members(teams))
+
+    async def read_series(
+        self, metric: str, people: list[str] | None, start: date, end: date | None
+    ) -> dict[str, list[float]]:
+        source = self._source()
+        return await self._guard(lambda: source.read_series(metric, people, start, end))

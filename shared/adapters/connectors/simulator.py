@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -31,9 +32,17 @@ class SimulatorConnector:
         body = {"key": key, "action": action.to_dict(), "pre_state": pre_state}
         return dict(await send(self._client, "POST", "/actions/revert", json=body))
 
-    async def read_outcome(self, metric: str, people: list[str], teams: list[str]) -> dict[str, float]:
-        body = await send(self._client, "POST", "/signals", json={"metric": metric, "people": people, "teams": teams})
-        return {k: float(v) for k, v in body["values"].items()}
+    async def team_members(self, teams: list[str]) -> list[str]:
+        body = await send(self._client, "POST", "/signals", json={"metric": "wellbeing", "teams": teams})
+        return sorted(body["values"])
+
+    async def read_series(
+        self, metric: str, people: list[str] | None, start: date, end: date | None
+    ) -> dict[str, list[float]]:
+        """The simulator has no periods: each person's current signal is a one-element series."""
+        query = {"metric": metric, "people": people or [], "everyone": people is None}
+        body = await send(self._client, "POST", "/signals", json=query)
+        return {k: [float(v)] for k, v in body["values"].items()}
 
     async def aclose(self) -> None:
         await self._client.aclose()

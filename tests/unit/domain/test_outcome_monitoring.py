@@ -28,8 +28,9 @@ def panel(seed: int, effect: float = 0.0, dip: float = 0.0, people: int = 60, ta
 
 
 def test_planted_harmful_effect_triggers_rollback() -> None:
-    rolled = sum(difference_in_differences(*panel(s, effect=-6.0), higher_is_better=True).rollback for s in range(20))
-    assert rolled >= 18
+    """Detection rate of a harm of 1.5 noise SDs on 10 targets: at least 90% over 100 seeds."""
+    rolled = sum(difference_in_differences(*panel(s, effect=-6.0), higher_is_better=True).rollback for s in range(100))
+    assert rolled >= 90
 
 
 def test_seasonal_dip_for_everyone_does_not_roll_back() -> None:
@@ -47,8 +48,17 @@ def test_seasonal_dip_for_everyone_does_not_roll_back() -> None:
 
 
 def test_no_effect_rarely_rolls_back() -> None:
+    """False rollback rate with no effect at all: at most 5% over 200 seeds (a one-sided 2.5%
+    test by design; the margin covers the t approximation of the Welch interval)."""
     rolled = sum(difference_in_differences(*panel(s), higher_is_better=True).rollback for s in range(200))
-    assert rolled <= 0.06 * 200
+    assert rolled <= 0.05 * 200
+
+
+def test_safety_floor_fires_even_without_a_comparison_group() -> None:
+    pre = {"a": [70.0, 71.0], "b": [69.0, 70.0]}
+    post = {"a": [50.0], "b": [52.0]}  # 27% worse, nobody to compare with
+    r = difference_in_differences(pre, post, {"a", "b"}, higher_is_better=True)
+    assert r.rollback and r.reason == "safety floor crossed" and r.comparison == 0
 
 
 def test_pre_trend_is_reported_and_small_groups_are_not_judged() -> None:
