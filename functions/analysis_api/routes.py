@@ -69,17 +69,7 @@ def _problem(exc: SpecProblem) -> ApiError:
 
 
 def _status(row: Any) -> AnalysisStatus:
-    return AnalysisStatus(
-        id=row.id,
-        status=row.status,
-        progress=row.progress,
-        spec=row.spec,
-        error=row.error,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        completed_at=row.completed_at,
-    )
+    return AnalysisStatus.model_validate(row, from_attributes=True)
 
 
 @router.post("/outcomes", response_model=Accepted, summary="Store outcome values per person and period")

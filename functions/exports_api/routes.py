@@ -8,6 +8,7 @@ runs. An export is visible only to its requester (admins see every export).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -52,23 +53,8 @@ class LinkOut(BaseModel):
 
 
 def _out(e: ExportRow) -> ExportOut:
-    return ExportOut(
-        id=e.id,
-        kind=e.kind,
-        params=e.params,
-        gzip=e.compress,
-        status=e.status,
-        rows=e.rows,
-        bytes=e.bytes,
-        total_rows=e.total_rows,
-        percent=e.percent,
-        error=e.error,
-        created_at=e.created_at,
-        completed_at=e.completed_at,
-        delete_after=e.delete_after,
-        status_url=f"/v1/exports/{e.id}",
-        link_url=f"/v1/exports/{e.id}/link",
-    )
+    url = f"/v1/exports/{e.id}"
+    return ExportOut(**asdict(e), gzip=e.compress, percent=e.percent, status_url=url, link_url=f"{url}/link")
 
 
 async def _own(request: Request, principal: Principal, export_id: str) -> ExportRow:

@@ -6,6 +6,7 @@ and report carry counts only: the response never repeats whom it erased.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -50,15 +51,7 @@ class ErasureOut(BaseModel):
 
 
 def _out(row: ErasureRow) -> ErasureOut:
-    return ErasureOut(
-        id=row.id,
-        status=row.status,
-        created_at=row.created_at,
-        completed_at=row.completed_at,
-        report=row.report,
-        error=row.error,
-        status_url=f"/v1/privacy/erasures/{row.id}",
-    )
+    return ErasureOut(**asdict(row), status_url=f"/v1/privacy/erasures/{row.id}")
 
 
 @router.post("/erasures", status_code=202, response_model=ErasureOut, responses=error_responses(503))
