@@ -15,9 +15,10 @@ producer can send hints, so the latest one winning would let it move people betw
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import asyncpg
 
@@ -35,6 +36,7 @@ class AppliedBatch:
 
 _TIE_COLUMNS = "t.src, t.dst, t.weight, t.count, extract(epoch FROM t.last_at) AS last_at, t.version"
 _PERSON_COLUMNS = "t.person, t.team, t.out_weight, t.in_weight, t.out_degree, t.in_degree, t.version"
+_Row = TypeVar("_Row")
 
 
 def _ts(epoch: float) -> datetime:
@@ -101,23 +103,25 @@ def person_row(r: asyncpg.Record) -> PersonRow:
     )
 
 
+async def _in_chunks(
+    conn: asyncpg.Connection, query: str, convert: Callable[[asyncpg.Record], _Row], chunk: int
+) -> AsyncIterator[list[_Row]]:
+    """A cursor's rows, converted, in lists of at most ``chunk`` (call inside a transaction)."""
+    rows: list[_Row] = []
+    async for r in conn.cursor(query):
+        rows.append(convert(r))
+        if len(rows) >= chunk:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
 async def iter_totals(conn: asyncpg.Connection, chunk: int) -> AsyncIterator[list[TieRow] | list[PersonRow]]:
     """Every pair total, then every person total, in chunks (call inside a transaction)."""
-    ties: list[TieRow] = []
-    async for r in conn.cursor(f"SELECT {_TIE_COLUMNS} FROM pair_totals t"):
-        ties.append(tie_row(r))
-        if len(ties) >= chunk:
-            yield ties
-            ties = []
-    if ties:
+    async for ties in _in_chunks(conn, f"SELECT {_TIE_COLUMNS} FROM pair_totals t", tie_row, chunk):
         yield ties
-    people: list[PersonRow] = []
-    async for r in conn.cursor(f"SELECT {_PERSON_COLUMNS} FROM person_totals t"):
-        people.append(person_row(r))
-        if len(people) >= chunk:
-            yield people
-            people = []
-    if people:
+    async for people in _in_chunks(conn, f"SELECT {_PERSON_COLUMNS} FROM person_totals t", person_row, chunk):
         yield people
 
 
