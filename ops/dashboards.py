@@ -82,6 +82,11 @@ def http_panels() -> list[Panel]:
     ]
 
 
+def refresh_age_panel(title: str) -> Panel:
+    """Seconds since the last successful metrics refresh: shown on the ingestion and analysis boards."""
+    return Panel(title, ("time() - max(co_metrics_refresh_last_success_timestamp_seconds)",), "s", "age", "stat")
+
+
 def ingestion_panels() -> list[Panel]:
     return [
         Panel(
@@ -111,25 +116,13 @@ def ingestion_panels() -> list[Panel]:
             "p95",
         ),
         Panel("Failed batches", ("sum(increase(co_consumer_batch_failures_total[1h]))",), "short", "failed"),
-        Panel(
-            "Graph freshness (since last refresh)",
-            ("time() - max(co_metrics_refresh_last_success_timestamp_seconds)",),
-            "s",
-            "age",
-            "stat",
-        ),
+        refresh_age_panel("Graph freshness (since last refresh)"),
     ]
 
 
 def analysis_panels() -> list[Panel]:
     return [
-        Panel(
-            "Metrics refresh age",
-            ("time() - max(co_metrics_refresh_last_success_timestamp_seconds)",),
-            "s",
-            "age",
-            "stat",
-        ),
+        refresh_age_panel("Metrics refresh age"),
         Panel("Metrics refresh duration", ("max(co_metrics_refresh_last_duration_seconds)",), "s", "last"),
         Panel("Analyses by status", ("max by (status) (co_analyses)",), "short", "{{status}}"),
         Panel(

@@ -7,12 +7,25 @@ import asyncio
 import csv
 import io
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
 from shared.platform.resources import Resources
 from shared.platform.tokens import mint_token
 from shared.services.retention import run_retention
+
+
+async def _until_finished(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str], attempts: int, interval_s: float
+) -> dict[str, Any]:
+    """Poll a job's status URL (export or erasure) until it leaves queued/running, or give up."""
+    for _ in range(attempts):
+        job: dict[str, Any] = (await http.get(url, headers=headers)).json()
+        if job["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(interval_s)
+    return job
 
 
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
@@ -25,11 +38,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         if started.status_code != 202:
             return
         export_id = started.json()["id"]
-        for _ in range(600):
-            status = (await http.get(f"/v1/exports/{export_id}", headers=viewer)).json()
-            if status["status"] not in ("queued", "running"):
-                break
-            await asyncio.sleep(0.2)
+        status = await _until_finished(http, f"/v1/exports/{export_id}", viewer, attempts=600, interval_s=0.2)
         out(f"export {status['status']}: {status['rows']} rows, {status['bytes']} bytes")
         if status["status"] != "succeeded":
             return
@@ -46,11 +55,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         out(f"POST /v1/privacy/erasures (admin, raw id eu-core:80) -> {started.status_code}")
         if started.status_code != 202:
             return
-        for _ in range(1200):
-            erasure = (await http.get(started.json()["status_url"], headers=admin)).json()
-            if erasure["status"] not in ("queued", "running"):
-                break
-            await asyncio.sleep(0.25)
+        erasure = await _until_finished(http, started.json()["status_url"], admin, attempts=1200, interval_s=0.25)
     steps = erasure["report"]
     out(
         f"erasure {erasure['status']}: {steps.get('ledger', {}).get('interactions')} interactions, "
