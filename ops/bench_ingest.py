@@ -116,6 +116,7 @@ class Bench:
         self.settings = settings
         self.consumers = consumers
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.python: list[str] = []  # interpreter options before ``-m`` (e.g. cProfile; %d: the consumer)
         self.env = dict(os.environ) | {
             "CO_PG_DSN": settings.postgres.dsn.get_secret_value(),
             "CO_GRAPH_NAME": settings.graph.name,
@@ -131,7 +132,14 @@ class Bench:
         for i in range(self.consumers if count is None else count):
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "functions.graph_updater.main", "--consumer", f"bench-{i}"],
+                    [
+                        sys.executable,
+                        *(a.replace("%d", str(i)) for a in self.python),
+                        "-m",
+                        "functions.graph_updater.main",
+                        "--consumer",
+                        f"bench-{i}",
+                    ],
                     cwd=ROOT,
                     env=self.env,
                     stdout=subprocess.DEVNULL,

@@ -9,7 +9,9 @@ the same real email-Eu-core events over HTTP at the maximum accepted rate (the p
 requests are encoded before the clock starts) until the graph has committed every one, and
 sums the user+system CPU of the ingest process and every consumer between "ready" and
 "drained" (psutil). Runs alternate (off, on, on, off, ...) so a drift in the machine's load
-hits both sides alike; the figure is the median traced/untraced ratio with its spread.
+hits both sides alike; the figures are the medians of the pairwise traced/untraced ratios (CPU
+per event, and throughput) with their spread. ``--profile DIR`` runs every process under cProfile
+(one ``.prof`` per process and run, for ``python -m pstats``; the figures are then not comparable).
 
 Prints human lines, then one JSON object on the last line.
 """
@@ -29,12 +31,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 from pydantic import SecretStr
 
-from ops.bench_ingest import Bench, events_from_data
-from ops.processes import free_port, uvicorn_args
+from ops.bench_ingest import Bench, cpu_seconds, events_from_data
+from ops.processes import free_port, uvicorn_args, wait_http
 from ops.stack.config import ROOT
 from shared.adapters.graph import build_graph_store
 from shared.adapters.postgres.databases import scratch_database
@@ -44,27 +45,15 @@ from shared.platform.tokens import generate_local_keypair, mint_token
 TARGET_RATIO = 1.10
 
 
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    """User + system CPU of the processes (and their reaped children) so far."""
-    total = 0.0
-    for p in procs:
-        t = p.cpu_times()
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+def start_api(env: dict[str, str], port: int, python: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*python, *uvicorn_args("functions.ingest_http.main:app", port)], cwd=ROOT, env=env)
 
 
-def start_api(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *uvicorn_args("functions.ingest_http.main:app", port)], cwd=ROOT, env=env)
-
-
-def wait_live(port: int) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the ingest function did not start")
+def profiled(directory: Path | None, name: str) -> list[str]:
+    """The interpreter command line, under cProfile when profiling (written at a clean exit)."""
+    if directory is None:
+        return [sys.executable]
+    return [sys.executable, "-m", "cProfile", "-o", str(directory / f"{name}.prof")]
 
 
 async def one_run(
@@ -88,16 +77,21 @@ async def one_run(
     if ratio is not None:
         bench.env |= {"CO_OTEL_SPAN_DIR": str(span_dir), "CO_OTEL_SAMPLING_RATIO": str(ratio)}
     events = events_from_data(args.events, f"ovh{tag}")
-    api = start_api(bench.env, args.port)
+    mode = "traced" if ratio is not None else "untraced"
+    api = start_api(bench.env, args.port, profiled(args.profile, f"ingest-{mode}-{tag}"))
+    if args.profile is not None:
+        bench.python = ["-m", "cProfile", "-o", str(args.profile / f"consumer-{mode}-{tag}-%d.prof")]
     try:
-        wait_live(args.port)
+        await wait_http(f"http://127.0.0.1:{args.port}/health/live", timeout_s=60, status=200)
         bench.start_consumers()
         await asyncio.sleep(args.settle_s)  # imports and connections are start-up, not per-event work
-        procs = [psutil.Process(api.pid), *(psutil.Process(p.pid) for p in bench.procs)]
+        ingest, consumers = [psutil.Process(api.pid)], [psutil.Process(p.pid) for p in bench.procs]
         token = mint_token(settings, subject="bench", roles=["service"])
-        load0, c0, t0 = os.getloadavg()[0], cpu_seconds(procs), time.perf_counter()
+        load0, t0 = os.getloadavg()[0], time.perf_counter()
+        ingest0, consumers0 = cpu_seconds(ingest), cpu_seconds(consumers)
         eps, _fresh = await bench.end_to_end(f"http://127.0.0.1:{args.port}/v1/events", token, len(events))
-        cpu, wall = cpu_seconds(procs) - c0, time.perf_counter() - t0
+        ingest_cpu, consumers_cpu = cpu_seconds(ingest) - ingest0, cpu_seconds(consumers) - consumers0
+        cpu, wall = ingest_cpu + consumers_cpu, time.perf_counter() - t0
         spans = sum(len(f.read_text().splitlines()) for f in span_dir.glob("*.jsonl"))
     finally:
         bench.stop_consumers()
@@ -112,6 +106,8 @@ async def one_run(
         "events": len(events),
         "cpu_s": round(cpu, 2),
         "cpu_ms_per_event": round(cpu / len(events) * 1000, 4),
+        "ingest_cpu_ms_per_event": round(ingest_cpu / len(events) * 1000, 4),
+        "consumers_cpu_ms_per_event": round(consumers_cpu / len(events) * 1000, 4),
         "wall_s": round(wall, 1),
         "events_per_s": round(eps, 1),
         "span_export_lines": spans,
@@ -137,23 +133,36 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     file=sys.stderr,
                     flush=True,
                 )
-    traced = [r["cpu_ms_per_event"] for r in runs if r["traced"]]
-    plain = [r["cpu_ms_per_event"] for r in runs if not r["traced"]]
+    traced = [r for r in runs if r["traced"]]
+    plain = [r for r in runs if not r["traced"]]
     # pair each traced run with the untraced run next to it (same load conditions)
-    ratios = [t / u for t, u in zip(traced, plain, strict=True)]
+    pairs = list(zip(traced, plain, strict=True))
+    ratios = [t["cpu_ms_per_event"] / u["cpu_ms_per_event"] for t, u in pairs]
+    throughput_ratios = [t["events_per_s"] / u["events_per_s"] for t, u in pairs]
     median = statistics.median(ratios)
+
+    def med(key: str, side: list[dict[str, Any]]) -> float:
+        return round(statistics.median(r[key] for r in side), 4)
+
     return {
         "otel_sampling_ratio": args.ratio,
         "consumers": args.consumers,
         "runs": runs,
-        "cpu_ms_per_event_untraced_median": round(statistics.median(plain), 4),
-        "cpu_ms_per_event_traced_median": round(statistics.median(traced), 4),
+        "cpu_ms_per_event_untraced_median": med("cpu_ms_per_event", plain),
+        "cpu_ms_per_event_traced_median": med("cpu_ms_per_event", traced),
+        "ingest_cpu_ms_per_event_untraced_median": med("ingest_cpu_ms_per_event", plain),
+        "ingest_cpu_ms_per_event_traced_median": med("ingest_cpu_ms_per_event", traced),
+        "consumers_cpu_ms_per_event_untraced_median": med("consumers_cpu_ms_per_event", plain),
+        "consumers_cpu_ms_per_event_traced_median": med("consumers_cpu_ms_per_event", traced),
         "cpu_ratio_traced_over_untraced_median": round(median, 3),
         "cpu_ratio_min": round(min(ratios), 3),
         "cpu_ratio_max": round(max(ratios), 3),
         "cpu_ratio_stdev": round(statistics.stdev(ratios), 3) if len(ratios) > 1 else 0.0,
-        "events_per_s_untraced_median": round(statistics.median(r["events_per_s"] for r in runs if not r["traced"]), 1),
-        "events_per_s_traced_median": round(statistics.median(r["events_per_s"] for r in runs if r["traced"]), 1),
+        "events_per_s_untraced_median": med("events_per_s", plain),
+        "events_per_s_traced_median": med("events_per_s", traced),
+        "throughput_ratio_traced_over_untraced_median": round(statistics.median(throughput_ratios), 3),
+        "throughput_ratio_min": round(min(throughput_ratios), 3),
+        "throughput_ratio_max": round(max(throughput_ratios), 3),
         "target_ratio": TARGET_RATIO,
         "target_met": median <= TARGET_RATIO,
         "load_average": os.getloadavg(),
@@ -168,7 +177,10 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--settle-s", type=float, default=5.0)
     parser.add_argument("--port", type=int, default=0, help="the ingest function's port (0: a free one)")
+    parser.add_argument("--profile", type=Path, default=None, help="directory for cProfile output of every process")
     args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     args.port = args.port or free_port()
     print(json.dumps(asyncio.run(run(args))))
 

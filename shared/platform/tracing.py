@@ -32,6 +32,7 @@ from opentelemetry.instrumentation.propagators import (
     default_setter,
     set_global_response_propagator,
 )
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.propagators import textmap
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -132,7 +133,11 @@ def instrument_fastapi(app: Any, settings: Settings) -> None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=",".join(_NOT_TRACED))
+    # no "http send"/"http receive" spans per ASGI message: the request span says it all
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=provider, excluded_urls=",".join(_NOT_TRACED), exclude_spans=["receive", "send"]
+    )
+    app.add_middleware(UnsampledRequestMiddleware)  # added last, so inside the tracing middleware
 
 
 def instrument_flask(app: Any, settings: Settings) -> None:
@@ -171,16 +176,53 @@ def current_trace_id() -> str | None:
 
 
 @contextmanager
+def only_when_recording() -> Iterator[None]:
+    """Client instrumentations off below a span that is not recorded.
+
+    Under an unsampled span (90% of them at a 10% ratio) every child would be dropped anyway, but
+    the instrumentations still do their work first: the redis one formats every command of a
+    pipeline (1,000 XADDs per ingest request) into its statement before it even asks the sampler.
+    Outside any span (a consumer's polling loop) their spans would be roots of traces of their own.
+    """
+    if trace.get_current_span().is_recording():
+        yield
+        return
+    with suppress_instrumentation():
+        yield
+
+
+class UnsampledRequestMiddleware:
+    """Runs an HTTP request whose server span is not recorded with the client instrumentations
+    off (:func:`only_when_recording`); the response still names the trace (``X-Trace-Id``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with only_when_recording():
+            await self.app(scope, receive, send)
+
+
+@contextmanager
 def batch_span(name: str, contexts: Sequence[Mapping[str, str]], **attributes: Any) -> Iterator[Span]:
-    """A consumer span: child of the first carried context, linked to all the others."""
-    extracted = [propagate.extract(c) for c in contexts if c.get(TRACEPARENT)]
+    """A consumer span: child of the first carried context, linked to the other *sampled* ones
+    (a link to an unrecorded trace leads nowhere). The entries of one request carry the same
+    context, so each distinct one is parsed once, not once per entry. Unrecorded batches run
+    with the client instrumentations off (:func:`only_when_recording`)."""
+    distinct = {(c.get(TRACEPARENT), c.get("tracestate")): c for c in contexts if c.get(TRACEPARENT)}
+    extracted = [propagate.extract(c) for c in distinct.values()]
     parent = extracted[0] if extracted else otel_context.Context()
     links = [
-        Link(span_context) for c in extracted[1:] if (span_context := trace.get_current_span(c).get_span_context())
+        Link(span_context)
+        for c in extracted[1:]
+        if (span_context := trace.get_current_span(c).get_span_context()).is_valid and span_context.trace_flags.sampled
     ]
-    with tracer().start_as_current_span(
-        name, context=parent, kind=trace.SpanKind.CONSUMER, links=links, attributes=attributes
-    ) as span:
+    with (
+        tracer().start_as_current_span(
+            name, context=parent, kind=trace.SpanKind.CONSUMER, links=links, attributes=attributes
+        ) as span,
+        only_when_recording(),
+    ):
         yield span
 
 
