@@ -28,12 +28,13 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from shared.platform.error_reporting import init_error_reporting, worker_interceptors
+from shared.platform.error_reporting import init_error_reporting
 from shared.platform.logs import configure_logging
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings, load_settings
 from shared.platform.temporal_connection import connect_temporal
 from shared.platform.tracing import temporal_interceptors
+from shared.platform.worker_reporting import worker_interceptors
 from workflows.schedules import ensure_schedules
 
 WORKFLOW_PACKAGES: tuple[str, ...] = (

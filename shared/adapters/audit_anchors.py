@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.adapters.objects import build_s3
 from shared.adapters.postgres.audit_chain import Anchor
 from shared.platform.settings import Settings
@@ -44,12 +42,12 @@ def write_anchor(s3: Any, bucket: str, prefix: str, anchor: Anchor, at: str) -> 
     """Store ``anchor`` unless already stored; True when written now. A different hash raises."""
     try:
         s3.head_bucket(Bucket=bucket)
-    except ClientError:
+    except s3.exceptions.ClientError:
         s3.create_bucket(Bucket=bucket)
     key = _key(prefix, anchor.id)
     try:
         existing = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except ClientError as exc:
+    except s3.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
             raise
     else:
@@ -70,7 +68,7 @@ def read_anchors(s3: Any, bucket: str, prefix: str) -> list[Anchor]:
             for item in page.get("Contents", []):
                 body = json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
                 anchors.append(Anchor(int(body["id"]), str(body["row_hash"])))
-    except ClientError as exc:
+    except s3.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchBucket", "404"):
             return []
         raise

@@ -1,6 +1,8 @@
 """S3-compatible object storage through boto3 (SeaweedFS locally, S3 in production).
 
-boto3 is synchronous; callers run it in a worker thread (``asyncio.to_thread``).
+boto3 is synchronous; callers run it in a worker thread (``asyncio.to_thread``). It is imported
+when the first client is built (only the export, erasure and audit paths hold one: a tenth of a
+function's cold start otherwise); errors are caught as ``s3.exceptions.ClientError``.
 """
 
 from __future__ import annotations
@@ -8,14 +10,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
 from shared.platform.settings import Settings
 
 
 def build_s3(settings: Settings) -> Any:
+    import boto3
+    from botocore.config import Config
+
     return boto3.client(
         "s3",
         endpoint_url=settings.s3.endpoint_url,
@@ -36,7 +37,7 @@ def build_s3(settings: Settings) -> Any:
 def ensure_bucket(s3: Any, bucket: str) -> None:
     try:
         s3.head_bucket(Bucket=bucket)
-    except ClientError:
+    except s3.exceptions.ClientError:
         s3.create_bucket(Bucket=bucket)
 
 
@@ -51,7 +52,7 @@ def ensure_expiry_rule(s3: Any, bucket: str, prefix: str, days: int) -> bool:
     try:
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
         got = s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
-    except ClientError:
+    except s3.exceptions.ClientError:
         return False
     return any(r.get("Expiration", {}).get("Days") == days for r in got)
 
@@ -87,7 +88,7 @@ class MultipartUpload:
         )
 
     def abort(self) -> None:
-        with contextlib.suppress(ClientError):
+        with contextlib.suppress(self._s3.exceptions.ClientError):
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
 
 
@@ -103,7 +104,7 @@ def delete_object(s3: Any, bucket: str, key: str) -> None:
 def object_exists(s3: Any, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
+    except s3.exceptions.ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return False
         raise

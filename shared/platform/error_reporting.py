@@ -13,18 +13,20 @@ once. What leaves the process is cut down twice:
   subject and its roles, nothing else.
 
 Known error families get one fingerprint each, so Sentry groups them however their messages vary.
+
+``sentry_sdk`` is imported only by :func:`init_error_reporting` with a DSN (a tenth of a
+function's cold start otherwise); the Temporal worker's interceptor is in ``worker_reporting.py``.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import sentry_sdk
 from pydantic import ValidationError
-from temporalio import activity
-from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from shared.platform.dependency_errors import dependency_unavailable
 from shared.platform.settings import Settings
@@ -142,12 +144,20 @@ def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, A
     return scrubbed
 
 
+def active_sentry() -> ModuleType | None:
+    """The ``sentry_sdk`` module when Sentry is initialised in this process, else None; never
+    imports it (a process without a DSN never loads it)."""
+    sentry = sys.modules.get("sentry_sdk")
+    return sentry if sentry is not None and sentry.get_client().is_active() else None
+
+
 def init_error_reporting(settings: Settings, *, transport: Transport | None = None) -> bool:
     """Initialise Sentry once per process; False (and nothing imported or sent) without a DSN."""
     if settings.observability.sentry_dsn is None:
         return False
-    if sentry_sdk.get_client().is_active():
+    if active_sentry() is not None:
         return True
+    import sentry_sdk
     from sentry_sdk.integrations.asyncpg import AsyncPGIntegration
     from sentry_sdk.integrations.logging import LoggingIntegration
     from sentry_sdk.integrations.redis import RedisIntegration
@@ -173,7 +183,8 @@ def init_error_reporting(settings: Settings, *, transport: Transport | None = No
 def report_exception(exc: BaseException, request: Request | None = None, **tags: str) -> None:
     """Send one event for ``exc`` with the route, the caller's pseudonymous subject and roles, and
     the OpenTelemetry trace id; nothing when Sentry is off."""
-    if not sentry_sdk.get_client().is_active():
+    sentry_sdk = active_sentry()
+    if sentry_sdk is None:
         return
     with sentry_sdk.new_scope() as scope:
         trace_id = current_trace_id()
@@ -191,25 +202,3 @@ def report_exception(exc: BaseException, request: Request | None = None, **tags:
             if principal is not None:
                 scope.set_user({"id": principal.subject, "roles": sorted(str(r) for r in principal.roles)})
         sentry_sdk.capture_exception(exc)
-
-
-class _ReportingActivityInbound(ActivityInboundInterceptor):
-    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        try:
-            return await super().execute_activity(input)
-        except Exception as exc:
-            info = activity.info()
-            if info.attempt == 1:  # once per activity, not once per retry; Temporal keeps the rest
-                report_exception(exc, workflow_id=info.workflow_id or "", activity=info.activity_type)
-            raise
-
-
-class ErrorReportingInterceptor(Interceptor):
-    """Worker interceptor: an activity failure is reported once, tagged with its workflow id."""
-
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        return _ReportingActivityInbound(next)
-
-
-def worker_interceptors() -> list[Interceptor]:
-    return [ErrorReportingInterceptor()] if sentry_sdk.get_client().is_active() else []

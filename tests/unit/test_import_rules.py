@@ -60,3 +60,24 @@ def test_import_linter_contracts_hold() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+# Heavy third-party libraries imported inside the functions that use them, so a function's cold
+# start (docs/benchmarks.md, "Cold starts") does not pay for them: dowhy, pyspark, igraph and
+# pandas (the causal engines), and these, loaded only on first use:
+#   sentry_sdk         shared/platform/error_reporting.py, with a DSN only
+#   boto3, botocore    shared/adapters/objects.py build_s3 (exports, erasure, audit anchors)
+#   temporalio.worker  shared/platform/worker_reporting.py, the worker's own module
+LAZY_THIRD_PARTY = ("sentry_sdk", "boto3", "botocore", "temporalio.worker", "dowhy", "pyspark", "igraph", "pandas")
+HTTP_ENTRYPOINTS = ("ingest_http", "query_api", "metrics_api", "analysis_api", "interventions_api", "exports_api")
+
+
+def test_http_functions_start_without_the_lazy_libraries() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import functions.{name}.main\n" for name in HTTP_ENTRYPOINTS)
+        + f"print(','.join(m for m in {LAZY_THIRD_PARTY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "", f"loaded at start-up: {done.stdout.strip()}"
