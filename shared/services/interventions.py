@@ -31,7 +31,7 @@ from shared.domain.interventions import (
 )
 from shared.platform.settings import Settings
 from workflows.intervention import client as workflow_client
-from workflows.intervention.contract import Decision, InterventionInput, RollbackRequest, workflow_id
+from workflows.intervention.contract import Decision, InterventionInput, workflow_id
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
@@ -85,8 +85,9 @@ async def stored_evidence(
 
 def signed(
     update: str, intervention_id: str, settings: Settings, *, approve: bool | None = None, **who: Any
-) -> Decision | RollbackRequest:
-    """A Decision (``update="decide"``) or RollbackRequest for the workflow, signed by this API.
+) -> Decision:
+    """A decision (``update="decide"``, ``approve`` True/False) or rollback request (``approve``
+    None) for the workflow, signed by this API.
 
     ``who`` is ``actor``, ``roles`` and ``reason``: the caller's *verified* subject and roles.
     Unsigned (no key configured) only where the workflow input carries no public key either.
@@ -99,13 +100,12 @@ def signed(
         "roles": sorted(who["roles"]),
         "reason": who["reason"],
     }
+    approval = bool(approve) if update == "decide" else None
     signature = ""
     if settings.interventions.decision_signing_pem is not None:
-        message = decision_message(update=update, approve=approve, **fields)
+        message = decision_message(update=update, approve=approval, **fields)
         signature = sign(settings.interventions.decision_signing_pem, message)
-    if update == "decide":
-        return Decision(approve=bool(approve), signature=signature, **fields)
-    return RollbackRequest(signature=signature, **fields)
+    return Decision(approve=approval, signature=signature, **fields)
 
 
 def build_input(proposal: Proposal, settings: Settings, **overrides: Any) -> InterventionInput:
@@ -213,7 +213,6 @@ async def decide(
     this service's decision key; the workflow verifies it, checks the role again and records who
     and why). The API's and the web app's approve/reject go through here."""
     decision = signed("decide", intervention_id, settings, approve=approve, actor=actor, roles=roles, reason=reason)
-    assert isinstance(decision, Decision)
     return await _update(workflow_client.decide(client, intervention_id, decision))
 
 
@@ -222,5 +221,4 @@ async def rollback(
 ) -> dict[str, Any]:
     """Ask for a manual rollback (signed like a decision; the workflow validates it)."""
     request = signed("rollback", intervention_id, settings, actor=actor, roles=roles, reason=reason)
-    assert isinstance(request, RollbackRequest)
     return await _update(workflow_client.rollback(client, intervention_id, request))

@@ -62,6 +62,8 @@ async def test_only_decisions_signed_by_the_api_are_accepted(
             signed("decide", p.intervention_id, iv_settings, approve=False, **who), approve=True
         ),
         "signed for another intervention": signed("decide", "another-one", iv_settings, approve=True, **who),
+        # one payload serves both updates: a signed rollback request cannot pass as a decision
+        "a rollback request sent as a decision": signed("rollback", p.intervention_id, iv_settings, **who),
     }
     for name, attempt in attempts.items():
         with pytest.raises(WorkflowUpdateFailedError) as refused:

@@ -15,7 +15,6 @@ from workflows.intervention.contract import (
     WORKFLOW_NAME,
     Decision,
     InterventionInput,
-    RollbackRequest,
     workflow_id,
 )
 
@@ -38,7 +37,7 @@ async def decide(client: Client, intervention_id: str, decision: Decision) -> di
     return result
 
 
-async def rollback(client: Client, intervention_id: str, request: RollbackRequest) -> dict[str, Any]:
+async def rollback(client: Client, intervention_id: str, request: Decision) -> dict[str, Any]:
     handle = client.get_workflow_handle(workflow_id(intervention_id))
     result: dict[str, Any] = await handle.execute_update(ROLLBACK_UPDATE, request)
     return result

@@ -53,22 +53,16 @@ class InterventionInput:
 
 @dataclass
 class Decision:
-    approve: bool
+    """A person's signed request to one intervention's workflow: an approval decision (the
+    ``decide`` update: ``approve`` True or False) or a rollback (the ``rollback`` update:
+    ``approve`` None). One concept, one payload: who (verified subject and roles), why, and the
+    API's signature over both (shared.domain.decisions)."""
+
+    approve: bool | None
     actor: str
     roles: list[str]
     reason: str
     # set by the API (shared.services.interventions.signed): the validator checks them
-    intervention_id: str = ""
-    nonce: str = ""
-    issued_at: str = ""
-    signature: str = ""
-
-
-@dataclass
-class RollbackRequest:
-    actor: str
-    roles: list[str]
-    reason: str
     intervention_id: str = ""
     nonce: str = ""
     issued_at: str = ""

@@ -33,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         InterventionActivityContract,
         InterventionInput,
         MeasureInput,
-        RollbackRequest,
         StepInput,
     )
 
@@ -55,7 +54,7 @@ class InterventionWorkflow:
         self.decided_at: str | None = None
         self.used_nonces: set[str] = set()
         self.decision_done = False
-        self.rollback_request: RollbackRequest | None = None
+        self.rollback_request: Decision | None = None
         self.rollback_done = False
         self.pre_states: list[dict[str, Any]] = []
         self.baseline: dict[str, Any] = {}  # group figures only (people, mean or withheld)
@@ -369,7 +368,7 @@ class InterventionWorkflow:
         await workflow.wait_condition(lambda: self.decision_done)
         return self.snapshot()
 
-    def _check_signed(self, update: str, request: Decision | RollbackRequest) -> None:
+    def _check_signed(self, update: str, request: Decision) -> None:
         """With a decision key in the input, only what the API signed for this intervention counts."""
         key = self.inp.decision_public_key if self.inp is not None else None
         if key is None:
@@ -379,7 +378,7 @@ class InterventionWorkflow:
         message = decision_message(
             update=update,
             intervention_id=request.intervention_id,
-            approve=request.approve if isinstance(request, Decision) else None,
+            approve=request.approve,
             actor=request.actor,
             roles=request.roles,
             reason=request.reason,
@@ -395,6 +394,8 @@ class InterventionWorkflow:
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
         self._check_signed("decide", decision)
+        if decision.approve is None:
+            raise ValueError("a decision must approve or reject")
         if self.status != InterventionStatus.AWAITING_APPROVAL or self.decision is not None:
             raise ValueError(f"not awaiting approval (status {self.status})")
         if not DECIDER_ROLES & set(decision.roles):
@@ -405,15 +406,17 @@ class InterventionWorkflow:
             raise ValueError("the proposer cannot approve their own intervention")
 
     @workflow.update
-    async def rollback(self, request: RollbackRequest) -> dict[str, Any]:
+    async def rollback(self, request: Decision) -> dict[str, Any]:
         self.used_nonces.add(request.nonce)
         self.rollback_request = request
         await workflow.wait_condition(lambda: self.rollback_done)
         return self.snapshot()
 
     @rollback.validator
-    def _validate_rollback(self, request: RollbackRequest) -> None:
+    def _validate_rollback(self, request: Decision) -> None:
         self._check_signed("rollback", request)
+        if request.approve is not None:
+            raise ValueError("a rollback request carries no approval")
         if self.status not in ROLLBACK_ALLOWED:
             raise ValueError(f"nothing to roll back (status {self.status})")
         if self.rollback_request is not None:
