@@ -34,7 +34,6 @@ from shared.adapters.postgres.audit import AuditStore
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.domain.interventions import Evidence, InterventionType, Proposal, Target, plan_actions
 from shared.platform.resources import Resources
-from shared.services.interventions import evidence_of_result
 
 MONITORING_S = 6.0
 
@@ -72,7 +71,7 @@ async def find_evidence(resources: Resources, out: Callable[[str], None]) -> tup
     store = CausalStore(resources.pg)
     analysis_id = await store.create(spec, "demo")
     await store.complete(analysis_id, result, {"engine": "pandas", "source": "intervention demo, synthetic org"})
-    return evidence_of_result(analysis_id, result), people
+    return Evidence.from_result(analysis_id, result), people
 
 
 def _in_process_analysis(out: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -149,6 +150,13 @@ class Evidence:
     ci_low: float
     ci_high: float
     verdict: Verdict
+
+    @classmethod
+    def from_result(cls, analysis_id: str, result: Mapping[str, Any]) -> Evidence:
+        """Evidence exactly as an analysis result says (effect, interval, ladder verdict)."""
+        effect, low, high = (float(result[k]) for k in ("effect", "ci_low", "ci_high"))
+        treatment, outcome, verdict = str(result["treatment"]), str(result["outcome"]), Verdict(result["verdict"])
+        return cls(analysis_id, treatment, outcome, effect, low, high, verdict)
 
     @property
     def interval_excludes_zero(self) -> bool:
@@ -306,15 +314,7 @@ def proposal_from_dict(raw: dict[str, Any]) -> Proposal:
         type=InterventionType(raw["type"]),
         target=Target(people=tuple(raw["target"].get("people", ())), teams=tuple(raw["target"].get("teams", ()))),
         parameters={k: float(v) for k, v in raw.get("parameters", {}).items()},
-        evidence=Evidence(
-            analysis_id=str(ev["analysis_id"]),
-            treatment=str(ev["treatment"]),
-            outcome=str(ev["outcome"]),
-            effect=float(ev["effect"]),
-            ci_low=float(ev["ci_low"]),
-            ci_high=float(ev["ci_high"]),
-            verdict=Verdict(ev["verdict"]),
-        ),
+        evidence=Evidence.from_result(str(ev["analysis_id"]), ev),
         proposed_by=str(raw["proposed_by"]),
         automatic=bool(raw.get("automatic", False)),
     )

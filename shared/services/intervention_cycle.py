@@ -14,7 +14,7 @@ import asyncpg
 from shared.adapters.postgres.intervention_findings import most_exposed, robust_results
 from shared.domain.interventions import Evidence, InterventionType, suggest_type
 from shared.platform.settings import Settings
-from shared.services.interventions import Finding, automatic_proposal, build_input, evidence_of_result
+from shared.services.interventions import Finding, automatic_proposal, build_input
 from workflows.intervention.contract import InterventionInput
 
 __all__ = ["evaluate", "most_exposed", "robust_findings"]
@@ -22,7 +22,7 @@ __all__ = ["evaluate", "most_exposed", "robust_findings"]
 
 async def robust_findings(conn: asyncpg.Connection, lookback_hours: float, limit: int = 20) -> list[Evidence]:
     """The evidence of recent robust analyses, exactly as their stored results say."""
-    return [evidence_of_result(aid, result) for aid, result in await robust_results(conn, lookback_hours, limit)]
+    return [Evidence.from_result(aid, result) for aid, result in await robust_results(conn, lookback_hours, limit)]
 
 
 async def evaluate(conn: asyncpg.Connection, settings: Settings, lookback_hours: float) -> list[InterventionInput]:

@@ -23,7 +23,6 @@ from shared.domain.interventions import (
     Proposal,
     ProposalError,
     Target,
-    Verdict,
     plan_actions,
     proposal_fingerprint,
     proposal_to_dict,
@@ -49,19 +48,6 @@ def new_intervention_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def evidence_of_result(analysis_id: str, result: dict[str, Any]) -> Evidence:
-    """Evidence exactly as the stored analysis result says (effect, interval, ladder verdict)."""
-    return Evidence(
-        analysis_id=analysis_id,
-        treatment=str(result["treatment"]),
-        outcome=str(result["outcome"]),
-        effect=float(result["effect"]),
-        ci_low=float(result["ci_low"]),
-        ci_high=float(result["ci_high"]),
-        verdict=Verdict(result["verdict"]),
-    )
-
-
 async def stored_evidence(
     pg: PgPool, analysis_id: str, treatment: str | None = None, outcome: str | None = None
 ) -> Evidence:
@@ -76,7 +62,7 @@ async def stored_evidence(
         raise ProposalError(f"no analysis {analysis_id}: evidence must name a stored analysis")
     if row.status != "succeeded" or row.result is None:
         raise ProposalError(f"analysis {analysis_id} is {row.status}, not finished: no evidence yet")
-    evidence = evidence_of_result(row.id, row.result)
+    evidence = Evidence.from_result(row.id, row.result)
     for name, claimed, stored in (("treatment", treatment, evidence.treatment), ("outcome", outcome, evidence.outcome)):
         if claimed is not None and claimed != stored:
             raise ProposalError(f"analysis {analysis_id} is about {name} {stored!r}, not {claimed!r}")
