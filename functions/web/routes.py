@@ -110,6 +110,14 @@ def fragment(request: Request, template: str, **context: Any) -> Response:
     return HTMLResponse(bytes(body), headers=headers)
 
 
+async def _existing_intervention(request: Request, intervention_id: str) -> Any:
+    """The intervention's row, or the project's 404 when there is none."""
+    row = await views(request).intervention(intervention_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no intervention {intervention_id}")
+    return row
+
+
 def redact_people(value: Any, user: WebUser) -> Any:
     """Lists of people inside audit details become counts for roles without individual views."""
     if user.can(Permission.READ_INDIVIDUAL_METRICS):
@@ -299,9 +307,7 @@ async def interventions_fragment(request: Request, user: InterventionReader) -> 
 async def intervention_page(
     request: Request, intervention_id: InterventionId, user: InterventionReader
 ) -> HTMLResponse:
-    row = await views(request).intervention(intervention_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"no intervention {intervention_id}")
+    await _existing_intervention(request, intervention_id)
     return render(request, "intervention.html", page="interventions", iid=intervention_id)
 
 
@@ -309,9 +315,7 @@ async def intervention_page(
 async def intervention_fragment(
     request: Request, intervention_id: InterventionId, user: InterventionReader
 ) -> Response:
-    row = await views(request).intervention(intervention_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"no intervention {intervention_id}")
+    row = await _existing_intervention(request, intervention_id)
     timeline = redact_people(await views(request).timeline(intervention_id), user)
     return fragment(
         request, "fragments/intervention.html", row=redact_people(row, user), timeline=timeline, now=datetime.now(UTC)
@@ -327,8 +331,7 @@ async def decide(
     reason: Annotated[str, Form(min_length=3, max_length=2000)],
 ) -> Response:
     """Approve or reject from the page: the same Temporal update as the API's, with the person's reason."""
-    if await views(request).intervention(intervention_id) is None:
-        raise ApiError(404, "not_found", f"no intervention {intervention_id}")
+    await _existing_intervention(request, intervention_id)
     try:
         client = await resources_of(request).temporal()
         await intervention_service.decide(

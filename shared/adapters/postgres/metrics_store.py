@@ -167,20 +167,20 @@ class MetricsStore:
             await conn.execute("SELECT metrics_after_write_teams($1)", at)
         return len(records)
 
+    async def _series(self, sql: str, subject: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            return [dict(r) for r in await conn.fetch(sql, subject, start, end)]
+
     async def employee_history(
         self, employee: str, start: datetime, end: datetime, granularity: Granularity
     ) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(employee_history_sql(granularity), employee, start, end)
-        return [dict(r) for r in rows]
+        return await self._series(employee_history_sql(granularity), employee, start, end)
 
     async def team_history(
         self, team: str, start: datetime, end: datetime, granularity: Granularity
     ) -> list[dict[str, Any]]:
         """Every point with its exact size: for ``shared.domain.privacy.team_series_view``, never for display."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(team_history_sql(granularity), team, start, end)
-        return [dict(r) for r in rows]
+        return await self._series(team_history_sql(granularity), team, start, end)
 
     async def count_raw_history_before(self, cutoff: datetime) -> int:
         """Raw history points older than ``cutoff`` (what a retention run would drop)."""
