@@ -128,24 +128,26 @@ class TokenVerifier:
                 return jwk.key
         return None
 
-    async def _key_for(self, kid: str, alg: str) -> Any:
+    async def _known_key(self, kid: str, alg: str, *, refresh_jwks: bool) -> Any:
+        """``kid``'s key from the key directory, else from the JWKS (fetched anew when asked); None if unknown."""
         if kid in self._keys:
             return self._keys[kid]
-        if self._jwks is not None:
-            key = await asyncio.to_thread(self._from_jwks, kid, alg, False)
-            if key is not None:
-                return key
+        if self._jwks is None:
+            return None
+        return await asyncio.to_thread(self._from_jwks, kid, alg, refresh_jwks)
+
+    async def _key_for(self, kid: str, alg: str) -> Any:
+        key = await self._known_key(kid, alg, refresh_jwks=False)
+        if key is not None:
+            return key
         async with self._refresh_lock:  # unknown kid: reload at most once per KEY_REFRESH_MIN_S
             now = time.monotonic()
             if now - self._last_refresh >= KEY_REFRESH_MIN_S:
                 self._last_refresh = now
                 await asyncio.to_thread(self._load_dir)
-                if kid in self._keys:
-                    return self._keys[kid]
-                if self._jwks is not None:
-                    key = await asyncio.to_thread(self._from_jwks, kid, alg, True)
-                    if key is not None:
-                        return key
+                key = await self._known_key(kid, alg, refresh_jwks=True)
+                if key is not None:
+                    return key
         raise UnknownKeyError("unknown kid")
 
     async def verify(self, token: str) -> dict[str, Any]:
