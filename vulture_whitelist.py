@@ -41,6 +41,8 @@ change_cross_team_ratio  # variable, functions/metrics_api/periods.py
 change_density  # variable, functions/metrics_api/periods.py
 change_load_index  # variable, functions/metrics_api/periods.py
 change_silo_index  # variable, functions/metrics_api/periods.py
+completed_at  # variable, functions/exports_api/routes.py (filled from the row by name)
+created_at  # variable, functions/exports_api/routes.py (filled from the row by name)
 decided_by  # variable, functions/interventions_api/routes.py
 decision_reason  # variable, functions/interventions_api/routes.py
 degree  # variable, functions/metrics_api/routes.py
