@@ -4,12 +4,15 @@ production (a process that can reach Temporal can send updates; docs/security.md
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from temporalio.client import Client, Interceptor
-from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from shared.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, Interceptor
+    from temporalio.runtime import Runtime
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -28,6 +31,8 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 async def connect(
     settings: Settings, runtime: Runtime | None = None, interceptors: Sequence[Interceptor] = ()
 ) -> Client:
+    from temporalio.client import Client  # on the first connection: a function's cold start never needs it
+
     api_key = settings.temporal.api_key.get_secret_value() if settings.temporal.api_key else None
     return await Client.connect(
         settings.temporal.address,

@@ -7,13 +7,15 @@ and workflows that build an adapter (the composition root, docs/architecture.md)
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from temporalio.client import Client, Interceptor
-from temporalio.runtime import Runtime
+from typing import TYPE_CHECKING
 
 from shared.adapters.temporal_client import connect
 from shared.platform.settings import Settings
 from shared.platform.tracing import temporal_interceptors
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, Interceptor
+    from temporalio.runtime import Runtime
 
 
 async def connect_temporal(

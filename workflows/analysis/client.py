@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
-
-from temporalio.client import Client
+from typing import TYPE_CHECKING, Any
 
 from workflows.analysis.contract import PROGRESS, WORKFLOW_NAME, AnalysisInput, workflow_id
+
+if TYPE_CHECKING:
+    from temporalio.client import Client  # imported on the first workflow start (cold starts)
 
 
 async def start(client: Client, task_queue: str, inp: AnalysisInput) -> str:

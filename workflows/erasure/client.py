@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from typing import TYPE_CHECKING
 
 from workflows.erasure.contract import WORKFLOW_NAME, erasure_workflow_id
+
+if TYPE_CHECKING:
+    from temporalio.client import Client  # imported on the first workflow start (cold starts)
 
 
 async def start(client: Client, task_queue: str, erasure_id: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from typing import TYPE_CHECKING
 
 from workflows.exports.contract import EXPORT_WORKFLOW_NAME, workflow_id
+
+if TYPE_CHECKING:
+    from temporalio.client import Client  # imported on the first workflow start (cold starts)
 
 
 async def start(client: Client, task_queue: str, export_id: str) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from typing import TYPE_CHECKING
+
 from temporalio.common import WorkflowIDConflictPolicy
 
 from workflows.graph_rebuild.contract import WORKFLOW_ID, WORKFLOW_NAME
+
+if TYPE_CHECKING:
+    from temporalio.client import Client  # imported on the first workflow start (cold starts)
 
 
 async def start(client: Client, task_queue: str) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from typing import TYPE_CHECKING
+
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from workflows.metrics_refresh.contract import REFRESH_WORKFLOW_NAME, RefreshRequest, on_demand_workflow_id
+
+if TYPE_CHECKING:
+    from temporalio.client import Client  # imported on the first workflow start (cold starts)
 
 
 async def start_on_demand(client: Client, task_queue: str, *, force: bool) -> tuple[str, str]:

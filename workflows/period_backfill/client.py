@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from typing import TYPE_CHECKING
+
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from workflows.period_backfill.contract import WORKFLOW_NAME, BackfillRequest, backfill_workflow_id
+
+if TYPE_CHECKING:
+    from temporalio.client import Client  # imported on the first workflow start (cold starts)
 
 
 async def start(client: Client, task_queue: str, *, kind: str, rewrite: bool) -> str:
