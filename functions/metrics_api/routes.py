@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, 
 
 from functions.metrics_api.periods import router as periods_router
 from shared.domain.exports import resolve_granularity
-from shared.domain.metrics import MATERIALISED_PROPERTIES, METRICS, NUMERIC_METRICS, Metric, metric_fields
+from shared.domain.metrics import MATERIALISED_PROPERTIES, METRICS, NUMERIC_METRICS, Metric, RunRecord, metric_fields
 from shared.domain.privacy import COUNT_BAND, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
@@ -176,21 +176,6 @@ class RefreshStarted(BaseModel):
     run_id: str
 
 
-class RunOut(BaseModel):
-    run_id: int
-    trigger: str
-    status: str
-    skipped_reason: str | None
-    started_at: datetime
-    finished_at: datetime | None
-    people: int | None
-    ties: int | None
-    mode: str | None
-    pivots: int | None
-    duration_ms: float | None
-    error: str | None
-
-
 # ---- helpers ------------------------------------------------------------------------------
 
 
@@ -329,15 +314,15 @@ async def trigger_refresh(
     return RefreshStarted(workflow_id=workflow_id, run_id=run_id)
 
 
-@router.get("/runs", response_model=list[RunOut])
+@router.get("/runs", response_model=list[RunRecord])
 async def refresh_runs(
     request: Request,
     _: Annotated[Principal, Depends(require(Permission.ADMIN_OPERATIONS))],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> list[RunOut]:
+) -> list[RunRecord]:
     """The latest refresh attempts, skipped ones included, with their timings."""
     runs = await metrics_reads.recent_runs(resources_of(request), limit)
-    return [RunOut(**r.__dict__) for r in runs]
+    return runs
 
 
 router.include_router(periods_router)  # networks over time (issue 13): functions/metrics_api/periods.py

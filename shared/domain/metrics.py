@@ -299,6 +299,24 @@ def assemble(
 
 
 @dataclass(frozen=True)
+class RunRecord:
+    """One refresh attempt as the runs table keeps it (skipped ones included) and the API lists it."""
+
+    run_id: int
+    trigger: str
+    status: str
+    skipped_reason: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    people: int | None
+    ties: int | None
+    mode: str | None
+    pivots: int | None
+    duration_ms: float | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class LastRun:
     fingerprint: str
     finished_epoch: float

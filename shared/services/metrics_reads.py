@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.graph.base import GraphCounts
-from shared.adapters.postgres.metrics_store import Granularity, MetricsStore, RunRecord
+from shared.adapters.postgres.metrics_store import Granularity, MetricsStore
+from shared.domain.metrics import RunRecord
 from shared.domain.privacy import team_series_view
 from shared.platform.resources import Resources
 from workflows.metrics_refresh import client as refresh_client

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -24,6 +23,7 @@ from shared.domain.metrics import (
     LastRun,
     Metric,
     MetricDefinitions,
+    RunRecord,
     WindowMeasures,
 )
 
@@ -130,22 +130,6 @@ _RUN_FIELDS = (
     "duration_ms",
     "error",
 )
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    run_id: int
-    trigger: str
-    status: str
-    skipped_reason: str | None
-    started_at: datetime
-    finished_at: datetime | None
-    people: int | None
-    ties: int | None
-    mode: str | None
-    pivots: int | None
-    duration_ms: float | None
-    error: str | None
 
 
 class MetricsStore:
