@@ -15,10 +15,10 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from shared.adapters.pgbackrest import read_info
+from shared.adapters.postgres.wal_archiver import last_archived_at
 from shared.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,6 @@ def build_gauges(registry: CollectorRegistry) -> FreshnessGauges:
         ),
         errors=Counter("co_backup_exporter_errors", "Failed freshness refreshes", ["source"], registry=registry),
     )
-
-
-async def last_archived_at(dsn: str) -> float | None:
-    """pg_stat_archiver is readable by every role, so the application's DSN is enough."""
-    conn = await asyncpg.connect(dsn, timeout=10)
-    try:
-        value = await conn.fetchval("SELECT extract(epoch FROM last_archived_time)::float8 FROM pg_stat_archiver")
-    finally:
-        await conn.close()
-    return float(value) if value is not None else None
 
 
 def pgbackrest_secret_env(settings: Settings) -> dict[str, str]:

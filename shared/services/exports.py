@@ -23,6 +23,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.adapters.objects import MultipartUpload, delete_object, ensure_bucket, ensure_expiry_rule, presign_get
+from shared.adapters.postgres.export_sources import (
+    ANALYSES_SQL,
+    AUDIT_LOG_SQL,
+    column_names,
+    count_rows,
+    stream_records,
+)
 from shared.adapters.postgres.exports_store import ExportRow, ExportsStore
 from shared.adapters.postgres.metrics_store import MetricsStore, employee_history_sql, team_history_sql
 from shared.domain.exports import KIND_PERMISSION, ExportKind, ExportRequest, resolve_granularity, safe_cell
@@ -97,16 +104,9 @@ async def build_source(resources: Resources, export: ExportRow) -> Source:
         sql = employee_history_sql(gran, one_person=p.get("employee") is not None)
         return Source(header=[], sql=sql, args=(p.get("employee"), start, end))
     if kind == ExportKind.ANALYSES:
-        sql = """SELECT id::text AS id, status, requested_by, created_at, completed_at,
-                        spec->>'treatment' AS treatment, spec->>'outcome' AS outcome,
-                        spec::text AS spec, result::text AS result_with_diagnostics, error
-                   FROM analyses ORDER BY created_at, id"""
-        return Source(header=[], sql=sql)
+        return Source(header=[], sql=ANALYSES_SQL)
     start, end = datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"])
-    sql = """SELECT id, event_key, intervention_id AS subject, event, actor, occurred_at,
-                    details::text AS details, prev_hash, row_hash
-               FROM intervention_audit_log WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY id"""
-    return Source(header=[], sql=sql, args=(start, end))
+    return Source(header=[], sql=AUDIT_LOG_SQL, args=(start, end))
 
 
 class _CsvParts:
@@ -152,27 +152,25 @@ async def _rows(resources: Resources, source: Source, prefetch: int) -> AsyncIte
             yield row
         return
     assert source.sql is not None
-    async with resources.pg.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        first = True
-        async for record in conn.cursor(source.sql, *source.args, prefetch=prefetch):
-            shown = dict(record) if source.view is None else source.view(dict(record))
-            if shown is None:
-                continue
-            if first:
-                yield list(shown.keys())
-                first = False
-            yield list(shown.values())
-        if first:  # no rows: still write the header
-            stmt = await conn.prepare(source.sql)
-            yield [a.name for a in stmt.get_attributes()]
+    first = True
+    async for record in stream_records(resources.pg, source.sql, source.args, prefetch):
+        shown = record if source.view is None else source.view(record)
+        if shown is None:
+            continue
+        if first:
+            yield list(shown.keys())
+            first = False
+        yield list(shown.values())
+    if first:  # no rows: still write the header
+        yield await column_names(resources.pg, source.sql)
 
 
 async def _count(resources: Resources, source: Source) -> int:
     """Rows the query yields (an upper bound when a ``view`` drops some): for progress only."""
     if source.rows is not None:
         return len(source.rows)
-    async with resources.pg.acquire() as conn:
-        return int(await conn.fetchval(f"SELECT count(*) FROM ({source.sql}) AS q", *source.args))
+    assert source.sql is not None
+    return await count_rows(resources.pg, source.sql, source.args)
 
 
 async def run_export(resources: Resources, export_id: str, heartbeat: Heartbeat | None = None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.postgres.change_markers import read_change_markers
 from shared.platform.auth import Permission
 
 if TYPE_CHECKING:
@@ -158,10 +159,9 @@ class LiveHub:
         last: dict[str, Any] = {}
         while True:
             try:
-                async with self.resources.pg.acquire() as conn:
-                    audit = await conn.fetchval("SELECT coalesce(max(id), 0) FROM intervention_audit_log")
-                    analyses = await conn.fetchval("SELECT max(updated_at) FROM analyses")
-                for topic, value in (("interventions", audit), ("analyses", analyses)):
+                markers = await read_change_markers(self.resources.pg)
+                seen = (("interventions", markers.audit_last_id), ("analyses", markers.analyses_last_change))
+                for topic, value in seen:
                     if topic in last and last[topic] != value:
                         self.publish(topic)
                     last[topic] = value
