@@ -32,6 +32,7 @@ from ops.processes import free_port, wait_http
 from ops.stack.config import ROOT
 from shared.adapters.postgres.audit import AuditStore
 from shared.adapters.postgres.causal_store import CausalStore
+from shared.adapters.postgres.intervention_findings import InterventionFindings
 from shared.domain.interventions import Evidence, InterventionType, Proposal, Target, plan_actions
 from shared.platform.resources import Resources
 
@@ -52,19 +53,19 @@ async def _wait_log(path: Path, text: str, proc: subprocess.Popen[bytes], timeou
 
 async def find_evidence(resources: Resources, out: Callable[[str], None]) -> tuple[Evidence, list[str]]:
     """A robust result from the analyses table, else a small in-process analysis."""
-    from shared.services.intervention_cycle import most_exposed, robust_findings
+    from shared.services.intervention_cycle import robust_findings
 
-    async with resources.pg.acquire() as conn:
-        try:
-            found = await robust_findings(conn, lookback_hours=24 * 365)
-        except Exception:  # noqa: BLE001 - no causal tables yet: fall back below
-            found = []
-        for ev in found:
-            if ev.treatment == "meeting_hours" and ev.effect < 0:
-                people, _ = await most_exposed(conn, ev.treatment, 5)
-                if len(people) == 5:  # the stages below use five distinct people
-                    out(f"evidence: stored analysis {ev.analysis_id} ({ev.treatment} -> {ev.outcome})")
-                    return ev, people
+    findings = InterventionFindings(resources.pg)
+    try:
+        found = await robust_findings(findings, lookback_hours=24 * 365)
+    except Exception:  # noqa: BLE001 - no causal tables yet: fall back below
+        found = []
+    for ev in found:
+        if ev.treatment == "meeting_hours" and ev.effect < 0:
+            people, _ = await findings.most_exposed(ev.treatment, 5)
+            if len(people) == 5:  # the stages below use five distinct people
+                out(f"evidence: stored analysis {ev.analysis_id} ({ev.treatment} -> {ev.outcome})")
+                return ev, people
     out("evidence: no stored robust meeting-hours result; running a small in-process DoWhy analysis")
     spec, result, people = await asyncio.to_thread(_in_process_analysis, out)
     # stored like any analysis: a proposal's evidence is a stored analysis id (the API loads it)

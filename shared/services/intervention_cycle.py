@@ -9,30 +9,28 @@ workflow with the same id).
 
 from __future__ import annotations
 
-import asyncpg
-
-from shared.adapters.postgres.intervention_findings import most_exposed, robust_results
+from shared.adapters.postgres.intervention_findings import InterventionFindings
 from shared.domain.interventions import Evidence, InterventionType, suggest_type
 from shared.platform.settings import Settings
 from shared.services.interventions import Finding, automatic_proposal, build_input
 from workflows.intervention.contract import InterventionInput
 
-__all__ = ["evaluate", "most_exposed", "robust_findings"]
 
-
-async def robust_findings(conn: asyncpg.Connection, lookback_hours: float, limit: int = 20) -> list[Evidence]:
+async def robust_findings(findings: InterventionFindings, lookback_hours: float, limit: int = 20) -> list[Evidence]:
     """The evidence of recent robust analyses, exactly as their stored results say."""
-    return [Evidence.from_result(aid, result) for aid, result in await robust_results(conn, lookback_hours, limit)]
+    return [Evidence.from_result(aid, result) for aid, result in await findings.robust_results(lookback_hours, limit)]
 
 
-async def evaluate(conn: asyncpg.Connection, settings: Settings, lookback_hours: float) -> list[InterventionInput]:
+async def evaluate(
+    findings: InterventionFindings, settings: Settings, lookback_hours: float
+) -> list[InterventionInput]:
     """Workflow inputs for every automatic proposal the recent robust findings justify."""
     inputs = []
-    for evidence in await robust_findings(conn, lookback_hours):
+    for evidence in await robust_findings(findings, lookback_hours):
         type_ = suggest_type(evidence)
         if type_ is None:
             continue
-        people, teams = await most_exposed(conn, evidence.treatment, settings.interventions.cycle.max_people)
+        people, teams = await findings.most_exposed(evidence.treatment, settings.interventions.cycle.max_people)
         if type_ is InterventionType.CROSS_TEAM_INTRODUCTION and len(teams) < 2:
             continue
         if type_ is not InterventionType.CROSS_TEAM_INTRODUCTION and not people:

@@ -21,6 +21,7 @@ from shared.adapters.connectors import breaker_registry, build_connector
 from shared.adapters.connectors.base import ConnectorRejected, ConnectorUnavailable, GuardedConnector, OutcomeSource
 from shared.adapters.connectors.breaker import BreakerCollector, BreakerOpenError, BreakerRegistry
 from shared.adapters.postgres.audit import AuditRecord, AuditStore
+from shared.adapters.postgres.intervention_findings import InterventionFindings
 from shared.adapters.postgres.outcome_source import PgOutcomeSource
 from shared.domain.intervention_outcomes import group_summary, outcome_record
 from shared.domain.interventions import CATALOGUE, Action, InterventionType
@@ -132,8 +133,8 @@ class InterventionSteps:
         self.alerts.raise_alert(source, message, details)
 
     async def evaluate(self, lookback_hours: float) -> list[InterventionInput]:
-        async with self.audit_store.pg.acquire() as conn:
-            return await intervention_cycle.evaluate(conn, self.settings, lookback_hours)
+        findings = InterventionFindings(self.audit_store.pg)
+        return await intervention_cycle.evaluate(findings, self.settings, lookback_hours)
 
 
 def steps_for(settings: Settings, audit: AuditStore) -> InterventionSteps:

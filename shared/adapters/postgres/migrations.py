@@ -130,3 +130,12 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR, ap
 async def _grant_if_other(conn: asyncpg.Connection, app_role: str | None) -> None:
     if app_role and app_role != await conn.fetchval("SELECT current_user"):
         await grant_app_role(conn, app_role)
+
+
+async def migrate_database(owner_dsn: str, app_role: str | None = None) -> list[str]:
+    """Connect as the owner role (a one-off connection), migrate, and grant ``app_role``."""
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        return await migrate(conn, app_role=app_role)
+    finally:
+        await conn.close()
