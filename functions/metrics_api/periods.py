@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from shared.domain.metrics import METRICS, Metric, metric_fields
+from shared.domain.metrics import METRICS, Metric, metric_model
 from shared.domain.network_change import TEAM_FIGURES, bridge_turnover, changes
 from shared.domain.periods import period_at, period_of, previous
 from shared.domain.privacy import SeriesRelease, team_views
@@ -67,8 +67,7 @@ class EmployeePeriodBase(BaseModel):
 
 
 def employee_period_model(metrics: Iterable[Metric] = METRICS) -> type[EmployeePeriodBase]:
-    fields = metric_fields(metrics, required=True)
-    return create_model("EmployeePeriod", __base__=EmployeePeriodBase, **fields)  # type: ignore[call-overload]
+    return metric_model("EmployeePeriod", EmployeePeriodBase, metrics, required=True)
 
 
 EmployeePeriod = employee_period_model()

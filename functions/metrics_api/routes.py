@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from functions.metrics_api.periods import router as periods_router
 from shared.domain.exports import resolve_granularity
-from shared.domain.metrics import MATERIALISED_PROPERTIES, METRICS, NUMERIC_METRICS, Metric, RunRecord, metric_fields
+from shared.domain.metrics import MATERIALISED_PROPERTIES, METRICS, NUMERIC_METRICS, Metric, RunRecord, metric_model
 from shared.domain.privacy import COUNT_BAND, team_views
 from shared.platform.auth import Permission, Principal, require
 from shared.platform.caching import cached
@@ -56,8 +56,7 @@ class EmployeeMetricsBase(BaseModel):
 
 
 def employee_metrics_model(metrics: Iterable[Metric] = METRICS) -> type[EmployeeMetricsBase]:
-    fields = metric_fields(m for m in metrics if m.materialised)
-    return create_model("EmployeeMetricsOut", __base__=EmployeeMetricsBase, **fields)  # type: ignore[call-overload]
+    return metric_model("EmployeeMetricsOut", EmployeeMetricsBase, (m for m in metrics if m.materialised))
 
 
 EmployeeMetricsOut = employee_metrics_model()
@@ -156,8 +155,7 @@ class HistoryPointBase(BaseModel):
 
 
 def history_point_model(metrics: Iterable[Metric] = METRICS) -> type[HistoryPointBase]:
-    fields = metric_fields(metrics, as_float=True)
-    return create_model("HistoryPoint", __base__=HistoryPointBase, **fields)  # type: ignore[call-overload]
+    return metric_model("HistoryPoint", HistoryPointBase, metrics, as_float=True)
 
 
 HistoryPoint = history_point_model()

@@ -27,8 +27,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, create_model
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -74,18 +78,26 @@ MATERIALISED_PROPERTIES: tuple[str, ...] = (
 )
 
 
-def metric_fields(
-    metrics: Iterable[Metric] = METRICS, *, as_float: bool = False, required: bool = False
-) -> dict[str, tuple[Any, Any]]:
-    """``{name: (type, default)}``, one per metric, for a response model (pydantic's ``create_model``).
+def metric_model(
+    name: str,
+    base: type[ModelT],
+    metrics: Iterable[Metric] = METRICS,
+    *,
+    as_float: bool = False,
+    required: bool = False,
+) -> type[ModelT]:
+    """``base`` plus one field per metric (pydantic's ``create_model``): a new metric is one edit to the list.
 
     Optional with a None default unless ``required`` (rows that hold every metric: the metric's
     own type, None only where the metric is nullable); ``as_float`` for means over several
     samples (history points), which are floats whatever the metric's type.
     """
+    fields: dict[str, tuple[Any, Any]]
     if required:
-        return {m.name: (m.kind | None if m.nullable else m.kind, ...) for m in metrics}
-    return {m.name: ((float if as_float else m.kind) | None, None) for m in metrics}
+        fields = {m.name: (m.kind | None if m.nullable else m.kind, ...) for m in metrics}
+    else:
+        fields = {m.name: ((float if as_float else m.kind) | None, None) for m in metrics}
+    return create_model(name, __base__=base, **fields)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
