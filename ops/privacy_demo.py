@@ -48,7 +48,7 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     rows = list(csv.reader(io.StringIO(body)))
     out(f"downloaded CSV: header {rows[0][:4]}..., {len(rows) - 1} teams (withheld teams have no row)")
     report = await run_retention(resources, dry_run=True, actor="demo")
-    out(f"retention dry run: would delete {report['deleted']}")
+    out(f"retention dry run: would delete {report.deleted}")
     admin = {"authorization": "Bearer " + mint_token(settings, subject="demo-admin", roles=["admin"])}
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
         started = await http.post("/v1/privacy/erasures", json={"raw_id": "eu-core:80"}, headers=admin)

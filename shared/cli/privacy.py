@@ -21,7 +21,7 @@ from shared.services.retention import run_retention
 
 async def _retention(settings: Settings, dry_run: bool, now: datetime | None) -> dict[str, Any]:
     async with open_resources(settings, Needs(graph=True, redis=True, pg=True, s3=True)) as resources:
-        return await run_retention(resources, now=now, dry_run=dry_run, actor="cli")
+        return (await run_retention(resources, now=now, dry_run=dry_run, actor="cli")).to_json()
 
 
 def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from shared.adapters.graph.cypher import DELETE_TIES
 from shared.adapters.postgres.ledger_maintenance import Recomputed
@@ -30,6 +29,7 @@ from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services import audit
 from shared.services.exports import sweep_exports
+from workflows.data_retention.contract import RetentionReport, TotalsRecomputed
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +61,16 @@ class Cutoffs:
 
 async def run_retention(
     resources: Resources, now: datetime | None = None, dry_run: bool = False, actor: str = "retention-job"
-) -> dict[str, Any]:
+) -> RetentionReport:
     """Apply (or, with ``dry_run``, measure) every retention rule at ``now``; returns the report."""
     settings = resources.settings
     now = now or datetime.now(UTC)
     cut = Cutoffs.at(now, settings)
     store = RetentionStore(resources.pg)
     run_id = await store.start_run(dry_run, now)
-    report: dict[str, Any] = {"run_id": run_id, "dry_run": dry_run, "now": now.isoformat(), "deleted": {}}
-    deleted: dict[str, int] = report["deleted"]
-    report["cutoffs"] = {
+    report = RetentionReport(run_id=run_id, dry_run=dry_run, now=now.isoformat())
+    deleted = report.deleted
+    report.cutoffs = {
         "interactions": cut.interactions.isoformat(),
         "event_receipts": cut.receipts.isoformat(),
         **{table: cutoff.isoformat() for table, cutoff in cut.records.items()},
@@ -84,12 +84,12 @@ async def run_retention(
     else:
         pairs, people, graph_ties = await _expire_interactions(resources, store, cut.interactions)
         deleted["interactions"] = pairs
-        report["totals_recomputed"] = {"people": people, "ties_removed_from_graph": graph_ties}
+        report.totals_recomputed = TotalsRecomputed(people=people, ties_removed_from_graph=graph_ties)
         deleted["event_receipts"] = await store.delete_receipts_before(cut.receipts)
         deleted.update(await store.delete_records_before(cut.records))
         deleted["employee_metrics"] = await metrics.retention(now, cut.metrics_raw, cut.metrics_rollup)
-    report["exports"] = await sweep_exports(resources, now, dry_run=dry_run)
-    await store.finish_run(run_id, report)
+    report.exports = await sweep_exports(resources, now, dry_run=dry_run)
+    await store.finish_run(run_id, report.to_json())
     if not dry_run:
         await audit.record(
             resources.pg,
@@ -97,7 +97,7 @@ async def run_retention(
             event="retention.applied",
             actor=actor,
             subject=f"retention:{run_id}",
-            details=report,
+            details=report.to_json(),
         )
     return report
 

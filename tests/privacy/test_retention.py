@@ -146,13 +146,13 @@ async def test_retention_removes_exactly_the_old_events_and_keeps_totals_exact(r
 
     dry = await run_retention(rres, now=LATER, dry_run=True)
     old_rows = 2 + 6 + 1  # old-1: 2 pairs, old-2: 3 attendees -> 6 directed pairs, old-3: 1
-    assert dry["dry_run"] and dry["deleted"]["interactions"] == old_rows
-    assert dry["deleted"]["event_receipts"] == 0  # receipts outlive the window by the grace period
+    assert dry.dry_run and dry.deleted["interactions"] == old_rows
+    assert dry.deleted["event_receipts"] == 0  # receipts outlive the window by the grace period
     async with rres.pg.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM interactions") == before  # nothing changed
 
     report = await run_retention(rres, now=LATER)
-    assert report["deleted"]["interactions"] == old_rows
+    assert report.deleted["interactions"] == old_rows
     async with rres.pg.acquire() as conn:
         left = {r["event_id"] for r in await conn.fetch("SELECT DISTINCT event_id FROM interactions")}
         runs = await conn.fetch("SELECT dry_run, report FROM retention_runs ORDER BY id")
@@ -180,7 +180,7 @@ async def test_retention_removes_exactly_the_old_events_and_keeps_totals_exact(r
         EventBatch.model_validate({"events": [EVENTS[0].model_dump(mode="json")]}, context=validation_context(LATER))
     # three days on: the 89-day events are past the window, the 91-day receipts past the grace
     late = await run_retention(rres, now=LATER + timedelta(days=3))
-    assert late["deleted"]["event_receipts"] == 3 and late["deleted"]["interactions"] == 1 + 6
+    assert late.deleted["event_receipts"] == 3 and late.deleted["interactions"] == 1 + 6
     assert await _totals(rres) == await _rebuilt(rres)
 
 
@@ -206,9 +206,9 @@ async def test_outcomes_attributes_and_analyses_by_their_own_periods(rres: Resou
             LATER - timedelta(days=10),
         )
     report = await run_retention(rres, now=LATER)
-    assert report["deleted"]["outcomes"] == 1
-    assert report["deleted"]["employee_attributes"] == 1
-    assert report["deleted"]["analyses"] == 1  # the running one is kept whatever its age
+    assert report.deleted["outcomes"] == 1
+    assert report.deleted["employee_attributes"] == 1
+    assert report.deleted["analyses"] == 1  # the running one is kept whatever its age
     async with rres.pg.acquire() as conn:
         assert await conn.fetchval("SELECT array_agg(employee) FROM outcomes") == ["p_b"]
         assert await conn.fetchval("SELECT count(*) FROM analyses") == 2

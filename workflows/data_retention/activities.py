@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from shared.services.retention import run_retention
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.data_retention.contract import RETENTION_ACTIVITY, DataRetentionActivityContract, DataRetentionRequest
+from workflows.data_retention.contract import (
+    RETENTION_ACTIVITY,
+    DataRetentionActivityContract,
+    DataRetentionRequest,
+    RetentionReport,
+)
 
 
 class DataRetentionActivities(ResourceBoundActivities, DataRetentionActivityContract):
     @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(self, request: DataRetentionRequest) -> dict[str, Any]:
+    async def retention(self, request: DataRetentionRequest) -> RetentionReport:
         return await run_retention(self._resources, dry_run=request.dry_run)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from temporalio import activity
@@ -17,7 +17,33 @@ class DataRetentionRequest:
     dry_run: bool = False
 
 
+@dataclass
+class TotalsRecomputed:
+    people: int
+    ties_removed_from_graph: int
+
+
+@dataclass
+class RetentionReport:
+    """What one run removed (or, dry, would remove): rows per table, the cutoffs (ISO times) and
+    the export sweeper's own report. Stored in ``retention_runs`` and audited as ``to_json()``."""
+
+    run_id: int
+    dry_run: bool
+    now: str
+    deleted: dict[str, int] = field(default_factory=dict)
+    cutoffs: dict[str, str] = field(default_factory=dict)
+    totals_recomputed: TotalsRecomputed | None = None  # applied runs only
+    exports: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        if out["totals_recomputed"] is None:
+            del out["totals_recomputed"]
+        return out
+
+
 class DataRetentionActivityContract:
     @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(self, request: DataRetentionRequest) -> dict[str, Any]:
+    async def retention(self, request: DataRetentionRequest) -> RetentionReport:
         raise NotImplementedError

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.data_retention.contract import WORKFLOW_NAME, DataRetentionActivityContract, DataRetentionRequest
+    from workflows.data_retention.contract import (
+        WORKFLOW_NAME,
+        DataRetentionActivityContract,
+        DataRetentionRequest,
+        RetentionReport,
+    )
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class DataRetentionWorkflow:
     @workflow.run
-    async def run(self, request: DataRetentionRequest) -> dict[str, Any]:
+    async def run(self, request: DataRetentionRequest) -> RetentionReport:
         return await workflow.execute_activity_method(
             DataRetentionActivityContract.retention,
             request,
