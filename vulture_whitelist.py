@@ -136,3 +136,7 @@ function_name  # variable, tests/api/lambda_invoke.py
 memory_limit_in_mb  # variable, tests/api/lambda_invoke.py
 invoked_function_arn  # variable, tests/api/lambda_invoke.py
 get_remaining_time_in_millis  # method, tests/api/lambda_invoke.py
+
+# The retention report's fields: serialised (asdict) into retention_runs, the audit entry and the CLI's JSON.
+totals_recomputed  # attribute, workflows/data_retention/contract.py
+ties_removed_from_graph  # variable, workflows/data_retention/contract.py
