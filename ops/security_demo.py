@@ -23,16 +23,16 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     except ClientError as exc:  # an S3 server started before the anchor identity existed
         out(f"audit anchor skipped ({exc.response['Error']['Code']}): restart S3 with `./dev down s3 && ./dev up`")
         return
-    report = anchored["verify"]
+    report = anchored.verify
     out(
-        f"audit chain: ok={report['ok']}, {report['rows']} rows, {report['anchors_checked']} anchored heads checked, "
-        f"{report['personal_erased']} personal records erased"
+        f"audit chain: ok={report.ok}, {report.rows} rows, {report.anchors_checked} anchored heads checked, "
+        f"{report.personal_erased} personal records erased"
     )
-    if not anchored.get("anchored"):
-        out(f"nothing anchored ({anchored.get('reason', 'chain does not verify')})")
+    if anchored.head is None:
+        out(f"nothing anchored ({anchored.reason or 'chain does not verify'})")
         return
-    out(f"head #{anchored['id']} {anchored['row_hash'][:16]}... anchored in s3://{settings.audit.anchor_bucket}")
-    key = f"{settings.audit.anchor_prefix}/{anchored['id']:020d}.json"
+    out(f"head #{anchored.head.id} {anchored.head.row_hash[:16]}... anchored in s3://{settings.audit.anchor_bucket}")
+    key = f"{settings.audit.anchor_prefix}/{anchored.head.id:020d}.json"
     try:
         await asyncio.to_thread(build_s3(settings).put_object, Bucket=settings.audit.anchor_bucket, Key=key, Body=b"{}")
         out("WARNING: the application's S3 identity could overwrite an anchor")

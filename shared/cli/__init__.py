@@ -44,15 +44,15 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute the intervention audit log's hash chain; exit 1 on the first broken link."""
     report = asyncio.run(run_verify(settings, args.expect_head, anchors=not args.no_anchors))
-    print(json.dumps(report))
-    return 0 if report["ok"] else 1
+    print(json.dumps(report.to_json()))
+    return 0 if report.ok else 1
 
 
 def cmd_audit_anchor(_: argparse.Namespace, settings: Settings) -> int:
     """Verify the audit chain and copy its head to the S3 anchor bucket; exit 1 if it does not verify."""
     result = asyncio.run(run_anchor(settings))
-    print(json.dumps(result))
-    return 0 if result["verify"]["ok"] else 1
+    print(json.dumps(result.to_json()))
+    return 0 if result.verify.ok else 1
 
 
 async def _graph_rebuild(settings: Settings) -> dict[str, object]:

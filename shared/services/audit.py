@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.audit_anchors import anchor_client, read_anchors, write_anchor
 from shared.adapters.postgres.audit import AuditRecord, AuditStore
-from shared.adapters.postgres.audit_chain import VerifyReport
+from shared.adapters.postgres.audit_chain import Anchor, VerifyReport
 from shared.adapters.postgres.pool import PgPool
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
@@ -102,7 +103,30 @@ async def _one_off_store(settings: Settings) -> AuditStore:
     return AuditStore(pool, settings.audit.key)
 
 
-async def run_verify(settings: Settings, expect_head: str | None = None, *, anchors: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AnchorResult:
+    """One `audit-anchor` run: the verification, and the head copied to S3 (None when the chain
+    does not verify or is empty; ``written`` is False when that head was already anchored)."""
+
+    verify: VerifyReport
+    head: Anchor | None = None
+    written: bool = False
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.head is None:
+            out: dict[str, Any] = {"anchored": False, "verify": self.verify.to_json()}
+            return out | ({"reason": self.reason} if self.reason else {})
+        return {
+            "anchored": True,
+            "written": self.written,
+            "id": self.head.id,
+            "row_hash": self.head.row_hash,
+            "verify": self.verify.to_json(),
+        }
+
+
+async def run_verify(settings: Settings, expect_head: str | None = None, *, anchors: bool = True) -> VerifyReport:
     """Verify the chain; every head anchored in S3 (when ``anchors``) must still be in it."""
     found = []
     if anchors:
@@ -110,23 +134,23 @@ async def run_verify(settings: Settings, expect_head: str | None = None, *, anch
         found = await asyncio.to_thread(read_anchors, s3, settings.audit.anchor_bucket, settings.audit.anchor_prefix)
     store = await _one_off_store(settings)
     try:
-        return (await store.verify(expect_head, anchors=found)).to_json()
+        return await store.verify(expect_head, anchors=found)
     finally:
         await store.pg.close()
 
 
-async def run_anchor(settings: Settings) -> dict[str, Any]:
+async def run_anchor(settings: Settings) -> AnchorResult:
     """Verify, then copy the head to S3 (never anchors a broken chain). Idempotent."""
     report = await run_verify(settings)
-    if not report["ok"]:
-        return {"anchored": False, "verify": report}
+    if not report.ok:
+        return AnchorResult(verify=report)
     store = await _one_off_store(settings)
     try:
         current = await store.head()
     finally:
         await store.pg.close()
     if current is None:
-        return {"anchored": False, "verify": report, "reason": "empty log"}
+        return AnchorResult(verify=report, reason="empty log")
     s3 = anchor_client(settings)
     written = await asyncio.to_thread(
         write_anchor,
@@ -136,4 +160,4 @@ async def run_anchor(settings: Settings) -> dict[str, Any]:
         current,
         datetime.now(UTC).isoformat(),
     )
-    return {"anchored": True, "written": written, "id": current.id, "row_hash": current.row_hash, "verify": report}
+    return AnchorResult(verify=report, head=current, written=written)
