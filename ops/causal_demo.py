@@ -65,7 +65,8 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
         f"truth {org.true_effect}"
     )
     out(
-        f"causal: estimand {str(result.get('estimand', 'ate')).upper()}, standard error "
+        f"causal: estimand {str(result.get('estimand', 'ate')).upper()}, outcome lag {result.get('lag', 0)}, "
+        "standard error "
         f"{result.get('std_error_kind', 'ols')} ({result.get('clusters') or '-'} clusters)"
     )
     diagnostics = result.get("diagnostics") or {}

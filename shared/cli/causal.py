@@ -52,6 +52,7 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
                 "refuters": _csv_list(args.refuters) if args.refuters is not None else list(DEFAULT_REFUTERS),
                 "treatment_threshold": args.treatment_threshold,
                 "estimand": args.estimand,
+                "lag": args.lag,
                 "cluster": args.cluster,
                 "trim_propensity": args.trim_propensity,
                 "refuter_simulations": args.simulations,
@@ -82,6 +83,7 @@ def cmd_analyze(args: argparse.Namespace, settings: Any) -> int:
         "verdict",
         "verdict_reasons",
         "estimand",
+        "lag",
         "std_error_kind",
         "clusters",
         "refutations",
@@ -136,6 +138,9 @@ def add_causal_commands(sub: Any) -> None:
         + ")",
     )
     p.add_argument("--estimand", default="att", choices=["ate", "att", "atc"])
+    p.add_argument(
+        "--lag", type=int, default=0, help="outcome periods after the treatment's (needs employee and period columns)"
+    )
     p.add_argument(
         "--cluster", default="person", choices=["person", "team", "none"], help="clustered SEs (needs that column)"
     )

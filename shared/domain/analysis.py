@@ -126,6 +126,12 @@ class AnalysisSpec(BaseModel):
     refuters: list[Refuter] = Field(default_factory=lambda: list(DEFAULT_REFUTERS))
     window: Window | None = None
     period: Literal["week", "month"] = "week"
+    lag: int = Field(
+        default=0,
+        ge=0,
+        le=12,
+        description="periods between treatment and outcome: treatment in period t, outcome in t + lag (default 0)",
+    )
     treatment_threshold: float | None = Field(
         default=None, description="binarise the treatment as (treatment > threshold); needed by weighting"
     )
@@ -181,6 +187,8 @@ class AnalysisSpec(BaseModel):
             self.adjustment_set()  # parse now: a broken graph is a 422, not a failed run
         if self.treatment in CATEGORICAL_COLUMNS or self.outcome in CATEGORICAL_COLUMNS:
             raise ValueError("treatment and outcome must be numeric columns")
+        if self.lag and (self.outcome in METRIC_COLUMNS or self.outcome in ATTRIBUTE_COLUMNS):
+            raise ValueError("lag applies to an outcome from the outcomes table, not a metric or attribute")
         if Estimator.DOUBLY_ROBUST in self.estimators() and self.estimand is not Estimand.ATE:
             raise ValueError("DoWhy's doubly robust estimator estimates the ATE only: set estimand to ate")
         return self

@@ -158,6 +158,7 @@ class AnalysisResult(BaseModel):
     outcome: str
     estimator: Estimator
     estimand: Estimand = Estimand.ATE
+    lag: int = 0  # outcome periods after the treatment's (the spec's lag)
     adjustment_set: list[str]
     design_columns: list[str]  # the encoded covariates actually adjusted for
     rows: int

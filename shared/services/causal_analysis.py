@@ -184,11 +184,12 @@ async def compute(
         result = await asyncio.to_thread(_run_on_spark, settings, spec, state, reason)
     # the panel query leaves out rows missing a needed value; the profile counted them
     dropped = profile.rows_dropped_missing + result.rows_dropped_missing
-    result = result.model_copy(update={"rows_dropped_missing": dropped})
+    result = result.model_copy(update={"rows_dropped_missing": dropped, "lag": spec.lag})
     record_spans("causal stage", state.timeline, engine=engine.value)  # the engine's stages (Spark's too) as spans
     provenance = {
         "data_window": spec.window.model_dump(mode="json") if spec.window else None,
         "period": spec.period,
+        "lag": spec.lag,
         "rows": result.rows,
         "rows_dropped_missing": dropped,
         "engine": engine.value,

@@ -61,14 +61,36 @@ def complete_condition(columns: list[str]) -> str:
     return " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns) or "true"
 
 
+def _outcome_join(alias: str, outcomes: list[str], spec: AnalysisSpec, lag: int) -> str:
+    """The outcome metrics averaged per person and period, joined on the treatment's period: with a
+    lag, the outcome of period t + lag is joined to period t (and the window moves with it)."""
+    if not outcomes:
+        return ""
+    unit = spec.period
+    shift = f" + interval '{int(lag)} {unit}'" if lag else ""
+    o_period = f"date_trunc('{unit}', period)::date"
+    key = f"({o_period} - interval '{int(lag)} {unit}')::date" if lag else o_period
+    where = ["true"]
+    if spec.window is not None:
+        lo = f"(date_trunc('{unit}', {_lit(spec.window.start)}::timestamp){shift})"
+        hi = f"(date_trunc('{unit}', {_lit(spec.window.end)}::timestamp) + interval '{int(lag) + 1} {unit}')"
+        where.append(f"period >= {lo}::date AND period < {hi}::date")
+        where.append(f"{key} BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
+    cols = ", ".join(f"avg(value) FILTER (WHERE metric = '{c}')::float8 AS {_ident(c)}" for c in outcomes)
+    names = ", ".join(f"'{c}'" for c in outcomes if _IDENT.match(c))
+    return f"""
+    JOIN (SELECT employee, {key} AS period, {cols}
+            FROM outcomes WHERE metric IN ({names}) AND {" AND ".join(where)}
+           GROUP BY 1, 2) {alias} ON {alias}.employee = m.employee AND {alias}.period = m.period"""
+
+
 def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = (), complete_only: bool = True) -> str:
     """SELECT employee, period, <the spec's columns> for complete rows only (or every row)."""
     columns = list(dict.fromkeys([*spec.columns(), *extra_columns]))
     metrics, attrs, outcomes = sources_of(columns)
     unit = spec.period
     m_period = f"date_trunc('{unit}', time AT TIME ZONE 'UTC')::date"
-    o_period = f"date_trunc('{unit}', period)::date"
-    m_where, o_where = ["true"], ["true"]
+    m_where = ["true"]
     if spec.window is not None:
         # the range on the raw column first: sargable, so the time index and the daily
         # partitions prune; the period condition then trims the edges exactly
@@ -76,8 +98,6 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = (), comple
         hi = f"(date_trunc('{unit}', {_lit(spec.window.end)}::timestamp) + interval '1 {unit}')"
         m_where.append(f"time >= ({lo} AT TIME ZONE 'UTC') AND time < ({hi} AT TIME ZONE 'UTC')")
         m_where.append(f"{m_period} BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
-        o_where.append(f"period >= {lo}::date AND period < {hi}::date")
-        o_where.append(f"{o_period} BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
     m_cols = ", ".join(
         ["max(team) AS team" if c == "team" else f"avg({_ident(c)})::float8 AS {_ident(c)}" for c in metrics]
     )
@@ -87,22 +107,14 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = (), comple
     p_where = [f"period_kind = '{unit}'"]
     if spec.window is not None:
         p_where.append(f"period_start BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
-    o_cols = ", ".join(
-        f"avg(value) FILTER (WHERE metric = '{c}')::float8 AS {_ident(c)}" for c in outcomes if _IDENT.match(c)
-    )
+    lagged = [spec.outcome] if spec.lag and spec.outcome in outcomes else []
     select = ["m.employee", "m.period"]
     select += [f"m.{_ident(c)}" for c in metrics]
     select += [f"a.{_ident(c)}" for c in attrs]
-    select += [f"o.{_ident(c)}" for c in outcomes]
+    select += [f"{'ol' if c in lagged else 'o'}.{_ident(c)}" for c in outcomes]
     complete = complete_condition(columns) if complete_only else "true"
-    metric_list = ", ".join(f"'{c}'" for c in outcomes) or "''"
-    o_join = (
-        f"""JOIN (SELECT employee, {o_period} AS period, {o_cols}
-                   FROM outcomes WHERE metric IN ({metric_list}) AND {" AND ".join(o_where)}
-                  GROUP BY 1, 2) o ON o.employee = m.employee AND o.period = m.period"""
-        if outcomes
-        else ""
-    )
+    same = [c for c in outcomes if c not in lagged]
+    o_join = _outcome_join("o", same, spec, 0) + _outcome_join("ol", lagged, spec, spec.lag)
     a_join = "LEFT JOIN employee_attributes a ON a.employee = m.employee" if attrs else ""
     return f"""SELECT * FROM (
   SELECT {", ".join(select)}
