@@ -11,9 +11,9 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from shared.domain.causal_graph import MAX_GRAPH_CHARS, graph_adjustment_set
+from shared.domain.causal_graph import MAX_GRAPH_CHARS, graph_adjustment_set, parse_graph
 from shared.domain.metrics import NUMERIC_METRICS
 
 COLUMN_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -159,6 +159,19 @@ class AnalysisSpec(BaseModel):
             raise ValueError("confounders repeat a column")
         return value
 
+    @field_validator("graph")
+    @classmethod
+    def _graph(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Parse now: a broken or cyclic graph is a 422 naming the ``graph`` field, not a failed run."""
+        if value is None or cls._defer_graph_parsing:
+            return value
+        treatment, outcome = info.data.get("treatment"), info.data.get("outcome")
+        if treatment is None or outcome is None:
+            parse_graph(value)
+        else:
+            _valid_names(graph_adjustment_set(value, treatment, outcome))
+        return value
+
     @field_validator("refuters")
     @classmethod
     def _unique_refuters(cls, value: list[Refuter]) -> list[Refuter]:
@@ -183,8 +196,6 @@ class AnalysisSpec(BaseModel):
             raise ValueError("give confounders or a causal graph")
         if self.confounders and self.graph is not None:
             raise ValueError("give confounders or a causal graph, not both")
-        if self.graph is not None and not self._defer_graph_parsing:
-            self.adjustment_set()  # parse now: a broken graph is a 422, not a failed run
         if self.treatment in CATEGORICAL_COLUMNS or self.outcome in CATEGORICAL_COLUMNS:
             raise ValueError("treatment and outcome must be numeric columns")
         if self.lag and (self.outcome in METRIC_COLUMNS or self.outcome in ATTRIBUTE_COLUMNS):
@@ -197,15 +208,18 @@ class AnalysisSpec(BaseModel):
         """The backdoor adjustment set: the confounders, or the one the graph gives (graph_adjustment_set)."""
         if self.graph is None:
             return list(self.confounders)
-        adjust = graph_adjustment_set(self.graph, self.treatment, self.outcome)
-        for name in adjust:
-            if not _COLUMN.match(name):
-                raise ValueError(f"graph node {name!r} is not a valid column name")
-        return adjust
+        return _valid_names(graph_adjustment_set(self.graph, self.treatment, self.outcome))
 
     def columns(self) -> list[str]:
         """Every column the analysis reads."""
         return [self.treatment, self.outcome, *self.adjustment_set()]
+
+
+def _valid_names(adjust: list[str]) -> list[str]:
+    for name in adjust:
+        if not _COLUMN.match(name):
+            raise ValueError(f"graph node {name!r} is not a valid column name")
+    return adjust
 
 
 class AnalysisSpecBody(AnalysisSpec):

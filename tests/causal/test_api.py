@@ -158,6 +158,10 @@ async def test_malformed_spec_is_422(api: httpx.AsyncClient, causal_settings: Se
     ):
         r = await api.post("/v1/analyses", json=bad, headers=h)
         assert r.status_code == 422, (bad, r.text)
+    cyclic = "digraph { team -> meeting_hours -> wellbeing; wellbeing -> team }"
+    r = await api.post("/v1/analyses", json=spec(confounders=[], graph=cyclic), headers=h)
+    assert r.status_code == 422 and "cycle" in r.text, r.text
+    assert r.json()["error"]["details"][0]["field"] == "graph"
 
 
 async def test_causal_graph_gives_the_adjustment_set(api: httpx.AsyncClient, causal_settings: Settings) -> None:

@@ -27,6 +27,7 @@ from shared.adapters.causal.design import (
     propensity_scores,
     share_outside_support,
 )
+from shared.adapters.causal.identification import identify
 from shared.adapters.causal.pandas_estimators import estimate, naive
 from shared.adapters.causal.pandas_refuters import refit_estimator_class, refute
 from shared.adapters.causal.sensitivity import sensitivity_from_stats
@@ -167,7 +168,6 @@ def run_pandas(
     """Run the analysis; the frame holds (at least) the spec's columns, one row per person-period."""
     started = time.perf_counter()
     import numpy as np
-    from dowhy import CausalModel
     from dowhy.causal_refuter import test_significance
     from threadpoolctl import threadpool_limits
 
@@ -196,10 +196,7 @@ def run_pandas(
         step("diagnostics", 1)
         diagnostics = diagnose(data, covariates, spec, fit, trimmed)
 
-        model = CausalModel(data=data, treatment=T_COL, outcome=Y_COL, common_causes=covariates or None)
-        # maximal-adjustment: adjust for exactly the given set (DoWhy's default search is
-        # exponential in the number of covariates and adjusts for the same set here).
-        identified = model.identify_effect(method_name="maximal-adjustment", proceed_when_unidentifiable=True)
+        model, identified = identify(data, spec, covariates)  # on the spec's graph when it has one
         step("estimate", 2)
         main = estimate(model, identified, spec.estimator, spec, fit, clusters, should_stop)
         est, estimated, effect, se, dof = (
