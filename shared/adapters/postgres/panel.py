@@ -61,19 +61,26 @@ def complete_condition(columns: list[str]) -> str:
     return " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns) or "true"
 
 
+def _window_range(spec: AnalysisSpec, lag: int = 0) -> tuple[str, str]:
+    """The window as a half-open timestamp range of whole periods, moved ``lag`` periods later."""
+    assert spec.window is not None
+    unit = spec.period
+    lo = f"(date_trunc('{unit}', {_lit(spec.window.start)}::timestamp) + interval '{int(lag)} {unit}')"
+    hi = f"(date_trunc('{unit}', {_lit(spec.window.end)}::timestamp) + interval '{int(lag) + 1} {unit}')"
+    return lo, hi
+
+
 def _outcome_join(alias: str, outcomes: list[str], spec: AnalysisSpec, lag: int) -> str:
     """The outcome metrics averaged per person and period, joined on the treatment's period: with a
     lag, the outcome of period t + lag is joined to period t (and the window moves with it)."""
     if not outcomes:
         return ""
     unit = spec.period
-    shift = f" + interval '{int(lag)} {unit}'" if lag else ""
     o_period = f"date_trunc('{unit}', period)::date"
     key = f"({o_period} - interval '{int(lag)} {unit}')::date" if lag else o_period
     where = ["true"]
     if spec.window is not None:
-        lo = f"(date_trunc('{unit}', {_lit(spec.window.start)}::timestamp){shift})"
-        hi = f"(date_trunc('{unit}', {_lit(spec.window.end)}::timestamp) + interval '{int(lag) + 1} {unit}')"
+        lo, hi = _window_range(spec, lag)
         where.append(f"period >= {lo}::date AND period < {hi}::date")
         where.append(f"{key} BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
     cols = ", ".join(f"avg(value) FILTER (WHERE metric = '{c}')::float8 AS {_ident(c)}" for c in outcomes)
@@ -94,8 +101,7 @@ def panel_sql(spec: AnalysisSpec, *, extra_columns: tuple[str, ...] = (), comple
     if spec.window is not None:
         # the range on the raw column first: sargable, so the time index and the daily
         # partitions prune; the period condition then trims the edges exactly
-        lo = f"date_trunc('{unit}', {_lit(spec.window.start)}::timestamp)"
-        hi = f"(date_trunc('{unit}', {_lit(spec.window.end)}::timestamp) + interval '1 {unit}')"
+        lo, hi = _window_range(spec)
         m_where.append(f"time >= ({lo} AT TIME ZONE 'UTC') AND time < ({hi} AT TIME ZONE 'UTC')")
         m_where.append(f"{m_period} BETWEEN {_lit(spec.window.start)} AND {_lit(spec.window.end)}")
     m_cols = ", ".join(
