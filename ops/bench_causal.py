@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Causal engine benchmark: full pipeline time and peak RSS at three sizes.
 
-    python ops/bench_causal.py [--skip-spark]
+    python -m ops.bench_causal [--skip-spark] [--cases pandas_10k,pandas_100k,spark_2m]
 
 Cases (each on generated data with a planted effect, loaded into a scratch database first):
 - pandas_10k:  10,000 person-weeks, DoWhy in-process, diagnostics, sensitivity, three refuters x 10 simulations (< 10 s)
@@ -205,7 +205,7 @@ async def drop_db(base: str, dsn: str) -> None:
 
 def child(args: list[str]) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, __file__, *args], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy()
+        [sys.executable, "-m", "ops.bench_causal", *args], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy()
     )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
