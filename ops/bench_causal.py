@@ -205,7 +205,11 @@ async def drop_db(base: str, dsn: str) -> None:
 
 def child(args: list[str]) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, "-m", "ops.bench_causal", *args], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy()
+        [sys.executable, "-m", "ops.bench_causal", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
