@@ -7,6 +7,7 @@ against spreadsheet formula injection, and the link-expiry bounds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
@@ -120,3 +121,11 @@ def link_expiry(requested_s: int | None, default_s: int = LINK_DEFAULT_EXPIRY_S)
     if not 1 <= seconds <= LINK_MAX_EXPIRY_S:
         raise ValueError(f"expiry must be between 1 and {LINK_MAX_EXPIRY_S} seconds")
     return seconds
+
+
+@dataclass
+class ExportSweep:
+    """One pass of the export sweeper: objects past ``delete_after`` deleted (or, dry, due)."""
+
+    exports_deleted: int
+    dry_run: bool

@@ -32,7 +32,14 @@ from shared.adapters.postgres.export_sources import (
 )
 from shared.adapters.postgres.exports_store import ExportRow, ExportsStore
 from shared.adapters.postgres.metrics_store import MetricsStore, employee_history_sql, team_history_sql
-from shared.domain.exports import KIND_PERMISSION, ExportKind, ExportRequest, resolve_granularity, safe_cell
+from shared.domain.exports import (
+    KIND_PERMISSION,
+    ExportKind,
+    ExportRequest,
+    ExportSweep,
+    resolve_granularity,
+    safe_cell,
+)
 from shared.domain.privacy import SeriesRelease, team_views
 from shared.platform.auth import Permission, principal_from_claims
 from shared.platform.resources import Resources
@@ -274,7 +281,7 @@ async def finish_export(resources: Resources, export_id: str, status: str, error
     await ExportsStore(resources.pg).finish(export_id, status, error)
 
 
-async def sweep_exports(resources: Resources, now: datetime | None = None, dry_run: bool = False) -> dict[str, Any]:
+async def sweep_exports(resources: Resources, now: datetime | None = None, dry_run: bool = False) -> ExportSweep:
     """Delete export objects past ``delete_after`` (the lifecycle rule may have done it already)."""
     store = ExportsStore(resources.pg)
     due = await store.due_for_deletion(now or datetime.now(UTC))
@@ -283,7 +290,7 @@ async def sweep_exports(resources: Resources, now: datetime | None = None, dry_r
             if export.object_key:
                 await asyncio.to_thread(delete_object, resources.s3, resources.settings.s3.bucket, export.object_key)
             await store.mark_deleted(export.id, "expired")
-    return {"exports_deleted": len(due), "dry_run": dry_run}
+    return ExportSweep(exports_deleted=len(due), dry_run=dry_run)
 
 
 async def start_export(resources: Resources, request: ExportRequest, subject: str, roles: list[str]) -> ExportRow:

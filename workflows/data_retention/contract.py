@@ -7,6 +7,8 @@ from typing import Any
 
 from temporalio import activity
 
+from shared.domain.exports import ExportSweep
+
 WORKFLOW_NAME = "DataRetentionWorkflow"
 RETENTION_ACTIVITY = "data.retention"
 # task queue: the worker's ``temporal_task_queue``
@@ -34,7 +36,7 @@ class RetentionReport:
     deleted: dict[str, int] = field(default_factory=dict)
     cutoffs: dict[str, str] = field(default_factory=dict)
     totals_recomputed: TotalsRecomputed | None = None  # applied runs only
-    exports: dict[str, Any] = field(default_factory=dict)
+    exports: ExportSweep | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -7,6 +7,7 @@ from typing import Any
 
 from temporalio import activity
 
+from shared.domain.exports import ExportSweep
 from shared.services.exports import finish_export, run_export, sweep_exports
 from workflows.bound_activities import ResourceBoundActivities
 from workflows.exports.contract import (
@@ -32,7 +33,7 @@ class ExportActivities(ResourceBoundActivities, ExportActivityContract):
         await finish_export(self._resources, export_id, "failed", error)
 
     @activity.defn(name=SWEEP_ACTIVITY)
-    async def sweep(self, request: SweepRequest) -> dict[str, Any]:
+    async def sweep(self, request: SweepRequest) -> ExportSweep:
         return await sweep_exports(self._resources, dry_run=request.dry_run)
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from temporalio import activity
 
+from shared.domain.exports import ExportSweep
+
 EXPORT_WORKFLOW_NAME = "ExportWorkflow"
 SWEEP_WORKFLOW_NAME = "ExportSweepWorkflow"
 RUN_ACTIVITY = "exports.run"
@@ -35,5 +37,5 @@ class ExportActivityContract:
         raise NotImplementedError
 
     @activity.defn(name=SWEEP_ACTIVITY)
-    async def sweep(self, request: SweepRequest) -> dict[str, Any]:
+    async def sweep(self, request: SweepRequest) -> ExportSweep:
         raise NotImplementedError

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from shared.domain.exports import ExportSweep
     from workflows.exports.contract import (
         EXPORT_WORKFLOW_NAME,
         NOT_RETRYABLE,
@@ -53,7 +54,7 @@ class ExportWorkflow:
 @workflow.defn(name=SWEEP_WORKFLOW_NAME)
 class ExportSweepWorkflow:
     @workflow.run
-    async def run(self, request: SweepRequest) -> dict[str, Any]:
+    async def run(self, request: SweepRequest) -> ExportSweep:
         return await workflow.execute_activity_method(
             ExportActivityContract.sweep,
             request,
