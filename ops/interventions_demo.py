@@ -280,8 +280,14 @@ async def _run(
         got = await _status(api, env, cap["intervention_id"], "rolled_back", "rollback_failed")
         counts = (await sim.get("/admin/counts", params={"prefix": cap["workflow_id"] + ":"})).json()
         now = (await sim.post("/admin/capture", json={"actions": actions})).json()["pre_states"]
+        judged = got["summary"]["outcome"]
         out(
-            f"  automatic rollback: status {got['status']}, outcome {got['summary']['outcome']['verdict']}, "
+            f"  outcome by difference-in-differences: {judged.get('reason')}, effect {judged.get('effect')} "
+            f"[{judged.get('ci_low')}, {judged.get('ci_high')}] against {judged.get('comparison_people')} "
+            "comparison people chosen on the pre-period"
+        )
+        out(
+            f"  automatic rollback: status {got['status']}, outcome {judged['verdict']}, "
             f"applied {counts['applied']} / reverted {counts['reverted']}, "
             f"restored={got['live']['restored'] if got['live'] else '?'}, "
             f"calendars now free of the cap: {all(s['calendar']['meeting_cap_hours'] is None for s in now)}"

@@ -4,8 +4,7 @@ no effect at all it rolls back rarely, where the before/after rule on the target
 
 from __future__ import annotations
 
-import numpy as np
-
+from ops.monitoring_calibration import simulated_panel
 from shared.domain.intervention_outcomes import OutcomeVerdict, judge_outcome
 from shared.domain.interventions import CATALOGUE, InterventionType
 from shared.domain.outcome_monitoring import difference_in_differences
@@ -13,18 +12,7 @@ from shared.domain.outcome_monitoring import difference_in_differences
 ENTRY = CATALOGUE[InterventionType.MEETING_LOAD_CAP]  # wellbeing, higher is better
 
 
-def panel(seed: int, effect: float = 0.0, dip: float = 0.0, people: int = 60, targets: int = 10) -> tuple:
-    """Weekly pulse-like scores: person level + noise; 4 weeks before, 4 after."""
-    rng = np.random.default_rng(seed)
-    level = rng.normal(70, 6, size=people)
-    ids = [f"p{i}" for i in range(people)]
-    treated = set(ids[:targets])
-    pre = {k: list(level[i] + rng.normal(0, 4, size=4)) for i, k in enumerate(ids)}
-    post = {
-        k: list(level[i] + dip + (effect if k in treated else 0.0) + rng.normal(0, 4, size=4))
-        for i, k in enumerate(ids)
-    }
-    return pre, post, treated
+panel = simulated_panel  # the calibration's generator (ops/monitoring_calibration.py)
 
 
 def test_planted_harmful_effect_triggers_rollback() -> None:
