@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -95,7 +96,8 @@ async def one_run(
         spans = sum(len(f.read_text().splitlines()) for f in span_dir.glob("*.jsonl"))
     finally:
         bench.stop_consumers()
-        api.terminate()
+        # uvicorn re-raises SIGTERM after its shutdown (no profile written); SIGINT unwinds cProfile
+        api.send_signal(signal.SIGINT if args.profile is not None else signal.SIGTERM)
         api.wait(timeout=15)
         await graph.clear()
         await graph.close()
