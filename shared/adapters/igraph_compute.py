@@ -6,23 +6,20 @@ subset: Brandes restricted to those sources is exactly the sum the pivot estimat
 sampled mode is igraph's C loop over k sources, scaled by n/k (shared.domain.metrics).
 ``cutoff`` would be a different (biased) estimator and is not used.
 
-Exact Brandes is a sum over sources, so it splits: :func:`betweenness_split` hands each of
-``workers`` processes (spawned fresh: no fork of a threaded, event-looped parent) a round-robin
-share of the sources, each runs igraph on its share, and the unnormalised sums are added. One
-process per core: on this 2-core machine email-Enron's exact betweenness takes about half the
-single-process time (docs/benchmarks.md).
+Large graphs (above ``SPLIT_MIN_WORK`` people x ties) go to :mod:`shared.adapters.brandes`
+instead: the same exact sums with less work per source, on ``workers`` threads (igraph's
+``sources=`` split over processes did not lower the total: email-Enron 190 CPU-s either way).
 
 igraph is imported lazily (cold start of functions that never compute).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from shared.adapters.brandes import brandes_betweenness
 from shared.domain.betweenness import BetweennessPlan
 from shared.domain.metrics import IndexedGraph
 
@@ -52,39 +49,19 @@ def betweenness_from_sources(graph: Any, sources: Sequence[int] | None) -> list[
     return [float(v) for v in graph.betweenness(directed=True, sources=list(sources))]
 
 
-# below this many people x ties (~3 s of Brandes on one core) spawning workers costs more
-# than it saves (each re-imports igraph and rebuilds the graph)
+# below this many people x ties (~3 s of Brandes on one core) igraph in this process is cheaper
+# than loading the compiled kernel and starting threads
 SPLIT_MIN_WORK = 500_000_000
-
-
-def _betweenness_chunk(n: int, src: list[int], dst: list[int], sources: list[int]) -> list[float]:
-    """Worker side: rebuild the graph and run Brandes from ``sources`` only."""
-    import igraph as ig
-
-    graph = ig.Graph(n=n, edges=list(zip(src, dst, strict=True)), directed=True)
-    return [float(v) for v in graph.betweenness(directed=True, sources=sources)]
-
-
-def split_sources(sources: Sequence[int], parts: int) -> list[list[int]]:
-    """Round-robin shares (sources are in id order; interleaving balances expensive ones)."""
-    parts = max(1, min(parts, len(sources)))
-    return [list(sources[i::parts]) for i in range(parts)]
 
 
 def betweenness_split(
     g: IndexedGraph, sources: Sequence[int] | None, workers: int, min_work: int = SPLIT_MIN_WORK
 ) -> list[float]:
-    """Directed, unweighted Brandes sums over ``sources`` (all when None) on ``workers`` processes
-    (in this process when the graph is smaller than ``min_work`` people x ties)."""
-    chosen = list(range(g.n)) if sources is None else list(sources)
-    if workers <= 1 or g.n * g.m < min_work or len(chosen) < 2:
+    """Directed, unweighted Brandes sums over ``sources`` (all when None) on ``workers`` threads
+    (igraph in this process when the graph is smaller than ``min_work`` people x ties)."""
+    if g.n * g.m < min_work or g.n == 0:
         return betweenness_from_sources(to_igraph(g), sources)
-    shares = split_sources(chosen, workers)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(shares), mp_context=context) as pool:
-        futures = [pool.submit(_betweenness_chunk, g.n, g.src, g.dst, share) for share in shares]
-        parts = [f.result() for f in futures]
-    return [sum(values) for values in zip(*parts, strict=True)]
+    return brandes_betweenness(g.n, g.src, g.dst, sources, workers)
 
 
 def clustering_undirected(graph: Any) -> list[float]:

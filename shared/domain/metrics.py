@@ -114,7 +114,7 @@ class MetricDefinitions:
     seed: int = 42
     exact_budget_s: float = 0.0  # exact above exact_max_nodes when its estimated time fits this
     exact_cost_ns: float = 12.7  # measured igraph cost per (person x tie) on one core, shared machine
-    betweenness_workers: int = 1  # processes the Brandes sources are split over
+    betweenness_workers: int = 1  # threads the exact Brandes kernel splits its sources over
     error_delta: float = 0.05  # confidence of the sampled error bound
 
 

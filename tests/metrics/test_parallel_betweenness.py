@@ -1,16 +1,19 @@
-"""Exact betweenness split across worker processes equals the single-process sum; the plan
+"""Exact betweenness on the compiled kernel's threads equals igraph and networkx; the plan
 picks exact whenever it fits the budget and otherwise reports a (epsilon, delta) bound that
 the sampled estimate respects."""
 
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
+from shared.adapters.brandes import brandes_betweenness, fold_plan
 from shared.adapters.datasets import eu_core, synthetic_weight
-from shared.adapters.igraph_compute import betweenness_from_sources, betweenness_split, split_sources, to_igraph
+from shared.adapters.igraph_compute import betweenness_from_sources, betweenness_split, to_igraph
 from shared.domain.betweenness import available_capacity, normalise_betweenness, plan_betweenness, sampling_error_bound
 from shared.domain.metrics import IndexedGraph, index_graph
 
@@ -21,17 +24,46 @@ def eu(data_dir: Path) -> IndexedGraph:
     return index_graph(teams.items(), ((a, b, synthetic_weight(a, b)) for a, b in edges))
 
 
-def test_split_sources_is_a_partition() -> None:
-    shares = split_sources(list(range(10)), 3)
-    assert shares == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
-    assert split_sources([1, 2], 8) == [[1], [2]]
-
-
-def test_two_processes_equal_one(eu: IndexedGraph) -> None:
+def test_kernel_on_two_threads_equals_igraph(eu: IndexedGraph) -> None:
     single = betweenness_from_sources(to_igraph(eu), None)
-    split = betweenness_split(eu, None, workers=2, min_work=0)  # force the split on a small graph
+    split = betweenness_split(eu, None, workers=2, min_work=0)  # force the kernel on a small graph
     assert max(single) > 1000
     assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) for a, b in zip(single, split, strict=True))
+
+
+def _pendant_digraph(seed: int) -> nx.DiGraph:
+    """A random digraph plus one-out-arc sources (some reciprocated, some chained) and a self-loop."""
+    rng = random.Random(seed)
+    g = nx.gnp_random_graph(rng.randint(3, 40), rng.uniform(0.03, 0.3), seed=seed, directed=True)
+    for _ in range(rng.randint(1, 8)):
+        p, u = g.number_of_nodes(), rng.randrange(g.number_of_nodes())
+        g.add_edge(p, u)
+        if rng.random() < 0.5:
+            g.add_edge(u, p)
+    g.add_edge(0, 0)
+    return g
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_kernel_with_folded_sources_equals_networkx(seed: int) -> None:
+    g = _pendant_digraph(seed)
+    n, arcs = g.number_of_nodes(), list(g.edges())
+    sources = None if seed % 2 == 0 else sorted(random.Random(seed).sample(range(n), max(1, n // 3)))
+    if sources is None:
+        expected = nx.betweenness_centrality(g, normalized=False)
+    else:
+        expected = nx.betweenness_centrality_subset(g, sources=sources, targets=list(g), normalized=False)
+    ours = brandes_betweenness(n, [a for a, _ in arcs], [b for _, b in arcs], sources, workers=1 + seed % 3)
+    assert all(math.isclose(expected[v], ours[v], rel_tol=1e-9, abs_tol=1e-9) for v in range(n))
+
+
+def test_fold_plan_folds_one_out_arc_sources_into_their_hub() -> None:
+    # 1 -> 0 and 2 -> 0 fold into 0; 3 -> 4 -> 0 is a chain: 4 has one out-arc, so 3 stays a root
+    src, dst = [0, 0, 1, 2, 3, 4], [1, 2, 0, 0, 4, 0]
+    _, _, roots, own, pend_ptr, pend = fold_plan(5, src, dst, None)
+    assert roots.tolist() == [0, 3]
+    assert own.tolist() == [1.0, 0.0, 0.0, 1.0, 0.0]
+    assert sorted(pend[pend_ptr[0] : pend_ptr[1]].tolist()) == [1, 2, 4]
 
 
 def test_plan_uses_exact_when_it_fits_the_budget() -> None:
