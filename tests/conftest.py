@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,12 @@ def _stack_env() -> dict[str, str]:
     return env
 
 
+def own_database(stack_env: dict[str, str], run_id: str, name: str = "") -> AbstractAsyncContextManager[str]:
+    """A fresh, migrated database ``co_test_<run_id>[_<name>]`` on the stack's PostgreSQL, dropped on exit
+    (an area that must not see the others' rows gets one of its own)."""
+    return scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}" + (f"_{name}" if name else ""))
+
+
 @pytest.fixture(scope="session")
 def run_id() -> str:
     return uuid.uuid4().hex[:10]
@@ -61,7 +68,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 async def test_database(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this session; dropped afterwards."""
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}") as dsn:
+    async with own_database(stack_env, run_id) as dsn:
         yield dsn
 
 

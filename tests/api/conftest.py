@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,17 @@ from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 
 Mint = Callable[..., str]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def http_function_modules() -> list[str]:
+    """Every function under functions/ that serves HTTP (a FastAPI app), as a module name."""
+    names = []
+    for main in sorted((ROOT / "functions").glob("*/main.py")):
+        text = main.read_text()
+        if "create_app" in text or "FastAPI(" in text:
+            names.append(f"functions.{main.parent.name}.main")
+    return names
 
 
 @pytest.fixture(scope="session")

@@ -15,17 +15,9 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from shared.platform.http import PUBLIC_PATHS, iter_routes, route_permission
 from shared.platform.settings import Settings
+from tests.api.conftest import http_function_modules
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def http_function_modules() -> list[str]:
-    names = []
-    for main in sorted((ROOT / "functions").glob("*/main.py")):
-        text = main.read_text()
-        if "create_app" in text or "FastAPI(" in text:
-            names.append(f"functions.{main.parent.name}.main")
-    return names
 
 
 def test_there_are_http_functions() -> None:

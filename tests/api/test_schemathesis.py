@@ -18,8 +18,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from ops.processes import serve, settings_env
 from shared.platform.settings import Settings
-from tests.api.conftest import Mint
-from tests.api.test_route_permissions import http_function_modules
+from tests.api.conftest import Mint, http_function_modules
 
 MIN_TOTAL = 1000
 # Excluded checks, each for a reason that is not a defect of the response:

@@ -1,20 +1,22 @@
 """Causal tests get their own migrated database (other areas write employee_metrics in the
-session database) and their own Temporal task queue."""
+session database) and their own Temporal task queue; the Spark tests share the 150K fixture,
+its analysis spec and the 1% agreement rule."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from shared.adapters.postgres.databases import scratch_database
-from shared.domain.analysis import Window
+from shared.domain.analysis import AnalysisSpec, Window
 from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.services.synthetic_org import load_org
+from tests.conftest import own_database
 
 WEEK0 = date(2023, 1, 2)
 PEOPLE, WEEKS = 1500, 100  # 150,000 person-weeks: above the Spark threshold
@@ -22,7 +24,7 @@ PEOPLE, WEEKS = 1500, 100  # 150,000 person-weeks: above the Spark threshold
 
 @pytest.fixture(scope="session")
 async def causal_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_causal") as dsn:
+    async with own_database(stack_env, run_id, "causal") as dsn:
         yield dsn
 
 
@@ -63,3 +65,22 @@ async def big_org(cres: Resources) -> Window:
     counts = await load_org(cres, org)
     assert counts["metric_rows"] == PEOPLE * WEEKS
     return Window(start=WEEK0, end=org.weeks[-1])
+
+
+def big_spec(window: Window, **extra: Any) -> AnalysisSpec:
+    """The analysis the Spark tests run on ``big_org``: meeting hours on wellbeing, no refuters unless given."""
+    return AnalysisSpec(
+        **{
+            "treatment": "meeting_hours",
+            "outcome": "wellbeing",
+            "confounders": ["team", "role", "tenure_years"],
+            "window": window,
+            "refuters": [],
+            **extra,
+        }
+    )
+
+
+def close(a: float, b: float, rel: float = 0.01) -> bool:
+    """``a`` and ``b`` agree within ``rel`` of the larger."""
+    return abs(a - b) <= rel * max(abs(a), abs(b))

@@ -14,12 +14,12 @@ import pytest
 
 from ops.stack import spark as spark_cluster
 from shared.adapters.causal.spark_design import spark_session
-from shared.domain.analysis import AnalysisSpec, Engine, Window
+from shared.domain.analysis import Engine, Window
 from shared.domain.causal_verdict import AnalysisResult
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.services.causal_analysis import ProgressState, compute
-from tests.causal.conftest import PEOPLE, WEEKS
+from tests.causal.conftest import PEOPLE, WEEKS, big_spec, close
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +34,6 @@ def cluster() -> Iterator[str]:
         spark_cluster.down(quiet=True)
 
 
-def close(a: float, b: float, rel: float = 0.01) -> bool:
-    return abs(a - b) <= rel * max(abs(a), abs(b))
-
-
 def worker_executors(ui_port: int) -> list[dict[str, object]]:
     with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=60) as r:
         return list(json.loads(r.read())["executors"])
@@ -47,13 +43,7 @@ def worker_executors(ui_port: int) -> list[dict[str, object]]:
 async def test_cluster_matches_local_and_uses_both_workers(
     cres: Resources, causal_settings: Settings, big_org: Window, cluster: str
 ) -> None:
-    spec = AnalysisSpec(
-        treatment="meeting_hours",
-        outcome="wellbeing",
-        confounders=["team", "role", "tenure_years"],
-        window=big_org,
-        refuters=[],
-    )
+    spec = big_spec(big_org)
     local, local_prov = await compute(cres, spec, ProgressState())
     assert local.engine is Engine.SPARK and local_prov["spark_master"] == "local[*]"
 

@@ -7,16 +7,12 @@ import pytest
 
 from shared.adapters.causal.pandas_engine import run_pandas
 from shared.adapters.postgres.panel import fetch_panel
-from shared.domain.analysis import AnalysisSpec, Engine, Estimator, Refuter, Window
+from shared.domain.analysis import Engine, Estimator, Refuter, Window
 from shared.platform.resources import Resources
 from shared.services.causal_analysis import ProgressState, compute
-from tests.causal.conftest import PEOPLE, WEEKS
+from tests.causal.conftest import PEOPLE, WEEKS, big_spec, close
 
 pytestmark = pytest.mark.slow
-
-
-def close(a: float, b: float, rel: float = 0.01) -> bool:
-    return abs(a - b) <= rel * max(abs(a), abs(b))
 
 
 @pytest.mark.parametrize(
@@ -28,14 +24,7 @@ def close(a: float, b: float, rel: float = 0.01) -> bool:
     ids=["linear_regression", "propensity_weighting"],
 )
 async def test_pandas_and_spark_agree_on_150k_rows(cres: Resources, big_org: Window, extra: dict) -> None:
-    spec = AnalysisSpec(
-        treatment="meeting_hours",
-        outcome="wellbeing",
-        confounders=["team", "role", "tenure_years"],
-        window=big_org,
-        refuters=[],
-        **extra,
-    )
+    spec = big_spec(big_org, **extra)
     spark, provenance = await compute(cres, spec, ProgressState())
     assert spark.engine is Engine.SPARK and provenance["engine"] == "spark"
     assert spark.engine_reason == f"{PEOPLE * WEEKS} rows >= spark threshold 100000"
@@ -76,14 +65,7 @@ async def test_pandas_and_spark_agree_on_150k_rows(cres: Resources, big_org: Win
 
 
 async def test_spark_refuters(cres: Resources, big_org: Window) -> None:
-    spec = AnalysisSpec(
-        treatment="meeting_hours",
-        outcome="wellbeing",
-        confounders=["team", "role", "tenure_years"],
-        window=big_org,
-        refuters=list(Refuter),
-        refuter_simulations=3,
-    )
+    spec = big_spec(big_org, refuters=list(Refuter), refuter_simulations=3)
     result, _ = await compute(cres, spec, ProgressState())
     assert result.engine is Engine.SPARK
     by = {r.refuter: r for r in result.refutations}

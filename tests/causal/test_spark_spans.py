@@ -16,7 +16,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
-from shared.adapters.postgres.databases import scratch_database
 from shared.domain.analysis import AnalysisSpec, Engine, Refuter, Window
 from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Needs, open_resources
@@ -24,6 +23,7 @@ from shared.platform.settings import Settings
 from shared.platform.tracing import tracer
 from shared.services.causal_analysis import ProgressState, compute
 from shared.services.synthetic_org import load_org
+from tests.conftest import own_database
 
 WEEK0 = date(2025, 1, 6)
 
@@ -56,7 +56,7 @@ async def test_spark_stages_are_spans_in_the_callers_trace(
         refuter_simulations=2,
         sensitivity=False,
     )
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_sparkspans") as dsn:
+    async with own_database(stack_env, run_id, "sparkspans") as dsn:
         settings = causal_settings.replace(pg_dsn=SecretStr(dsn), causal_spark_threshold_rows=100)
         async with open_resources(settings, Needs(pg=True)) as res:
             await load_org(res, org)

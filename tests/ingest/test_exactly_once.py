@@ -14,43 +14,15 @@ from pathlib import Path
 import pytest
 
 from ops.processes import settings_env
-from shared.adapters.graph import build_graph_store
-from shared.adapters.graph.base import GraphStore
 from shared.adapters.streams import lag
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services.graph_updater import GraphUpdater
 from shared.services.ingest import accept_events, stream_names
 from tests.conftest import ROOT
-from tests.ingest.helpers import Expected, eu_core_events, expected_totals
+from tests.ingest.helpers import assert_graph_matches, eu_core_events, expected_totals, scoped_pipeline
 
 EVENTS = 50_000
-
-
-async def reset_ledger(resources: Resources) -> None:
-    async with resources.pg.acquire() as conn:
-        await conn.execute("TRUNCATE event_receipts, interactions, pair_totals, person_totals")
-
-
-async def assert_graph_matches(graph: GraphStore, expected: Expected) -> None:
-    snap = await graph.snapshot()
-    weights = {(e.src, e.dst): e.weight for e in snap.edges}
-    counts = {(e.src, e.dst): e.count for e in snap.edges}
-    assert len(weights) == len(expected.pair_counts)
-    assert weights == {k: float(v) for k, v in expected.pair_counts.items()}
-    assert counts == dict(expected.pair_counts)
-    people = await graph.execute(
-        "MATCH (p:Person) RETURN p.id AS id, p.out_degree AS od, p.in_degree AS idg, "
-        "p.out_weight AS ow, p.in_weight AS iw",
-        read_only=True,
-    )
-    by_id = {r["id"]: r for r in people}
-    everyone = set(expected.out_degree) | set(expected.in_degree)
-    assert set(by_id) == everyone
-    for pid in everyone:
-        row = by_id[pid]
-        assert (row["od"], row["idg"]) == (expected.out_degree[pid], expected.in_degree[pid]), pid
-        assert (row["ow"], row["iw"]) == (float(expected.out_weight[pid]), float(expected.in_weight[pid])), pid
 
 
 def start_consumer(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
@@ -91,16 +63,7 @@ async def wait_registered(resources: Resources, settings: Settings, consumers: s
 async def test_sigkill_consumers_lose_and_double_count_nothing(
     consumers: int, settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.replace(
-        **{
-            "stream_name": f"test:{run_id}:fault{consumers}",
-            "dead_letter_stream": f"test:{run_id}:fault{consumers}:dead",
-            "graph_name": f"test_{run_id}_fault{consumers}",
-        }
-    )
-    await reset_ledger(resources)
-    graph = build_graph_store(scoped)
-    await graph.ensure_schema()
+    scoped, graph = await scoped_pipeline(settings, resources, run_id, f"fault{consumers}")
     events = eu_core_events(data_dir, EVENTS)
     assert len(events) == EVENTS
     expected = expected_totals(events, scoped.privacy.pseudonymisation_key)
@@ -153,10 +116,7 @@ async def test_sigkill_consumers_lose_and_double_count_nothing(
 async def test_same_batch_twice_changes_nothing(
     settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.replace(**{"stream_name": f"test:{run_id}:twice", "graph_name": f"test_{run_id}_twice"})
-    await reset_ledger(resources)
-    graph = build_graph_store(scoped)
-    await graph.ensure_schema()
+    scoped, graph = await scoped_pipeline(settings, resources, run_id, "twice")
     events = eu_core_events(data_dir, 2000)
     expected = expected_totals(events, scoped.privacy.pseudonymisation_key)
     updater = GraphUpdater(scoped, resources.redis, resources.pg, graph, "solo")
@@ -183,16 +143,7 @@ async def test_same_batch_twice_changes_nothing(
 async def test_poison_entry_goes_to_dead_letter_and_good_entries_apply(
     settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.replace(
-        **{
-            "stream_name": f"test:{run_id}:poison",
-            "dead_letter_stream": f"test:{run_id}:poison:dead",
-            "graph_name": f"test_{run_id}_poison",
-        }
-    )
-    await reset_ledger(resources)
-    graph = build_graph_store(scoped)
-    await graph.ensure_schema()
+    scoped, graph = await scoped_pipeline(settings, resources, run_id, "poison")
     events = eu_core_events(data_dir, 300)
     await accept_events(scoped, resources.redis, events[:150])
     await resources.redis.xadd(scoped.ingest.stream_name, {b"e": b'{"not": "an event"}'})

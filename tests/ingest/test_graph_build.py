@@ -8,30 +8,21 @@ from typing import Any
 import httpx
 
 from ops.processes import serve, settings_env
-from shared.adapters.graph import build_graph_store
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from shared.services.graph_build import read_status, rebuild_graph
 from shared.services.graph_updater import GraphUpdater
 from shared.services.ingest import accept_events
-from tests.ingest.helpers import eu_core_events, expected_totals
-from tests.ingest.test_exactly_once import assert_graph_matches, reset_ledger
+from tests.ingest.helpers import assert_graph_matches, eu_core_events, expected_totals, scoped_pipeline
 
 
 async def test_rebuild_restores_the_projection_and_reports_progress(
     settings: Settings, resources: Resources, data_dir: Path, run_id: str
 ) -> None:
-    scoped = settings.replace(
-        **{
-            "stream_name": f"test:{run_id}:build",
-            "graph_name": f"test_{run_id}_build",
-            "graph_build_key": f"test:{run_id}:graph:build",
-        }
+    scoped, graph = await scoped_pipeline(
+        settings, resources, run_id, "build", graph_build_key=f"test:{run_id}:graph:build"
     )
-    await reset_ledger(resources)
-    graph = build_graph_store(scoped)
-    await graph.ensure_schema()
     events = eu_core_events(data_dir, 12_000)
     expected = expected_totals(events, scoped.privacy.pseudonymisation_key)
     for start in range(0, len(events), 1000):

@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import generate_latest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
+from shared.adapters.postgres.audit import AuditStore
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from workflows.intervention import WORKFLOWS
+from tests.interventions.conftest import intervention_worker
 from workflows.intervention.activities import InterventionActivities
 from workflows.intervention.contract import CycleRequest
+from workflows.schedules import ensure_schedules, schedule_id
 
 
 async def _seed_finding(resources: Resources, tag: str) -> list[str]:
@@ -53,28 +54,22 @@ async def test_full_cycle_proposes_from_robust_findings_once(
 ) -> None:
     """On the dev server (the time-skipping server mishandles abandoned children)."""
     top5 = await _seed_finding(resources, uuid.uuid4().hex[:6])
-    queue = f"cy-{uuid.uuid4().hex[:6]}"
     client = await Client.connect(iv_settings.temporal.address, namespace=iv_settings.temporal.namespace)
-    with ThreadPoolExecutor(4) as pool:
-        async with Worker(
-            client, task_queue=queue, workflows=WORKFLOWS, activities=activities.all(), activity_executor=pool
-        ):
-            req = CycleRequest(mode="full", refresh_workflow="", lookback_hours=1, initial_retry_s=0.1)
-            first = await client.execute_workflow("InterventionCycleWorkflow", req, id=f"{queue}-1", task_queue=queue)
-            assert len(first["started"]) == 1
-            handle = client.get_workflow_handle(first["started"][0])
-            for _ in range(100):
-                snap = await handle.query("snapshot")
-                if snap["status"] == "monitoring":
-                    break
-                await asyncio.sleep(0.1)
-            assert snap["type"] == "meeting_load_cap" and snap["impact"]["level"] in ("low", "medium")
-            assert snap["status"] == "monitoring"
-            second = await client.execute_workflow("InterventionCycleWorkflow", req, id=f"{queue}-2", task_queue=queue)
-            assert second["started"] == []  # the same finding is not proposed twice
-            await handle.terminate("test over")
-    from shared.adapters.postgres.audit import AuditStore
-
+    async with intervention_worker(client, activities, "cy") as queue:
+        req = CycleRequest(mode="full", refresh_workflow="", lookback_hours=1, initial_retry_s=0.1)
+        first = await client.execute_workflow("InterventionCycleWorkflow", req, id=f"{queue}-1", task_queue=queue)
+        assert len(first["started"]) == 1
+        handle = client.get_workflow_handle(first["started"][0])
+        for _ in range(100):
+            snap = await handle.query("snapshot")
+            if snap["status"] == "monitoring":
+                break
+            await asyncio.sleep(0.1)
+        assert snap["type"] == "meeting_load_cap" and snap["impact"]["level"] in ("low", "medium")
+        assert snap["status"] == "monitoring"
+        second = await client.execute_workflow("InterventionCycleWorkflow", req, id=f"{queue}-2", task_queue=queue)
+        assert second["started"] == []  # the same finding is not proposed twice
+        await handle.terminate("test over")
     rows = await AuditStore(resources.pg, resources.settings.audit.key).query(
         intervention_id=first["started"][0].removeprefix("intervention-")
     )
@@ -85,27 +80,17 @@ async def test_full_cycle_proposes_from_robust_findings_once(
 async def test_permanent_failure_raises_an_alert(
     time_env: WorkflowEnvironment, activities: InterventionActivities
 ) -> None:
-    queue = f"cy-{uuid.uuid4().hex[:6]}"
     before = activities.alerts.count("schedule:full-cycle")
-    with ThreadPoolExecutor(4) as pool:
-        async with Worker(
-            time_env.client,
-            task_queue=queue,
-            workflows=WORKFLOWS,
-            activities=activities.all(),
-            activity_executor=pool,
-        ):
-            # a step that can never succeed: evaluate rejects a negative look-back on every attempt
-            req = CycleRequest(mode="full", refresh_workflow="", lookback_hours=-1, max_attempts=3, initial_retry_s=1)
-            with pytest.raises(WorkflowFailureError) as info:
-                await time_env.client.execute_workflow(
-                    "InterventionCycleWorkflow", req, id=f"{queue}-fail", task_queue=queue
-                )
-            history = await time_env.client.get_workflow_handle(f"{queue}-fail").fetch_history()
+    async with intervention_worker(time_env.client, activities, "cy") as queue:
+        # a step that can never succeed: evaluate rejects a negative look-back on every attempt
+        req = CycleRequest(mode="full", refresh_workflow="", lookback_hours=-1, max_attempts=3, initial_retry_s=1)
+        with pytest.raises(WorkflowFailureError) as info:
+            await time_env.client.execute_workflow(
+                "InterventionCycleWorkflow", req, id=f"{queue}-fail", task_queue=queue
+            )
+        history = await time_env.client.get_workflow_handle(f"{queue}-fail").fetch_history()
     assert "full cycle failed at evaluate" in str(info.value.cause)
     assert activities.alerts.count("schedule:full-cycle") == before + 1
-    from prometheus_client import generate_latest
-
     assert 'co_alerts_total{source="schedule:full-cycle"}' in generate_latest(activities.registry).decode()
     attempts = [
         e.activity_task_started_event_attributes.attempt
@@ -116,8 +101,6 @@ async def test_permanent_failure_raises_an_alert(
 
 
 async def test_schedules_are_created_with_their_intervals(iv_settings: Settings) -> None:
-    from workflows.schedules import ensure_schedules, schedule_id
-
     settings = iv_settings.replace(**{"temporal_task_queue": f"sched-{uuid.uuid4().hex[:6]}"})
     client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
     ids = await ensure_schedules(client, settings)

@@ -12,25 +12,21 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from ops.processes import settings_env
+from ops.processes import settings_env, stop
 from shared.adapters.connectors.breaker import BreakerState
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.interventions import InterventionType, plan_actions
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from shared.services.interventions import build_input, workflow_id
-from tests.interventions.conftest import fast
-from tests.interventions.test_workflow_timeskip import counts, events, proposal, wait_status
-from workflows.intervention import WORKFLOWS
+from shared.services.interventions import workflow_id
+from tests.interventions.conftest import counts, events, intervention_worker, proposal, start, wait_status
 from workflows.intervention.activities import build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,16 +39,9 @@ async def dev_client(iv_settings: Settings) -> Client:
 
 async def run_with_worker(client: Client, settings: Settings, resources: Resources, p: Any, **overrides: Any) -> Any:
     acts = build(settings, AuditStore(resources.pg, resources.settings.audit.key))
-    queue = f"dev-{uuid.uuid4().hex[:8]}"
-    with ThreadPoolExecutor(4) as pool:
-        async with Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool):
-            handle = await client.start_workflow(
-                "InterventionWorkflow",
-                build_input(p, settings, **fast(**overrides)),
-                id=workflow_id(p.intervention_id),
-                task_queue=queue,
-            )
-            return await handle.result(), acts
+    async with intervention_worker(client, acts, "dev") as queue:
+        handle = await start(client, queue, settings, p, **overrides)
+        return await handle.result(), acts
 
 
 async def test_breaker_opens_fails_fast_half_opens_and_recovers(
@@ -136,12 +125,8 @@ class WorkerProcess:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:
+            stop(self.proc, 15)
 
 
 @pytest.fixture()
@@ -174,11 +159,8 @@ async def test_worker_killed_during_execution_applies_exactly_once(
     wp, queue = worker_proc
     p = proposal(InterventionType.FOCUS_TIME_BLOCK, 1, hours_per_week=3)
     await sim.post("/admin/faults", json={"latency_ms": 2500, "endpoints": ["apply"]})
-    handle = await dev_client.start_workflow(
-        "InterventionWorkflow",
-        build_input(p, iv_settings, **fast(activity_timeout_s=6, monitoring_window_s=1, rollback_window_s=0)),
-        id=workflow_id(p.intervention_id),
-        task_queue=queue,
+    handle = await start(
+        dev_client, queue, iv_settings, p, activity_timeout_s=6, monitoring_window_s=1, rollback_window_s=0
     )
     await _poll(lambda: _in_flight(sim, "apply"))
     await asyncio.to_thread(wp.kill)  # the apply is in the simulator's hands; its answer is lost
@@ -207,11 +189,8 @@ async def test_worker_killed_during_monitoring_rolls_back_exactly_once(
     p = proposal(InterventionType.MEETING_LOAD_CAP, 2, max_meeting_hours=10)
     actions = [a.to_dict() for a in plan_actions(p)]
     before = (await sim.post("/admin/capture", json={"actions": actions})).json()["pre_states"]
-    handle = await dev_client.start_workflow(
-        "InterventionWorkflow",
-        build_input(p, iv_settings, **fast(activity_timeout_s=6, monitoring_window_s=8, rollback_window_s=0)),
-        id=workflow_id(p.intervention_id),
-        task_queue=queue,
+    handle = await start(
+        dev_client, queue, iv_settings, p, activity_timeout_s=6, monitoring_window_s=8, rollback_window_s=0
     )
     await wait_status(handle, "monitoring", timeout_s=30)
     await asyncio.to_thread(wp.kill)

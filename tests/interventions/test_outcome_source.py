@@ -7,38 +7,20 @@ intervention is judged on its teams' members (the former rule read it as neutral
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import httpx
 import numpy as np
-import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.impact import assess_proposal
 from shared.domain.interventions import InterventionType, Proposal, Target
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
-from tests.interventions.test_workflow_timeskip import STRONG, counts, decision, proposal, start, wait_status
-from workflows.intervention import WORKFLOWS
-from workflows.intervention.activities import build
+from tests.interventions.conftest import STRONG, counts, decision, proposal, start, wait_status
 
 PRE_WEEKS = 4
-
-
-@pytest.fixture(scope="module")
-async def pg_worker(time_env: WorkflowEnvironment, iv_settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    settings = iv_settings.replace(**{"outcome_source": "postgres"})
-    acts = build(settings, AuditStore(resources.pg, resources.settings.audit.key))
-    queue = f"pg-out-{uuid.uuid4().hex[:6]}"
-    with ThreadPoolExecutor(4) as pool:
-        async with Worker(
-            time_env.client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool
-        ):
-            yield queue
 
 
 async def _record(resources: Resources, metric: str, rows: list[tuple[str, date, float]]) -> None:
@@ -85,7 +67,7 @@ async def _run(
     metric = "cross_team_ties" if p.type is InterventionType.CROSS_TEAM_INTRODUCTION else "wellbeing"
     today = (await env.get_current_time()).date()
     await _record(resources, metric, world.pre(today))
-    handle = await start(env, queue, settings, p, monitoring_window_s=7 * 86400, rollback_window_s=0)
+    handle = await start(env.client, queue, settings, p, monitoring_window_s=7 * 86400, rollback_window_s=0)
     if assess_proposal(p).level.value == "high":
         await wait_status(handle, "awaiting_approval")
         await handle.execute_update("decide", decision(settings, p, True, "approver-bob", ["approver"], "pilot"))

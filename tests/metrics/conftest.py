@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from shared.adapters.postgres.databases import scratch_database
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
+from tests.conftest import own_database
 
 
 @pytest.fixture(scope="session")
 async def metrics_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
     """Metrics tests read "the latest summary": they need a database no other area refreshes in."""
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_metrics") as dsn:
+    async with own_database(stack_env, run_id, "metrics") as dsn:
         yield dsn
 
 

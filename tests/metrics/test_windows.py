@@ -23,7 +23,6 @@ from pydantic import SecretStr
 
 from shared.adapters.datasets import eu_core_departments, eu_core_temporal
 from shared.adapters.graph.base import PersonRow, TieRow
-from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.postgres.pool import PgPool
 from shared.adapters.postgres.window_ledger import copy_interactions, copy_teams
@@ -34,6 +33,7 @@ from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings
 from shared.services.metrics_refresh import refresh_metrics
 from shared.services.period_metrics import compute_period
+from tests.conftest import own_database
 
 BASE = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: second 0 of the data set
 REL = 1e-9
@@ -58,7 +58,7 @@ def teams(data_dir: Path) -> dict[str, str]:
 async def ledger_dsn(
     stack_env: dict[str, str], run_id: str, emails: list[Email], teams: dict[str, str]
 ) -> AsyncIterator[str]:
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_windows") as dsn:
+    async with own_database(stack_env, run_id, "windows") as dsn:
         pool = await PgPool.connect(dsn, min_size=1, max_size=2)
         try:
             rows = [(f"eu-{i}", at, "email", s, d, 1.0, None) for i, (s, d, at) in enumerate(emails)]

@@ -13,9 +13,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.pool import PgPool
 from shared.platform.observability import OperationalGauges
+from tests.conftest import own_database
 
 # (status, engine, verdict, seconds); None seconds = not finished
 ANALYSES = [
@@ -32,7 +32,7 @@ ANALYSES = [
 
 @pytest.fixture()
 async def pool(stack_env: dict[str, str], run_id: str) -> AsyncIterator[PgPool]:
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_histogram") as dsn:
+    async with own_database(stack_env, run_id, "histogram") as dsn:
         pg = await PgPool.connect(dsn, min_size=1, max_size=2)
         try:
             yield pg

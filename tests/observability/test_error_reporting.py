@@ -20,8 +20,6 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.propagators import set_global_response_propagator
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr, ValidationError
-from sentry_sdk.envelope import Envelope
-from sentry_sdk.transport import Transport
 
 from shared.platform.auth import Permission, require
 from shared.platform.error_reporting import fingerprint, init_error_reporting, scrub_breadcrumb
@@ -30,31 +28,9 @@ from shared.platform.resources import Needs
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from shared.platform.tracing import TraceIdResponsePropagator
+from tests.observability.conftest import RELEASE, CapturingTransport
 
-RELEASE = "causal-organism@1.2.3-test"
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"
-
-
-class CapturingTransport(Transport):
-    """Keeps every envelope instead of sending it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.envelopes: list[Envelope] = []
-
-    def capture_envelope(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
-    def events(self) -> list[dict[str, Any]]:
-        return [
-            item.payload.json
-            for envelope in self.envelopes
-            for item in envelope.items
-            if item.type == "event" and item.payload.json is not None
-        ]
-
-    def raw(self) -> bytes:
-        return b"".join(envelope.serialize() for envelope in self.envelopes)
 
 
 def boom_router() -> APIRouter:

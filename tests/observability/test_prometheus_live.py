@@ -30,13 +30,13 @@ import pytest
 import yaml
 
 from ops.dashboards import panel_queries
-from ops.processes import free_port, serve, settings_env
+from ops.processes import free_port, serve, settings_env, stop
 from ops.stack.alertmanager import alertmanager_command, alertmanager_config
 from ops.stack.prometheus import prometheus_command, prometheus_config, shipped_rules
 from shared.platform.settings import Settings
 from tests.api.conftest import bearer
 from tests.conftest import ROOT
-from tests.observability.test_request_metrics import events
+from tests.observability.conftest import events
 
 LAG_ALERT = "GraphUpdaterLagGrowing"
 # queries that must return data once the functions and the consumer have served traffic
@@ -236,12 +236,7 @@ def test_dashboards_and_alerts_evaluate_and_the_lag_alert_fires(
                 wait_for(lag_alert_delivered, 90, "Alertmanager to deliver the lag alert")
     finally:
         for proc in processes:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(proc, 20)
     alert = next(a for n in webhook.notifications for a in n["alerts"] if a["labels"]["alertname"] == LAG_ALERT)
     assert alert["labels"]["stream"] == settings.ingest.stream_name and alert["labels"]["severity"] == "warning"
     assert alert["annotations"]["runbook_url"].endswith("#graphupdaterlaggrowing")

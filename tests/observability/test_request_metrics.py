@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.platform.settings import Settings
 from tests.api.conftest import bearer, build_test_app, running
+from tests.observability.conftest import events
 
 
 def _samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -76,23 +76,6 @@ async def test_stream_backlog_is_exported_by_the_ingest_side(api_settings: Setti
         after = _samples((await client.get("/metrics")).text, "co_stream_lag")
     assert _value(before, stream=settings.ingest.stream_name) == 0
     assert _value(after, stream=settings.ingest.stream_name, group=settings.ingest.stream_group) == 3
-
-
-def events(n: int) -> dict[str, object]:
-    """A valid batch of ``n`` interaction events, happening now."""
-    at = datetime.now(UTC).isoformat()
-    return {
-        "events": [
-            {
-                "event_id": f"obs-{uuid.uuid4().hex}",
-                "kind": "email",
-                "actor": f"a{i}@obs.example",
-                "participants": [f"b{i}@obs.example"],
-                "occurred_at": at,
-            }
-            for i in range(n)
-        ]
-    }
 
 
 async def test_metrics_endpoint_answers_when_a_store_is_down(api_settings: Settings) -> None:

@@ -25,40 +25,9 @@ from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
 from tests.api.conftest import bearer
 from tests.conftest import ROOT
-from tests.deploy.test_commands import _event, running
-from tests.observability.test_request_metrics import events
-
-
-def read_spans(directory: Path) -> list[dict[str, str]]:
-    """Every span of every file as {service, name, trace_id, span_id, parent, links}."""
-    spans: list[dict[str, str]] = []
-    for path in sorted(directory.glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            for resource_spans in json.loads(line)["resourceSpans"]:
-                attrs = {a["key"]: a["value"].get("stringValue") for a in resource_spans["resource"]["attributes"]}
-                for scope in resource_spans["scopeSpans"]:
-                    for span in scope["spans"]:
-                        spans.append(
-                            {
-                                "service": str(attrs["service.name"]),
-                                "file": path.name,
-                                "name": span["name"],
-                                "trace_id": span["traceId"],
-                                "span_id": span["spanId"],
-                                "parent": span.get("parentSpanId", ""),
-                            }
-                        )
-    return spans
-
-
-def wait_span(directory: Path, trace_id: str, service: str, name: str, timeout_s: float = 30) -> None:
-    """Spans are exported in batches (about every second): wait for one before stopping its process."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any((s["trace_id"], s["service"], s["name"]) == (trace_id, service, name) for s in read_spans(directory)):
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"no span {name!r} of {service} in trace {trace_id}")
+from tests.deploy.manifests import cloud_event as _event
+from tests.deploy.manifests import running
+from tests.observability.conftest import events, read_spans, wait_span
 
 
 def wait_consumed(client: redis.Redis, settings: Settings, timeout_s: float = 60) -> None:

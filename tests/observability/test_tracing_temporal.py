@@ -18,14 +18,13 @@ import pytest
 from pydantic import SecretStr
 
 from ops.processes import serve, settings_env
-from shared.adapters.postgres.databases import scratch_database
 from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Needs, open_resources
 from shared.platform.settings import Settings
 from shared.services.synthetic_org import load_org
 from tests.api.conftest import bearer
-from tests.conftest import ROOT
-from tests.observability.test_tracing import read_spans, wait_span
+from tests.conftest import ROOT, own_database
+from tests.observability.conftest import read_spans, wait_span
 
 WEEK0 = date(2026, 1, 5)
 SPEC = {
@@ -40,7 +39,7 @@ SPEC = {
 @pytest.fixture(scope="module")
 async def org_settings(api_settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Settings]:
     """Its own database with a small synthetic organisation, and its own task queue."""
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_traces") as dsn:
+    async with own_database(stack_env, run_id, "traces") as dsn:
         settings = api_settings.replace(
             **{"pg_dsn": SecretStr(dsn), "temporal_task_queue": f"traces-{uuid.uuid4().hex[:8]}"}
         )

@@ -24,7 +24,7 @@ from shared.adapters.temporal_client import connect as connect_temporal
 from shared.platform.error_reporting import init_error_reporting
 from shared.platform.settings import Settings
 from tests.conftest import free_port
-from tests.observability.test_error_reporting import RELEASE, CapturingTransport
+from tests.observability.conftest import RELEASE, CapturingTransport
 from workflows.worker import temporal_runtime, worker_interceptors
 
 EMAIL = "jane.doe@example.org"

@@ -17,13 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.worker import Worker
 
 from shared.adapters.datasets import eu_core_departments, eu_core_edges
 from shared.adapters.graph.base import PersonRow
 from shared.adapters.postgres import audit_chain
-from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.ledger import apply_events
 from shared.adapters.postgres.metrics_store import MetricsStore
 from shared.adapters.streams import publish
@@ -31,13 +29,13 @@ from shared.domain.events import InteractionEvent, InteractionKind, StoredEvent
 from shared.domain.metrics import MATERIALISED_PROPERTIES
 from shared.domain.periods import period_of
 from shared.domain.privacy import pseudonymise
-from shared.platform.resources import Needs, Resources, open_resources
+from shared.platform.resources import Needs, Resources
 from shared.platform.settings import Settings
 from shared.services import audit
 from shared.services.live_graph import tie_rules_from
 from shared.services.metrics_refresh import definitions_from, refresh_metrics
 from shared.services.period_metrics import write_period
-from tests.privacy.conftest import auth, empty_bucket
+from tests.privacy.conftest import auth, finished, own_org
 from workflows import erasure as erasure_workflows
 from workflows import exports as export_workflows
 from workflows.erasure import activities as erasure_activities
@@ -46,6 +44,8 @@ from workflows.exports import activities as export_activities
 ERASED_RAW = "eu-core:80"  # a hub (degree 119) of department 29, which has exactly 5 people
 END = datetime.now(UTC) - timedelta(hours=1)
 SPAN = timedelta(days=20)  # inside the 28-day metrics window, so both refreshes see every event
+# the test polls erasure status as an admin
+LIMITS = {"rate_limit_admin": 100_000, "rate_limit_read": 100_000, "rate_limit_write": 100_000}
 PROPS = ("in_degree", "out_degree", "in_weight", "out_weight", *MATERIALISED_PROPERTIES)
 
 
@@ -80,42 +80,15 @@ async def _load(res: Resources, events: list[StoredEvent]) -> None:
         await res.graph.upsert_people(applied.people)
 
 
-async def _org(settings: Settings, stack_env: dict[str, str], run_id: str, name: str) -> AsyncIterator[Resources]:
-    """An organisation of its own: database, graph, bucket, queue, and Redis keys under the
-    session's ``test:<run_id>:`` prefix (removed with the session's keys)."""
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_{name}") as dsn:
-        s = settings.replace(
-            **{
-                "pg_dsn": SecretStr(dsn),
-                "graph_name": f"{settings.graph.name}_{name}",
-                "temporal_task_queue": f"{name}-{run_id}",
-                "s3_bucket": f"causal-organism-test-{name}-{run_id}",
-                "stream_name": f"test:{run_id}:{name}:interactions",
-                "dead_letter_stream": f"test:{run_id}:{name}:interactions:dead",
-                "cache_prefix": f"test:{run_id}:{name}:cache",
-                "rate_limit_prefix": f"test:{run_id}:{name}:rl",
-                "rate_limit_admin": 100_000,  # the test polls erasure status as an admin
-                "rate_limit_read": 100_000,
-                "rate_limit_write": 100_000,
-            }
-        )
-        async with open_resources(s, Needs.everything()) as res:
-            await res.graph.clear()
-            await res.graph.ensure_schema()
-            yield res
-            await res.graph.clear()
-            await asyncio.to_thread(empty_bucket, res.s3, s.s3.bucket)
-
-
 @pytest.fixture(scope="module")
 async def org(settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Resources]:
-    async for res in _org(settings, stack_env, run_id, "erasure"):
+    async with own_org(settings, stack_env, run_id, "erasure", Needs.everything(), **LIMITS) as res:
         yield res
 
 
 @pytest.fixture(scope="module")
 async def fresh(settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Resources]:
-    async for res in _org(settings, stack_env, run_id, "fresh"):
+    async with own_org(settings, stack_env, run_id, "fresh", Needs.everything(), **LIMITS) as res:
         yield res
 
 
@@ -142,14 +115,7 @@ async def api(org: Resources) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _wait(api: httpx.AsyncClient, headers: dict[str, str], path: str) -> dict[str, Any]:
-    for _ in range(1200):
-        r = await api.get(path, headers=headers)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        if body["status"] not in ("queued", "running"):
-            return body
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"{path} did not finish")
+    return await finished(api, headers, path, 600)
 
 
 async def _redis_values(res: Resources, run_id: str) -> list[tuple[bytes, bytes]]:

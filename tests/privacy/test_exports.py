@@ -25,7 +25,7 @@ from shared.domain.metrics import HISTORY_COLUMNS
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services.exports import sweep_exports
-from tests.privacy.conftest import auth
+from tests.privacy.conftest import auth, finished
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 POINTS = 30  # refreshes, 2 hours apart
@@ -64,20 +64,18 @@ async def history(pres: Resources) -> list[tuple[str, str]]:
 
 
 async def _wait(api: httpx.AsyncClient, headers: dict[str, str], export_id: str) -> dict[str, Any]:
-    for _ in range(600):
-        r = await api.get(f"/v1/exports/{export_id}", headers=headers)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        if body["status"] not in ("queued", "running"):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"export {export_id} did not finish")
+    return await finished(api, headers, f"/v1/exports/{export_id}", 120)
+
+
+async def _run(api: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    """Request an export and wait until it ends; its final state."""
+    r = await api.post("/v1/exports", json=body, headers=headers)
+    assert r.status_code == 202, r.text
+    return await _wait(api, headers, r.json()["id"])
 
 
 async def _export(api: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> tuple[dict[str, Any], bytes]:
-    r = await api.post("/v1/exports", json=body, headers=headers)
-    assert r.status_code == 202, r.text
-    done = await _wait(api, headers, r.json()["id"])
+    done = await _run(api, headers, **body)
     assert done["status"] == "succeeded", done
     link = await api.post(f"/v1/exports/{done['id']}/link", headers=headers)
     assert link.status_code == 200, link.text
@@ -159,9 +157,8 @@ async def test_link_expires_and_sweep_deletes_the_object(
     api: httpx.AsyncClient, pres: Resources, privacy_settings: Settings, history: list[tuple[str, str]]
 ) -> None:
     viewer = auth(privacy_settings, "viewer", "viewer-sweep")
-    r = await api.post("/v1/exports", json={"kind": "team_metrics"}, headers=viewer)
-    export_id = r.json()["id"]
-    done = await _wait(api, viewer, export_id)
+    done = await _run(api, viewer, kind="team_metrics")
+    export_id = done["id"]
     assert done["status"] == "succeeded"
     link = (await api.post(f"/v1/exports/{export_id}/link", params={"expires_in_s": 2}, headers=viewer)).json()
     assert (await asyncio.to_thread(httpx.get, link["url"])).status_code == 200
@@ -186,9 +183,7 @@ async def test_exports_and_links_are_audited(
     api: httpx.AsyncClient, pres: Resources, privacy_settings: Settings, history: list[tuple[str, str]]
 ) -> None:
     viewer = auth(privacy_settings, "viewer", "viewer-audit")
-    r = await api.post("/v1/exports", json={"kind": "team_metrics"}, headers=viewer)
-    export_id = r.json()["id"]
-    await _wait(api, viewer, export_id)
+    export_id = (await _run(api, viewer, kind="team_metrics"))["id"]
     await api.post(f"/v1/exports/{export_id}/link", headers=viewer)
     async with pres.pg.acquire() as conn:
         rows = await audit.query(conn, intervention_id=f"export:{export_id}")

@@ -4,7 +4,6 @@ and a rotation that cannot map everyone changes nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -12,21 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from shared.adapters.datasets import eu_core_departments, eu_core_edges
 from shared.adapters.postgres import audit_chain
-from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.ledger import apply_events
 from shared.domain.events import InteractionEvent, InteractionKind
 from shared.domain.metrics import MATERIALISED_PROPERTIES
 from shared.domain.privacy import pseudonymise
-from shared.platform.resources import Needs, Resources, open_resources
+from shared.platform.resources import Needs, Resources
 from shared.platform.settings import Settings
 from shared.services import audit
 from shared.services.metrics_refresh import refresh_metrics
 from shared.services.rekey import RekeyRefused, run_rekey
-from tests.privacy.conftest import empty_bucket
+from tests.privacy.conftest import own_org
 
 OLD, NEW = b"old-key-for-the-rekey-test", b"new-key-for-the-rekey-test"
 EDGES = 3000  # the first emails of email-Eu-core
@@ -35,24 +32,11 @@ PSEUDONYM = re.compile(r"p_[0-9a-f]{32}")
 
 @pytest.fixture(scope="module")
 async def kres(settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Resources]:
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_rekey") as dsn:
-        s = settings.replace(
-            **{
-                "pg_dsn": SecretStr(dsn),
-                "graph_name": f"{settings.graph.name}_rekey",
-                "s3_bucket": f"causal-organism-test-rekey-{run_id}",
-                "stream_name": f"test:{run_id}:rekey:interactions",
-                "dead_letter_stream": f"test:{run_id}:rekey:interactions:dead",
-                "cache_prefix": f"test:{run_id}:rekey:cache",
-                "graph_build_key": f"test:{run_id}:rekey:graph-build",
-            }
-        )
-        async with open_resources(s, Needs(graph=True, redis=True, pg=True, s3=True)) as res:
-            await res.graph.clear()
-            await res.graph.ensure_schema()
-            yield res
-            await res.graph.clear()
-            await asyncio.to_thread(empty_bucket, res.s3, s.s3.bucket)
+    needs = Needs(graph=True, redis=True, pg=True, s3=True)
+    async with own_org(
+        settings, stack_env, run_id, "rekey", needs, graph_build_key=f"test:{run_id}:rekey:graph-build"
+    ) as res:
+        yield res
 
 
 def _raw_people(data_dir: Path) -> tuple[list[str], list[tuple[str, str]]]:

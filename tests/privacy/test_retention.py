@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
-from shared.adapters.postgres.databases import scratch_database
 from shared.adapters.postgres.ledger import apply_events
 from shared.domain.events import EventBatch, InteractionEvent, StoredEvent, validation_context
-from shared.platform.resources import Needs, Resources, open_resources
+from shared.platform.resources import Needs, Resources
 from shared.platform.settings import Settings
 from shared.services.retention import run_retention
+from tests.privacy.conftest import own_org
 
 LATER = datetime.now(UTC).replace(microsecond=0) + timedelta(days=88)  # the shifted clock the job runs at
 KEY = b"retention-test-key"
@@ -24,20 +24,10 @@ KEY = b"retention-test-key"
 
 @pytest.fixture(scope="module")
 async def rres(settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Resources]:
-    async with scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_retention") as dsn:
-        s = settings.replace(
-            **{
-                "pg_dsn": SecretStr(dsn),
-                "graph_name": settings.graph.name + "_retention",
-                "s3_bucket": f"causal-organism-test-{run_id}-retention",
-                "retention_batch_rows": 7,  # several batches, each with its own recomputation
-            }
-        )
-        async with open_resources(s, Needs(graph=True, redis=True, pg=True, s3=True)) as res:
-            await res.graph.clear()
-            await res.graph.ensure_schema()
-            yield res
-            await res.graph.clear()
+    needs = Needs(graph=True, redis=True, pg=True, s3=True)
+    # several batches, each with its own recomputation
+    async with own_org(settings, stack_env, run_id, "retention", needs, retention_batch_rows=7) as res:
+        yield res
 
 
 def _event(event_id: str, age_days: float, kind: str, actor: str, *participants: str) -> InteractionEvent:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ops.processes import serve, settings_env
+from ops.processes import serve, settings_env, stop
 from ops.stack.config import ROOT
 from shared.adapters.streams import lag
 from shared.platform.resources import Needs, open_resources
@@ -49,11 +49,7 @@ def platform(mig_settings: Settings) -> Iterator[str]:
         with serve("functions.ingest_http.main:app", env) as base:
             yield base
     finally:
-        consumer.terminate()
-        try:
-            consumer.wait(20)
-        except subprocess.TimeoutExpired:
-            consumer.kill()
+        stop(consumer, 20)
 
 
 async def drained(settings: Settings, timeout_s: float = 180) -> None:

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.intervention_outcomes import outcome_record
@@ -30,24 +26,18 @@ from shared.domain.outcome_monitoring import DidResult
 from shared.platform.resources import Resources
 from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings
-from tests.interventions.conftest import iv_settings, sim, simulator_url, time_env  # noqa: F401 - fixtures
-from tests.interventions.test_workflow_timeskip import proposal, start, wait_status
-from workflows.intervention import WORKFLOWS
-from workflows.intervention.activities import build
+from tests.interventions.conftest import (  # noqa: F401 - fixtures
+    iv_settings,
+    pg_worker,
+    proposal,
+    sim,
+    simulator_url,
+    start,
+    time_env,
+    wait_status,
+)
 
 SCORES = (71.25, 64.5, 80.75, 58.0, 77.5, 69.25, 62.75)  # distinctive values to search for
-
-
-@pytest.fixture(scope="module")
-async def pg_worker(time_env: WorkflowEnvironment, iv_settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    settings = iv_settings.replace(**{"outcome_source": "postgres"})
-    acts = build(settings, AuditStore(resources.pg, resources.settings.audit.key))
-    queue = f"privacy-{uuid.uuid4().hex[:6]}"
-    with ThreadPoolExecutor(4) as pool:
-        async with Worker(
-            time_env.client, task_queue=queue, workflows=WORKFLOWS, activities=acts.all(), activity_executor=pool
-        ):
-            yield queue
 
 
 async def _record(resources: Resources, values: dict[str, float], period: date) -> None:
@@ -80,7 +70,7 @@ async def test_snapshot_result_and_audit_hold_group_figures_only(
     steady = {f"cmp-{p.intervention_id}-{i}-{j}": v + 0.125 for i in range(3) for j, v in enumerate(SCORES)}
     today = (await time_env.get_current_time()).date()
     await _record(resources, {**before, **steady}, today - timedelta(days=7))
-    handle = await start(time_env, pg_worker, iv_settings, p, monitoring_window_s=7 * 86400, rollback_window_s=0)
+    handle = await start(time_env.client, pg_worker, iv_settings, p, monitoring_window_s=7 * 86400, rollback_window_s=0)
     snap = await wait_status(handle, "monitoring")  # what GET /v1/interventions/{id} shows as "live"
     after = {who: v - 9.5 for who, v in before.items()}
     await _record(resources, {**after, **steady}, today + timedelta(days=1))

@@ -26,8 +26,18 @@ from shared.adapters.temporal_client import tls_config
 from shared.domain.interventions import InterventionType
 from shared.platform.settings import Settings
 from shared.services.interventions import signed
-from tests.interventions.conftest import activities, iv_settings, sim, simulator_url, time_env, ts_worker  # noqa: F401
-from tests.interventions.test_workflow_timeskip import counts, proposal, start, wait_status
+from tests.interventions.conftest import (  # noqa: F401 - fixtures
+    activities,
+    counts,
+    iv_settings,
+    proposal,
+    sim,
+    simulator_url,
+    start,
+    time_env,
+    ts_worker,
+    wait_status,
+)
 from workflows.intervention.contract import Decision
 
 
@@ -49,7 +59,7 @@ async def test_only_decisions_signed_by_the_api_are_accepted(
 ) -> None:
     assert iv_settings.interventions.decision_public_key_file is not None, "the stack provides the decision key pair"
     p = proposal(InterventionType.MANAGER_NUDGE, 1)
-    handle = await start(time_env, ts_worker, iv_settings, p, monitoring_window_s=60, rollback_window_s=0)
+    handle = await start(time_env.client, ts_worker, iv_settings, p, monitoring_window_s=60, rollback_window_s=0)
     await wait_status(handle, "awaiting_approval")
     who: dict[str, Any] = {"actor": "mallory", "roles": ["approver"], "reason": "trust me"}
     good: Decision = signed("decide", p.intervention_id, iv_settings, approve=True, **who)

@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from ops.browser import CHROMIUM_ARGS
-from ops.processes import answers, free_port, serve, settings_env, started
+from ops.processes import answers, free_port, serve, settings_env, started, stop
 from shared.adapters.datasets import eu_core, synthetic_weight
 from shared.adapters.graph.base import PersonRow, TieRow
 from shared.adapters.postgres.audit import AuditStore
@@ -128,11 +128,7 @@ def consumer(web_settings: Settings, people: dict[str, str]) -> Iterator[None]:
         env={**os.environ, **web_env(web_settings)},
     )
     yield
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc, 20)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.api.test_route_permissions import http_function_modules
+from tests.api.conftest import http_function_modules
 from tests.web.conftest import new_page, screenshot
 
 
