@@ -51,7 +51,8 @@ def run_alone(path: Path, timeout_s: float) -> dict[str, object]:
         done = subprocess.run([*PYTEST, rel], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
         code, output = done.returncode, done.stdout + done.stderr
     except subprocess.TimeoutExpired as exc:
-        code, output = -1, f"timed out after {timeout_s:.0f} s\n{exc.stdout or ''}"
+        partial = exc.stdout if isinstance(exc.stdout, str) else ""
+        code, output = -1, f"timed out after {timeout_s:.0f} s\n{partial}"
     result: dict[str, object] = {"file": rel, "exit": code, "seconds": round(time.monotonic() - started, 1)}
     if code != 0:
         result["failed"] = sorted({m.group(2) for m in FAILED_LINE.finditer(output)})
