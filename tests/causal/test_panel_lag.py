@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from shared.adapters.postgres.databases import scratch_database
 from shared.domain.analysis import AnalysisSpec, SpecProblem, Window
 from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Needs, Resources, open_resources
@@ -24,6 +23,7 @@ from shared.platform.settings import Settings
 from shared.services.causal_analysis import ProgressState, compute
 from shared.services.causal_local import lagged_outcome
 from shared.services.synthetic_org import load_org
+from tests.conftest import own_database
 
 FIRST = date(2024, 1, 1)
 WEEKS = 10
@@ -36,7 +36,7 @@ async def lag_res(settings: Settings, stack_env: dict[str, str], run_id: str) ->
         41, people=200, weeks=WEEKS, true_effect=TRUTH, first_week=FIRST, load_on_treatment=1.0, load_on_outcome=-1.0
     )
     async with (
-        scratch_database(stack_env["CO_PG_DSN"], f"co_test_{run_id}_lag") as dsn,
+        own_database(stack_env, run_id, "lag") as dsn,
         open_resources(settings.replace(pg_dsn=SecretStr(dsn)), Needs(pg=True)) as res,
     ):
         await load_org(res, org)
