@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.data_retention.contract import (
@@ -14,15 +13,16 @@ with workflow.unsafe.imports_passed_through():
         DataRetentionRequest,
         RetentionReport,
     )
+    from workflows.single_activity import run_single_activity
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class DataRetentionWorkflow:
     @workflow.run
     async def run(self, request: DataRetentionRequest) -> RetentionReport:
-        return await workflow.execute_activity_method(
+        return await run_single_activity(
             DataRetentionActivityContract.retention,
             request,
-            start_to_close_timeout=timedelta(hours=2),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=30), maximum_attempts=3),
+            start_to_close=timedelta(hours=2),
+            first_retry_after=timedelta(seconds=30),
         )

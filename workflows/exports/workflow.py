@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ExportActivityContract,
         SweepRequest,
     )
+    from workflows.single_activity import run_single_activity
 
 
 @workflow.defn(name=EXPORT_WORKFLOW_NAME)
@@ -55,9 +56,9 @@ class ExportWorkflow:
 class ExportSweepWorkflow:
     @workflow.run
     async def run(self, request: SweepRequest) -> ExportSweep:
-        return await workflow.execute_activity_method(
+        return await run_single_activity(
             ExportActivityContract.sweep,
             request,
-            start_to_close_timeout=timedelta(minutes=30),
-            retry_policy=RetryPolicy(maximum_attempts=3),
+            start_to_close=timedelta(minutes=30),
+            first_retry_after=timedelta(seconds=1),
         )

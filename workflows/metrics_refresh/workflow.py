@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.metrics_refresh.contract import (
@@ -21,29 +20,20 @@ with workflow.unsafe.imports_passed_through():
         RefreshRequest,
         RetentionRequest,
     )
-
-_RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), backoff_coefficient=2.0, maximum_attempts=3)
+    from workflows.single_activity import run_single_activity
 
 
 @workflow.defn(name=REFRESH_WORKFLOW_NAME)
 class MetricsRefreshWorkflow:
     @workflow.run
     async def run(self, request: RefreshRequest) -> dict[str, Any]:
-        return await workflow.execute_activity_method(
-            MetricsActivityContract.refresh,
-            request,
-            start_to_close_timeout=timedelta(minutes=15),
-            retry_policy=_RETRY,
-        )
+        return await run_single_activity(MetricsActivityContract.refresh, request, start_to_close=timedelta(minutes=15))
 
 
 @workflow.defn(name=RETENTION_WORKFLOW_NAME)
 class MetricsRetentionWorkflow:
     @workflow.run
     async def run(self, request: RetentionRequest) -> int:
-        return await workflow.execute_activity_method(
-            MetricsActivityContract.retention,
-            request,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=_RETRY,
+        return await run_single_activity(
+            MetricsActivityContract.retention, request, start_to_close=timedelta(minutes=10)
         )
