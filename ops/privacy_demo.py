@@ -28,21 +28,32 @@ async def _until_finished(
     return job
 
 
+async def _run_job(
+    http: httpx.AsyncClient, path: str, body: dict[str, str], headers: dict[str, str], attempts: int, interval_s: float
+) -> tuple[httpx.Response, dict[str, Any] | None]:
+    """Start a job (export or erasure) and poll its status URL until it ends; None when it was not accepted."""
+    started = await http.post(path, json=body, headers=headers)
+    if started.status_code != 202:
+        return started, None
+    return started, await _until_finished(http, started.json()["status_url"], headers, attempts, interval_s)
+
+
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     settings = resources.settings
     api = settings.http.api_base_url
     viewer = {"authorization": "Bearer " + mint_token(settings, subject="demo-viewer", roles=["viewer"])}
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
-        started = await http.post("/v1/exports", json={"kind": "team_metrics"}, headers=viewer)
+        started, status = await _run_job(
+            http, "/v1/exports", {"kind": "team_metrics"}, viewer, attempts=600, interval_s=0.2
+        )
         out(f"POST /v1/exports (viewer, team_metrics) -> {started.status_code} id={started.json().get('id')}")
-        if started.status_code != 202:
+        if status is None:
             return
-        export_id = started.json()["id"]
-        status = await _until_finished(http, f"/v1/exports/{export_id}", viewer, attempts=600, interval_s=0.2)
         out(f"export {status['status']}: {status['rows']} rows, {status['bytes']} bytes")
         if status["status"] != "succeeded":
             return
-        link = (await http.post(f"/v1/exports/{export_id}/link", params={"expires_in_s": 600}, headers=viewer)).json()
+        link_path = f"/v1/exports/{status['id']}/link"
+        link = (await http.post(link_path, params={"expires_in_s": 600}, headers=viewer)).json()
         out(f"pre-signed link (10 min): {link['url'][:90]}...")
         body = (await http.get(link["url"])).text
     rows = list(csv.reader(io.StringIO(body)))
@@ -51,11 +62,12 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     out(f"retention dry run: would delete {report.deleted}")
     admin = {"authorization": "Bearer " + mint_token(settings, subject="demo-admin", roles=["admin"])}
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
-        started = await http.post("/v1/privacy/erasures", json={"raw_id": "eu-core:80"}, headers=admin)
+        started, erasure = await _run_job(
+            http, "/v1/privacy/erasures", {"raw_id": "eu-core:80"}, admin, attempts=1200, interval_s=0.25
+        )
         out(f"POST /v1/privacy/erasures (admin, raw id eu-core:80) -> {started.status_code}")
-        if started.status_code != 202:
+        if erasure is None:
             return
-        erasure = await _until_finished(http, started.json()["status_url"], admin, attempts=1200, interval_s=0.25)
     steps = erasure["report"]
     out(
         f"erasure {erasure['status']}: {steps.get('ledger', {}).get('interactions')} interactions, "
