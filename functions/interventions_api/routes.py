@@ -4,6 +4,7 @@ updates; the workflow validates the role again and records who and why."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -185,56 +186,56 @@ async def approval_history(
     return [AuditOut(**r.to_json()) for r in await audit.decisions(resources_of(request), limit)]
 
 
-async def _steer(
-    request: Request, intervention_id: str, principal: Principal, *, approve: bool | None, reason: str
-) -> Any:
-    """A decision (``approve`` set) or a rollback, signed by the service over the verified principal."""
-    resources = resources_of(request)
-    if await records.get(resources, intervention_id) is None:
-        raise ApiError(404, "not_found", f"no intervention {intervention_id}")
-    roles = [r.value for r in principal.roles]
-    try:
-        client = await resources.temporal()
-        if approve is None:
-            return await service.rollback(client, resources.settings, intervention_id, principal.subject, roles, reason)
-        return await service.decide(
-            client, resources.settings, intervention_id, principal.subject, roles, approve, reason
-        )
-    except service.DecisionRefused as exc:
-        raise ApiError(409, "conflict", str(exc)) from exc
-    except service.WorkflowUnavailable as exc:
-        raise ApiError(503, "unavailable", str(exc)) from exc
+@dataclass(frozen=True)
+class Steering:
+    """What approve, reject and rollback each take: the intervention, a decider's principal and the reason."""
+
+    request: Request
+    intervention_id: str
+    principal: Principal
+    reason: str
+
+    async def send(self, *, approve: bool | None) -> Any:
+        """A decision (``approve`` set) or a rollback, signed by the service over the verified principal."""
+        resources = resources_of(self.request)
+        if await records.get(resources, self.intervention_id) is None:
+            raise ApiError(404, "not_found", f"no intervention {self.intervention_id}")
+        roles = [r.value for r in self.principal.roles]
+        who, settings = self.principal.subject, resources.settings
+        try:
+            client = await resources.temporal()
+            if approve is None:
+                return await service.rollback(client, settings, self.intervention_id, who, roles, self.reason)
+            return await service.decide(client, settings, self.intervention_id, who, roles, approve, self.reason)
+        except service.DecisionRefused as exc:
+            raise ApiError(409, "conflict", str(exc)) from exc
+        except service.WorkflowUnavailable as exc:
+            raise ApiError(503, "unavailable", str(exc)) from exc
+
+
+def steering(
+    intervention_id: InterventionId,
+    body: ReasonIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.APPROVE_INTERVENTIONS))],
+) -> Steering:
+    return Steering(request, intervention_id, principal, body.reason)
 
 
 @router.post("/interventions/{intervention_id}/approve")
-async def approve(
-    intervention_id: InterventionId,
-    body: ReasonIn,
-    request: Request,
-    principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
-) -> dict[str, Any]:
-    return await _steer(request, intervention_id, principal, approve=True, reason=body.reason)
+async def approve(call: Annotated[Steering, Depends(steering)]) -> dict[str, Any]:
+    return await call.send(approve=True)
 
 
 @router.post("/interventions/{intervention_id}/reject")
-async def reject(
-    intervention_id: InterventionId,
-    body: ReasonIn,
-    request: Request,
-    principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
-) -> dict[str, Any]:
-    return await _steer(request, intervention_id, principal, approve=False, reason=body.reason)
+async def reject(call: Annotated[Steering, Depends(steering)]) -> dict[str, Any]:
+    return await call.send(approve=False)
 
 
 @router.post("/interventions/{intervention_id}/rollback")
-async def rollback(
-    intervention_id: InterventionId,
-    body: ReasonIn,
-    request: Request,
-    principal: Principal = Depends(require(Permission.APPROVE_INTERVENTIONS)),
-) -> dict[str, Any]:
+async def rollback(call: Annotated[Steering, Depends(steering)]) -> dict[str, Any]:
     """Manual rollback, any time after execution (while the workflow keeps its rollback window)."""
-    return await _steer(request, intervention_id, principal, approve=None, reason=body.reason)
+    return await call.send(approve=None)
 
 
 @router.get("/audit", response_model=list[AuditOut])

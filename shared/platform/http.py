@@ -188,6 +188,17 @@ def scalar_query_names(dependant: Any) -> frozenset[str]:
     return frozenset(names)
 
 
+def _parameter_kinds(dependant: Any) -> set[str]:
+    """Where a route takes parameters (query, path, header), its shared dependencies' parameters included."""
+    kinds: set[str] = set()
+    stack = [dependant]
+    while stack:
+        dep = stack.pop()
+        kinds |= {kind for kind in ("query", "path", "header") if getattr(dep, f"{kind}_params")}
+        stack.extend(dep.dependencies)
+    return kinds
+
+
 def document_routes(app: FastAPI) -> None:
     """Add the error responses each route can really produce, and its permission, to the OpenAPI."""
     for route in _original_api_routes(app.routes):
@@ -196,11 +207,12 @@ def document_routes(app: FastAPI) -> None:
         if permission is not None:
             statuses += [401, 403, 429, 503]
             route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": permission}
+        kinds = _parameter_kinds(route.dependant)
         if route.body_field is not None or (route.methods or set()) & {"POST", "PUT", "PATCH"}:
             statuses += [400, 413, 422]
-        elif route.dependant.query_params or route.dependant.path_params or route.dependant.header_params:
+        elif kinds & {"query", "path", "header"}:
             statuses.append(422)
-        if route.dependant.path_params:
+        if "path" in kinds:
             statuses.append(404)
         route.co_scalar_query = scalar_query_names(route.dependant)  # type: ignore[attr-defined]  # auth.require
         for status, spec in error_responses(*statuses).items():
