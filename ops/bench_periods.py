@@ -6,8 +6,8 @@ Figures:
   Enron tie e-mailed once or twice at random moments of the last 28 days: ~550K ledger rows)
   built from the ledger (one range scan + tie weighting) and computed (every metric; the
   betweenness plan the settings choose, exact when it fits the budget), phases reported;
-- ``enron_exact_betweenness_s``: exact betweenness of email-Enron, all sources, split across
-  one process per core (igraph, summed);
+- ``enron_exact_betweenness_s``: exact betweenness of email-Enron, all sources, on one thread
+  per core (the compiled kernel of shared.adapters.brandes, summed);
 - ``backfill_weeks_per_min``: the weekly back-fill on email-Eu-core-temporal (21 closed weeks:
   ledger scan, compute, history write per week) through the service the workflow runs.
 
@@ -47,7 +47,7 @@ TARGETS = {"window_refresh_s": 60.0, "enron_exact_betweenness_s": 60.0}
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and its finished children (the Brandes workers)."""
+    """CPU time of this process (the Brandes threads) and its finished children."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -109,7 +109,7 @@ async def window_refresh(settings: Settings, base_dsn: str, tag: str) -> dict[st
 def enron_exact(workers: int) -> dict[str, Any]:
     edges = enron(DATA)
     g = index_graph(((p, None) for e in edges for p in e), ((a, b, 1.0) for a, b in edges))
-    log(f"Enron exact betweenness on {workers} processes ...")
+    log(f"Enron exact betweenness on {workers} threads ...")
     t0, c0 = time.perf_counter(), cpu_seconds()
     raw = betweenness_split(g, None, workers)
     seconds, cpu = time.perf_counter() - t0, cpu_seconds() - c0
