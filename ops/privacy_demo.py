@@ -29,13 +29,21 @@ async def _until_finished(
 
 
 async def _run_job(
-    http: httpx.AsyncClient, path: str, body: dict[str, str], headers: dict[str, str], attempts: int, interval_s: float
-) -> tuple[httpx.Response, dict[str, Any] | None]:
-    """Start a job (export or erasure) and poll its status URL until it ends; None when it was not accepted."""
+    http: httpx.AsyncClient,
+    out: Callable[[str], None],
+    caller: str,
+    path: str,
+    body: dict[str, str],
+    headers: dict[str, str],
+    polls: tuple[int, float],
+) -> dict[str, Any] | None:
+    """Start a job (export or erasure), say how the API answered, and poll its status URL until it
+    ends (``polls``: attempts, seconds apart); None when the job was not accepted."""
     started = await http.post(path, json=body, headers=headers)
+    out(f"POST {path} ({caller}) -> {started.status_code} id={started.json().get('id')}")
     if started.status_code != 202:
-        return started, None
-    return started, await _until_finished(http, started.json()["status_url"], headers, attempts, interval_s)
+        return None
+    return await _until_finished(http, started.json()["status_url"], headers, *polls)
 
 
 async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
@@ -43,10 +51,8 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     api = settings.http.api_base_url
     viewer = {"authorization": "Bearer " + mint_token(settings, subject="demo-viewer", roles=["viewer"])}
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
-        started, status = await _run_job(
-            http, "/v1/exports", {"kind": "team_metrics"}, viewer, attempts=600, interval_s=0.2
-        )
-        out(f"POST /v1/exports (viewer, team_metrics) -> {started.status_code} id={started.json().get('id')}")
+        job = {"kind": "team_metrics"}
+        status = await _run_job(http, out, "viewer, team_metrics", "/v1/exports", job, viewer, (600, 0.2))
         if status is None:
             return
         out(f"export {status['status']}: {status['rows']} rows, {status['bytes']} bytes")
@@ -62,10 +68,10 @@ async def demo_stage(resources: Resources, out: Callable[[str], None]) -> None:
     out(f"retention dry run: would delete {report.deleted}")
     admin = {"authorization": "Bearer " + mint_token(settings, subject="demo-admin", roles=["admin"])}
     async with httpx.AsyncClient(base_url=api, timeout=60) as http:
-        started, erasure = await _run_job(
-            http, "/v1/privacy/erasures", {"raw_id": "eu-core:80"}, admin, attempts=1200, interval_s=0.25
+        job = {"raw_id": "eu-core:80"}
+        erasure = await _run_job(
+            http, out, "admin, raw id eu-core:80", "/v1/privacy/erasures", job, admin, (1200, 0.25)
         )
-        out(f"POST /v1/privacy/erasures (admin, raw id eu-core:80) -> {started.status_code}")
         if erasure is None:
             return
     steps = erasure["report"]
