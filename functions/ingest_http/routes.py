@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from temporalio.service import RPCError
 
 from shared.domain.events import MAX_BATCH_EVENTS, EventBatch, validation_context
 from shared.platform.auth import Permission, Principal, require
@@ -97,7 +96,11 @@ async def start_graph_rebuild(
     resources = resources_of(request)
     try:
         workflow_id = await start_rebuild(resources)
-    except RPCError as exc:
+    except Exception as exc:
+        from temporalio.service import RPCError  # loaded by the start already; not at the cold start
+
+        if not isinstance(exc, RPCError):
+            raise
         raise ApiError(
             503, "unavailable", "could not start the rebuild workflow", headers={"Retry-After": "5"}
         ) from exc

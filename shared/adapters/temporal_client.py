@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from temporalio.service import TLSConfig
-
 from shared.platform.settings import Settings
 
 if TYPE_CHECKING:
     from temporalio.client import Client, Interceptor
     from temporalio.runtime import Runtime
+    from temporalio.service import TLSConfig
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
     """mTLS when a client certificate is configured; plain TLS when only a CA (or an API key) is."""
+    from temporalio.service import TLSConfig  # with the client, on the first connection (cold starts)
+
     s = settings
     if s.temporal.tls_cert_file or s.temporal.tls_ca_file:
         return TLSConfig(

@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
-
 from shared.adapters.postgres.causal_store import CausalStore
 from shared.domain.decisions import decision_message, sign
 from shared.domain.impact import assess_proposal
@@ -175,6 +172,10 @@ class WorkflowUnavailable(RuntimeError):
 
 async def _update(send: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     """One update to an intervention's workflow, its refusals translated for the callers."""
+    # loaded with the client already; importing them at the top would cost every cold start
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError, RPCStatusCode
+
     try:
         result: dict[str, Any] = await send
     except WorkflowUpdateFailedError as exc:

@@ -6,8 +6,16 @@ payloads; client.py: starting one; activities.py (asyncpg, dowhy, pyspark): what
 
 from __future__ import annotations
 
-from workflows.analysis.workflow import AnalysisWorkflow
+from typing import TYPE_CHECKING
 
-WORKFLOWS: list[type] = [AnalysisWorkflow]
+from workflows.lazy_workflows import lazy_workflows
+
+if TYPE_CHECKING:
+    from workflows.analysis.workflow import AnalysisWorkflow
+
+    WORKFLOWS: list[type]
+
+# the workflow classes load only when asked for (workflows/lazy_workflows.py)
+__getattr__ = lazy_workflows(__name__, {"AnalysisWorkflow": "workflow"})
 
 __all__ = ["WORKFLOWS", "AnalysisWorkflow"]

@@ -12,11 +12,11 @@ from workflows.analysis.contract import (
     FINISH_ACTIVITY,
     PROGRESS,
     RUN_ACTIVITY,
-    AnalysisActivityContract,
     CreateRequest,
     FinishRequest,
     RunRequest,
 )
+from workflows.analysis.interface import AnalysisActivityContract
 from workflows.bound_activities import ResourceBoundActivities
 
 

@@ -1,11 +1,9 @@
-"""The analysis workflow's contract: names, payloads and the activity interface (no dependencies)."""
+"""The analysis workflow's contract: names, payloads (no dependencies; the activity interface is interface.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from temporalio import activity
 
 WORKFLOW_NAME = "AnalysisWorkflow"  # the name other workflows (the intervention cycle) start
 RUN_ACTIVITY = "analysis.run"
@@ -47,19 +45,3 @@ class FinishRequest:
     analysis_id: str
     status: str  # failed | cancelled
     error: str
-
-
-class AnalysisActivityContract:
-    """What the workflow calls; ``activities.AnalysisActivities`` implements it on the worker."""
-
-    @activity.defn(name=RUN_ACTIVITY)
-    async def run_analysis(self, request: RunRequest) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @activity.defn(name=FINISH_ACTIVITY)
-    async def finish(self, request: FinishRequest) -> None:
-        raise NotImplementedError
-
-    @activity.defn(name=CREATE_ACTIVITY)
-    async def create(self, request: CreateRequest) -> str:
-        raise NotImplementedError

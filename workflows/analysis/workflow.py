@@ -19,12 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.analysis.contract import (
         PROGRESS,
         WORKFLOW_NAME,
-        AnalysisActivityContract,
         AnalysisInput,
         CreateRequest,
         FinishRequest,
         RunRequest,
     )
+    from workflows.analysis.interface import AnalysisActivityContract
 
 Activities = AnalysisActivityContract
 

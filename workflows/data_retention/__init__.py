@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from workflows.data_retention.workflow import DataRetentionWorkflow
+from typing import TYPE_CHECKING
 
-WORKFLOWS: list[type] = [DataRetentionWorkflow]
+from workflows.lazy_workflows import lazy_workflows
+
+if TYPE_CHECKING:
+    from workflows.data_retention.workflow import DataRetentionWorkflow
+
+    WORKFLOWS: list[type]
+
+# the workflow classes load only when asked for (workflows/lazy_workflows.py)
+__getattr__ = lazy_workflows(__name__, {"DataRetentionWorkflow": "workflow"})
 
 __all__ = ["WORKFLOWS", "DataRetentionWorkflow"]

@@ -8,10 +8,10 @@ from shared.services.retention import run_retention
 from workflows.bound_activities import ResourceBoundActivities
 from workflows.data_retention.contract import (
     RETENTION_ACTIVITY,
-    DataRetentionActivityContract,
     DataRetentionRequest,
     RetentionReport,
 )
+from workflows.data_retention.interface import DataRetentionActivityContract
 
 
 class DataRetentionActivities(ResourceBoundActivities, DataRetentionActivityContract):

@@ -1,11 +1,9 @@
-"""The data retention workflow's contract: names, payload and the activity interface."""
+"""The data retention workflow's contract: names, payload (the activity interface is interface.py)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from temporalio import activity
 
 from shared.domain.exports import ExportSweep
 
@@ -43,9 +41,3 @@ class RetentionReport:
         if out["totals_recomputed"] is None:
             del out["totals_recomputed"]
         return out
-
-
-class DataRetentionActivityContract:
-    @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(self, request: DataRetentionRequest) -> RetentionReport:
-        raise NotImplementedError

@@ -9,10 +9,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows.data_retention.contract import (
         WORKFLOW_NAME,
-        DataRetentionActivityContract,
         DataRetentionRequest,
         RetentionReport,
     )
+    from workflows.data_retention.interface import DataRetentionActivityContract
     from workflows.single_activity import run_single_activity
 
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from workflows.erasure.workflow import ErasureWorkflow
+from typing import TYPE_CHECKING
 
-WORKFLOWS: list[type] = [ErasureWorkflow]
+from workflows.lazy_workflows import lazy_workflows
+
+if TYPE_CHECKING:
+    from workflows.erasure.workflow import ErasureWorkflow
+
+    WORKFLOWS: list[type]
+
+# the workflow classes load only when asked for (workflows/lazy_workflows.py)
+__getattr__ = lazy_workflows(__name__, {"ErasureWorkflow": "workflow"})
 
 __all__ = ["WORKFLOWS", "ErasureWorkflow"]

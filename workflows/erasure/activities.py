@@ -8,7 +8,8 @@ from temporalio import activity
 
 from shared.services.erasure import complete, run_step
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.erasure.contract import COMPLETE_ACTIVITY, STEP_ACTIVITY, ErasureActivityContract
+from workflows.erasure.contract import COMPLETE_ACTIVITY, STEP_ACTIVITY
+from workflows.erasure.interface import ErasureActivityContract
 
 
 class ErasureActivities(ResourceBoundActivities, ErasureActivityContract):

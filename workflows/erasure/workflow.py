@@ -12,7 +12,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.erasure.contract import STEPS, WORKFLOW_NAME, ErasureActivityContract
+    from workflows.erasure.contract import STEPS, WORKFLOW_NAME
+    from workflows.erasure.interface import ErasureActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)

@@ -5,8 +5,16 @@ Imported inside the workflow sandbox: nothing but the workflow definitions at mo
 
 from __future__ import annotations
 
-from workflows.exports.workflow import ExportSweepWorkflow, ExportWorkflow
+from typing import TYPE_CHECKING
 
-WORKFLOWS: list[type] = [ExportWorkflow, ExportSweepWorkflow]
+from workflows.lazy_workflows import lazy_workflows
+
+if TYPE_CHECKING:
+    from workflows.exports.workflow import ExportSweepWorkflow, ExportWorkflow
+
+    WORKFLOWS: list[type]
+
+# the workflow classes load only when asked for (workflows/lazy_workflows.py)
+__getattr__ = lazy_workflows(__name__, {"ExportWorkflow": "workflow", "ExportSweepWorkflow": "workflow"})
 
 __all__ = ["WORKFLOWS", "ExportSweepWorkflow", "ExportWorkflow"]

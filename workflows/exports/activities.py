@@ -14,9 +14,9 @@ from workflows.exports.contract import (
     FAIL_ACTIVITY,
     RUN_ACTIVITY,
     SWEEP_ACTIVITY,
-    ExportActivityContract,
     SweepRequest,
 )
+from workflows.exports.interface import ExportActivityContract
 
 
 class ExportActivities(ResourceBoundActivities, ExportActivityContract):

@@ -17,9 +17,9 @@ with workflow.unsafe.imports_passed_through():
         EXPORT_WORKFLOW_NAME,
         NOT_RETRYABLE,
         SWEEP_WORKFLOW_NAME,
-        ExportActivityContract,
         SweepRequest,
     )
+    from workflows.exports.interface import ExportActivityContract
     from workflows.single_activity import run_single_activity
 
 

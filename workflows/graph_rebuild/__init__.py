@@ -5,8 +5,16 @@ Workflow definitions only (sandbox-safe); contract.py, client.py and activities.
 
 from __future__ import annotations
 
-from workflows.graph_rebuild.workflow import GraphRebuildWorkflow
+from typing import TYPE_CHECKING
 
-WORKFLOWS: list[type] = [GraphRebuildWorkflow]
+from workflows.lazy_workflows import lazy_workflows
+
+if TYPE_CHECKING:
+    from workflows.graph_rebuild.workflow import GraphRebuildWorkflow
+
+    WORKFLOWS: list[type]
+
+# the workflow classes load only when asked for (workflows/lazy_workflows.py)
+__getattr__ = lazy_workflows(__name__, {"GraphRebuildWorkflow": "workflow"})
 
 __all__ = ["WORKFLOWS", "GraphRebuildWorkflow"]

@@ -8,7 +8,8 @@ from temporalio import activity
 
 from shared.services.graph_build import rebuild_graph
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.graph_rebuild.contract import REBUILD_ACTIVITY, GraphRebuildActivityContract
+from workflows.graph_rebuild.contract import REBUILD_ACTIVITY
+from workflows.graph_rebuild.interface import GraphRebuildActivityContract
 
 
 class GraphRebuildActivities(ResourceBoundActivities, GraphRebuildActivityContract):

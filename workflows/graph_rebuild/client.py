@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from temporalio.common import WorkflowIDConflictPolicy
-
 from workflows.graph_rebuild.contract import WORKFLOW_ID, WORKFLOW_NAME
 
 if TYPE_CHECKING:
@@ -14,6 +12,8 @@ if TYPE_CHECKING:
 
 async def start(client: Client, task_queue: str) -> str:
     """Start a rebuild, or attach to the one running (USE_EXISTING); returns the workflow id."""
+    from temporalio.common import WorkflowIDConflictPolicy  # on the first start: not at a function's cold start
+
     handle = await client.start_workflow(
         WORKFLOW_NAME, id=WORKFLOW_ID, task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
     )

@@ -9,7 +9,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.graph_rebuild.contract import WORKFLOW_NAME, GraphRebuildActivityContract
+    from workflows.graph_rebuild.contract import WORKFLOW_NAME
+    from workflows.graph_rebuild.interface import GraphRebuildActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)

@@ -34,11 +34,11 @@ from workflows.intervention.contract import (
     AuditResult,
     CaptureInput,
     CaptureResult,
-    InterventionActivityContract,
     InterventionInput,
     MeasureInput,
     StepInput,
 )
+from workflows.intervention.interface import InterventionActivityContract
 
 T = TypeVar("T")
 

@@ -1,15 +1,14 @@
 """Starting and steering an intervention's workflow (the typed client services use).
 
-Imports only the contract and temporalio. Temporal's own errors pass through unchanged: the
-services decide what they mean for their callers.
+Imports only the contract (temporalio for type hints only: a function's cold start never loads
+it). Temporal's own errors pass through unchanged: the services decide what they mean for their
+callers.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-
-from temporalio.client import Client, WorkflowHandle
+from typing import TYPE_CHECKING, Any
 
 from workflows.intervention.contract import (
     WORKFLOW_NAME,
@@ -17,6 +16,9 @@ from workflows.intervention.contract import (
     InterventionInput,
     workflow_id,
 )
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle  # imported on the first connection (cold starts)
 
 DECIDE_UPDATE = "decide"
 ROLLBACK_UPDATE = "rollback"

@@ -1,4 +1,4 @@
-"""The intervention workflows' contract: names, task queue, payloads and the activity interface.
+"""The intervention workflows' contract: names, task queue, payloads (the activity interface is interface.py).
 
 Imports nothing of the project but the pure domain, so the API, the services and the workflow
 sandbox can all import it. Payloads are plain dataclasses (Temporal's default JSON converter):
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from temporalio import activity
 
 from shared.domain.roles import Permission, roles_with
 
@@ -137,36 +135,3 @@ class CycleRequest:
     intervention_task_queue: str | None = None
     max_attempts: int = 3
     initial_retry_s: float = 30.0
-
-
-class InterventionActivityContract:
-    """What the workflows call (by method reference); ``activities.InterventionActivities``
-    implements it on the worker. The bodies here never run."""
-
-    @activity.defn(name=AUDIT)
-    async def audit(self, inp: AuditInput) -> AuditResult:
-        raise NotImplementedError
-
-    @activity.defn(name=CAPTURE)
-    async def capture(self, inp: CaptureInput) -> CaptureResult:
-        raise NotImplementedError
-
-    @activity.defn(name=APPLY)
-    async def apply(self, inp: StepInput) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @activity.defn(name=REVERT)
-    async def revert(self, inp: StepInput) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @activity.defn(name=MEASURE)
-    async def measure(self, inp: MeasureInput) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @activity.defn(name=ALERT)
-    async def alert(self, inp: AlertInput) -> None:
-        raise NotImplementedError
-
-    @activity.defn(name=EVALUATE)
-    async def evaluate(self, lookback_hours: float) -> list[InterventionInput]:
-        raise NotImplementedError

@@ -29,10 +29,10 @@ with workflow.unsafe.imports_passed_through():
         WORKFLOW_NAME,
         AlertInput,
         CycleRequest,
-        InterventionActivityContract,
         InterventionInput,
         workflow_id,
     )
+    from workflows.intervention.interface import InterventionActivityContract
     from workflows.metrics_refresh.contract import RefreshRequest
 
 __all__ = ["CycleRequest", "InterventionCycleWorkflow"]

@@ -30,11 +30,11 @@ with workflow.unsafe.imports_passed_through():
         AuditInput,
         CaptureInput,
         Decision,
-        InterventionActivityContract,
         InterventionInput,
         MeasureInput,
         StepInput,
     )
+    from workflows.intervention.interface import InterventionActivityContract
 
 NON_RETRYABLE = ["ConnectorRejected", "ProposalError"]
 Arg = TypeVar("Arg")

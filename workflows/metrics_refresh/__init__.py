@@ -8,8 +8,16 @@ activities.py: what the worker registers.
 
 from __future__ import annotations
 
-from workflows.metrics_refresh.workflow import MetricsRefreshWorkflow, MetricsRetentionWorkflow
+from typing import TYPE_CHECKING
 
-WORKFLOWS: list[type] = [MetricsRefreshWorkflow, MetricsRetentionWorkflow]
+from workflows.lazy_workflows import lazy_workflows
+
+if TYPE_CHECKING:
+    from workflows.metrics_refresh.workflow import MetricsRefreshWorkflow, MetricsRetentionWorkflow
+
+    WORKFLOWS: list[type]
+
+# the workflow classes load only when asked for (workflows/lazy_workflows.py)
+__getattr__ = lazy_workflows(__name__, {"MetricsRefreshWorkflow": "workflow", "MetricsRetentionWorkflow": "workflow"})
 
 __all__ = ["WORKFLOWS", "MetricsRefreshWorkflow", "MetricsRetentionWorkflow"]

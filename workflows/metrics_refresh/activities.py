@@ -11,10 +11,10 @@ from workflows.bound_activities import ResourceBoundActivities
 from workflows.metrics_refresh.contract import (
     REFRESH_ACTIVITY,
     RETENTION_ACTIVITY,
-    MetricsActivityContract,
     RefreshRequest,
     RetentionRequest,
 )
+from workflows.metrics_refresh.interface import MetricsActivityContract
 
 
 class MetricsActivities(ResourceBoundActivities, MetricsActivityContract):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-
 from workflows.metrics_refresh.contract import REFRESH_WORKFLOW_NAME, RefreshRequest, on_demand_workflow_id
 
 if TYPE_CHECKING:
@@ -15,6 +13,9 @@ if TYPE_CHECKING:
 async def start_on_demand(client: Client, task_queue: str, *, force: bool) -> tuple[str, str]:
     """Start a refresh now; while one started this way is still running, attach to it instead
     (workflow-id conflict policy USE_EXISTING). Returns (workflow id, run id)."""
+    # on the first start, not at a function's cold start
+    from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
     handle = await client.start_workflow(
         REFRESH_WORKFLOW_NAME,
         RefreshRequest(trigger="api", force=force),

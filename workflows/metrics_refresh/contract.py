@@ -1,11 +1,8 @@
-"""The metric workflows' contract: names, payloads and the activity interface (no dependencies)."""
+"""The metric workflows' contract: names, payloads (no dependencies; the activity interface is interface.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from temporalio import activity
 
 REFRESH_WORKFLOW_NAME = "MetricsRefreshWorkflow"
 RETENTION_WORKFLOW_NAME = "MetricsRetentionWorkflow"
@@ -28,15 +25,3 @@ class RetentionRequest:
 def on_demand_workflow_id(task_queue: str) -> str:
     """One on-demand refresh per task queue at a time: a second request attaches to it."""
     return f"metrics-refresh-on-demand:{task_queue}"
-
-
-class MetricsActivityContract:
-    """What the workflows call; ``activities.MetricsActivities`` implements it on the worker."""
-
-    @activity.defn(name=REFRESH_ACTIVITY)
-    async def refresh(self, request: RefreshRequest) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(self, request: RetentionRequest) -> int:
-        raise NotImplementedError

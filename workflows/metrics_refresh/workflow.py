@@ -16,10 +16,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.metrics_refresh.contract import (
         REFRESH_WORKFLOW_NAME,
         RETENTION_WORKFLOW_NAME,
-        MetricsActivityContract,
         RefreshRequest,
         RetentionRequest,
     )
+    from workflows.metrics_refresh.interface import MetricsActivityContract
     from workflows.single_activity import run_single_activity
 
 

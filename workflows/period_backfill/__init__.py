@@ -6,8 +6,16 @@ workflows/metrics_refresh/__init__.py for why).
 
 from __future__ import annotations
 
-from workflows.period_backfill.workflow import PeriodBackfillWorkflow
+from typing import TYPE_CHECKING
 
-WORKFLOWS: list[type] = [PeriodBackfillWorkflow]
+from workflows.lazy_workflows import lazy_workflows
+
+if TYPE_CHECKING:
+    from workflows.period_backfill.workflow import PeriodBackfillWorkflow
+
+    WORKFLOWS: list[type]
+
+# the workflow classes load only when asked for (workflows/lazy_workflows.py)
+__getattr__ = lazy_workflows(__name__, {"PeriodBackfillWorkflow": "workflow"})
 
 __all__ = ["WORKFLOWS", "PeriodBackfillWorkflow"]

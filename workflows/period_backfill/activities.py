@@ -13,9 +13,9 @@ from workflows.period_backfill.contract import (
     BackfillPlan,
     BackfillRequest,
     FinishTask,
-    PeriodBackfillActivityContract,
     PeriodTask,
 )
+from workflows.period_backfill.interface import PeriodBackfillActivityContract
 
 
 class PeriodBackfillActivities(ResourceBoundActivities, PeriodBackfillActivityContract):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-
 from workflows.period_backfill.contract import WORKFLOW_NAME, BackfillRequest, backfill_workflow_id
 
 if TYPE_CHECKING:
@@ -14,6 +12,9 @@ if TYPE_CHECKING:
 
 async def start(client: Client, task_queue: str, *, kind: str, rewrite: bool) -> str:
     """Start a back-fill; while one for ``kind`` runs, attach to it (USE_EXISTING)."""
+    # on the first start, not at a function's cold start
+    from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
     handle = await client.start_workflow(
         WORKFLOW_NAME,
         BackfillRequest(kind=kind, rewrite=rewrite),

@@ -1,10 +1,8 @@
-"""The period back-fill workflow's contract: names, payloads and the activity interface."""
+"""The period back-fill workflow's contract: names, payloads (the activity interface is interface.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from temporalio import activity
 
 WORKFLOW_NAME = "PeriodBackfillWorkflow"
 PLAN_ACTIVITY = "periods.plan"
@@ -43,17 +41,3 @@ class FinishTask:
 def backfill_workflow_id(task_queue: str, kind: str) -> str:
     """One back-fill per period kind and task queue at a time: a second request attaches to it."""
     return f"period-backfill:{kind}:{task_queue}"
-
-
-class PeriodBackfillActivityContract:
-    @activity.defn(name=PLAN_ACTIVITY)
-    async def plan(self, request: BackfillRequest) -> BackfillPlan:
-        raise NotImplementedError
-
-    @activity.defn(name=PERIOD_ACTIVITY)
-    async def write(self, task: PeriodTask) -> None:
-        raise NotImplementedError
-
-    @activity.defn(name=FINISH_ACTIVITY)
-    async def finish(self, task: FinishTask) -> None:
-        raise NotImplementedError

@@ -20,9 +20,9 @@ with workflow.unsafe.imports_passed_through():
         WORKFLOW_NAME,
         BackfillRequest,
         FinishTask,
-        PeriodBackfillActivityContract,
         PeriodTask,
     )
+    from workflows.period_backfill.interface import PeriodBackfillActivityContract
 
 Activities = PeriodBackfillActivityContract
 

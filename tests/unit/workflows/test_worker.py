@@ -54,13 +54,13 @@ def _activity_name(fn: Any) -> str:
 def test_each_package_implements_its_contract(package: str) -> None:
     """Every activity a workflow calls (a contract method) is registered under the same name by
     the worker's implementation, with the same parameters."""
-    contract = importlib.import_module(f"{package}.contract")
+    contract = importlib.import_module(f"{package}.interface")
     activities = importlib.import_module(f"{package}.activities")
     assert importlib.import_module(package).WORKFLOWS
     interfaces = [
         c for _, c in inspect.getmembers(contract, inspect.isclass) if c.__name__.endswith("ActivityContract")
     ]
-    assert len(interfaces) == 1, f"{package}.contract needs one *ActivityContract class"
+    assert len(interfaces) == 1, f"{package}.interface needs one *ActivityContract class"
     (interface,) = interfaces
     impls = [c for _, c in inspect.getmembers(activities, inspect.isclass) if interface in c.__mro__[1:]]
     assert len(impls) == 1, f"{package}.activities needs one implementation of {interface.__name__}"
