@@ -14,19 +14,14 @@ other entry's context (a batch mixes events of many requests). See docs/observab
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from google.protobuf.json_format import MessageToDict
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.instrumentation.propagators import (
     ResponsePropagator,
     default_setter,
@@ -34,24 +29,16 @@ from opentelemetry.instrumentation.propagators import (
 )
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.propagators import textmap
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SpanExporter,
-    SpanExportResult,
-)
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Link, Span
 
 from shared.platform.settings import Settings
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
     from temporalio.client import Interceptor
 
 TRACEPARENT = "traceparent"
 TRACER_NAME = "causal_organism"
-_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 _NOT_TRACED = ("health/live", "health/ready", "metrics")
 
 
@@ -59,42 +46,17 @@ def tracing_enabled(settings: Settings) -> bool:
     return bool(settings.observability.otlp_endpoint or settings.observability.otel_span_dir)
 
 
-class OtlpJsonFileExporter(SpanExporter):
-    """Appends each export as one line of the OTLP JSON file format (an ExportTraceServiceRequest
-    with hex trace and span ids), the format a collector's file exporter writes."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._lock = threading.Lock()
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        body = _hex_ids(MessageToDict(encode_spans(spans)))
-        with self._lock, self._path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(body, separators=(",", ":")) + "\n")
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        return None
-
-
-def _hex_ids(node: Any) -> Any:
-    """protobuf's JSON mapping writes bytes as base64; OTLP JSON writes trace and span ids as hex."""
-    if isinstance(node, dict):
-        return {
-            k: base64.b64decode(v).hex() if k in _ID_FIELDS and isinstance(v, str) else _hex_ids(v)
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_hex_ids(v) for v in node]
-    return node
-
-
 def configure_tracing(settings: Settings) -> TracerProvider | None:
     """Install the process's tracer provider once (the OpenTelemetry API keeps it process-wide,
     as every instrumentation reads it from there). None when tracing is off."""
     if not tracing_enabled(settings):
         return None
+    # the SDK only when tracing is on: with no endpoint a function loads the OpenTelemetry API alone
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
@@ -103,6 +65,8 @@ def configure_tracing(settings: Settings) -> TracerProvider | None:
         sampler=ParentBased(TraceIdRatioBased(settings.observability.otel_sampling_ratio)),
     )
     if settings.observability.otel_span_dir is not None:
+        from shared.platform.span_files import OtlpJsonFileExporter  # protobuf's JSON: only with a span dir
+
         path = Path(settings.observability.otel_span_dir) / f"{settings.service_name}-{os.getpid()}.jsonl"
         provider.add_span_processor(BatchSpanProcessor(OtlpJsonFileExporter(path), schedule_delay_millis=1000))
     if settings.observability.otlp_endpoint:

@@ -1,7 +1,8 @@
 """The layer rules (docs/architecture.md): import-linter's contracts (pyproject.toml) hold, and no
 module imports a project module inside a function body, which is how package cycles hide.
 
-The exception: the graph backends' drivers (neo4j, falkordb) load only for the backend in use.
+The exceptions: the graph backends' drivers (neo4j, falkordb) load only for the backend in use;
+the span file exporter only when spans go to files (cold starts, docs/benchmarks.md).
 dowhy, pyspark, igraph and pandas are imported lazily inside the project's own modules that
 use them (those modules themselves import at module level like any other).
 """
@@ -19,6 +20,9 @@ PACKAGES = ("shared", "functions", "workflows")
 ALLOWED_IN_FUNCTIONS = {
     ("shared/adapters/graph/__init__.py", "shared.adapters.graph.neo4j_store"),
     ("shared/adapters/graph/__init__.py", "shared.adapters.graph.falkordb_store"),
+    # the OTLP JSON file exporter (protobuf's JSON mapping, ~20 ms of every cold start) only when
+    # ``otel_span_dir`` is set
+    ("shared/platform/tracing.py", "shared.platform.span_files"),
 }
 
 
@@ -68,6 +72,8 @@ def test_import_linter_contracts_hold() -> None:
 #   sentry_sdk         shared/platform/error_reporting.py, with a DSN only
 #   boto3, botocore    shared/adapters/objects.py build_s3 (exports, erasure, audit anchors)
 #   temporalio.worker  shared/platform/worker_reporting.py, the worker's own module
+#   opentelemetry.sdk.trace, google.protobuf.json_format   shared/platform/tracing.py
+#                      configure_tracing, only when tracing is configured
 #   temporalio         none of it at a function's start: the client, TLSConfig (adapters/temporal_client.py
 #                      connect) on the first connection; the id policies in workflows/*/client.py on the
 #                      first start; RPCError/WorkflowUpdateFailedError where a started call's failure is
@@ -76,7 +82,7 @@ def test_import_linter_contracts_hold() -> None:
 #                      of the contracts) and temporalio.workflow only through a package's WORKFLOWS,
 #                      which workflows/lazy_workflows.py imports on first access (importlib, for the worker)
 LAZY_THIRD_PARTY = (
-    *("sentry_sdk", "boto3", "botocore", "temporalio"),
+    *("sentry_sdk", "boto3", "botocore", "temporalio", "opentelemetry.sdk.trace", "google.protobuf.json_format"),
     *("dowhy", "pyspark", "igraph", "pandas"),
 )
 HTTP_ENTRYPOINTS = (
