@@ -1,6 +1,5 @@
-"""The analysis workflow's activity interface: the workflow calls these methods by reference and
-``activities`` implements them. Apart from ``contract.py`` so that a function importing the
-contract (names and payloads) never loads ``temporalio.activity`` (docs/benchmarks.md, "Cold starts")."""
+"""What the analysis workflow calls by method reference (its activities implement it); kept out of
+the contract so that starting the workflow never loads ``temporalio.activity`` (docs/workflows.md)."""
 
 from __future__ import annotations
 
@@ -8,27 +7,20 @@ from typing import Any
 
 from temporalio import activity
 
-from workflows.analysis.contract import (
-    CREATE_ACTIVITY,
-    FINISH_ACTIVITY,
-    RUN_ACTIVITY,
-    CreateRequest,
-    FinishRequest,
-    RunRequest,
-)
+from workflows.analysis import contract
 
 
 class AnalysisActivityContract:
     """What the workflow calls; ``activities.AnalysisActivities`` implements it on the worker."""
 
-    @activity.defn(name=RUN_ACTIVITY)
-    async def run_analysis(self, request: RunRequest) -> dict[str, Any]:
+    @activity.defn(name=contract.RUN_ACTIVITY)
+    async def run_analysis(self, request: contract.RunRequest) -> dict[str, Any]:
         raise NotImplementedError
 
-    @activity.defn(name=FINISH_ACTIVITY)
-    async def finish(self, request: FinishRequest) -> None:
+    @activity.defn(name=contract.FINISH_ACTIVITY)
+    async def finish(self, request: contract.FinishRequest) -> None:
         raise NotImplementedError
 
-    @activity.defn(name=CREATE_ACTIVITY)
-    async def create(self, request: CreateRequest) -> str:
+    @activity.defn(name=contract.CREATE_ACTIVITY)
+    async def create(self, request: contract.CreateRequest) -> str:
         raise NotImplementedError

@@ -1,6 +1,5 @@
-"""The exports workflow's activity interface: the workflow calls these methods by reference and
-``activities`` implements them. Apart from ``contract.py`` so that a function importing the
-contract (names and payloads) never loads ``temporalio.activity`` (docs/benchmarks.md, "Cold starts")."""
+"""What the exports workflow calls by method reference (its activities implement it); kept out of
+the contract so that starting the workflow never loads ``temporalio.activity`` (docs/workflows.md)."""
 
 from __future__ import annotations
 
@@ -9,18 +8,18 @@ from typing import Any
 from temporalio import activity
 
 from shared.domain.exports import ExportSweep
-from workflows.exports.contract import FAIL_ACTIVITY, RUN_ACTIVITY, SWEEP_ACTIVITY, SweepRequest
+from workflows.exports import contract
 
 
 class ExportActivityContract:
-    @activity.defn(name=RUN_ACTIVITY)
+    @activity.defn(name=contract.RUN_ACTIVITY)
     async def run(self, export_id: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    @activity.defn(name=FAIL_ACTIVITY)
+    @activity.defn(name=contract.FAIL_ACTIVITY)
     async def fail(self, export_id: str, error: str) -> None:
         raise NotImplementedError
 
-    @activity.defn(name=SWEEP_ACTIVITY)
-    async def sweep(self, request: SweepRequest) -> ExportSweep:
+    @activity.defn(name=contract.SWEEP_ACTIVITY)
+    async def sweep(self, request: contract.SweepRequest) -> ExportSweep:
         raise NotImplementedError

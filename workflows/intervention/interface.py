@@ -1,6 +1,5 @@
-"""The intervention workflow's activity interface: the workflow calls these methods by reference and
-``activities`` implements them. Apart from ``contract.py`` so that a function importing the
-contract (names and payloads) never loads ``temporalio.activity`` (docs/benchmarks.md, "Cold starts")."""
+"""What the intervention workflow calls by method reference (its activities implement it); kept out of
+the contract so that starting the workflow never loads ``temporalio.activity`` (docs/workflows.md)."""
 
 from __future__ import annotations
 
@@ -8,53 +7,37 @@ from typing import Any
 
 from temporalio import activity
 
-from workflows.intervention.contract import (
-    ALERT,
-    APPLY,
-    AUDIT,
-    CAPTURE,
-    EVALUATE,
-    MEASURE,
-    REVERT,
-    AlertInput,
-    AuditInput,
-    AuditResult,
-    CaptureInput,
-    CaptureResult,
-    InterventionInput,
-    MeasureInput,
-    StepInput,
-)
+from workflows.intervention import contract
 
 
 class InterventionActivityContract:
     """What the workflows call (by method reference); ``activities.InterventionActivities``
     implements it on the worker. The bodies here never run."""
 
-    @activity.defn(name=AUDIT)
-    async def audit(self, inp: AuditInput) -> AuditResult:
+    @activity.defn(name=contract.AUDIT)
+    async def audit(self, inp: contract.AuditInput) -> contract.AuditResult:
         raise NotImplementedError
 
-    @activity.defn(name=CAPTURE)
-    async def capture(self, inp: CaptureInput) -> CaptureResult:
+    @activity.defn(name=contract.CAPTURE)
+    async def capture(self, inp: contract.CaptureInput) -> contract.CaptureResult:
         raise NotImplementedError
 
-    @activity.defn(name=APPLY)
-    async def apply(self, inp: StepInput) -> dict[str, Any]:
+    @activity.defn(name=contract.APPLY)
+    async def apply(self, inp: contract.StepInput) -> dict[str, Any]:
         raise NotImplementedError
 
-    @activity.defn(name=REVERT)
-    async def revert(self, inp: StepInput) -> dict[str, Any]:
+    @activity.defn(name=contract.REVERT)
+    async def revert(self, inp: contract.StepInput) -> dict[str, Any]:
         raise NotImplementedError
 
-    @activity.defn(name=MEASURE)
-    async def measure(self, inp: MeasureInput) -> dict[str, Any]:
+    @activity.defn(name=contract.MEASURE)
+    async def measure(self, inp: contract.MeasureInput) -> dict[str, Any]:
         raise NotImplementedError
 
-    @activity.defn(name=ALERT)
-    async def alert(self, inp: AlertInput) -> None:
+    @activity.defn(name=contract.ALERT)
+    async def alert(self, inp: contract.AlertInput) -> None:
         raise NotImplementedError
 
-    @activity.defn(name=EVALUATE)
-    async def evaluate(self, lookback_hours: float) -> list[InterventionInput]:
+    @activity.defn(name=contract.EVALUATE)
+    async def evaluate(self, lookback_hours: float) -> list[contract.InterventionInput]:
         raise NotImplementedError

@@ -1,6 +1,5 @@
-"""The metrics refresh workflow's activity interface: the workflow calls these methods by reference and
-``activities`` implements them. Apart from ``contract.py`` so that a function importing the
-contract (names and payloads) never loads ``temporalio.activity`` (docs/benchmarks.md, "Cold starts")."""
+"""What the metrics refresh workflow calls by method reference (its activities implement it); kept out of
+the contract so that starting the workflow never loads ``temporalio.activity`` (docs/workflows.md)."""
 
 from __future__ import annotations
 
@@ -8,16 +7,16 @@ from typing import Any
 
 from temporalio import activity
 
-from workflows.metrics_refresh.contract import REFRESH_ACTIVITY, RETENTION_ACTIVITY, RefreshRequest, RetentionRequest
+from workflows.metrics_refresh import contract
 
 
 class MetricsActivityContract:
     """What the workflows call; ``activities.MetricsActivities`` implements it on the worker."""
 
-    @activity.defn(name=REFRESH_ACTIVITY)
-    async def refresh(self, request: RefreshRequest) -> dict[str, Any]:
+    @activity.defn(name=contract.REFRESH_ACTIVITY)
+    async def refresh(self, request: contract.RefreshRequest) -> dict[str, Any]:
         raise NotImplementedError
 
-    @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(self, request: RetentionRequest) -> int:
+    @activity.defn(name=contract.RETENTION_ACTIVITY)
+    async def retention(self, request: contract.RetentionRequest) -> int:
         raise NotImplementedError

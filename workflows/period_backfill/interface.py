@@ -1,31 +1,22 @@
-"""The period backfill workflow's activity interface: the workflow calls these methods by reference and
-``activities`` implements them. Apart from ``contract.py`` so that a function importing the
-contract (names and payloads) never loads ``temporalio.activity`` (docs/benchmarks.md, "Cold starts")."""
+"""What the period backfill workflow calls by method reference (its activities implement it); kept out of
+the contract so that starting the workflow never loads ``temporalio.activity`` (docs/workflows.md)."""
 
 from __future__ import annotations
 
 from temporalio import activity
 
-from workflows.period_backfill.contract import (
-    FINISH_ACTIVITY,
-    PERIOD_ACTIVITY,
-    PLAN_ACTIVITY,
-    BackfillPlan,
-    BackfillRequest,
-    FinishTask,
-    PeriodTask,
-)
+from workflows.period_backfill import contract
 
 
 class PeriodBackfillActivityContract:
-    @activity.defn(name=PLAN_ACTIVITY)
-    async def plan(self, request: BackfillRequest) -> BackfillPlan:
+    @activity.defn(name=contract.PLAN_ACTIVITY)
+    async def plan(self, request: contract.BackfillRequest) -> contract.BackfillPlan:
         raise NotImplementedError
 
-    @activity.defn(name=PERIOD_ACTIVITY)
-    async def write(self, task: PeriodTask) -> None:
+    @activity.defn(name=contract.PERIOD_ACTIVITY)
+    async def write(self, task: contract.PeriodTask) -> None:
         raise NotImplementedError
 
-    @activity.defn(name=FINISH_ACTIVITY)
-    async def finish(self, task: FinishTask) -> None:
+    @activity.defn(name=contract.FINISH_ACTIVITY)
+    async def finish(self, task: contract.FinishTask) -> None:
         raise NotImplementedError
