@@ -162,6 +162,20 @@ class _FlatSource(BaseSettings):
         env_prefix="CO_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Also secret files named like the setting; the directories are read at each load (not a
+        class built per load: that cost every function's cold start a model build)."""
+        bare = [SecretsSettingsSource(settings_cls, secrets_dir=d, env_prefix="") for d in _secrets_dirs()]
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings, *bare)
+
 
 _FlatSettings: type[_FlatSource] = create_model(  # type: ignore[call-overload]
     "FlatSettings",
@@ -182,24 +196,10 @@ def load_settings(**overrides: Any) -> Settings:
     Secret files may be named like the setting (``pg_dsn``) or like the variable (``CO_PG_DSN``).
     """
     directories = _secrets_dirs()
-
-    class _Loaded(_FlatSettings):  # type: ignore[valid-type,misc]
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            bare = [SecretsSettingsSource(settings_cls, secrets_dir=d, env_prefix="") for d in directories]
-            return (init_settings, env_settings, dotenv_settings, file_secret_settings, *bare)
-
     unknown = sorted(set(overrides) - VARIABLES.keys())
     if unknown:
         raise TypeError(f"not settings: {unknown}")
-    loaded = _Loaded(_secrets_dir=directories or None, **overrides)
+    loaded = _FlatSettings(_secrets_dir=directories or None, **overrides)
     return _nest(Settings, {name: getattr(loaded, name) for name in VARIABLES})
 
 
