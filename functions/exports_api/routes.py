@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from shared.domain.exports import KIND_PERMISSION, LINK_MAX_EXPIRY_S, ExportRequest, link_expiry
-from shared.platform.auth import Permission, Principal, Role, require
+from shared.domain.roles import Role
+from shared.platform.auth import Permission, Principal, require
 from shared.platform.errors import ApiError, workflow_service_required
 from shared.platform.http import error_responses, resources_of
 from shared.services import audit, export_records

@@ -26,7 +26,7 @@ from flask import Response, abort, request
 from pydantic import ValidationError
 
 from shared.domain.events import EVENT_TYPE_V1, InteractionEvent, cloudevent_ledger_id, validation_context
-from shared.platform.errors import error_payload, validation_details
+from shared.platform.error_shape import error_payload, validation_details
 from shared.platform.event_auth import EventAuthError, verify_event_caller
 from shared.platform.ratelimit import RateClass, RateLimiter
 from shared.platform.redis_connection import redis_client

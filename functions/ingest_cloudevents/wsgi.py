@@ -23,7 +23,7 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.platform.error_reporting import init_error_reporting
-from shared.platform.errors import error_payload
+from shared.platform.error_shape import error_payload
 from shared.platform.logs import configure_logging
 from shared.platform.redis_connection import redis_client
 from shared.platform.settings import Settings, load_settings

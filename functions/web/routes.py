@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from shared.domain.analysis import AnalysisSpec, Estimator, SpecProblem
-from shared.platform.auth import Permission, Role
+from shared.domain.roles import Permission, Role
 from shared.platform.caching import etag_matches, etag_of
 from shared.platform.errors import ApiError
 from shared.platform.http import resources_of

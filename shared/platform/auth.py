@@ -9,29 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.domain.roles import ROLE_PERMISSIONS, Permission, Role
+from shared.domain.roles import Permission
 from shared.platform.errors import ApiError
+from shared.platform.principal import Principal, principal_from_claims
 from shared.platform.ratelimit import RateClass, rate_class_for
 from shared.platform.tokens import reason_of
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Principal:
-    subject: str
-    roles: frozenset[Role]
-    premium: bool = False
-
-    def can(self, permission: Permission) -> bool:
-        return any(permission in ROLE_PERMISSIONS[r] for r in self.roles)
 
 
 WWW_AUTHENTICATE = 'Bearer realm="causal-organism"'
@@ -40,19 +30,6 @@ WWW_AUTHENTICATE = 'Bearer realm="causal-organism"'
 def _unauthorized(message: str, error: str = "invalid_token") -> ApiError:
     header = WWW_AUTHENTICATE if error == "missing" else f'{WWW_AUTHENTICATE}, error="{error}"'
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": header})
-
-
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    """Roles from the ``roles`` claim (unknown names ignored); premium from role or ``tier``."""
-    raw = claims.get("roles", [])
-    if isinstance(raw, str):
-        raw = [raw]
-    if not isinstance(raw, list):
-        raw = []
-    names = {r for r in raw if isinstance(r, str)}
-    roles = frozenset(Role(r) for r in names if r in Role._value2member_map_)
-    premium = "premium" in names or claims.get("tier") == "premium"
-    return Principal(subject=str(claims.get("sub", ""))[:256], roles=roles, premium=premium)
 
 
 def client_ip(request: Request) -> str:

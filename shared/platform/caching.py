@@ -46,7 +46,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
-from shared.platform.auth import ROLE_PERMISSIONS
+from shared.domain.roles import ROLE_PERMISSIONS
 from shared.platform.settings import Settings
 
 if TYPE_CHECKING:

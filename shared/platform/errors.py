@@ -7,9 +7,8 @@ Clients switch on ``code``; ``details`` names the offending fields.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -22,6 +21,7 @@ from shared.adapters.graph.base import GraphStoreError
 from shared.adapters.postgres.pool import PoolExhaustedError
 from shared.platform.dependency_errors import dependency_unavailable
 from shared.platform.error_reporting import report_exception
+from shared.platform.error_shape import ApiError, error_payload, validation_details
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +43,6 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-class ApiError(Exception):
-    """An error that maps to an HTTP status and the stable error shape."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or []
-        self.headers = headers or {}
-
-
 WORKFLOW_SERVICE_UNAVAILABLE = "the workflow service is unavailable"
 
 
@@ -73,20 +54,6 @@ def workflow_service_required(message: str = WORKFLOW_SERVICE_UNAVAILABLE) -> It
         yield
     except RuntimeError as exc:
         raise ApiError(503, "unavailable", message) from exc
-
-
-def error_payload(code: str, message: str, details: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
-
-
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-def validation_details(errors: Sequence[Any]) -> list[dict[str, str]]:
-    """Pydantic errors as field/problem pairs (no input values echoed back)."""
-    return [{"field": _field_path(e.get("loc", ())), "problem": str(e.get("msg", "invalid"))} for e in errors]
 
 
 _STATUS_CODES = {

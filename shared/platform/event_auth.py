@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import jwt
 
-from shared.platform.auth import Permission, principal_from_claims
+from shared.domain.roles import Permission
+from shared.platform.principal import principal_from_claims
 from shared.platform.settings import Settings
 from shared.platform.tokens import TokenVerifier, reason_of
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
-from shared.platform.errors import ApiError
+from shared.platform.error_shape import ApiError
 from shared.platform.settings import Settings
 
 if TYPE_CHECKING:

@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 from fastapi import Request, WebSocket
 from starlette.requests import HTTPConnection
 
-from shared.platform.auth import ROLE_PERMISSIONS, Permission, Principal, Role
+from shared.domain.roles import ROLE_PERMISSIONS, Permission, Role
+from shared.platform.auth import Principal
 from shared.platform.errors import ApiError
 from shared.platform.settings import Settings
 

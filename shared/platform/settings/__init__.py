@@ -199,7 +199,7 @@ def load_settings(**overrides: Any) -> Settings:
     unknown = sorted(set(overrides) - VARIABLES.keys())
     if unknown:
         raise TypeError(f"not settings: {unknown}")
-    loaded = _FlatSettings(_secrets_dir=directories or None, **overrides)
+    loaded = _FlatSettings(_secrets_dir=directories or None, **overrides)  # type: ignore[call-arg]
     return _nest(Settings, {name: getattr(loaded, name) for name in VARIABLES})
 
 
