@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -65,11 +66,18 @@ def data_dir() -> Path:
     return DATA
 
 
-@pytest.fixture(scope="session")
-async def test_database(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for this session; dropped afterwards."""
-    async with own_database(stack_env, run_id) as dsn:
-        yield dsn
+def database_fixture(fixture_name: str, area: str = "") -> Any:
+    """A session fixture named ``fixture_name`` yielding the DSN of ``area``'s own database."""
+
+    @pytest.fixture(scope="session", name=fixture_name)
+    async def dsn_fixture(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
+        async with own_database(stack_env, run_id, area) as dsn:
+            yield dsn
+
+    return dsn_fixture
+
+
+test_database = database_fixture("test_database")  # the session's shared database
 
 
 @pytest.fixture(scope="session")

@@ -16,16 +16,13 @@ from shared.domain.synthetic_org import generate_org
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.services.synthetic_org import load_org
-from tests.conftest import own_database
+from tests.conftest import database_fixture
 
 WEEK0 = date(2023, 1, 2)
 PEOPLE, WEEKS = 1500, 100  # 150,000 person-weeks: above the Spark threshold
 
 
-@pytest.fixture(scope="session")
-async def causal_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
-    async with own_database(stack_env, run_id, "causal") as dsn:
-        yield dsn
+causal_dsn = database_fixture("causal_dsn", "causal")
 
 
 @pytest.fixture(scope="session")

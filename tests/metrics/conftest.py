@@ -9,14 +9,10 @@ from pydantic import SecretStr
 
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
-from tests.conftest import own_database
+from tests.conftest import database_fixture
 
-
-@pytest.fixture(scope="session")
-async def metrics_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
-    """Metrics tests read "the latest summary": they need a database no other area refreshes in."""
-    async with own_database(stack_env, run_id, "metrics") as dsn:
-        yield dsn
+# metrics tests read "the latest summary": they need a database no other area refreshes in
+metrics_dsn = database_fixture("metrics_dsn", "metrics")
 
 
 @pytest.fixture(scope="session")

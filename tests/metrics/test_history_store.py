@@ -116,14 +116,13 @@ async def test_retention_drops_old_raw_keeps_rollups(mres: Resources) -> None:
         name: await store.employee_history(f"ret-{name}-0", now - timedelta(days=days + 1), now, "raw")
         for name, days in ages.items()
     }
-    async with mres.pg.acquire() as conn:
-        parts_before = {
-            r["relname"]
-            for r in await conn.fetch(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                "WHERE i.inhparent = 'employee_metrics'::regclass"
-            )
-        }
+    parts_before = {
+        r["relname"]
+        for r in await mres.pg.fetch(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'employee_metrics'::regclass"
+        )
+    }
     dropped = await store.retention(now, timedelta(days=90), timedelta(days=730))
     assert dropped >= 3  # the 100-, 95- and 800-day-old partitions (and any older test data)
     async with mres.pg.acquire() as conn:

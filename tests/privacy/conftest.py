@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 import httpx
@@ -15,11 +16,12 @@ import pytest
 from pydantic import SecretStr
 from temporalio.worker import Worker
 
+from shared.adapters.postgres.pool import PgPool
 from shared.platform.http import create_app
 from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.platform.tokens import mint_token
-from tests.conftest import own_database
+from tests.conftest import database_fixture, own_database
 from workflows import exports as export_workflows
 from workflows.exports import activities as export_activities
 
@@ -66,10 +68,7 @@ async def own_org(
         yield res
 
 
-@pytest.fixture(scope="session")
-async def privacy_dsn(stack_env: dict[str, str], run_id: str) -> AsyncIterator[str]:
-    async with own_database(stack_env, run_id, "privacy") as dsn:
-        yield dsn
+privacy_dsn = database_fixture("privacy_dsn", "privacy")
 
 
 @pytest.fixture(scope="session")
@@ -151,3 +150,13 @@ def auth(settings: Settings, role: str, subject: str | None = None) -> dict[str,
 
 
 __all__ = ["auth", "create_app", "empty_bucket"]
+
+
+async def plant_wellbeing(pg: PgPool, person: str, value: float) -> None:
+    """One outcome row for ``person`` (week of 2026-11-02): personal data erasure and re-keying must reach."""
+    await pg.execute(
+        "INSERT INTO outcomes (employee, period, metric, value, source) VALUES ($1, $2, 'wellbeing', $3, 'test')",
+        person,
+        date(2026, 11, 2),
+        value,
+    )

@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from shared.services import audit
 from shared.services.live_graph import tie_rules_from
 from shared.services.metrics_refresh import definitions_from, refresh_metrics
 from shared.services.period_metrics import write_period
-from tests.privacy.conftest import auth, finished, own_org
+from tests.privacy.conftest import auth, finished, own_org, plant_wellbeing
 from workflows import erasure as erasure_workflows
 from workflows import exports as export_workflows
 from workflows.erasure import activities as erasure_activities
@@ -182,12 +182,8 @@ async def test_erasure_removes_every_trace_and_others_match_a_fresh_computation(
     await write_period(
         org.pg, week, definitions_from(settings), tie_rules_from(settings), settings.privacy.min_group_size
     )
+    await plant_wellbeing(org.pg, person, 3.5)
     async with org.pg.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO outcomes (employee, period, metric, value, source) VALUES ($1, $2, 'wellbeing', 3.5, 'test')",
-            person,
-            date(2026, 11, 2),
-        )
         await conn.execute(
             "INSERT INTO employee_attributes (employee, tenure_years, role) VALUES ($1, 4, 'eng')", person
         )

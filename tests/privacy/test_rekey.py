@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from shared.platform.settings import Settings
 from shared.services import audit
 from shared.services.metrics_refresh import refresh_metrics
 from shared.services.rekey import RekeyRefused, run_rekey
-from tests.privacy.conftest import own_org
+from tests.privacy.conftest import own_org, plant_wellbeing
 
 OLD, NEW = b"old-key-for-the-rekey-test", b"new-key-for-the-rekey-test"
 EDGES = 3000  # the first emails of email-Eu-core
@@ -101,12 +101,8 @@ async def test_rekey_moves_every_pseudonym_and_changes_nothing_else(kres: Resour
     await kres.graph.upsert_people(applied.people)
     assert (await refresh_metrics(kres, trigger="test", force=True)).status == "succeeded"
     someone = pseudonymise(raw[0], OLD)
+    await plant_wellbeing(kres.pg, someone, 4)
     async with kres.pg.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO outcomes (employee, period, metric, value, source) VALUES ($1, $2, 'wellbeing', 4, 'x')",
-            someone,
-            date(2026, 11, 2),
-        )
         await conn.execute(
             """INSERT INTO exports (id, kind, params, requested_by, roles, status)
                VALUES (gen_random_uuid(), 'employee_history', jsonb_build_object('employee', $1::text),

@@ -23,7 +23,7 @@ import json
 import os
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,17 +60,9 @@ class AuditRecord:
     personal: dict[str, Any] | None = None  # the part stored outside the chain (None: none, or erased)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "event_key": self.event_key,
-            "intervention_id": self.intervention_id,
-            "event": self.event,
-            "actor": self.actor,
-            "occurred_at": self.occurred_at.isoformat(),
-            "details": self.details,
-            "prev_hash": self.prev_hash,
-            "row_hash": self.row_hash,
-        }
+        """The chained record as shown to readers: the personal part is already merged into ``details``."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "personal"}
+        return shown | {"occurred_at": self.occurred_at.isoformat()}
 
 
 _COLUMNS = """a.id, a.event_key, a.intervention_id, a.event, a.actor, a.occurred_at, a.details::text AS details,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,16 +109,7 @@ class VerifyReport:
     personal_erased: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "rows": self.rows,
-            "head": self.head,
-            "head_id": self.head_id,
-            "first_bad_id": self.first_bad_id,
-            "problem": self.problem,
-            "anchors_checked": self.anchors_checked,
-            "personal_erased": self.personal_erased,
-        }
+        return asdict(self)
 
 
 async def head(conn: asyncpg.Connection) -> Anchor | None:

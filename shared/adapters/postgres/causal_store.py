@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.adapters.postgres.pool import PgPool
+from shared.adapters.postgres.rows import row_as
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -36,27 +37,8 @@ class AnalysisRow:
     completed_at: datetime | None
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _row(r: Any) -> AnalysisRow:
-    return AnalysisRow(
-        id=str(r["id"]),
-        spec=_json(r["spec"]),
-        status=r["status"],
-        progress=_json(r["progress"]) or {},
-        result=_json(r["result"]),
-        provenance=_json(r["provenance"]),
-        error=r["error"],
-        requested_by=r["requested_by"],
-        workflow_id=r["workflow_id"],
-        attempts=r["attempts"],
-        completions=r["completions"],
-        created_at=r["created_at"],
-        started_at=r["started_at"],
-        completed_at=r["completed_at"],
-    )
+    return row_as(AnalysisRow, r, json_columns=("spec", "progress", "result", "provenance"))
 
 
 class CausalStore:
@@ -120,16 +102,15 @@ class CausalStore:
     async def create(self, spec: dict[str, Any], requested_by: str | None, workflow_id: str | None = None) -> str:
         """Record a queued analysis. With ``workflow_id`` the id derives from it (idempotent)."""
         key = uuid.uuid5(uuid.NAMESPACE_URL, "co-analysis:" + workflow_id) if workflow_id else uuid.uuid4()
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                """INSERT INTO analyses (id, spec, status, requested_by, workflow_id, progress)
-                   VALUES ($1, $2::jsonb, 'queued', $3, $4, '{"stage": "queued", "fraction": 0}'::jsonb)
-                   ON CONFLICT (id) DO NOTHING""",
-                key,
-                json.dumps(spec),
-                requested_by,
-                workflow_id or f"analysis-{key}",
-            )
+        await self._pool.execute(
+            """INSERT INTO analyses (id, spec, status, requested_by, workflow_id, progress)
+               VALUES ($1, $2::jsonb, 'queued', $3, $4, '{"stage": "queued", "fraction": 0}'::jsonb)
+               ON CONFLICT (id) DO NOTHING""",
+            key,
+            json.dumps(spec),
+            requested_by,
+            workflow_id or f"analysis-{key}",
+        )
         return str(key)
 
     async def get(self, analysis_id: str) -> AnalysisRow | None:
@@ -137,62 +118,56 @@ class CausalStore:
             key = uuid.UUID(analysis_id)
         except ValueError:
             return None
-        async with self._pool.acquire() as conn:
-            r = await conn.fetchrow("SELECT * FROM analyses WHERE id = $1", key)
+        r = await self._pool.fetchrow("SELECT * FROM analyses WHERE id = $1", key)
         return _row(r) if r else None
 
     async def list(self, limit: int = 50, status: str | None = None) -> list[AnalysisRow]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT * FROM analyses WHERE ($1::text IS NULL OR status = $1)
-                   ORDER BY created_at DESC LIMIT $2""",
-                status,
-                limit,
-            )
+        rows = await self._pool.fetch(
+            """SELECT * FROM analyses WHERE ($1::text IS NULL OR status = $1)
+               ORDER BY created_at DESC LIMIT $2""",
+            status,
+            limit,
+        )
         return [_row(r) for r in rows]
 
     async def mark_running(self, analysis_id: str, attempt: int) -> bool:
         """Start (or resume after a crash) unless already finished; False means finished."""
-        async with self._pool.acquire() as conn:
-            r = await conn.fetchrow(
-                """UPDATE analyses SET status = 'running', attempts = greatest(attempts, $2),
-                          started_at = coalesce(started_at, now()), updated_at = now()
-                    WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled') RETURNING id""",
-                uuid.UUID(analysis_id),
-                attempt,
-            )
+        r = await self._pool.fetchrow(
+            """UPDATE analyses SET status = 'running', attempts = greatest(attempts, $2),
+                      started_at = coalesce(started_at, now()), updated_at = now()
+                WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled') RETURNING id""",
+            uuid.UUID(analysis_id),
+            attempt,
+        )
         return r is not None
 
     async def set_progress(self, analysis_id: str, progress: dict[str, Any]) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE analyses SET progress = $2::jsonb, updated_at = now() WHERE id = $1 AND status = 'running'",
-                uuid.UUID(analysis_id),
-                json.dumps(progress),
-            )
+        await self._pool.execute(
+            "UPDATE analyses SET progress = $2::jsonb, updated_at = now() WHERE id = $1 AND status = 'running'",
+            uuid.UUID(analysis_id),
+            json.dumps(progress),
+        )
 
     async def complete(self, analysis_id: str, result: dict[str, Any], provenance: dict[str, Any]) -> bool:
         """Store the result once; False if it was already stored (a retried activity)."""
-        async with self._pool.acquire() as conn:
-            r = await conn.fetchrow(
-                """UPDATE analyses SET status = 'succeeded', result = $2::jsonb, provenance = $3::jsonb,
-                          progress = '{"stage": "done", "fraction": 1}'::jsonb, completions = completions + 1,
-                          completed_at = now(), updated_at = now()
-                    WHERE id = $1 AND status <> 'succeeded' RETURNING id""",
-                uuid.UUID(analysis_id),
-                json.dumps(result),
-                json.dumps(provenance),
-            )
+        r = await self._pool.fetchrow(
+            """UPDATE analyses SET status = 'succeeded', result = $2::jsonb, provenance = $3::jsonb,
+                      progress = '{"stage": "done", "fraction": 1}'::jsonb, completions = completions + 1,
+                      completed_at = now(), updated_at = now()
+                WHERE id = $1 AND status <> 'succeeded' RETURNING id""",
+            uuid.UUID(analysis_id),
+            json.dumps(result),
+            json.dumps(provenance),
+        )
         return r is not None
 
     async def finish_unsuccessfully(self, analysis_id: str, status: str, error: str) -> None:
         if status not in ("failed", "cancelled"):
             raise ValueError(status)
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                """UPDATE analyses SET status = $2, error = $3, completed_at = now(), updated_at = now()
-                    WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled')""",
-                uuid.UUID(analysis_id),
-                status,
-                error[:2000],
-            )
+        await self._pool.execute(
+            """UPDATE analyses SET status = $2, error = $3, completed_at = now(), updated_at = now()
+                WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled')""",
+            uuid.UUID(analysis_id),
+            status,
+            error[:2000],
+        )

@@ -13,7 +13,8 @@ import asyncpg
 
 from shared.adapters.postgres.ledger_maintenance import Recomputed, recompute_totals
 from shared.adapters.postgres.metrics_store import HOURLY_SUMS_FROM_TEAM, TEAM_SUMS_FROM_EMPLOYEES
-from shared.adapters.postgres.pool import PgPool
+from shared.adapters.postgres.pool import PgPool, rows_affected
+from shared.adapters.postgres.rows import row_as
 from shared.domain.metrics import NULLABLE_METRICS, NUMERIC_METRICS
 
 ERASED = "p_erased"  # what a pseudonym quoted inside JSON becomes
@@ -55,14 +56,7 @@ class ErasureRow:
 
 
 def _row(r: asyncpg.Record) -> ErasureRow:
-    data = dict(r)
-    data["id"] = str(data["id"])
-    data["report"] = json.loads(data["report"]) if isinstance(data["report"], str) else data["report"]
-    return ErasureRow(**data)
-
-
-def _count(status: str) -> int:
-    return int(status.rsplit(" ", 1)[-1])
+    return row_as(ErasureRow, r, json_columns=("report",))
 
 
 class ErasureStore:
@@ -72,49 +66,44 @@ class ErasureStore:
     # ---- the erasure record -----------------------------------------------------------
 
     async def create(self, erasure_id: str, subject: str, requested_by: str, workflow_id: str) -> ErasureRow:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                """INSERT INTO erasures (id, subject, status, requested_by, workflow_id)
-                   VALUES ($1, $2, 'queued', $3, $4) RETURNING *""",
-                erasure_id,
-                subject,
-                requested_by,
-                workflow_id,
-            )
+        row = await self._pool.fetchrow(
+            """INSERT INTO erasures (id, subject, status, requested_by, workflow_id)
+               VALUES ($1, $2, 'queued', $3, $4) RETURNING *""",
+            erasure_id,
+            subject,
+            requested_by,
+            workflow_id,
+        )
         return _row(row)
 
     async def get(self, erasure_id: str) -> ErasureRow | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT * FROM erasures WHERE id = $1", erasure_id)
+        row = await self._pool.fetchrow("SELECT * FROM erasures WHERE id = $1", erasure_id)
         return _row(row) if row else None
 
     async def running_for(self, subject: str) -> ErasureRow | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT * FROM erasures WHERE subject = $1 AND status IN ('queued', 'running')", subject
-            )
+        row = await self._pool.fetchrow(
+            "SELECT * FROM erasures WHERE subject = $1 AND status IN ('queued', 'running')", subject
+        )
         return _row(row) if row else None
 
     async def step_done(self, erasure_id: str, step: str, result: dict[str, Any]) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                """UPDATE erasures SET status = 'running', report = report || jsonb_build_object($2::text, $3::jsonb)
-                   WHERE id = $1""",
-                erasure_id,
-                step,
-                json.dumps(result),
-            )
+        await self._pool.execute(
+            """UPDATE erasures SET status = 'running', report = report || jsonb_build_object($2::text, $3::jsonb)
+               WHERE id = $1""",
+            erasure_id,
+            step,
+            json.dumps(result),
+        )
 
     async def finish(self, erasure_id: str, status: str, error: str | None = None) -> ErasureRow:
         """Done: the subject is forgotten here too (only the id and the counts remain)."""
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                """UPDATE erasures SET status = $2, error = $3, subject = NULL, completed_at = now()
-                   WHERE id = $1 RETURNING *""",
-                erasure_id,
-                status,
-                error,
-            )
+        row = await self._pool.fetchrow(
+            """UPDATE erasures SET status = $2, error = $3, subject = NULL, completed_at = now()
+               WHERE id = $1 RETURNING *""",
+            erasure_id,
+            status,
+            error,
+        )
         return _row(row)
 
     # ---- the ledger ---------------------------------------------------------------------
@@ -130,7 +119,7 @@ class ErasureStore:
                     person,
                 )
             ]
-            deleted = _count(await conn.execute("DELETE FROM interactions WHERE src = $1 OR dst = $1", person))
+            deleted = rows_affected(await conn.execute("DELETE FROM interactions WHERE src = $1 OR dst = $1", person))
             others = sorted({p for pair in pairs for p in pair} - {person})
             changed = await recompute_totals(conn, pairs, others)
             await conn.execute("DELETE FROM person_totals WHERE person = $1", person)
@@ -157,10 +146,12 @@ class ErasureStore:
                       FROM employee_metrics_hourly WHERE employee = $1 AND team IS NOT NULL""",
                 person,
             )
-            raw = _count(await conn.execute("DELETE FROM employee_metrics WHERE employee = $1", person))
-            hourly = _count(await conn.execute("DELETE FROM employee_metrics_hourly WHERE employee = $1", person))
+            raw = rows_affected(await conn.execute("DELETE FROM employee_metrics WHERE employee = $1", person))
+            hourly = rows_affected(
+                await conn.execute("DELETE FROM employee_metrics_hourly WHERE employee = $1", person)
+            )
             await conn.execute("DELETE FROM team_metrics m USING er_times t WHERE m.time = t.time AND m.team = t.team")
-            team_raw = _count(
+            team_raw = rows_affected(
                 await conn.execute(
                     f"""INSERT INTO team_metrics (time, team, members, {_SUMS}, n_cross_team_ratio,
                                                  n_after_hours_share)
@@ -187,7 +178,7 @@ class ErasureStore:
                      GROUP BY 1, 2"""
             )
             # older buckets (raw rows past retention): subtract the person's own sums
-            subtracted = _count(
+            subtracted = rows_affected(
                 await conn.execute(
                     f"""UPDATE team_metrics_hourly h SET members_sum = h.members_sum - e.n,
                                members_min = greatest(h.members_min - 1, 0), {_SUBTRACT}
@@ -204,10 +195,9 @@ class ErasureStore:
         }
 
     async def person_periods(self, person: str) -> list[tuple[str, datetime]]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT DISTINCT period_kind, period_start FROM employee_period_metrics WHERE employee = $1", person
-            )
+        rows = await self._pool.fetch(
+            "SELECT DISTINCT period_kind, period_start FROM employee_period_metrics WHERE employee = $1", person
+        )
         return [(r["period_kind"], r["period_start"]) for r in rows]
 
     # ---- everything else keyed by or quoting the person ----------------------------------
@@ -216,9 +206,9 @@ class ErasureStore:
         counts: dict[str, int] = {}
         async with self._pool.acquire() as conn, conn.transaction():
             for table, column in PERSON_TABLES:
-                counts[table] = _count(await conn.execute(f"DELETE FROM {table} WHERE {column} = $1", person))
+                counts[table] = rows_affected(await conn.execute(f"DELETE FROM {table} WHERE {column} = $1", person))
             for table, column in JSON_COLUMNS:
-                counts[f"{table}.{column}"] = _count(
+                counts[f"{table}.{column}"] = rows_affected(
                     await conn.execute(
                         f"""UPDATE {table} SET {column} = replace({column}::text, $1, $2)::jsonb
                             WHERE strpos({column}::text, $1) > 0""",
@@ -226,7 +216,7 @@ class ErasureStore:
                         ERASED,
                     )
                 )
-            counts["exports.params"] = _count(
+            counts["exports.params"] = rows_affected(
                 await conn.execute(
                     "UPDATE exports SET params = params - 'employee' WHERE params->>'employee' = $1", person
                 )
@@ -237,7 +227,7 @@ class ErasureStore:
         """Summaries before the post-erasure refresh: their team means still include the person
         (a difference between two summaries would reveal their figures)."""
         async with self._pool.acquire() as conn:
-            return _count(await conn.execute("DELETE FROM metrics_summaries WHERE run_id <> $1", keep_run_id))
+            return rows_affected(await conn.execute("DELETE FROM metrics_summaries WHERE run_id <> $1", keep_run_id))
 
     async def traces(self, person: str) -> dict[str, int]:
         """Every table of the database whose rows, as text, contain the pseudonym (the erasure's

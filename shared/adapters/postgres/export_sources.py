@@ -38,5 +38,4 @@ async def column_names(pool: PgPool, sql: str) -> list[str]:
 
 
 async def count_rows(pool: PgPool, sql: str, args: Sequence[Any]) -> int:
-    async with pool.acquire() as conn:
-        return int(await conn.fetchval(f"SELECT count(*) FROM ({sql}) AS q", *args))
+    return int(await pool.fetchval(f"SELECT count(*) FROM ({sql}) AS q", *args))

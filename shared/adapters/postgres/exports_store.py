@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from shared.adapters.postgres.pool import PgPool
+from shared.adapters.postgres.rows import row_as
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,7 @@ class ExportRow:
 
 
 def _row(r: asyncpg.Record) -> ExportRow:
-    data = dict(r)
-    data["id"] = str(data["id"])
-    data["params"] = json.loads(data["params"]) if isinstance(data["params"], str) else data["params"]
-    data["roles"] = list(data["roles"])
-    return ExportRow(**data)
+    return row_as(ExportRow, r, json_columns=("params",))
 
 
 class ExportsStore:
@@ -64,106 +61,96 @@ class ExportsStore:
         compress: bool,
         workflow_id: str,
     ) -> ExportRow:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                """INSERT INTO exports (id, kind, params, requested_by, roles, compress, status, workflow_id)
-                   VALUES ($1, $2, $3::jsonb, $4, $5, $6, 'queued', $7) RETURNING *""",
-                export_id,
-                kind,
-                json.dumps(params),
-                requested_by,
-                roles,
-                compress,
-                workflow_id,
-            )
+        row = await self._pool.fetchrow(
+            """INSERT INTO exports (id, kind, params, requested_by, roles, compress, status, workflow_id)
+               VALUES ($1, $2, $3::jsonb, $4, $5, $6, 'queued', $7) RETURNING *""",
+            export_id,
+            kind,
+            json.dumps(params),
+            requested_by,
+            roles,
+            compress,
+            workflow_id,
+        )
         return _row(row)
 
     async def get(self, export_id: str) -> ExportRow | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT * FROM exports WHERE id = $1", export_id)
+        row = await self._pool.fetchrow("SELECT * FROM exports WHERE id = $1", export_id)
         return _row(row) if row else None
 
     async def list_for(self, requested_by: str | None, limit: int = 50) -> list[ExportRow]:
         """The requester's exports, newest first (everyone's when ``requested_by`` is None)."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT * FROM exports WHERE ($1::text IS NULL OR requested_by = $1)
-                   ORDER BY created_at DESC LIMIT $2""",
-                requested_by,
-                limit,
-            )
+        rows = await self._pool.fetch(
+            """SELECT * FROM exports WHERE ($1::text IS NULL OR requested_by = $1)
+               ORDER BY created_at DESC LIMIT $2""",
+            requested_by,
+            limit,
+        )
         return [_row(r) for r in rows]
 
     async def mark_running(self, export_id: str, object_key: str) -> bool:
         """queued/running -> running (a retried attempt starts over); False if it was cancelled."""
-        async with self._pool.acquire() as conn:
-            done = await conn.fetchval(
-                """UPDATE exports SET status = 'running', started_at = coalesce(started_at, now()),
-                          rows = 0, bytes = 0, object_key = $2
-                   WHERE id = $1 AND status IN ('queued', 'running') RETURNING true""",
-                export_id,
-                object_key,
-            )
+        done = await self._pool.fetchval(
+            """UPDATE exports SET status = 'running', started_at = coalesce(started_at, now()),
+                      rows = 0, bytes = 0, object_key = $2
+               WHERE id = $1 AND status IN ('queued', 'running') RETURNING true""",
+            export_id,
+            object_key,
+        )
         return bool(done)
 
     async def progress(self, export_id: str, rows: int, nbytes: int, total_rows: int | None) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE exports SET rows = $2, bytes = $3, total_rows = $4 WHERE id = $1 AND status = 'running'",
-                export_id,
-                rows,
-                nbytes,
-                total_rows,
-            )
+        await self._pool.execute(
+            "UPDATE exports SET rows = $2, bytes = $3, total_rows = $4 WHERE id = $1 AND status = 'running'",
+            export_id,
+            rows,
+            nbytes,
+            total_rows,
+        )
 
     async def succeed(self, export_id: str, rows: int, nbytes: int, delete_after: datetime) -> bool:
-        async with self._pool.acquire() as conn:
-            done = await conn.fetchval(
-                """UPDATE exports SET status = 'succeeded', rows = $2, bytes = $3, total_rows = $2,
-                          completed_at = now(), delete_after = $4
-                   WHERE id = $1 AND status = 'running' RETURNING true""",
-                export_id,
-                rows,
-                nbytes,
-                delete_after,
-            )
+        done = await self._pool.fetchval(
+            """UPDATE exports SET status = 'succeeded', rows = $2, bytes = $3, total_rows = $2,
+                      completed_at = now(), delete_after = $4
+               WHERE id = $1 AND status = 'running' RETURNING true""",
+            export_id,
+            rows,
+            nbytes,
+            delete_after,
+        )
         return bool(done)
 
     async def finish(self, export_id: str, status: str, error: str | None = None) -> bool:
         """queued/running -> failed or cancelled."""
-        async with self._pool.acquire() as conn:
-            done = await conn.fetchval(
-                """UPDATE exports SET status = $2, error = $3, completed_at = now()
-                   WHERE id = $1 AND status IN ('queued', 'running') RETURNING true""",
-                export_id,
-                status,
-                error,
-            )
+        done = await self._pool.fetchval(
+            """UPDATE exports SET status = $2, error = $3, completed_at = now()
+               WHERE id = $1 AND status IN ('queued', 'running') RETURNING true""",
+            export_id,
+            status,
+            error,
+        )
         return bool(done)
 
     async def due_for_deletion(self, now: datetime, limit: int = 1000) -> list[ExportRow]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT * FROM exports WHERE deleted_at IS NULL AND delete_after <= $1
-                   ORDER BY delete_after LIMIT $2""",
-                now,
-                limit,
-            )
+        rows = await self._pool.fetch(
+            """SELECT * FROM exports WHERE deleted_at IS NULL AND delete_after <= $1
+               ORDER BY delete_after LIMIT $2""",
+            now,
+            limit,
+        )
         return [_row(r) for r in rows]
 
     async def with_objects(self) -> list[ExportRow]:
         """Every export whose object may still exist (what an erasure must delete)."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch("SELECT * FROM exports WHERE deleted_at IS NULL AND object_key IS NOT NULL")
+        rows = await self._pool.fetch("SELECT * FROM exports WHERE deleted_at IS NULL AND object_key IS NOT NULL")
         return [_row(r) for r in rows]
 
     async def mark_deleted(self, export_id: str, status: str) -> None:
         """The object is gone: ``expired`` (retention) or ``erased`` (an erasure removed it)."""
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                """UPDATE exports SET deleted_at = now(),
-                          status = CASE WHEN status = 'succeeded' THEN $2 ELSE status END
-                   WHERE id = $1""",
-                export_id,
-                status,
-            )
+        await self._pool.execute(
+            """UPDATE exports SET deleted_at = now(),
+                      status = CASE WHEN status = 'succeeded' THEN $2 ELSE status END
+               WHERE id = $1""",
+            export_id,
+            status,
+        )

@@ -19,15 +19,14 @@ class InterventionFindings:
         """(analysis id, stored result) of recent succeeded analyses judged robust, newest first."""
         if lookback_hours < 0:
             raise ValueError("lookback_hours must be >= 0")
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT id::text AS id, result::text AS result FROM analyses
-                   WHERE status = 'succeeded' AND result->>'verdict' = 'robust'
-                     AND completed_at >= now() - make_interval(secs => $1)
-                   ORDER BY completed_at DESC LIMIT $2""",
-                lookback_hours * 3600,
-                limit,
-            )
+        rows = await self._pool.fetch(
+            """SELECT id::text AS id, result::text AS result FROM analyses
+               WHERE status = 'succeeded' AND result->>'verdict' = 'robust'
+                 AND completed_at >= now() - make_interval(secs => $1)
+               ORDER BY completed_at DESC LIMIT $2""",
+            lookback_hours * 3600,
+            limit,
+        )
         return [(r["id"], json.loads(r["result"])) for r in rows]
 
     async def most_exposed(self, treatment: str, k: int) -> tuple[list[str], list[str]]:

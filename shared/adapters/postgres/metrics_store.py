@@ -168,8 +168,7 @@ class MetricsStore:
 
     async def count_raw_history_before(self, cutoff: datetime) -> int:
         """Raw history points older than ``cutoff`` (what a retention run would drop)."""
-        async with self._pool.acquire() as conn:
-            return int(await conn.fetchval("SELECT count(*) FROM employee_metrics WHERE time < $1", cutoff))
+        return int(await self._pool.fetchval("SELECT count(*) FROM employee_metrics WHERE time < $1", cutoff))
 
     async def retention(self, now: datetime, raw_keep: timedelta, rollup_keep: timedelta) -> int:
         """Drop raw history past ``raw_keep`` and rollups past ``rollup_keep``; partitions dropped."""
@@ -186,10 +185,9 @@ class MetricsStore:
 
         Each event counts once per participant (the ledger holds one row per directed pair).
         """
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                _WINDOW_SQL, start, end, defs.timezone, defs.workday_start_hour, defs.workday_end_hour
-            )
+        rows = await self._pool.fetch(
+            _WINDOW_SQL, start, end, defs.timezone, defs.workday_start_hour, defs.workday_end_hour
+        )
         return {
             r["person"]: WindowMeasures(int(r["events"]), int(r["after_hours"]), float(r["meeting_s"])) for r in rows
         }
@@ -211,12 +209,11 @@ class MetricsStore:
             raise ValueError(f"unknown run fields: {sorted(unknown)}")
         names = list(fields)
         sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                f"UPDATE metrics_refresh_runs SET finished_at = clock_timestamp(), {sets} WHERE run_id = $1",
-                run_id,
-                *(fields[n] for n in names),
-            )
+        await self._pool.execute(
+            f"UPDATE metrics_refresh_runs SET finished_at = clock_timestamp(), {sets} WHERE run_id = $1",
+            run_id,
+            *(fields[n] for n in names),
+        )
 
     async def record_skip(self, trigger: str, reason: str, fingerprint: str | None) -> int:
         async with self._pool.acquire() as conn:
@@ -232,22 +229,20 @@ class MetricsStore:
             )
 
     async def last_success(self) -> LastRun | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                """SELECT fingerprint, extract(epoch FROM finished_at)::double precision AS finished
-                     FROM metrics_refresh_runs WHERE status = 'succeeded'
-                    ORDER BY finished_at DESC LIMIT 1"""
-            )
+        row = await self._pool.fetchrow(
+            """SELECT fingerprint, extract(epoch FROM finished_at)::double precision AS finished
+                 FROM metrics_refresh_runs WHERE status = 'succeeded'
+                ORDER BY finished_at DESC LIMIT 1"""
+        )
         return LastRun(row["fingerprint"] or "", float(row["finished"])) if row else None
 
     async def recent_runs(self, limit: int = 20) -> list[RunRecord]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT run_id, trigger, status, skipped_reason, started_at, finished_at, people, ties,
-                          mode, pivots, duration_ms, error
-                     FROM metrics_refresh_runs ORDER BY run_id DESC LIMIT $1""",
-                limit,
-            )
+        rows = await self._pool.fetch(
+            """SELECT run_id, trigger, status, skipped_reason, started_at, finished_at, people, ties,
+                      mode, pivots, duration_ms, error
+                 FROM metrics_refresh_runs ORDER BY run_id DESC LIMIT $1""",
+            limit,
+        )
         return [RunRecord(**dict(r)) for r in rows]
 
     # ---- summaries --------------------------------------------------------------------
@@ -260,23 +255,21 @@ class MetricsStore:
         bridges: list[dict[str, Any]],
         teams: list[dict[str, Any]],
     ) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                """INSERT INTO metrics_summaries (run_id, computed_at, graph, bridges, teams)
-                   VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb)""",
-                run_id,
-                computed_at,
-                json.dumps(graph),
-                json.dumps(bridges),
-                json.dumps(teams),
-            )
+        await self._pool.execute(
+            """INSERT INTO metrics_summaries (run_id, computed_at, graph, bridges, teams)
+               VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb)""",
+            run_id,
+            computed_at,
+            json.dumps(graph),
+            json.dumps(bridges),
+            json.dumps(teams),
+        )
 
     async def latest_summary(self) -> dict[str, Any] | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                """SELECT run_id, computed_at, graph, bridges, teams
-                     FROM metrics_summaries ORDER BY computed_at DESC LIMIT 1"""
-            )
+        row = await self._pool.fetchrow(
+            """SELECT run_id, computed_at, graph, bridges, teams
+                 FROM metrics_summaries ORDER BY computed_at DESC LIMIT 1"""
+        )
         if row is None:
             return None
         return {

@@ -20,26 +20,24 @@ class PgOutcomeSource:
     async def team_members(self, teams: list[str]) -> list[str]:
         if not teams:
             return []
-        async with self._pg.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT employee FROM employee_attributes WHERE team = ANY($1::text[]) ORDER BY employee", teams
-            )
+        rows = await self._pg.fetch(
+            "SELECT employee FROM employee_attributes WHERE team = ANY($1::text[]) ORDER BY employee", teams
+        )
         return [r["employee"] for r in rows]
 
     async def read_series(
         self, metric: str, people: list[str] | None, start: date, end: date | None
     ) -> dict[str, list[float]]:
-        async with self._pg.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT employee, value FROM outcomes
-                   WHERE metric = $1 AND period >= $2 AND ($3::date IS NULL OR period < $3)
-                     AND ($4::text[] IS NULL OR employee = ANY($4::text[]))
-                   ORDER BY employee, period""",
-                metric,
-                start,
-                end,
-                people,
-            )
+        rows = await self._pg.fetch(
+            """SELECT employee, value FROM outcomes
+               WHERE metric = $1 AND period >= $2 AND ($3::date IS NULL OR period < $3)
+                 AND ($4::text[] IS NULL OR employee = ANY($4::text[]))
+               ORDER BY employee, period""",
+            metric,
+            start,
+            end,
+            people,
+        )
         series: dict[str, list[float]] = {}
         for r in rows:
             series.setdefault(r["employee"], []).append(float(r["value"]))

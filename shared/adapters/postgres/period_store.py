@@ -67,57 +67,53 @@ class PeriodStore:
             )
 
     async def written_periods(self, kind: str) -> set[date]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch("SELECT period_start FROM period_graphs WHERE period_kind = $1", kind)
+        rows = await self._pool.fetch("SELECT period_start FROM period_graphs WHERE period_kind = $1", kind)
         return {r["period_start"] for r in rows}
 
     async def employee_periods(self, employee: str, kind: str, start: date, end: date) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"""SELECT period_start, team, {", ".join(NUMERIC_METRICS)} FROM employee_period_metrics
-                     WHERE employee = $1 AND period_kind = $2 AND period_start >= $3 AND period_start < $4
-                     ORDER BY period_start""",
-                employee,
-                kind,
-                start,
-                end,
-            )
-        return [dict(r) for r in rows]
+        return await self._series(
+            "employee_period_metrics", "employee", ["team", *NUMERIC_METRICS], employee, kind, start, end
+        )
 
     async def team_periods(self, team: str, kind: str, start: date, end: date) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"""SELECT period_start, members, withheld, {", ".join(TEAM_FIGURES)} FROM team_period_metrics
-                     WHERE team = $1 AND period_kind = $2 AND period_start >= $3 AND period_start < $4
-                     ORDER BY period_start""",
-                team,
-                kind,
-                start,
-                end,
-            )
+        return await self._series(
+            "team_period_metrics", "team", ["members", "withheld", *TEAM_FIGURES], team, kind, start, end
+        )
+
+    async def _series(
+        self, table: str, key_column: str, columns: list[str], key: str, kind: str, start: date, end: date
+    ) -> list[dict[str, Any]]:
+        """One person's or team's closed periods in ``[start, end)``, oldest first."""
+        rows = await self._pool.fetch(
+            f"""SELECT period_start, {", ".join(columns)} FROM {table}
+                 WHERE {key_column} = $1 AND period_kind = $2 AND period_start >= $3 AND period_start < $4
+                 ORDER BY period_start""",
+            key,
+            kind,
+            start,
+            end,
+        )
         return [dict(r) for r in rows]
 
     async def teams_in_period(self, kind: str, start: date) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"""SELECT period_start, team, members, withheld, {", ".join(TEAM_FIGURES)} FROM team_period_metrics
-                     WHERE period_kind = $1 AND period_start = $2 ORDER BY team""",
-                kind,
-                start,
-            )
+        rows = await self._pool.fetch(
+            f"""SELECT period_start, team, members, withheld, {", ".join(TEAM_FIGURES)} FROM team_period_metrics
+                 WHERE period_kind = $1 AND period_start = $2 ORDER BY team""",
+            kind,
+            start,
+        )
         return [dict(r) for r in rows]
 
     async def period_graphs(self, kind: str, start: date, end: date) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT period_start, period_end, people, ties, dropped_pairs, mode, pivots, epsilon, delta, bridges
-                     FROM period_graphs
-                    WHERE period_kind = $1 AND period_start >= $2 AND period_start < $3
-                    ORDER BY period_start""",
-                kind,
-                start,
-                end,
-            )
+        rows = await self._pool.fetch(
+            """SELECT period_start, period_end, people, ties, dropped_pairs, mode, pivots, epsilon, delta, bridges
+                 FROM period_graphs
+                WHERE period_kind = $1 AND period_start >= $2 AND period_start < $3
+                ORDER BY period_start""",
+            kind,
+            start,
+            end,
+        )
         return [{**dict(r), "bridges": json.loads(r["bridges"])} for r in rows]
 
     # ---- back-fill runs -----------------------------------------------------------------
@@ -136,25 +132,21 @@ class PeriodStore:
             )
 
     async def backfill_progress(self, run_id: int, done: int) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute("UPDATE period_backfill_runs SET done = $2 WHERE run_id = $1", run_id, done)
+        await self._pool.execute("UPDATE period_backfill_runs SET done = $2 WHERE run_id = $1", run_id, done)
 
     async def finish_backfill(self, run_id: int, status: str, error: str | None = None) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                """UPDATE period_backfill_runs SET status = $2, error = $3, finished_at = clock_timestamp()
-                    WHERE run_id = $1""",
-                run_id,
-                status,
-                error,
-            )
+        await self._pool.execute(
+            """UPDATE period_backfill_runs SET status = $2, error = $3, finished_at = clock_timestamp()
+                WHERE run_id = $1""",
+            run_id,
+            status,
+            error,
+        )
 
     async def backfill_run(self, run_id: int) -> dict[str, Any] | None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT * FROM period_backfill_runs WHERE run_id = $1", run_id)
+        row = await self._pool.fetchrow("SELECT * FROM period_backfill_runs WHERE run_id = $1", run_id)
         return dict(row) if row else None
 
     async def backfill_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch("SELECT * FROM period_backfill_runs ORDER BY run_id DESC LIMIT $1", limit)
+        rows = await self._pool.fetch("SELECT * FROM period_backfill_runs ORDER BY run_id DESC LIMIT $1", limit)
         return [dict(r) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
@@ -68,9 +69,25 @@ class PgPool:
         idle = self.raw.get_idle_size()
         return PoolStats(name="postgres", in_use=size - idle, idle=idle, waiting=self._waiting, max_size=self._max)
 
-    async def ping(self) -> None:
+    # one statement on a pooled connection: for reads and single writes that need no transaction
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         async with self.acquire() as conn:
-            await conn.fetchval("SELECT 1")
+            return list(await conn.fetch(query, *args))
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        async with self.acquire() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        async with self.acquire() as conn:
+            return str(await conn.execute(query, *args))
+
+    async def ping(self) -> None:
+        await self.fetchval("SELECT 1")
 
     async def close(self) -> None:
         await self.raw.close()

@@ -60,20 +60,17 @@ class RetentionStore:
             )
 
     async def finish_run(self, run_id: int, report: Mapping[str, Any]) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE retention_runs SET finished_at = clock_timestamp(), report = $2::jsonb WHERE id = $1",
-                run_id,
-                json.dumps(report),
-            )
+        await self._pool.execute(
+            "UPDATE retention_runs SET finished_at = clock_timestamp(), report = $2::jsonb WHERE id = $1",
+            run_id,
+            json.dumps(report),
+        )
 
     async def count_interactions_before(self, cutoff: datetime) -> int:
-        async with self._pool.acquire() as conn:
-            return int(await conn.fetchval("SELECT count(*) FROM interactions WHERE occurred_at < $1", cutoff))
+        return int(await self._pool.fetchval("SELECT count(*) FROM interactions WHERE occurred_at < $1", cutoff))
 
     async def count_receipts_before(self, cutoff: datetime) -> int:
-        async with self._pool.acquire() as conn:
-            return int(await conn.fetchval("SELECT count(*) FROM event_receipts WHERE occurred_at < $1", cutoff))
+        return int(await self._pool.fetchval("SELECT count(*) FROM event_receipts WHERE occurred_at < $1", cutoff))
 
     async def delete_receipts_before(self, cutoff: datetime) -> int:
         async with self._pool.acquire() as conn:

@@ -36,15 +36,13 @@ _SPAN_SQL = "SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM int
 
 async def window_pair_counts(pool: PgPool, start: datetime, end: datetime) -> list[PairCount]:
     """Interaction counts per directed pair, kind and group size over ``[start, end)``."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(_PAIR_COUNTS_SQL, start, end)
+    rows = await pool.fetch(_PAIR_COUNTS_SQL, start, end)
     return [PairCount(r["src"], r["dst"], r["kind"], r["others"], r["n"]) for r in rows]
 
 
 async def teams_of(pool: PgPool, people: list[str]) -> dict[str, str | None]:
     """Each person's current team (the ledger keeps one; moves are not dated)."""
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(_TEAMS_SQL, people)
+    rows = await pool.fetch(_TEAMS_SQL, people)
     found: dict[str, str | None] = {r["person"]: r["team"] for r in rows}
     return {p: found.get(p) for p in people}
 
@@ -74,8 +72,7 @@ async def build_period_graph(pool: PgPool, period: Period, rules: TieRules) -> P
 
 async def ledger_span(pool: PgPool) -> tuple[datetime, datetime] | None:
     """The first and last interaction the ledger still holds (None when empty)."""
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(_SPAN_SQL)
+    row = await pool.fetchrow(_SPAN_SQL)
     if row is None or row["first"] is None:
         return None
     return row["first"], row["last"]

@@ -27,23 +27,23 @@ def test_a_misspelt_package_stops_the_worker() -> None:
         collect(NO_RESOURCES, ("workflows.metrics_refresh", "workflows.metrics_refesh"))
 
 
-def test_a_package_without_its_activities_stops_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = tmp_path / "half_package"
+@pytest.mark.parametrize(
+    ("name", "init_source", "named_in_error"),
+    [
+        ("half_package", "WORKFLOWS = [object]\n", "half_package.activities"),  # no activities module
+        ("broken_package", "import a_module_nobody_installed\nWORKFLOWS = []\n", "a_module_nobody_installed"),
+    ],
+)
+def test_a_package_the_worker_cannot_load_stops_it(
+    name: str, init_source: str, named_in_error: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / name
     package.mkdir()
-    (package / "__init__.py").write_text("WORKFLOWS = [object]\n")
+    (package / "__init__.py").write_text(init_source)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(WorkflowPackageError, match="half_package.activities"):
-        collect(NO_RESOURCES, ("half_package",))
-
-
-def test_a_package_whose_import_fails_stops_the_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = tmp_path / "broken_package"
-    package.mkdir()
-    (package / "__init__.py").write_text("import a_module_nobody_installed\nWORKFLOWS = []\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(WorkflowPackageError, match="a_module_nobody_installed"):
-        collect(NO_RESOURCES, ("broken_package",))
-    sys.modules.pop("broken_package", None)
+    with pytest.raises(WorkflowPackageError, match=named_in_error):
+        collect(NO_RESOURCES, (name,))
+    sys.modules.pop(name, None)
 
 
 def _activity_name(fn: Any) -> str:
