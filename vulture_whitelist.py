@@ -43,6 +43,7 @@ change_load_index  # variable, functions/metrics_api/periods.py
 change_silo_index  # variable, functions/metrics_api/periods.py
 completed_at  # variable, functions/exports_api/routes.py (filled from the row by name)
 created_at  # variable, functions/exports_api/routes.py (filled from the row by name)
+head_id  # variable, shared/adapters/postgres/audit_chain.py and functions/interventions_api/routes.py (VerifyReport serialised by asdict)
 decided_by  # variable, functions/interventions_api/routes.py
 decision_reason  # variable, functions/interventions_api/routes.py
 degree  # variable, functions/metrics_api/routes.py
