@@ -141,6 +141,8 @@ get_remaining_time_in_millis  # method, tests/api/lambda_invoke.py
 # The retention report's fields: serialised (asdict) into retention_runs, the audit entry and the CLI's JSON.
 totals_recomputed  # attribute, workflows/data_retention/contract.py
 ties_removed_from_graph  # variable, workflows/data_retention/contract.py
+pre_trend_ok  # variable, workflows/intervention/contract.py (MeasuredOutcome: the snapshot and audit JSON)
+compared_people  # variable, workflows/intervention/contract.py (MeasuredOutcome: the snapshot and audit JSON)
 exports_deleted  # variable, shared/domain/exports.py
 
 symbolic_estimator  # attribute, shared/adapters/causal/pandas_refuters.py: DoWhy's estimate_effect reads it (realized_estimand_expr)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from ops.metrics_demo import demo_stage
@@ -19,7 +20,7 @@ from shared.services.period_metrics import backfill_in_process
 async def run(args: argparse.Namespace) -> None:
     async with open_resources(load_settings(), Needs(graph=True, redis=True, pg=True)) as res:
         if args.command == "refresh":
-            print(json.dumps((await refresh_metrics(res, trigger="cli", force=args.force)).as_dict()))
+            print(json.dumps(asdict(await refresh_metrics(res, trigger="cli", force=args.force))))
         elif args.command == "backfill":
             s = res.settings
             periods = await backfill_in_process(

@@ -31,7 +31,7 @@ from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.platform.tracing import record_spans
 from workflows.analysis import client as analysis_client
-from workflows.analysis.contract import AnalysisInput
+from workflows.analysis.contract import AnalysisInput, RunResult
 
 # ---- outcomes ---------------------------------------------------------------------------
 
@@ -226,7 +226,7 @@ async def execute_stored(
     heartbeat: Callable[[dict[str, Any]], None],
     on_progress: Callable[[dict[str, Any]], Any] | None = None,
     tick_s: float = 1.0,
-) -> dict[str, Any]:
+) -> RunResult:
     """Run a stored analysis once (the activity body). Idempotent: a finished one returns as is.
 
     ``heartbeat`` is called every ``tick_s`` with the progress; ``on_progress`` (async) when it
@@ -237,10 +237,10 @@ async def execute_stored(
     if row is None:
         raise LookupError(f"no analysis {analysis_id}")
     if row.status == "succeeded":
-        return {"status": "succeeded", "already": True}
+        return RunResult("succeeded", already=True)
     if not await store.mark_running(analysis_id, attempt):
         current = await store.get(analysis_id)
-        return {"status": current.status if current else "missing", "already": True}
+        return RunResult(current.status if current else "missing", already=True)
     spec = AnalysisSpec.model_validate(row.spec)
     state = ProgressState()
     task = asyncio.ensure_future(compute(resources, spec, state))
@@ -265,4 +265,4 @@ async def execute_stored(
         raise asyncio.CancelledError() from None
     provenance["attempt"] = attempt
     stored = await store.complete(analysis_id, result.model_dump(mode="json"), provenance)
-    return {"status": "succeeded", "already": not stored, "verdict": result.verdict}
+    return RunResult("succeeded", already=not stored, verdict=result.verdict)

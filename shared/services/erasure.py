@@ -45,7 +45,7 @@ from shared.services.metrics_refresh import definitions_from, refresh_metrics
 from shared.services.period_metrics import write_period
 from shared.services.retention import project
 from workflows.erasure import client as erasure_client
-from workflows.erasure.contract import erasure_workflow_id
+from workflows.erasure.contract import ErasureOutcome, erasure_workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ _STEP_FUNCTIONS = {
 }
 
 
-async def complete(resources: Resources, erasure_id: str, status: str, error: str | None = None) -> dict[str, Any]:
+async def complete(resources: Resources, erasure_id: str, status: str, error: str | None = None) -> ErasureOutcome:
     """Forget the subject in the erasure record and audit the erasure by id and counts only."""
     row = await ErasureStore(resources.pg).finish(erasure_id, status, error)
     await audit.record(
@@ -178,7 +178,7 @@ async def complete(resources: Resources, erasure_id: str, status: str, error: st
             "at": datetime.now(UTC).isoformat(),
         },
     )
-    return {"status": status, "report": row.report}
+    return ErasureOutcome(status, row.report)
 
 
 async def start_erasure(resources: Resources, person: str, requested_by: str) -> tuple[str, bool]:

@@ -46,7 +46,7 @@ from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services import audit
 from workflows.exports import client as export_client
-from workflows.exports.contract import workflow_id
+from workflows.exports.contract import ExportResult, workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ async def _count(resources: Resources, source: Source) -> int:
     return await count_rows(resources.pg, source.sql, source.args)
 
 
-async def run_export(resources: Resources, export_id: str, heartbeat: Heartbeat | None = None) -> dict[str, Any]:
+async def run_export(resources: Resources, export_id: str, heartbeat: Heartbeat | None = None) -> ExportResult:
     """Write export ``export_id`` to S3; returns rows and bytes. Raises ExportRefused when the
     requester's roles do not allow the kind, ExportCancelled when it was cancelled meanwhile."""
     settings = resources.settings
@@ -232,7 +232,7 @@ async def run_export(resources: Resources, export_id: str, heartbeat: Heartbeat 
         await asyncio.to_thread(delete_object, resources.s3, settings.s3.bucket, key)
         raise ExportCancelled(export_id)
     await _publish(resources, export_id, "succeeded", rows, parts.bytes_out, 100.0)
-    return {"rows": rows, "bytes": parts.bytes_out, "object_key": key}
+    return ExportResult(rows, parts.bytes_out, key)
 
 
 def _prepare_bucket(s3: Any, settings: Settings) -> None:

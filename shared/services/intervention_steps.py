@@ -30,7 +30,7 @@ from shared.platform.sealing import seal, unseal
 from shared.platform.settings import Settings
 from shared.services import intervention_cycle
 from shared.services.alerts import AlertSink
-from workflows.intervention.contract import InterventionInput
+from workflows.intervention.contract import InterventionInput, MeasuredOutcome
 
 # the errors a step raises, for the activities to map onto Temporal's retry policy
 __all__ = [
@@ -110,7 +110,7 @@ class InterventionSteps:
     async def revert(self, action: dict[str, Any], pre_state: dict[str, Any], key: str) -> dict[str, Any]:
         return await self.connector.revert(Action.from_dict(action), pre_state, key)
 
-    async def measure(self, type_: str, sealed_baseline: str) -> dict[str, Any]:
+    async def measure(self, type_: str, sealed_baseline: str) -> MeasuredOutcome:
         """Read the post-period series of the targets and the comparison group and judge by
         difference-in-differences; raises SealBroken when the seal cannot be opened (per-person
         values never leave this method)."""
@@ -127,7 +127,7 @@ class InterventionSteps:
         both = [t for t in treated if pre.get(t) and post.get(t)]
         before = {t: statistics.fmean(pre[t]) for t in both}
         after = {t: statistics.fmean(post[t]) for t in both}
-        return outcome_record(entry, did, before, after, self.settings.privacy.min_group_size)
+        return MeasuredOutcome(**outcome_record(entry, did, before, after, self.settings.privacy.min_group_size))
 
     def alert(self, source: str, message: str, details: dict[str, Any]) -> None:
         self.alerts.raise_alert(source, message, details)

@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from shared.platform.caching import invalidate
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services.live_graph import LiveReading, live_graph, silent_metrics
+from workflows.metrics_refresh.contract import RefreshResult
 
 log = logging.getLogger(__name__)
 
@@ -105,26 +106,6 @@ async def graph_fingerprint(graph: GraphStore) -> str:
     t = ties[0] if ties else {}
     tie_weight = float(t.get("w") or 0.0)
     return f"p{p.get('n') or 0}:{p.get('v') or 0}/t{t.get('n') or 0}:{t.get('v') or 0}:{tie_weight:.6f}"
-
-
-@dataclass
-class RefreshResult:
-    run_id: int
-    status: str  # succeeded | skipped | failed
-    skipped_reason: str | None = None
-    people: int = 0
-    ties: int = 0
-    mode: str | None = None
-    pivots: int | None = None
-    reading: str | None = None  # window | cumulative
-    snapshot_ms: float = 0.0
-    compute_ms: float = 0.0
-    writeback_ms: float = 0.0
-    history_ms: float = 0.0
-    duration_ms: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def lock_key(settings: Settings) -> str:

@@ -69,11 +69,11 @@ async def test_refresh_workflow_runs_then_skips_unchanged(
         dropped = await env.client.execute_workflow(
             MetricsRetentionWorkflow.run, RetentionRequest(), id=f"wf-{uuid.uuid4()}", task_queue=queue
         )
-    assert first["status"] == "succeeded" and first["people"] == 1005 and first["mode"] == "exact"
-    assert second["status"] == "skipped" and second["skipped_reason"] == "unchanged since the last refresh"
+    assert first.status == "succeeded" and first.people == 1005 and first.mode == "exact"  # a typed RefreshResult
+    assert second.status == "skipped" and second.skipped_reason == "unchanged since the last refresh"
     assert isinstance(dropped, int)
     runs = await MetricsStore(mres.pg).recent_runs(2)
-    assert [r.run_id for r in runs] == [second["run_id"], first["run_id"]]
+    assert [r.run_id for r in runs] == [second.run_id, first.run_id]
 
 
 async def test_on_demand_start_uses_a_fixed_id(env: WorkflowEnvironment, mres: Resources, small_graph: None) -> None:

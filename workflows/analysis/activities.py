@@ -15,6 +15,7 @@ from workflows.analysis.contract import (
     CreateRequest,
     FinishRequest,
     RunRequest,
+    RunResult,
 )
 from workflows.analysis.interface import AnalysisActivityContract
 from workflows.bound_activities import ResourceBoundActivities
@@ -22,7 +23,7 @@ from workflows.bound_activities import ResourceBoundActivities
 
 class AnalysisActivities(ResourceBoundActivities, AnalysisActivityContract):
     @activity.defn(name=RUN_ACTIVITY)
-    async def run_analysis(self, request: RunRequest) -> dict[str, Any]:
+    async def run_analysis(self, request: RunRequest) -> RunResult:
         resources = self._resources
 
         async def tell_workflow(progress: dict[str, Any]) -> None:

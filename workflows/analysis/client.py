@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +13,7 @@ if TYPE_CHECKING:
 
 async def start(client: Client, task_queue: str, inp: AnalysisInput) -> str:
     """Start the workflow of a recorded analysis; returns its workflow id."""
-    handle = await client.start_workflow(
-        WORKFLOW_NAME, asdict(inp), id=workflow_id(inp.analysis_id), task_queue=task_queue
-    )
+    handle = await client.start_workflow(WORKFLOW_NAME, inp, id=workflow_id(inp.analysis_id), task_queue=task_queue)
     return handle.id
 
 

@@ -19,8 +19,9 @@ def workflow_id(analysis_id: str) -> str:
 
 @dataclass
 class AnalysisInput:
-    """The workflow's input is this as a dict (the API, after recording the analysis) or a bare
-    spec dict (a child of the intervention cycle), recorded first by the create activity."""
+    """The workflow's input: this (the API, after recording the analysis), or a bare spec dict
+    (a child of the intervention cycle: user-supplied pass-through JSON), recorded first by the
+    create activity. Same JSON as the ``asdict`` the client sent before it was typed."""
 
     analysis_id: str
     heartbeat_timeout_s: float = 30.0
@@ -30,7 +31,7 @@ class AnalysisInput:
 
 @dataclass
 class CreateRequest:
-    spec: dict[str, Any]
+    spec: dict[str, Any]  # the user-supplied AnalysisSpec as JSON (validated by the activity)
     workflow_id: str
 
 
@@ -45,3 +46,13 @@ class FinishRequest:
     analysis_id: str
     status: str  # failed | cancelled
     error: str
+
+
+@dataclass
+class RunResult:
+    """The run activity's and the workflow's result; the analysis document itself stays in the
+    analyses row (jsonb). ``already``: an earlier attempt had stored it (a retry or a replay)."""
+
+    status: str  # succeeded, or the row's status when another attempt holds it
+    already: bool
+    verdict: str | None = None  # set when this attempt computed the result

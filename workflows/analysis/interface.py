@@ -3,8 +3,6 @@ the contract so that starting the workflow never loads ``temporalio.activity`` (
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from workflows.analysis import contract
@@ -14,7 +12,7 @@ class AnalysisActivityContract:
     """What the workflow calls; ``activities.AnalysisActivities`` implements it on the worker."""
 
     @activity.defn(name=contract.RUN_ACTIVITY)
-    async def run_analysis(self, request: contract.RunRequest) -> dict[str, Any]:
+    async def run_analysis(self, request: contract.RunRequest) -> contract.RunResult:
         raise NotImplementedError
 
     @activity.defn(name=contract.FINISH_ACTIVITY)

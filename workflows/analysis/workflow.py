@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         CreateRequest,
         FinishRequest,
         RunRequest,
+        RunResult,
     )
     from workflows.analysis.interface import AnalysisActivityContract
 
@@ -31,19 +32,20 @@ Activities = AnalysisActivityContract
 
 @workflow.defn(name=WORKFLOW_NAME)
 class AnalysisWorkflow:
-    """Input: ``AnalysisInput`` fields as a dict (the API, after recording the analysis), or a
-    bare spec dict (e.g. a child of the intervention cycle), which is validated and recorded
-    first under an id derived from the workflow id (so a replay records it once)."""
+    """Input: ``AnalysisInput`` (the API, after recording the analysis), or a bare spec dict
+    (e.g. a child of the intervention cycle), which is validated and recorded first under an id
+    derived from the workflow id (so a replay records it once). A spec has no ``analysis_id``,
+    so the converter's union falls through to the dict."""
 
     def __init__(self) -> None:
         self._progress: dict[str, Any] = {"stage": "queued", "fraction": 0.0}
         self._status = "queued"
 
     @workflow.run
-    async def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def run(self, payload: AnalysisInput | dict[str, Any]) -> RunResult:
         self._status = "running"
-        if "analysis_id" in payload:
-            request = AnalysisInput(**{k: v for k, v in payload.items() if k in AnalysisInput.__dataclass_fields__})
+        if isinstance(payload, AnalysisInput):
+            request = payload
         else:
             analysis_id = await workflow.execute_activity_method(
                 Activities.create,

@@ -3,18 +3,16 @@ the contract so that starting the workflow never loads ``temporalio.activity`` (
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
-from workflows.erasure.contract import COMPLETE_ACTIVITY, STEP_ACTIVITY
+from workflows.erasure import contract
 
 
 class ErasureActivityContract:
-    @activity.defn(name=STEP_ACTIVITY)
-    async def step(self, erasure_id: str, name: str) -> dict[str, Any]:
+    @activity.defn(name=contract.STEP_ACTIVITY)
+    async def step(self, request: contract.StepRequest) -> contract.StepReport:
         raise NotImplementedError
 
-    @activity.defn(name=COMPLETE_ACTIVITY)
-    async def finish(self, erasure_id: str, status: str, error: str | None) -> dict[str, Any]:
+    @activity.defn(name=contract.COMPLETE_ACTIVITY)
+    async def finish(self, request: contract.FinishRequest) -> contract.ErasureOutcome:
         raise NotImplementedError

@@ -12,7 +12,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.erasure.contract import STEPS, WORKFLOW_NAME
+    from workflows.erasure.contract import (
+        STEPS,
+        WORKFLOW_NAME,
+        ErasureInput,
+        ErasureOutcome,
+        FinishRequest,
+        StepRequest,
+    )
     from workflows.erasure.interface import ErasureActivityContract
 
 
@@ -26,12 +33,13 @@ class ErasureWorkflow:
         return {"steps_done": list(self._done), "steps": list(STEPS)}
 
     @workflow.run
-    async def run(self, erasure_id: str) -> dict[str, Any]:
+    async def run(self, inp: ErasureInput | str) -> ErasureOutcome:
+        erasure_id = inp.erasure_id if isinstance(inp, ErasureInput) else inp  # a str: started before typing
         try:
             for step in STEPS:
                 await workflow.execute_activity_method(
                     ErasureActivityContract.step,
-                    args=[erasure_id, step],
+                    StepRequest(erasure_id, step),
                     start_to_close_timeout=timedelta(minutes=30),
                     retry_policy=RetryPolicy(
                         initial_interval=timedelta(seconds=2), backoff_coefficient=2.0, maximum_attempts=8
@@ -41,12 +49,12 @@ class ErasureWorkflow:
         except ActivityError as exc:
             await workflow.execute_activity_method(
                 ErasureActivityContract.finish,
-                args=[erasure_id, "failed", str(exc.cause or exc)[:500]],
+                FinishRequest(erasure_id, "failed", str(exc.cause or exc)[:500]),
                 start_to_close_timeout=timedelta(minutes=1),
             )
             raise
         return await workflow.execute_activity_method(
             ErasureActivityContract.finish,
-            args=[erasure_id, "succeeded", None],
+            FinishRequest(erasure_id, "succeeded"),
             start_to_close_timeout=timedelta(minutes=1),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from temporalio import activity
 
@@ -14,6 +13,9 @@ from workflows.exports.contract import (
     FAIL_ACTIVITY,
     RUN_ACTIVITY,
     SWEEP_ACTIVITY,
+    ExportInput,
+    ExportResult,
+    FailRequest,
     SweepRequest,
 )
 from workflows.exports.interface import ExportActivityContract
@@ -21,16 +23,16 @@ from workflows.exports.interface import ExportActivityContract
 
 class ExportActivities(ResourceBoundActivities, ExportActivityContract):
     @activity.defn(name=RUN_ACTIVITY)
-    async def run(self, export_id: str) -> dict[str, Any]:
+    async def run(self, request: ExportInput) -> ExportResult:
         try:
-            return await run_export(self._resources, export_id, heartbeat=activity.heartbeat)
+            return await run_export(self._resources, request.export_id, heartbeat=activity.heartbeat)
         except asyncio.CancelledError:
-            await finish_export(self._resources, export_id, "cancelled")
+            await finish_export(self._resources, request.export_id, "cancelled")
             raise
 
     @activity.defn(name=FAIL_ACTIVITY)
-    async def fail(self, export_id: str, error: str) -> None:
-        await finish_export(self._resources, export_id, "failed", error)
+    async def fail(self, request: FailRequest) -> None:
+        await finish_export(self._resources, request.export_id, "failed", request.error)
 
     @activity.defn(name=SWEEP_ACTIVITY)
     async def sweep(self, request: SweepRequest) -> ExportSweep:

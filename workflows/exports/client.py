@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workflows.exports.contract import EXPORT_WORKFLOW_NAME, workflow_id
+from workflows.exports.contract import EXPORT_WORKFLOW_NAME, ExportInput, workflow_id
 
 if TYPE_CHECKING:
     from temporalio.client import Client  # imported on the first workflow start (cold starts)
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 async def start(client: Client, task_queue: str, export_id: str) -> str:
     handle = await client.start_workflow(
-        EXPORT_WORKFLOW_NAME, export_id, id=workflow_id(export_id), task_queue=task_queue
+        EXPORT_WORKFLOW_NAME, ExportInput(export_id), id=workflow_id(export_id), task_queue=task_queue
     )
     return handle.id
 

@@ -14,6 +14,28 @@ NOT_RETRYABLE = ["ExportRefused", "ExportCancelled"]
 
 
 @dataclass
+class ExportInput:
+    """The export workflow's and run activity's input (workflows started before it was typed carry the bare id)."""
+
+    export_id: str
+
+
+@dataclass
+class ExportResult:
+    """What one export wrote (the API reads the same figures from the exports row)."""
+
+    rows: int
+    bytes: int
+    object_key: str
+
+
+@dataclass
+class FailRequest:
+    export_id: str
+    error: str
+
+
+@dataclass
 class SweepRequest:
     dry_run: bool = False
 

@@ -3,8 +3,6 @@ the contract so that starting the workflow never loads ``temporalio.activity`` (
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from shared.domain.exports import ExportSweep
@@ -13,11 +11,11 @@ from workflows.exports import contract
 
 class ExportActivityContract:
     @activity.defn(name=contract.RUN_ACTIVITY)
-    async def run(self, export_id: str) -> dict[str, Any]:
+    async def run(self, request: contract.ExportInput) -> contract.ExportResult:
         raise NotImplementedError
 
     @activity.defn(name=contract.FAIL_ACTIVITY)
-    async def fail(self, export_id: str, error: str) -> None:
+    async def fail(self, request: contract.FailRequest) -> None:
         raise NotImplementedError
 
     @activity.defn(name=contract.SWEEP_ACTIVITY)

@@ -4,7 +4,6 @@ ExportSweepWorkflow: the scheduled deletion of export objects past their retenti
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,6 +16,9 @@ with workflow.unsafe.imports_passed_through():
         EXPORT_WORKFLOW_NAME,
         NOT_RETRYABLE,
         SWEEP_WORKFLOW_NAME,
+        ExportInput,
+        ExportResult,
+        FailRequest,
         SweepRequest,
     )
     from workflows.exports.interface import ExportActivityContract
@@ -26,11 +28,12 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn(name=EXPORT_WORKFLOW_NAME)
 class ExportWorkflow:
     @workflow.run
-    async def run(self, export_id: str) -> dict[str, Any]:
+    async def run(self, inp: ExportInput | str) -> ExportResult:
+        request = inp if isinstance(inp, ExportInput) else ExportInput(inp)  # a str: started before typing
         try:
             return await workflow.execute_activity_method(
                 ExportActivityContract.run,
-                export_id,
+                request,
                 start_to_close_timeout=timedelta(hours=2),
                 heartbeat_timeout=timedelta(seconds=60),
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -46,7 +49,7 @@ class ExportWorkflow:
                 raise
             await workflow.execute_activity_method(
                 ExportActivityContract.fail,
-                args=[export_id, str(exc.cause or exc)[:500]],
+                FailRequest(request.export_id, str(exc.cause or exc)[:500]),
                 start_to_close_timeout=timedelta(seconds=30),
             )
             raise

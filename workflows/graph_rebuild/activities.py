@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from shared.services.graph_build import rebuild_graph
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.graph_rebuild.contract import REBUILD_ACTIVITY
+from workflows.graph_rebuild.contract import REBUILD_ACTIVITY, RebuildResult
 from workflows.graph_rebuild.interface import GraphRebuildActivityContract
 
 
 class GraphRebuildActivities(ResourceBoundActivities, GraphRebuildActivityContract):
     @activity.defn(name=REBUILD_ACTIVITY)
-    async def rebuild(self) -> dict[str, Any]:
+    async def rebuild(self) -> RebuildResult:
         r = self._resources
         status = await rebuild_graph(r.settings, r.redis, r.pg, r.graph, heartbeat=activity.heartbeat)
-        return {"state": status.state, "done": status.done, "total": status.total}
+        return RebuildResult(status.state, status.done, status.total)
 
 
 build_activities = GraphRebuildActivities.bound_to  # what worker.py registers

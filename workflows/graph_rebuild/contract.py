@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 WORKFLOW_NAME = "GraphRebuildWorkflow"
 WORKFLOW_ID = "graph-rebuild"  # one rebuild at a time
 REBUILD_ACTIVITY = "graph_rebuild"
 # task queue: the worker's ``temporal_task_queue``
+
+
+@dataclass
+class RebuildResult:
+    """The rebuild's end state (the workflow takes no input: there is one graph to rebuild)."""
+
+    state: str
+    done: int
+    total: int

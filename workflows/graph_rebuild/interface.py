@@ -3,16 +3,14 @@ the contract so that starting the workflow never loads ``temporalio.activity`` (
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
-from workflows.graph_rebuild.contract import REBUILD_ACTIVITY
+from workflows.graph_rebuild.contract import REBUILD_ACTIVITY, RebuildResult
 
 
 class GraphRebuildActivityContract:
     """What the workflow calls; ``activities.GraphRebuildActivities`` implements it on the worker."""
 
     @activity.defn(name=REBUILD_ACTIVITY)
-    async def rebuild(self) -> dict[str, Any]:
+    async def rebuild(self) -> RebuildResult:
         raise NotImplementedError

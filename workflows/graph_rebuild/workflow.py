@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.graph_rebuild.contract import WORKFLOW_NAME
+    from workflows.graph_rebuild.contract import WORKFLOW_NAME, RebuildResult
     from workflows.graph_rebuild.interface import GraphRebuildActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class GraphRebuildWorkflow:
     @workflow.run
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> RebuildResult:
         return await workflow.execute_activity_method(
             GraphRebuildActivityContract.rebuild,
             start_to_close_timeout=timedelta(hours=2),

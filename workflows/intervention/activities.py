@@ -35,7 +35,9 @@ from workflows.intervention.contract import (
     CaptureInput,
     CaptureResult,
     InterventionInput,
+    MeasuredOutcome,
     MeasureInput,
+    StepAnswer,
     StepInput,
 )
 from workflows.intervention.interface import InterventionActivityContract
@@ -91,15 +93,15 @@ class InterventionActivities(InterventionActivityContract):
         return CaptureResult(pre_states=pre_states, baseline=baseline, sealed_baseline=sealed)
 
     @activity.defn(name=contract.APPLY)
-    async def apply(self, inp: StepInput) -> dict[str, Any]:
-        return await _guarded(self.steps.apply(inp.action, inp.key))
+    async def apply(self, inp: StepInput) -> StepAnswer:
+        return StepAnswer(await _guarded(self.steps.apply(inp.action, inp.key)))
 
     @activity.defn(name=contract.REVERT)
-    async def revert(self, inp: StepInput) -> dict[str, Any]:
-        return await _guarded(self.steps.revert(inp.action, inp.pre_state, inp.key))
+    async def revert(self, inp: StepInput) -> StepAnswer:
+        return StepAnswer(await _guarded(self.steps.revert(inp.action, inp.pre_state, inp.key)))
 
     @activity.defn(name=contract.MEASURE)
-    async def measure(self, inp: MeasureInput) -> dict[str, Any]:
+    async def measure(self, inp: MeasureInput) -> MeasuredOutcome:
         """Read the outcome and judge it: per-person values never leave the steps."""
         return await _guarded(self.steps.measure(inp.type, inp.sealed_baseline))
 

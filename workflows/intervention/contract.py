@@ -111,6 +111,41 @@ class MeasureInput:
 
 
 @dataclass
+class MeasuredOutcome:
+    """The judged outcome (shared.domain.intervention_outcomes.outcome_record's keys): group
+    figures only, stored in the workflow's snapshot and audited as a JSON object."""
+
+    metric: str
+    method: str
+    verdict: str  # OutcomeVerdict value
+    reason: str
+    effect: float | None  # None: withheld (a group under the minimum size)
+    ci_low: float | None
+    ci_high: float | None
+    pre_trend_p: float | None
+    pre_trend_ok: bool
+    compared_people: int
+    comparison_people: int
+    baseline: dict[str, Any]  # group_summary: people, mean (or None), withheld
+    after: dict[str, Any]
+
+
+@dataclass
+class StepAnswer:
+    """A connector's answer to one applied or reverted step: the connector's own JSON, passed
+    through (logged, never interpreted)."""
+
+    connector: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CycleResult:
+    mode: str
+    analyses: int  # analyses run by this cycle
+    started: list[str] = field(default_factory=list)  # workflow ids of the interventions it started
+
+
+@dataclass
 class StepInput:
     action: dict[str, Any]
     key: str

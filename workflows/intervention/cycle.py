@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         WORKFLOW_NAME,
         AlertInput,
         CycleRequest,
+        CycleResult,
         InterventionInput,
         workflow_id,
     )
@@ -49,7 +50,7 @@ class InterventionCycleWorkflow:
         return {"step": self.step, "started": list(self.started)}
 
     @workflow.run
-    async def run(self, req: CycleRequest) -> dict[str, Any]:
+    async def run(self, req: CycleRequest) -> CycleResult:
         retry = RetryPolicy(
             initial_interval=timedelta(seconds=req.initial_retry_s),
             backoff_coefficient=2.0,
@@ -94,7 +95,7 @@ class InterventionCycleWorkflow:
             )
             raise ApplicationError(message, type="CycleFailed", non_retryable=True) from exc
         self.step = "done"
-        return {"mode": req.mode, "analyses": analyses_done, "started": list(self.started)}
+        return CycleResult(req.mode, analyses_done, list(self.started))
 
     async def _start_all(self, inputs: list[InterventionInput], req: CycleRequest) -> None:
         for inp in inputs:

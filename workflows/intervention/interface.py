@@ -3,8 +3,6 @@ the contract so that starting the workflow never loads ``temporalio.activity`` (
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from workflows.intervention import contract
@@ -23,15 +21,15 @@ class InterventionActivityContract:
         raise NotImplementedError
 
     @activity.defn(name=contract.APPLY)
-    async def apply(self, inp: contract.StepInput) -> dict[str, Any]:
+    async def apply(self, inp: contract.StepInput) -> contract.StepAnswer:
         raise NotImplementedError
 
     @activity.defn(name=contract.REVERT)
-    async def revert(self, inp: contract.StepInput) -> dict[str, Any]:
+    async def revert(self, inp: contract.StepInput) -> contract.StepAnswer:
         raise NotImplementedError
 
     @activity.defn(name=contract.MEASURE)
-    async def measure(self, inp: contract.MeasureInput) -> dict[str, Any]:
+    async def measure(self, inp: contract.MeasureInput) -> contract.MeasuredOutcome:
         raise NotImplementedError
 
     @activity.defn(name=contract.ALERT)

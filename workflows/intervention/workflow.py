@@ -11,6 +11,7 @@ open for ``rollback_window_s`` after a good outcome to accept one.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         CaptureInput,
         Decision,
         InterventionInput,
+        MeasuredOutcome,
         MeasureInput,
         StepInput,
     )
@@ -252,7 +254,7 @@ class InterventionWorkflow:
             return
         entry = CATALOGUE[InterventionType(self.inp.proposal["type"])]
         try:
-            measured: dict[str, Any] | None = await self._activity(
+            measured: MeasuredOutcome | None = await self._activity(
                 Activities.measure, MeasureInput(self.inp.proposal["type"], self.sealed_baseline)
             )
         except ActivityError as exc:
@@ -261,16 +263,16 @@ class InterventionWorkflow:
             await self._audit("outcome_unavailable", "system", {"error": self.error})
             measured = None
         if measured is not None:
-            self.outcome = measured  # verdict and group figures; per-person values stayed in the activity
+            self.outcome = asdict(measured)  # verdict and group figures; per-person values stayed in the activity
             await self._audit("outcome_measured", "system", {"outcome": self.outcome})
-            if measured["verdict"] == OutcomeVerdict.NEGATIVE.value:
-                effect, low, high = measured.get("effect"), measured.get("ci_low"), measured.get("ci_high")
+            if measured.verdict == OutcomeVerdict.NEGATIVE.value:
+                effect, low, high = measured.effect, measured.ci_low, measured.ci_high
                 detail = (
                     f"effect {effect:+.3g} [{low:+.3g}, {high:+.3g}]"
                     if effect is not None and low is not None and high is not None
                     else "(figures withheld: group below the minimum size)"
                 )
-                reason = f"negative outcome: {entry.outcome_metric} {measured.get('reason')}, {detail}"
+                reason = f"negative outcome: {entry.outcome_metric} {measured.reason}, {detail}"
                 await self._rollback("system", reason)
                 return
         self.status = InterventionStatus.SUCCEEDED

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from shared.services.metrics_refresh import apply_retention, refresh_metrics
@@ -12,6 +10,7 @@ from workflows.metrics_refresh.contract import (
     REFRESH_ACTIVITY,
     RETENTION_ACTIVITY,
     RefreshRequest,
+    RefreshResult,
     RetentionRequest,
 )
 from workflows.metrics_refresh.interface import MetricsActivityContract
@@ -19,9 +18,8 @@ from workflows.metrics_refresh.interface import MetricsActivityContract
 
 class MetricsActivities(ResourceBoundActivities, MetricsActivityContract):
     @activity.defn(name=REFRESH_ACTIVITY)
-    async def refresh(self, request: RefreshRequest) -> dict[str, Any]:
-        result = await refresh_metrics(self._resources, trigger=request.trigger, force=request.force)
-        return result.as_dict()
+    async def refresh(self, request: RefreshRequest) -> RefreshResult:
+        return await refresh_metrics(self._resources, trigger=request.trigger, force=request.force)
 
     @activity.defn(name=RETENTION_ACTIVITY)
     async def retention(self, request: RetentionRequest) -> int:

@@ -18,6 +18,26 @@ class RefreshRequest:
 
 
 @dataclass
+class RefreshResult:
+    """One refresh's outcome and timings: the activity's and the workflow's result (the JSON it
+    was as a dict before it was typed), also what ``ops.metrics`` prints."""
+
+    run_id: int
+    status: str  # succeeded | skipped | failed
+    skipped_reason: str | None = None
+    people: int = 0
+    ties: int = 0
+    mode: str | None = None
+    pivots: int | None = None
+    reading: str | None = None  # window | cumulative
+    snapshot_ms: float = 0.0
+    compute_ms: float = 0.0
+    writeback_ms: float = 0.0
+    history_ms: float = 0.0
+    duration_ms: float = 0.0
+
+
+@dataclass
 class RetentionRequest:
     pass
 

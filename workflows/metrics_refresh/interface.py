@@ -3,8 +3,6 @@ the contract so that starting the workflow never loads ``temporalio.activity`` (
 
 from __future__ import annotations
 
-from typing import Any
-
 from temporalio import activity
 
 from workflows.metrics_refresh import contract
@@ -14,7 +12,7 @@ class MetricsActivityContract:
     """What the workflows call; ``activities.MetricsActivities`` implements it on the worker."""
 
     @activity.defn(name=contract.REFRESH_ACTIVITY)
-    async def refresh(self, request: contract.RefreshRequest) -> dict[str, Any]:
+    async def refresh(self, request: contract.RefreshRequest) -> contract.RefreshResult:
         raise NotImplementedError
 
     @activity.defn(name=contract.RETENTION_ACTIVITY)

@@ -8,7 +8,6 @@ schedule; the schedule itself skips a start while the previous one runs (overlap
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 
@@ -17,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         REFRESH_WORKFLOW_NAME,
         RETENTION_WORKFLOW_NAME,
         RefreshRequest,
+        RefreshResult,
         RetentionRequest,
     )
     from workflows.metrics_refresh.interface import MetricsActivityContract
@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn(name=REFRESH_WORKFLOW_NAME)
 class MetricsRefreshWorkflow:
     @workflow.run
-    async def run(self, request: RefreshRequest) -> dict[str, Any]:
+    async def run(self, request: RefreshRequest) -> RefreshResult:
         return await run_single_activity(MetricsActivityContract.refresh, request, start_to_close=timedelta(minutes=15))
 
 

@@ -24,6 +24,12 @@ class BackfillPlan:
 
 
 @dataclass
+class BackfillResult:
+    run_id: int
+    periods: int  # periods written by this run
+
+
+@dataclass
 class PeriodTask:
     run_id: int
     kind: str

@@ -10,7 +10,6 @@ keeps the history current: the just-closed week is the only period left to write
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -19,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.period_backfill.contract import (
         WORKFLOW_NAME,
         BackfillRequest,
+        BackfillResult,
         FinishTask,
         PeriodTask,
     )
@@ -41,7 +41,7 @@ class PeriodBackfillWorkflow:
         return {"run_id": self._run_id, "done": self._done, "total": self._total}
 
     @workflow.run
-    async def run(self, request: BackfillRequest) -> dict[str, Any]:
+    async def run(self, request: BackfillRequest) -> BackfillResult:
         plan = await workflow.execute_activity_method(
             Activities.plan, request, start_to_close_timeout=timedelta(minutes=2), retry_policy=_RETRY
         )
@@ -69,4 +69,4 @@ class PeriodBackfillWorkflow:
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=_RETRY,
         )
-        return {"run_id": plan.run_id, "periods": self._done}
+        return BackfillResult(plan.run_id, self._done)
