@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -58,6 +59,7 @@ class Resources:
     _redis: aioredis.Redis | None = None
     _pg: PgPool | None = None
     _s3: Any = None
+    _s3_lock: threading.Lock = field(default_factory=threading.Lock)
     _temporal: TemporalClient | None = None
     _temporal_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -83,8 +85,12 @@ class Resources:
 
     @property
     def s3(self) -> Any:
-        if self._s3 is None:
+        """Built on first use: boto3 costs a function's cold start ~0.3 s (docs/benchmarks.md)."""
+        if self._s3 is None and not self.needs.s3:
             raise RuntimeError("this function was not given object storage")
+        with self._s3_lock:  # the readiness check builds it in a thread, a request on the loop
+            if self._s3 is None:
+                self._s3 = build_s3(self.settings)
         return self._s3
 
     async def temporal(self) -> TemporalClient:
@@ -116,7 +122,7 @@ class Resources:
         if self.needs.temporal:
             checks["temporal"] = self._temporal_health
         if self.needs.s3:
-            checks["s3"] = lambda: asyncio.to_thread(self.s3.list_buckets)
+            checks["s3"] = lambda: asyncio.to_thread(lambda: self.s3.list_buckets())  # built off the loop
 
         async def run(name: str, check: Callable[[], Awaitable[Any]]) -> tuple[str, dict[str, Any]]:
             started = time.perf_counter()
@@ -187,7 +193,8 @@ def _text(value: bytes | str) -> str:
 
 @asynccontextmanager
 async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Resources]:
-    """Build the pools a function needs. Connections are made lazily where the client allows."""
+    """Build the pools a function needs. Connections are made lazily where the client allows; the S3
+    client and the Temporal connection are made on first use."""
     res = Resources(settings=settings, needs=needs)
     try:
         if needs.graph:
@@ -205,8 +212,6 @@ async def open_resources(settings: Settings, needs: Needs) -> AsyncIterator[Reso
                 command_timeout_s=settings.postgres.command_timeout_s,
                 acquire_timeout_s=settings.postgres.acquire_timeout_s,
             )
-        if needs.s3:
-            res._s3 = build_s3(settings)
         yield res
     finally:
         await res.close()
