@@ -200,22 +200,6 @@ def linear_fit(df: DataFrame, label: str, features: list[str]) -> Any:
     return lr.fit(assemble(df, features))
 
 
-def rss(df: DataFrame, label: str, features: list[str]) -> float:
-    """Residual sum of squares of ``label`` on ``features`` (one pass)."""
-    from pyspark.sql import functions as F
-
-    if not features:
-        row = first_row(df.agg(F.var_pop(label).alias("v"), F.count(F.lit(1)).alias("n")))
-        return float(row["v"]) * int(row["n"])
-    summary = linear_fit(df, label, features).summary
-    return float(summary.meanSquaredError) * int(summary.numInstances)
-
-
-def coefficient(df: DataFrame, treatment: str, covariates: list[str]) -> float:
-    """The treatment's OLS coefficient (refuter refits: no standard error needed)."""
-    return float(linear_fit(df, Y_COL, [treatment, *covariates]).coefficients[0])
-
-
 def fitted(model: Any, features: list[str]) -> Any:
     """A fitted linear model's prediction as a column expression."""
     from pyspark.sql import functions as F

@@ -26,11 +26,12 @@ The data side (session, JDBC read, design) is spark_design.py, the statistics sp
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.adapters.causal import AnalysisCancelled, Progress, ShouldStop, never_stop, no_progress
 from shared.adapters.causal.design import T_COL, Y_COL, cluster_label, t_quantile
-from shared.adapters.causal.spark_design import T_RAW, Y_RAW, build_design, coefficient, demean, first_row
+from shared.adapters.causal.spark_design import T_RAW, Y_RAW, SparkDesign, build_design, first_row
+from shared.adapters.causal.spark_moments import linear_refits
 from shared.adapters.causal.spark_stats import (
     diagnostics_of,
     functional_form,
@@ -103,40 +104,15 @@ def run_spark(
         refutations: list[Refutation] = []
         for i, refuter in enumerate(spec.refuters):
             step(f"refute:{refuter.value}", 3 + i)
-            effects: list[float] = []
-            for k in range(spec.refuter_simulations):
-                if should_stop():
-                    raise AnalysisCancelled(refuter.value)
-                # far-apart seeds: Spark seeds each partition with seed + partition index, so
-                # seeds 1 apart made the simulations' streams overlap (near-identical draws)
-                seed = (spec.seed * 7919 + i * 104_729 + k * 1_000_003) % (2**31 - 1)
-                treat, covs, data = T_COL, fit_cols, design
-                if refuter is Refuter.PLACEBO_TREATMENT:
-                    placebo = (
-                        (F.rand(seed) < F.lit(moments["m"])).cast("double")
-                        if d.binary
-                        else F.randn(seed) * F.lit(moments["s"]) + F.lit(moments["m"])
-                    )
-                    data, treat = design.withColumn("__placebo", placebo), "__placebo"
-                    if d.groups:
-                        data = demean(data, ["__placebo"])
-                elif refuter is Refuter.RANDOM_COMMON_CAUSE:
-                    data, covs = design.withColumn("__random_cause", F.randn(seed)), [*fit_cols, "__random_cause"]
-                    if d.groups:
-                        data = demean(data, ["__random_cause"])
-                elif refuter is Refuter.DUMMY_OUTCOME:
-                    data = design.withColumn(Y_COL, F.randn(seed) * F.lit(fit["sd_outcome"] or 1.0))
-                    if d.groups:
-                        data = demean(data, [Y_COL])
-                else:
-                    data = design.sample(fraction=0.8, seed=seed)
-                    if d.groups:  # re-demean within the subset: its own level means
-                        data = demean(data, [T_COL, Y_COL, *fit_cols])
-                if weighting:
-                    new_effect, _, _ = weighting_fit(data, treat, covs, spec.estimand, False, with_se=False)
-                else:
-                    new_effect = coefficient(data, treat, covs)
-                effects.append(new_effect)
+            # far-apart seeds: Spark seeds each partition with seed + partition index, so
+            # seeds 1 apart made the simulations' streams overlap (near-identical draws)
+            seeds = [
+                (spec.seed * 7919 + i * 104_729 + k * 1_000_003) % (2**31 - 1) for k in range(spec.refuter_simulations)
+            ]
+            if weighting:
+                effects = [weighting_refit(d, spec, refuter, seed, moments, fit, should_stop) for seed in seeds]
+            else:
+                effects = linear_refits(d, refuter, seeds, float(moments["m"]), float(moments["s"]), fit["sd_outcome"])
             p = (
                 float(test_significance(SimpleNamespace(value=effect), effects)["p_value"])
                 if len(set(effects)) > 1
@@ -172,3 +148,34 @@ def run_spark(
         engine_reason=engine_reason,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def weighting_refit(
+    d: SparkDesign,
+    spec: AnalysisSpec,
+    refuter: Refuter,
+    seed: int,
+    moments: Any,
+    fit: dict[str, float],
+    stop: ShouldStop,
+) -> float:
+    """One refuter simulation for the weighting estimator (never absorbed): a refit on the altered design."""
+    from pyspark.sql import functions as F
+
+    if stop():
+        raise AnalysisCancelled(refuter.value)
+    data, treat, covs = d.frame, T_COL, d.fit_columns
+    if refuter is Refuter.PLACEBO_TREATMENT:
+        placebo = (
+            (F.rand(seed) < F.lit(moments["m"])).cast("double")
+            if d.binary
+            else F.randn(seed) * F.lit(moments["s"]) + F.lit(moments["m"])
+        )
+        data, treat = data.withColumn("__placebo", placebo), "__placebo"
+    elif refuter is Refuter.RANDOM_COMMON_CAUSE:
+        data, covs = data.withColumn("__random_cause", F.randn(seed)), [*covs, "__random_cause"]
+    elif refuter is Refuter.DUMMY_OUTCOME:
+        data = data.withColumn(Y_COL, F.randn(seed) * F.lit(fit["sd_outcome"] or 1.0))
+    else:
+        data = data.sample(fraction=0.8, seed=seed)
+    return weighting_fit(data, treat, covs, spec.estimand, False, with_se=False)[0]

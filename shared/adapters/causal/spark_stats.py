@@ -28,8 +28,8 @@ from shared.adapters.causal.spark_design import (
     first_row,
     fitted,
     linear_fit,
-    rss,
 )
+from shared.adapters.causal.spark_moments import cross_moments, ols
 from shared.adapters.causal.specification import MIN_DISTINCT, QUANTILES, bin_cuts, shift_test, term_names
 from shared.domain.analysis import AnalysisSpec, Estimand
 from shared.domain.causal_verdict import PS_SUPPORT, BalanceRow, Diagnostics, Overlap, Sensitivity, SpecificationCheck
@@ -293,21 +293,23 @@ def sensitivity_of(
     d: SparkDesign, spec: AnalysisSpec, fit: dict[str, float], effect: float, se: float, dof: int
 ) -> Sensitivity:
     """Partial R2s of each observed confounder from nested regressions' residual sums, then DoWhy's
-    analysers through design.sensitivity_from_stats (as the pandas engine)."""
+    analysers through design.sensitivity_from_stats (as the pandas engine); every nested fit is a
+    solve on ONE pass's cross-moments."""
     benchmarks: dict[str, tuple[float, float]] = {}
-    frame, fit_cols = d.frame, d.fit_columns
+    fit_cols = d.fit_columns
+    raw = [RAW + c for c in fit_cols] if d.absorbed else []
+    m = cross_moments(d.frame, [T_COL, Y_COL, *fit_cols, *([T_RAW, Y_RAW, *raw] if d.absorbed else [])])
     for column in spec.adjustment_set():
         if column == d.absorbed:  # without the absorbed category: the un-demeaned columns
-            others = [RAW + c for c in fit_cols]
-            rss_y = rss(frame, Y_RAW, [T_RAW, *others])
-            rss_t = rss(frame, T_RAW, others)
+            rss_y = ols(m, Y_RAW, [T_RAW, *raw])[2]
+            rss_t = ols(m, T_RAW, raw)[2]
         else:
             members = [c for c in fit_cols if c == column or c.startswith(column + "=")]
             if not members:
                 continue
             others = [c for c in fit_cols if c not in members]
-            rss_y = rss(frame, Y_COL, [T_COL, *others])
-            rss_t = rss(frame, T_COL, others)
+            rss_y = ols(m, Y_COL, [T_COL, *others])[2]
+            rss_t = ols(m, T_COL, others)[2]
         benchmarks[column] = ((rss_t - fit["rss_t"]) / rss_t, (rss_y - fit["rss_y"]) / rss_y)
     return sensitivity_from_stats(
         fit["effect"], fit["se_ols"], int(fit["dof_ols"]), benchmarks, effect, se, dof, fit["sd_outcome"]
