@@ -183,26 +183,3 @@ def assemble(df: DataFrame, columns: list[str]) -> DataFrame:
     from pyspark.ml.feature import VectorAssembler
 
     return VectorAssembler(inputCols=[f"`{c}`" for c in columns], outputCol=FEATURES).transform(df)
-
-
-def linear_fit(df: DataFrame, label: str, features: list[str]) -> Any:
-    """Spark ML's normal-equations least squares of ``label`` on ``features`` (with intercept)."""
-    from pyspark.ml.regression import LinearRegression
-
-    lr = LinearRegression(
-        featuresCol=FEATURES,
-        labelCol=label,
-        solver="normal",
-        regParam=0.0,
-        standardization=False,
-        fitIntercept=True,
-    )
-    return lr.fit(assemble(df, features))
-
-
-def fitted(model: Any, features: list[str]) -> Any:
-    """A fitted linear model's prediction as a column expression."""
-    from pyspark.sql import functions as F
-
-    terms = (F.lit(float(c)) * F.col(f"`{n}`") for c, n in zip(model.coefficients, features, strict=True))
-    return F.lit(float(model.intercept)) + sum(terms, F.lit(0.0))

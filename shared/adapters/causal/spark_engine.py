@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.causal import AnalysisCancelled, Progress, ShouldStop, never_stop, no_progress
 from shared.adapters.causal.design import T_COL, Y_COL, cluster_label, t_quantile
-from shared.adapters.causal.spark_design import T_RAW, Y_RAW, SparkDesign, build_design, first_row
+from shared.adapters.causal.spark_design import T_RAW, Y_RAW, SparkDesign, build_design
 from shared.adapters.causal.spark_moments import linear_refits
 from shared.adapters.causal.spark_stats import (
+    design_moments,
     diagnostics_of,
     functional_form,
     sensitivity_of,
@@ -74,7 +75,8 @@ def run_spark(
     weighting = spec.estimator is Estimator.PROPENSITY_SCORE_WEIGHTING
     try:
         step("estimate", 1)
-        fit = treatment_fit(d, spec)
+        moments_of_design = design_moments(d)
+        fit = treatment_fit(d, moments_of_design)
         rows = int(fit["n"])
         clustered = "se_cluster" in fit
         groups = int(fit.get("clusters", 0))
@@ -90,17 +92,22 @@ def run_spark(
         z = t_quantile(dof)
         estimate = Estimate(effect=effect, ci_low=effect - z * se, ci_high=effect + z * se, std_error=se)
         if not weighting:
-            naive = float(first_row(design.agg(F.covar_samp(T_RAW, Y_RAW) / F.var_samp(T_RAW)))[0])
+            t_raw, y_raw = moments_of_design.at([T_RAW, Y_RAW])
+            naive = float(moments_of_design.centred[t_raw, y_raw] / moments_of_design.centred[t_raw, t_raw])
         else:
             means = design.groupBy(T_COL).agg(F.avg(Y_COL).alias("m")).collect()
             by_t = {float(r[T_COL]): float(r["m"]) for r in means}
             naive = by_t.get(1.0, float("nan")) - by_t.get(0.0, float("nan"))
         step("diagnostics", 2)
-        diagnostics = diagnostics_of(d, spec, fit)
-        sensitivity = sensitivity_of(d, spec, fit, effect, se, dof) if spec.sensitivity else None
+        diagnostics = diagnostics_of(d, moments_of_design, spec, fit)
+        sensitivity = sensitivity_of(d, moments_of_design, spec, fit, effect, se, dof) if spec.sensitivity else None
         specification = None if weighting else functional_form(d, effect)
 
-        moments = first_row(design.agg(F.avg(T_RAW).alias("m"), F.stddev_samp(T_RAW).alias("s")))
+        t_raw = moments_of_design.at([T_RAW])[0]
+        moments = {
+            "m": float(moments_of_design.means[t_raw]),
+            "s": float((moments_of_design.centred[t_raw, t_raw] / max(moments_of_design.n - 1, 1)) ** 0.5),
+        }
         refutations: list[Refutation] = []
         for i, refuter in enumerate(spec.refuters):
             step(f"refute:{refuter.value}", 3 + i)

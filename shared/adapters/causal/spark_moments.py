@@ -10,8 +10,9 @@ only k x k sums per level reach the driver, never the data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,8 +30,9 @@ class Moments:
     centred: np.ndarray  # within-level (or overall) centred cross-products of the columns
     means: np.ndarray  # overall column means
     n: int
+    level_means: dict[str, np.ndarray]  # each absorbed level's column means (grouped only)
 
-    def at(self, columns: list[str]) -> list[int]:
+    def at(self, columns: Sequence[str]) -> list[int]:
         return [self.names.index(c) for c in columns]
 
 
@@ -52,6 +54,7 @@ def cross_moments(df: DataFrame, columns: list[str], grouped: bool = False, apar
     centred = np.zeros((k, k))
     total = np.zeros(k)
     n_all = 0
+    level_means: dict[str, np.ndarray] = {}
     for row in rows:
         n = int(row["n"])
         if n == 0:
@@ -65,7 +68,9 @@ def cross_moments(df: DataFrame, columns: list[str], grouped: bool = False, apar
         centred += p - outer
         total += s
         n_all += n
-    return Moments(list(columns), centred, total / max(n_all, 1), n_all)
+        if grouped:
+            level_means[str(row[GROUP])] = s / n
+    return Moments(list(columns), centred, total / max(n_all, 1), n_all, level_means)
 
 
 def ols(m: Moments, label: str, features: list[str]) -> tuple[np.ndarray, float, float]:
@@ -76,7 +81,10 @@ def ols(m: Moments, label: str, features: list[str]) -> tuple[np.ndarray, float,
     x = m.at(features)
     xx = m.centred[np.ix_(x, x)]
     xy = m.centred[x, y]
-    beta = np.linalg.solve(xx, xy)
+    try:
+        beta = np.linalg.solve(xx, xy)
+    except np.linalg.LinAlgError:  # collinear columns: the minimum-norm solution, as a pseudo-inverse
+        beta = np.linalg.lstsq(xx, xy, rcond=None)[0]
     intercept = float(m.means[y] - m.means[x] @ beta)
     return beta, intercept, float(m.centred[y, y] - xy @ beta)
 
@@ -122,3 +130,22 @@ def linear_refits(
     if refuter is Refuter.DUMMY_OUTCOME:
         return [coefficient(m, n, [T_COL, *fit]) for n in names]
     return [coefficient(m, Y_COL, [T_COL, *fit, n]) for n in names]
+
+
+def moment_fit(
+    m: Moments, fit: tuple[np.ndarray, float, float], features: list[str], demeaned: Sequence[str] = ()
+) -> Any:
+    """A moments fit's prediction as a column; the ``demeaned`` features enter centred within
+    their level (their level means from the same pass, as a literal map: no join)."""
+    from pyspark.sql import functions as F
+
+    beta, intercept, _ = fit
+    terms = (F.lit(float(b)) * F.col(f"`{n}`") for b, n in zip(beta, features, strict=True))
+    prediction = F.lit(intercept) + sum(terms, F.lit(0.0))
+    if not demeaned or not m.level_means:
+        return prediction
+    at = [features.index(c) for c in demeaned]
+    means = m.at(demeaned)
+    offsets = {g: float(beta[at] @ v[means]) - float(beta[at] @ m.means[means]) for g, v in m.level_means.items()}
+    table = F.create_map(*[F.lit(x) for g, o in offsets.items() for x in (g, o)])
+    return prediction - table[F.col(GROUP)]

@@ -24,12 +24,9 @@ from shared.adapters.causal.spark_design import (
     Y_RAW,
     SparkDesign,
     assemble,
-    demean,
     first_row,
-    fitted,
-    linear_fit,
 )
-from shared.adapters.causal.spark_moments import cross_moments, ols
+from shared.adapters.causal.spark_moments import Moments, cross_moments, moment_fit, ols
 from shared.adapters.causal.specification import MIN_DISTINCT, QUANTILES, bin_cuts, shift_test, term_names
 from shared.domain.analysis import AnalysisSpec, Estimand
 from shared.domain.causal_verdict import PS_SUPPORT, BalanceRow, Diagnostics, Overlap, Sensitivity, SpecificationCheck
@@ -68,19 +65,19 @@ def functional_form(d: SparkDesign, effect: float) -> SpecificationCheck | None:
         steps += [
             (F.col(f"`{raw[c]}`") >= F.lit(cut)).cast("double").alias(n) for cut, n in zip(cuts, names, strict=True)
         ]
+    # one pass of cross-moments; the grouped centring demeans the indicators within the levels
     flexible = frame.select("*", *steps)
-    if d.groups:
-        flexible = demean(flexible, terms)
-    linear_t = linear_fit(frame, T_COL, d.fit_columns)
-    flexible_t = linear_fit(flexible, T_COL, [*d.fit_columns, *terms])
-    flexible_y = linear_fit(flexible, Y_COL, [T_COL, *d.fit_columns, *terms])
+    m = cross_moments(flexible, [T_COL, Y_COL, *d.fit_columns, *terms], grouped=bool(d.groups))
+    linear_t = ols(m, T_COL, d.fit_columns)
+    flexible_t = ols(m, T_COL, [*d.fit_columns, *terms])
+    flexible_y = ols(m, Y_COL, [T_COL, *d.fit_columns, *terms])
     resid = flexible.select(
-        (F.col(T_COL) - fitted(linear_t, d.fit_columns)).alias("r1"),
-        (F.col(T_COL) - fitted(flexible_t, [*d.fit_columns, *terms])).alias("r2"),
-        (F.col(Y_COL) - fitted(flexible_y, [T_COL, *d.fit_columns, *terms])).alias("e"),
+        (F.col(T_COL) - moment_fit(m, linear_t, d.fit_columns)).alias("r1"),
+        (F.col(T_COL) - moment_fit(m, flexible_t, [*d.fit_columns, *terms], terms)).alias("r2"),
+        (F.col(Y_COL) - moment_fit(m, flexible_y, [T_COL, *d.fit_columns, *terms], terms)).alias("e"),
         *([F.col(CLUSTER)] if d.clustered else []),
     )
-    s = first_row(resid.agg(F.sum(F.col("r1") ** 2).alias("s1"), F.sum(F.col("r2") ** 2).alias("s2")))
+    s = {"s1": linear_t[2], "s2": flexible_t[2]}
     de = (F.col("r2") / F.lit(s["s2"]) - F.col("r1") / F.lit(s["s1"])) * F.col("e")
     if d.clustered:
         by = resid.groupBy(CLUSTER).agg(F.sum(de).alias("s"))
@@ -89,40 +86,28 @@ def functional_form(d: SparkDesign, effect: float) -> SpecificationCheck | None:
         variance = float(c["ss"]) * g / max(g - 1, 1)
     else:
         variance = float(first_row(resid.agg(F.sum(de * de)))[0])
-    return shift_test(float(flexible_y.coefficients[0]) - effect, variance, effect, terms)
+    return shift_test(float(flexible_y[0][0]) - effect, variance, effect, terms)
 
 
-def treatment_fit(d: SparkDesign, spec: AnalysisSpec) -> dict[str, float]:
+def design_moments(d: SparkDesign) -> Moments:
+    """One pass of the design's cross-moments: the treatment fit and the sensitivity's nested fits."""
+    raw = [RAW + c for c in d.fit_columns] if d.absorbed else []
+    return cross_moments(d.frame, list(dict.fromkeys([T_COL, Y_COL, *d.fit_columns, T_RAW, Y_RAW, *raw])))
+
+
+def treatment_fit(d: SparkDesign, m: Moments) -> dict[str, float]:
     """OLS coefficient with OLS and clustered SEs (design.ols_treatment_fit as Spark sums)."""
     from pyspark.sql import functions as F
 
     frame, fit_cols = d.frame, d.fit_columns
-    model = linear_fit(frame, Y_COL, [T_COL, *fit_cols])
-    beta, intercept = float(model.coefficients[0]), float(model.intercept)
-    coefs = [float(c) for c in model.coefficients]
-    e = (
-        F.col(Y_COL)
-        - F.lit(intercept)
-        - sum((F.lit(c) * F.col(f"`{n}`") for c, n in zip(coefs, [T_COL, *fit_cols], strict=True)), F.lit(0.0))
-    )
-    if fit_cols:
-        tm = linear_fit(frame, T_COL, fit_cols)
-        t_hat = F.lit(float(tm.intercept)) + sum(
-            (F.lit(float(c)) * F.col(f"`{n}`") for c, n in zip(tm.coefficients, fit_cols, strict=True)), F.lit(0.0)
-        )
-    else:
-        t_hat = F.lit(float(first_row(frame.agg(F.avg(T_COL)))[0]))
-    r = F.col(T_COL) - t_hat
-    resid = frame.select((r).alias("r"), e.alias("e"), *([F.col(CLUSTER)] if d.clustered else []))
-    sums = first_row(
-        resid.agg(
-            F.sum(F.col("r") * F.col("r")).alias("rr"),
-            F.sum(F.col("e") * F.col("e")).alias("ee"),
-            F.count(F.lit(1)).alias("n"),
-        )
-    )
-    raw = first_row(frame.agg(F.var_pop(T_RAW).alias("vt"), F.stddev_pop(Y_RAW).alias("sy")))
-    n, rr, ee = int(sums["n"]), float(sums["rr"]), float(sums["ee"])
+    model, treatment_model = ols(m, Y_COL, [T_COL, *fit_cols]), ols(m, T_COL, fit_cols)
+    beta = float(model[0][0])
+    r = F.col(T_COL) - moment_fit(m, treatment_model, fit_cols)
+    e = F.col(Y_COL) - moment_fit(m, model, [T_COL, *fit_cols])
+    resid = frame.select(r.alias("r"), e.alias("e"), *([F.col(CLUSTER)] if d.clustered else []))
+    t_raw, y_raw = m.at([T_RAW, Y_RAW])
+    raw = {"vt": m.centred[t_raw, t_raw] / m.n, "sy": (m.centred[y_raw, y_raw] / m.n) ** 0.5}
+    n, rr, ee = m.n, treatment_model[2], model[2]
     k = len(d.covariates) + 2
     out = {
         "effect": beta,
@@ -209,33 +194,20 @@ def weighting_fit(
     return float(mu1 - mu0), float(ss**0.5 / n), n
 
 
-def diagnostics_of(d: SparkDesign, spec: AnalysisSpec, fit: dict[str, float]) -> Diagnostics:
+def diagnostics_of(d: SparkDesign, m: Moments, spec: AnalysisSpec, fit: dict[str, float]) -> Diagnostics:
     """Overlap and balance as aggregations (design.balance_table / pandas_engine.diagnose)."""
     from pyspark.sql import functions as F
 
     frame = d.frame
     raw_name = {c: (RAW + c if d.absorbed else c) for c in d.fit_columns}
     if not d.binary:
-        corr = (
-            first_row(
-                frame.agg(
-                    *[
-                        F.corr(F.col(f"`{raw_name[c]}`"), F.col(T_RAW)).alias(f"c{i}")
-                        for i, c in enumerate(d.fit_columns)
-                    ]
-                )
-            )
-            if d.fit_columns
-            else None
-        )
-        balance = (
-            [
-                BalanceRow(column=c, smd_before=round(float(corr[f"c{i}"] or 0.0), 4), smd_after=None)
-                for i, c in enumerate(d.fit_columns)
-            ]
-            if corr is not None
-            else []
-        )
+        t_raw = m.at([T_RAW])[0]
+        balance = []
+        for c in d.fit_columns:
+            j = m.at([raw_name[c]])[0]
+            scale = float(m.centred[j, j] * m.centred[t_raw, t_raw]) ** 0.5
+            corr = float(m.centred[j, t_raw]) / scale if scale > 0 else 0.0
+            balance.append(BalanceRow(column=c, smd_before=round(corr, 4), smd_after=None))
         overlap = Overlap(kind="continuous", residual_treatment_share=round(fit["residual_treatment_share"], 4))
         before = max((abs(r.smd_before) for r in balance), default=0.0)
         return Diagnostics(overlap=overlap, balance=balance, max_abs_smd_before=before, max_abs_smd_after=None)
@@ -290,15 +262,14 @@ def diagnostics_of(d: SparkDesign, spec: AnalysisSpec, fit: dict[str, float]) ->
 
 
 def sensitivity_of(
-    d: SparkDesign, spec: AnalysisSpec, fit: dict[str, float], effect: float, se: float, dof: int
+    d: SparkDesign, m: Moments, spec: AnalysisSpec, fit: dict[str, float], effect: float, se: float, dof: int
 ) -> Sensitivity:
     """Partial R2s of each observed confounder from nested regressions' residual sums, then DoWhy's
     analysers through design.sensitivity_from_stats (as the pandas engine); every nested fit is a
     solve on ONE pass's cross-moments."""
     benchmarks: dict[str, tuple[float, float]] = {}
     fit_cols = d.fit_columns
-    raw = [RAW + c for c in fit_cols] if d.absorbed else []
-    m = cross_moments(d.frame, [T_COL, Y_COL, *fit_cols, *([T_RAW, Y_RAW, *raw] if d.absorbed else [])])
+    raw = [RAW + c for c in fit_cols]
     for column in spec.adjustment_set():
         if column == d.absorbed:  # without the absorbed category: the un-demeaned columns
             rss_y = ols(m, Y_RAW, [T_RAW, *raw])[2]
