@@ -2,9 +2,10 @@
 PostgreSQL over JDBC. Nothing but aggregates (coefficients, sums, category levels) ever reaches
 the driver; the data is never collected, into pandas or otherwise.
 
-- Linear regression: Spark ML ``LinearRegression(solver="normal")``, i.e. the normal equations
-  on an aggregated X'X / X'y (one tree-aggregate pass in the JVM) with OLS standard errors,
-  the same model DoWhy fits with statsmodels; the interval uses the same t quantile.
+- Linear regression: the normal equations solved on the driver from one aggregation of the
+  centred cross-products (spark_moments.py), with OLS standard errors, the same model DoWhy
+  fits with statsmodels; the interval uses the same t quantile. Every nested or refuter fit is
+  a solve on such moments (one pass for all noise simulations of a refuter).
 - Propensity-score weighting: Spark ML ``LogisticRegression`` (unpenalised) for the
   propensities, then the Hajek estimate and its sandwich standard error as two aggregations
   (the same formulas as design.weighting_estimate).
