@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import APIRouter, Depends, FastAPI
 
-from shared.platform.auth import ROLE_PERMISSIONS, Permission, Principal, Role, require
+from shared.domain.roles import ROLE_PERMISSIONS, Permission, Role
+from shared.platform.auth import Principal, require
 from shared.platform.http import iter_routes, route_permission
 from shared.platform.settings import Settings
 from tests.api.conftest import Mint, bearer, build_test_app, running
