@@ -41,11 +41,16 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=ROOT, env=env, stdout=fh, stderr=fh)
 
 
+PEOPLE, WEEKS = 800, 30  # 24,000 person-weeks: pandas engine (below the Spark threshold)
+
+
 async def test_worker_killed_mid_analysis_completes_once(kill_res: Resources, tmp_path: Path) -> None:
-    org = generate_org(21, people=300, weeks=20, first_week=WEEK0)
+    # large enough that the refuters run for seconds: after the refit speed-ups 6,000 rows with
+    # 60 simulations finished every refuter within one 0.2 s poll and the kill came too late
+    org = generate_org(21, people=PEOPLE, weeks=WEEKS, first_week=WEEK0)
     await load_org(kill_res, org)
     window = Window(start=WEEK0, end=org.weeks[-1])
-    spec = AnalysisSpec(**org.spec_kwargs(), window=window, refuter_simulations=60)
+    spec = AnalysisSpec(**org.spec_kwargs(), window=window, refuter_simulations=200)
     store = CausalStore(kill_res.pg)
     log = tmp_path / "worker.log"
 
@@ -53,7 +58,7 @@ async def test_worker_killed_mid_analysis_completes_once(kill_res: Resources, tm
     second: subprocess.Popen[bytes] | None = None
     try:
         analysis_id, profile = await start_analysis(kill_res, spec, "kill-test")
-        assert profile.rows == 300 * 20
+        assert profile.rows == PEOPLE * WEEKS
         deadline = time.monotonic() + 240  # a fresh worker imports DoWhy first; CI once needed > 120 s
         while time.monotonic() < deadline:  # wait until the activity is well into its work
             row = await store.get(analysis_id)
@@ -61,7 +66,7 @@ async def test_worker_killed_mid_analysis_completes_once(kill_res: Resources, tm
             if row.status == "running" and str(row.progress.get("stage", "")).startswith("refute"):
                 break
             assert first.poll() is None, log.read_text()[-3000:]
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
         else:
             raise AssertionError(f"the activity never got going (last row: {row!r}): {log.read_text()[-3000:]}")
         assert row.attempts == 1 and row.completions == 0
