@@ -84,6 +84,7 @@ def _bolt_peer_store(uri: str) -> GraphStore:
         acquisition_timeout_s=5.0,
         max_retry_time_s=2.0,  # a dead peer should fail the test fast, not retry for 15 s
         batch_size=BATCH,
+        bulk_batch_size=BATCH,
         schema=(),
     )
 
@@ -110,7 +111,9 @@ async def session_store(request: pytest.FixtureRequest) -> AsyncIterator[GraphSt
     run_id: str = request.getfixturevalue("run_id")
     host, port = env.get("CO_FALKORDB_HOST", "127.0.0.1"), int(env.get("CO_FALKORDB_PORT", "6380"))
     graph = f"contract_{run_id}"
-    falkor = FalkorDBGraphStore(host=host, port=port, graph_name=graph, max_connections=4, batch_size=BATCH)
+    falkor = FalkorDBGraphStore(
+        host=host, port=port, graph_name=graph, max_connections=4, batch_size=BATCH, bulk_batch_size=BATCH
+    )
     await falkor.ensure_schema()
     yield falkor
     await falkor.close()
@@ -284,6 +287,37 @@ async def test_contract_snapshot_returns_exactly_what_was_written(store: GraphSt
         ("b", "a", 0.5, 1),
         ("b", "c", 3.0, 3),
     ]
+
+
+async def test_contract_bulk_load_leaves_what_upserts_leave(store: GraphStore) -> None:
+    people = [PersonRow(f"p{i:02d}", 2, team=f"t{i % 3}", out_weight=float(i), in_degree=i) for i in range(30)]
+    people += [PersonRow("p00", 1, team="older"), PersonRow("solo", 3)]  # an older duplicate; no team
+    ties = [TieRow(f"p{i:02d}", f"p{(i + 1) % 30:02d}", 4, weight=i + 0.5, count=i, last_at=1e9 + i) for i in range(30)]
+    ties += [TieRow("p00", "p01", 3, weight=99.0, count=99), TieRow("p05", "edge-only", 1, weight=2.0, count=1)]
+    counts = await store.bulk_load(people, ties)  # 4+ statements of BATCH rows each
+    assert counts == GraphCounts(people=32, ties=31, total_weight=sum(i + 0.5 for i in range(30)) + 2.0)
+    assert await store.counts() == counts
+    for row in people[:30] + [people[31]]:
+        assert await store.get_person(row.id) == person_props(row)
+    assert await store.get_person("edge-only") == {"id": "edge-only"}  # as a tie upsert creates it
+    assert await read_tie(store, "p00", "p01") == {"version": 4, "weight": 0.5, "count": 0, "last_at": 1e9}
+    assert await read_tie(store, "p05", "edge-only") == {"version": 1, "weight": 2.0, "count": 1, "last_at": 0.0}
+    # the loaded graph keeps the version rules: an older write changes nothing, a newer one applies
+    assert await store.upsert_ties([TieRow("p00", "p01", 3, weight=7.0, count=7)]) == 0
+    assert await store.upsert_people([PersonRow("p01", 3, team="moved")]) == 1
+    assert (await store.get_person("p01") or {})["team"] == "moved"
+
+
+async def test_contract_bulk_load_refuses_a_graph_that_holds_anyone(store: GraphStore) -> None:
+    await store.upsert_people([PersonRow("already", 1, team="t")])
+    with pytest.raises(GraphStoreError):
+        await store.bulk_load([PersonRow("already", 2), PersonRow("new", 1)], [TieRow("new", "x", 1, 1.0, 1)])
+    assert await store.counts() == GraphCounts(people=1, ties=0, total_weight=0.0)  # nothing duplicated or added
+    assert await store.get_person("already") == person_props(PersonRow("already", 1, team="t"))
+    await store.clear()
+    with pytest.raises(InvalidIdError):  # unstorable ids are refused before anything is sent
+        await store.bulk_load([PersonRow("fine", 1), PersonRow(" bad", 1)], [])
+    assert await store.counts() == GraphCounts(people=0, ties=0, total_weight=0.0)
 
 
 async def test_contract_get_person_of_unknown_id_is_none(store: GraphStore) -> None:

@@ -29,6 +29,31 @@ SET t.version = r.version, t.weight = r.weight, t.count = r.count, t.last_at = r
 RETURN count(t) AS applied
 """
 
+# bulk load into an EMPTY graph (bulk_load): CREATE, no MERGE and no version check; ties are
+# created between people that already exist, found through the Person.id index
+BULK_CREATE_PEOPLE = """
+UNWIND $rows AS r
+CREATE (p:Person {id: r.id, version: r.version, out_weight: r.out_weight, in_weight: r.in_weight,
+                  out_degree: r.out_degree, in_degree: r.in_degree, degree: r.out_degree + r.in_degree,
+                  weighted_degree: r.out_weight + r.in_weight})
+SET p.team = r.team
+RETURN count(p) AS applied
+"""
+
+BULK_CREATE_BARE_PEOPLE = """
+UNWIND $rows AS r
+CREATE (p:Person {id: r.id})
+RETURN count(p) AS applied
+"""
+
+BULK_CREATE_TIES = """
+UNWIND $rows AS r
+MATCH (a:Person {id: r.src})
+MATCH (b:Person {id: r.dst})
+CREATE (a)-[t:INTERACTS {version: r.version, weight: r.weight, count: r.count, last_at: r.last_at}]->(b)
+RETURN count(t) AS applied
+"""
+
 WRITE_METRICS = """
 UNWIND $rows AS r
 MATCH (p:Person {id: r.id})

@@ -64,8 +64,9 @@ class FalkorDBGraphStore(CypherGraphStore):
         pool_timeout_s: float = 5.0,
         socket_timeout_s: float | None = 60.0,
         batch_size: int = 1000,
+        bulk_batch_size: int = 10_000,
     ) -> None:
-        super().__init__(batch_size)
+        super().__init__(batch_size, bulk_batch_size)
         self._pool = aioredis.BlockingConnectionPool(
             host=host,
             port=port,

@@ -96,6 +96,14 @@ class MemoryGraphStore:
     async def upsert_ties(self, rows: Sequence[TieRow]) -> int:
         return self._apply_ties(latest_ties(rows))
 
+    async def bulk_load(self, people: Sequence[PersonRow], ties: Sequence[TieRow]) -> GraphCounts:
+        people_rows, tie_rows = latest_people(people), latest_ties(ties)
+        if self._people:
+            raise GraphStoreError(f"bulk_load needs an empty graph; this one holds {len(self._people)} people")
+        self._apply_people(people_rows)
+        self._apply_ties(tie_rows)
+        return await self.counts()
+
     async def write_metrics(self, rows: Sequence[MetricRow]) -> int:
         return self._apply_metrics(metric_dicts(rows))
 

@@ -47,9 +47,10 @@ class Neo4jGraphStore(CypherGraphStore):
         max_lifetime_s: float = 3600.0,
         max_retry_time_s: float = 15.0,
         batch_size: int = 1000,
+        bulk_batch_size: int = 10_000,
         schema: Sequence[str] = _SCHEMA,
     ) -> None:
-        super().__init__(batch_size)
+        super().__init__(batch_size, bulk_batch_size)
         self._max_pool = max_pool_size
         self._driver: AsyncDriver = AsyncGraphDatabase.driver(
             uri,

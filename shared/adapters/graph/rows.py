@@ -10,7 +10,6 @@ every adapter, before any row is sent (pseudonymised ids never look like that).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from shared.adapters.graph.base import InvalidIdError, MetricRow, PersonRow, TieRow
@@ -29,7 +28,7 @@ def latest_people(rows: Sequence[PersonRow]) -> list[dict[str, Any]]:
         kept = best.get(row.id)
         if kept is None or row.version > kept.version:
             best[row.id] = row
-    return [asdict(r) for r in best.values()]
+    return [dict(vars(r)) for r in best.values()]  # not asdict: its deep copy cost 20 s per 1.4 M rows
 
 
 def latest_ties(rows: Sequence[TieRow]) -> list[dict[str, Any]]:
@@ -41,7 +40,7 @@ def latest_ties(rows: Sequence[TieRow]) -> list[dict[str, Any]]:
         kept = best.get(key)
         if kept is None or row.version > kept.version:
             best[key] = row
-    return [asdict(r) for r in best.values()]
+    return [dict(vars(r)) for r in best.values()]
 
 
 def metric_dicts(rows: Sequence[MetricRow]) -> list[dict[str, Any]]:
@@ -49,6 +48,13 @@ def metric_dicts(rows: Sequence[MetricRow]) -> list[dict[str, Any]]:
     for row in rows:
         merged.setdefault(row.id, {}).update(row.values)
     return [{"id": pid, "values": values} for pid, values in merged.items()]
+
+
+def endpoints_without_rows(people: list[dict[str, Any]], ties: list[dict[str, Any]]) -> list[str]:
+    """Tie endpoints with no person row: a tie upsert creates them as bare nodes (id only)."""
+    known = {p["id"] for p in people}
+    missing = {t["src"] for t in ties if t["src"] not in known} | {t["dst"] for t in ties if t["dst"] not in known}
+    return sorted(missing)
 
 
 def chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
