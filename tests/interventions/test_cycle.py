@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,12 +15,19 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from shared.adapters.postgres.audit import AuditStore
-from shared.platform.resources import Resources
+from shared.platform.resources import Needs, Resources
 from shared.platform.settings import Settings
-from tests.interventions.conftest import intervention_worker
-from workflows.intervention.activities import InterventionActivities
+from tests.interventions.conftest import intervention_worker, own_findings
+from workflows.intervention.activities import InterventionActivities, build
 from workflows.intervention.contract import CycleRequest
 from workflows.schedules import ensure_schedules, schedule_id
+
+
+@pytest.fixture(scope="module")
+async def cycle_resources(iv_settings: Settings, stack_env: dict[str, str], run_id: str) -> AsyncIterator[Resources]:
+    """This module's own database: the cycle must find exactly the finding the test seeds."""
+    async with own_findings(iv_settings, stack_env, run_id, "cycle", Needs(pg=True)) as res:
+        yield res
 
 
 async def _seed_finding(resources: Resources, tag: str) -> list[str]:
@@ -49,12 +57,12 @@ async def _seed_finding(resources: Resources, tag: str) -> list[str]:
     return sorted(people, key=lambda p: -int(p.rsplit("-", 1)[1]))[:5]
 
 
-async def test_full_cycle_proposes_from_robust_findings_once(
-    iv_settings: Settings, activities: InterventionActivities, resources: Resources
-) -> None:
+async def test_full_cycle_proposes_from_robust_findings_once(cycle_resources: Resources) -> None:
     """On the dev server (the time-skipping server mishandles abandoned children)."""
+    resources, settings = cycle_resources, cycle_resources.settings
     top5 = await _seed_finding(resources, uuid.uuid4().hex[:6])
-    client = await Client.connect(iv_settings.temporal.address, namespace=iv_settings.temporal.namespace)
+    activities = build(settings, AuditStore(resources.pg, settings.audit.key))
+    client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
     async with intervention_worker(client, activities, "cy") as queue:
         req = CycleRequest(mode="full", refresh_workflow="", lookback_hours=1, initial_retry_s=0.1)
         first = await client.execute_workflow("InterventionCycleWorkflow", req, id=f"{queue}-1", task_queue=queue)
