@@ -78,9 +78,10 @@ def test_import_linter_contracts_hold() -> None:
 #                      connect) on the first connection; the id policies in workflows/*/client.py on the
 #                      first start; RPCError/WorkflowUpdateFailedError where a started call's failure is
 #                      translated (functions/ingest_http/routes.py, services/interventions.py _update);
-#                      temporalio.activity only in workflows/*/interface.py (the activity interfaces, out
-#                      of the contracts) and temporalio.workflow only through a package's WORKFLOWS,
-#                      which workflows/lazy_workflows.py imports on first access (importlib, for the worker)
+#                      temporalio.activity and temporalio.workflow only through a package's WORKFLOWS,
+#                      which workflows/lazy_workflows.py imports on first access (importlib, for the worker
+#                      and tests): the workflow modules import their package's activities (passed through
+#                      the sandbox) and the contracts import neither
 LAZY_THIRD_PARTY = (
     *("sentry_sdk", "boto3", "botocore", "temporalio", "opentelemetry.sdk.trace", "google.protobuf.json_format"),
     *("dowhy", "pyspark", "igraph", "pandas"),

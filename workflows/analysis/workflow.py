@@ -16,6 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.analysis.activities import AnalysisActivities
     from workflows.analysis.contract import (
         PROGRESS,
         WORKFLOW_NAME,
@@ -25,9 +26,6 @@ with workflow.unsafe.imports_passed_through():
         RunRequest,
         RunResult,
     )
-    from workflows.analysis.interface import AnalysisActivityContract
-
-Activities = AnalysisActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -48,7 +46,7 @@ class AnalysisWorkflow:
             request = payload
         else:
             analysis_id = await workflow.execute_activity_method(
-                Activities.create,
+                AnalysisActivities.create,
                 CreateRequest(spec=payload, workflow_id=workflow.info().workflow_id),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(
@@ -60,7 +58,7 @@ class AnalysisWorkflow:
             request = AnalysisInput(analysis_id=analysis_id)
         try:
             result = await workflow.execute_activity_method(
-                Activities.run_analysis,
+                AnalysisActivities.run_analysis,
                 RunRequest(analysis_id=request.analysis_id, workflow_id=workflow.info().workflow_id),
                 start_to_close_timeout=timedelta(seconds=request.activity_timeout_s),
                 heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
@@ -79,7 +77,7 @@ class AnalysisWorkflow:
             reason = "cancelled" if cancelled else str(getattr(exc, "cause", None) or exc)[:1000]
             await asyncio.shield(
                 workflow.execute_activity_method(
-                    Activities.finish,
+                    AnalysisActivities.finish,
                     FinishRequest(request.analysis_id, self._status, reason),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10),

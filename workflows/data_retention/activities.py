@@ -6,17 +6,12 @@ from temporalio import activity
 
 from shared.services.retention import run_retention
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.data_retention.contract import (
-    RETENTION_ACTIVITY,
-    DataRetentionRequest,
-    RetentionReport,
-)
-from workflows.data_retention.interface import DataRetentionActivityContract
+from workflows.data_retention import contract
 
 
-class DataRetentionActivities(ResourceBoundActivities, DataRetentionActivityContract):
-    @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(self, request: DataRetentionRequest) -> RetentionReport:
+class DataRetentionActivities(ResourceBoundActivities):
+    @activity.defn(name=contract.RETENTION_ACTIVITY)
+    async def retention(self, request: contract.DataRetentionRequest) -> contract.RetentionReport:
         return await run_retention(self._resources, dry_run=request.dry_run)
 
 

@@ -1,4 +1,4 @@
-"""The data retention workflow's contract: names, payload (the activity interface is interface.py)."""
+"""The data retention workflow's contract: names, payload."""
 
 from __future__ import annotations
 

@@ -7,12 +7,8 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.data_retention.contract import (
-        WORKFLOW_NAME,
-        DataRetentionRequest,
-        RetentionReport,
-    )
-    from workflows.data_retention.interface import DataRetentionActivityContract
+    from workflows.data_retention.activities import DataRetentionActivities
+    from workflows.data_retention.contract import WORKFLOW_NAME, DataRetentionRequest, RetentionReport
     from workflows.single_activity import run_single_activity
 
 
@@ -21,7 +17,7 @@ class DataRetentionWorkflow:
     @workflow.run
     async def run(self, request: DataRetentionRequest) -> RetentionReport:
         return await run_single_activity(
-            DataRetentionActivityContract.retention,
+            DataRetentionActivities.retention,
             request,
             start_to_close=timedelta(hours=2),
             first_retry_after=timedelta(seconds=30),

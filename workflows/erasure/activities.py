@@ -6,24 +6,16 @@ from temporalio import activity
 
 from shared.services.erasure import complete, run_step
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.erasure.contract import (
-    COMPLETE_ACTIVITY,
-    STEP_ACTIVITY,
-    ErasureOutcome,
-    FinishRequest,
-    StepReport,
-    StepRequest,
-)
-from workflows.erasure.interface import ErasureActivityContract
+from workflows.erasure import contract
 
 
-class ErasureActivities(ResourceBoundActivities, ErasureActivityContract):
-    @activity.defn(name=STEP_ACTIVITY)
-    async def step(self, request: StepRequest) -> StepReport:
-        return StepReport(await run_step(self._resources, request.erasure_id, request.step))
+class ErasureActivities(ResourceBoundActivities):
+    @activity.defn(name=contract.STEP_ACTIVITY)
+    async def step(self, request: contract.StepRequest) -> contract.StepReport:
+        return contract.StepReport(await run_step(self._resources, request.erasure_id, request.step))
 
-    @activity.defn(name=COMPLETE_ACTIVITY)
-    async def finish(self, request: FinishRequest) -> ErasureOutcome:
+    @activity.defn(name=contract.COMPLETE_ACTIVITY)
+    async def finish(self, request: contract.FinishRequest) -> contract.ErasureOutcome:
         return await complete(self._resources, request.erasure_id, request.status, request.error)
 
 

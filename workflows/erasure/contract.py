@@ -1,4 +1,4 @@
-"""The erasure workflow's contract: names, steps (no dependencies; the activity interface is interface.py).
+"""The erasure workflow's contract: names, steps (no dependencies: functions that start it import it).
 
 The workflow's input is the erasure's id: the pseudonym never enters the workflow's history.
 """

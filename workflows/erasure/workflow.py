@@ -12,6 +12,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.erasure.activities import ErasureActivities
     from workflows.erasure.contract import (
         STEPS,
         WORKFLOW_NAME,
@@ -20,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
         FinishRequest,
         StepRequest,
     )
-    from workflows.erasure.interface import ErasureActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -38,7 +38,7 @@ class ErasureWorkflow:
         try:
             for step in STEPS:
                 await workflow.execute_activity_method(
-                    ErasureActivityContract.step,
+                    ErasureActivities.step,
                     StepRequest(erasure_id, step),
                     start_to_close_timeout=timedelta(minutes=30),
                     retry_policy=RetryPolicy(
@@ -48,13 +48,13 @@ class ErasureWorkflow:
                 self._done.append(step)
         except ActivityError as exc:
             await workflow.execute_activity_method(
-                ErasureActivityContract.finish,
+                ErasureActivities.finish,
                 FinishRequest(erasure_id, "failed", str(exc.cause or exc)[:500]),
                 start_to_close_timeout=timedelta(minutes=1),
             )
             raise
         return await workflow.execute_activity_method(
-            ErasureActivityContract.finish,
+            ErasureActivities.finish,
             FinishRequest(erasure_id, "succeeded"),
             start_to_close_timeout=timedelta(minutes=1),
         )

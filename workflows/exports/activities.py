@@ -9,33 +9,24 @@ from temporalio import activity
 from shared.domain.exports import ExportSweep
 from shared.services.exports import finish_export, run_export, sweep_exports
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.exports.contract import (
-    FAIL_ACTIVITY,
-    RUN_ACTIVITY,
-    SWEEP_ACTIVITY,
-    ExportInput,
-    ExportResult,
-    FailRequest,
-    SweepRequest,
-)
-from workflows.exports.interface import ExportActivityContract
+from workflows.exports import contract
 
 
-class ExportActivities(ResourceBoundActivities, ExportActivityContract):
-    @activity.defn(name=RUN_ACTIVITY)
-    async def run(self, request: ExportInput) -> ExportResult:
+class ExportActivities(ResourceBoundActivities):
+    @activity.defn(name=contract.RUN_ACTIVITY)
+    async def run(self, request: contract.ExportInput) -> contract.ExportResult:
         try:
             return await run_export(self._resources, request.export_id, heartbeat=activity.heartbeat)
         except asyncio.CancelledError:
             await finish_export(self._resources, request.export_id, "cancelled")
             raise
 
-    @activity.defn(name=FAIL_ACTIVITY)
-    async def fail(self, request: FailRequest) -> None:
+    @activity.defn(name=contract.FAIL_ACTIVITY)
+    async def fail(self, request: contract.FailRequest) -> None:
         await finish_export(self._resources, request.export_id, "failed", request.error)
 
-    @activity.defn(name=SWEEP_ACTIVITY)
-    async def sweep(self, request: SweepRequest) -> ExportSweep:
+    @activity.defn(name=contract.SWEEP_ACTIVITY)
+    async def sweep(self, request: contract.SweepRequest) -> ExportSweep:
         return await sweep_exports(self._resources, dry_run=request.dry_run)
 
 

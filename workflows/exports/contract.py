@@ -1,4 +1,4 @@
-"""The export workflows' contract: names, payloads (no dependencies; the activity interface is interface.py)."""
+"""The export workflows' contract: names, payloads (no dependencies: functions that start it import it)."""
 
 from __future__ import annotations
 

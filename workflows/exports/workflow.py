@@ -12,6 +12,7 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from shared.domain.exports import ExportSweep
+    from workflows.exports.activities import ExportActivities
     from workflows.exports.contract import (
         EXPORT_WORKFLOW_NAME,
         NOT_RETRYABLE,
@@ -21,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
         FailRequest,
         SweepRequest,
     )
-    from workflows.exports.interface import ExportActivityContract
     from workflows.single_activity import run_single_activity
 
 
@@ -32,7 +32,7 @@ class ExportWorkflow:
         request = inp if isinstance(inp, ExportInput) else ExportInput(inp)  # a str: started before typing
         try:
             return await workflow.execute_activity_method(
-                ExportActivityContract.run,
+                ExportActivities.run,
                 request,
                 start_to_close_timeout=timedelta(hours=2),
                 heartbeat_timeout=timedelta(seconds=60),
@@ -48,7 +48,7 @@ class ExportWorkflow:
             if isinstance(exc.cause, CancelledError):
                 raise
             await workflow.execute_activity_method(
-                ExportActivityContract.fail,
+                ExportActivities.fail,
                 FailRequest(request.export_id, str(exc.cause or exc)[:500]),
                 start_to_close_timeout=timedelta(seconds=30),
             )
@@ -60,7 +60,7 @@ class ExportSweepWorkflow:
     @workflow.run
     async def run(self, request: SweepRequest) -> ExportSweep:
         return await run_single_activity(
-            ExportActivityContract.sweep,
+            ExportActivities.sweep,
             request,
             start_to_close=timedelta(minutes=30),
             first_retry_after=timedelta(seconds=1),

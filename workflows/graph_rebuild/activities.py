@@ -7,10 +7,9 @@ from temporalio import activity
 from shared.services.graph_build import rebuild_graph
 from workflows.bound_activities import ResourceBoundActivities
 from workflows.graph_rebuild.contract import REBUILD_ACTIVITY, RebuildResult
-from workflows.graph_rebuild.interface import GraphRebuildActivityContract
 
 
-class GraphRebuildActivities(ResourceBoundActivities, GraphRebuildActivityContract):
+class GraphRebuildActivities(ResourceBoundActivities):
     @activity.defn(name=REBUILD_ACTIVITY)
     async def rebuild(self) -> RebuildResult:
         r = self._resources

@@ -1,4 +1,4 @@
-"""The graph rebuild workflow's contract: names, the fixed workflow id (the activity interface is interface.py)."""
+"""The graph rebuild workflow's contract: names, the fixed workflow id."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.graph_rebuild.activities import GraphRebuildActivities
     from workflows.graph_rebuild.contract import WORKFLOW_NAME, RebuildResult
-    from workflows.graph_rebuild.interface import GraphRebuildActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -17,7 +17,7 @@ class GraphRebuildWorkflow:
     @workflow.run
     async def run(self) -> RebuildResult:
         return await workflow.execute_activity_method(
-            GraphRebuildActivityContract.rebuild,
+            GraphRebuildActivities.rebuild,
             start_to_close_timeout=timedelta(hours=2),
             heartbeat_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(

@@ -1,8 +1,9 @@
 """Intervention workflows: one per intervention (InterventionWorkflow) and the 6-hourly full cycle.
 
 Imported inside Temporal's workflow sandbox: workflow definitions only. The contract (names,
-payloads) is ``contract.py``, the activity interface ``interface.py``; starting and steering a workflow is
-``client.py``; the worker takes the activities from ``activities.build_activities``.
+payloads) is ``contract.py``; starting and steering a workflow is ``client.py``; the activities
+(``activities.InterventionActivities``, which the workflows call by method reference) are what the
+worker takes from ``activities.build_activities``.
 """
 
 from __future__ import annotations

@@ -27,20 +27,8 @@ from shared.services.intervention_steps import (
     SealBroken,
     steps_for,
 )
+from workflows.bound_activities import activity_methods
 from workflows.intervention import contract
-from workflows.intervention.contract import (
-    AlertInput,
-    AuditInput,
-    AuditResult,
-    CaptureInput,
-    CaptureResult,
-    InterventionInput,
-    MeasuredOutcome,
-    MeasureInput,
-    StepAnswer,
-    StepInput,
-)
-from workflows.intervention.interface import InterventionActivityContract
 
 T = TypeVar("T")
 
@@ -59,8 +47,9 @@ async def _guarded(call: Awaitable[T]) -> T:
         raise ApplicationError(str(exc), type="SealBroken", non_retryable=True) from exc
 
 
-class InterventionActivities(InterventionActivityContract):
-    """The contract's activities over one worker's ``InterventionSteps``."""
+class InterventionActivities:
+    """The contract's activities over one worker's ``InterventionSteps`` (the workflows call them
+    by method reference)."""
 
     def __init__(self, steps: InterventionSteps) -> None:
         self.steps = steps
@@ -70,7 +59,7 @@ class InterventionActivities(InterventionActivityContract):
         self.registry = steps.registry  # the worker serves it (breaker states, alert counts)
 
     @activity.defn(name=contract.AUDIT)
-    async def audit(self, inp: AuditInput) -> AuditResult:
+    async def audit(self, inp: contract.AuditInput) -> contract.AuditResult:
         record = await self.steps.record(
             event_key=inp.event_key,
             intervention_id=inp.intervention_id,
@@ -81,40 +70,40 @@ class InterventionActivities(InterventionActivityContract):
             subjects=inp.subjects,
             projection=inp.projection,
         )
-        return AuditResult(id=record.id, row_hash=record.row_hash)
+        return contract.AuditResult(id=record.id, row_hash=record.row_hash)
 
     @activity.defn(name=contract.CAPTURE)
-    async def capture(self, inp: CaptureInput) -> CaptureResult:
+    async def capture(self, inp: contract.CaptureInput) -> contract.CaptureResult:
         """Pre-states, and the monitoring design (targets, comparison group, pre-period series) sealed;
         group figures in clear."""
         pre_states, baseline, sealed = await _guarded(
             self.steps.capture(inp.actions, inp.metric, inp.people, inp.teams, inp.as_of)
         )
-        return CaptureResult(pre_states=pre_states, baseline=baseline, sealed_baseline=sealed)
+        return contract.CaptureResult(pre_states=pre_states, baseline=baseline, sealed_baseline=sealed)
 
     @activity.defn(name=contract.APPLY)
-    async def apply(self, inp: StepInput) -> StepAnswer:
-        return StepAnswer(await _guarded(self.steps.apply(inp.action, inp.key)))
+    async def apply(self, inp: contract.StepInput) -> contract.StepAnswer:
+        return contract.StepAnswer(await _guarded(self.steps.apply(inp.action, inp.key)))
 
     @activity.defn(name=contract.REVERT)
-    async def revert(self, inp: StepInput) -> StepAnswer:
-        return StepAnswer(await _guarded(self.steps.revert(inp.action, inp.pre_state, inp.key)))
+    async def revert(self, inp: contract.StepInput) -> contract.StepAnswer:
+        return contract.StepAnswer(await _guarded(self.steps.revert(inp.action, inp.pre_state, inp.key)))
 
     @activity.defn(name=contract.MEASURE)
-    async def measure(self, inp: MeasureInput) -> MeasuredOutcome:
+    async def measure(self, inp: contract.MeasureInput) -> contract.MeasuredOutcome:
         """Read the outcome and judge it: per-person values never leave the steps."""
         return await _guarded(self.steps.measure(inp.type, inp.sealed_baseline))
 
     @activity.defn(name=contract.ALERT)
-    async def alert(self, inp: AlertInput) -> None:
+    async def alert(self, inp: contract.AlertInput) -> None:
         self.steps.alert(inp.source, inp.message, inp.details)
 
     @activity.defn(name=contract.EVALUATE)
-    async def evaluate(self, lookback_hours: float) -> list[InterventionInput]:
+    async def evaluate(self, lookback_hours: float) -> list[contract.InterventionInput]:
         return await self.steps.evaluate(lookback_hours)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.audit, self.capture, self.apply, self.revert, self.measure, self.alert, self.evaluate]
+        return activity_methods(self)
 
 
 def build(settings: Settings, audit: AuditStore) -> InterventionActivities:

@@ -1,4 +1,4 @@
-"""The intervention workflows' contract: names, task queue, payloads (the activity interface is interface.py).
+"""The intervention workflows' contract: names, task queue, payloads.
 
 Imports nothing of the project but the pure domain, so the API, the services and the workflow
 sandbox can all import it. Payloads are plain dataclasses (Temporal's default JSON converter):

@@ -24,6 +24,7 @@ from temporalio.exceptions import (
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.intervention.activities import InterventionActivities
     from workflows.intervention.contract import (
         CYCLE_WORKFLOW_NAME,
         WORKFLOW_NAME,
@@ -33,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         InterventionInput,
         workflow_id,
     )
-    from workflows.intervention.interface import InterventionActivityContract
     from workflows.metrics_refresh.contract import RefreshRequest
 
 __all__ = ["CycleRequest", "InterventionCycleWorkflow"]
@@ -78,7 +78,7 @@ class InterventionCycleWorkflow:
                 if req.evaluate:
                     self.step = "evaluate"
                     inputs = await workflow.execute_activity_method(
-                        InterventionActivityContract.evaluate,
+                        InterventionActivities.evaluate,
                         req.lookback_hours,
                         start_to_close_timeout=timedelta(minutes=5),
                         retry_policy=retry,
@@ -88,7 +88,7 @@ class InterventionCycleWorkflow:
             cause = exc.cause if exc.cause is not None else exc
             message = f"{req.mode} cycle failed at {self.step}: {type(cause).__name__}: {cause}"
             await workflow.execute_activity_method(
-                InterventionActivityContract.alert,
+                InterventionActivities.alert,
                 AlertInput(f"schedule:{req.mode}-cycle", message, {"workflow_id": info.workflow_id}),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=5),

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from shared.domain.intervention_outcomes import OutcomeVerdict
     from shared.domain.intervention_status import ROLLBACK_ALLOWED, InterventionStatus
     from shared.domain.interventions import CATALOGUE, InterventionType
+    from workflows.intervention.activities import InterventionActivities
     from workflows.intervention.contract import (
         DECIDER_ROLES,
         WORKFLOW_NAME,
@@ -36,12 +37,10 @@ with workflow.unsafe.imports_passed_through():
         MeasureInput,
         StepInput,
     )
-    from workflows.intervention.interface import InterventionActivityContract
 
 NON_RETRYABLE = ["ConnectorRejected", "ProposalError"]
 Arg = TypeVar("Arg")
 Result = TypeVar("Result")
-Activities = InterventionActivityContract
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -90,7 +89,7 @@ class InterventionWorkflow:
 
     async def _activity(
         self,
-        method: Callable[[Activities, Arg], Awaitable[Result]],
+        method: Callable[[InterventionActivities, Arg], Awaitable[Result]],
         arg: Arg,
         attempts_factor: int = 1,
     ) -> Result:
@@ -132,7 +131,7 @@ class InterventionWorkflow:
         self._seq += 1
         self.timeline.append({"event": event, "actor": actor, "at": self._now()})
         await self._activity(
-            Activities.audit,
+            InterventionActivities.audit,
             AuditInput(
                 event_key=f"{workflow.info().workflow_id}:{self._seq}:{event}",
                 intervention_id=self._id,
@@ -204,7 +203,7 @@ class InterventionWorkflow:
         self.status = InterventionStatus.EXECUTING
         try:
             captured = await self._activity(
-                Activities.capture,
+                InterventionActivities.capture,
                 CaptureInput(
                     self.inp.actions,
                     entry.outcome_metric,
@@ -222,7 +221,7 @@ class InterventionWorkflow:
         wf_id = workflow.info().workflow_id
         for i, action in enumerate(self.inp.actions):
             try:
-                result = await self._activity(Activities.apply, StepInput(action, f"{wf_id}:apply:{i}"))
+                result = await self._activity(InterventionActivities.apply, StepInput(action, f"{wf_id}:apply:{i}"))
             except ActivityError as exc:
                 # the failed step may have landed before its answer was lost: revert it too
                 self.applied.append(i)
@@ -255,7 +254,7 @@ class InterventionWorkflow:
         entry = CATALOGUE[InterventionType(self.inp.proposal["type"])]
         try:
             measured: MeasuredOutcome | None = await self._activity(
-                Activities.measure, MeasureInput(self.inp.proposal["type"], self.sealed_baseline)
+                InterventionActivities.measure, MeasureInput(self.inp.proposal["type"], self.sealed_baseline)
             )
         except ActivityError as exc:
             cause = exc.cause if exc.cause is not None else exc
@@ -305,7 +304,7 @@ class InterventionWorkflow:
         for i in reversed(self.applied):
             try:
                 await self._activity(
-                    Activities.revert,
+                    InterventionActivities.revert,
                     StepInput(self.inp.actions[i], f"{wf_id}:revert:{i}", self.pre_states[i]),
                     attempts_factor=3,
                 )
@@ -314,11 +313,11 @@ class InterventionWorkflow:
                 self.error = f"rollback failed at step {i}: {type(cause).__name__}: {cause}"
                 self.status = InterventionStatus.ROLLBACK_FAILED
                 await self._audit("rollback_failed", "system", {"error": self.error})
-                await self._activity(Activities.alert, AlertInput(self._id, self.error))
+                await self._activity(InterventionActivities.alert, AlertInput(self._id, self.error))
                 self.rollback_done = True
                 return
         restored = await self._activity(
-            Activities.capture,
+            InterventionActivities.capture,
             CaptureInput([self.inp.actions[i] for i in range(len(self.pre_states))], "", [], []),
         )
         self.restored = restored.pre_states == self.pre_states

@@ -6,23 +6,16 @@ from temporalio import activity
 
 from shared.services.metrics_refresh import apply_retention, refresh_metrics
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.metrics_refresh.contract import (
-    REFRESH_ACTIVITY,
-    RETENTION_ACTIVITY,
-    RefreshRequest,
-    RefreshResult,
-    RetentionRequest,
-)
-from workflows.metrics_refresh.interface import MetricsActivityContract
+from workflows.metrics_refresh import contract
 
 
-class MetricsActivities(ResourceBoundActivities, MetricsActivityContract):
-    @activity.defn(name=REFRESH_ACTIVITY)
-    async def refresh(self, request: RefreshRequest) -> RefreshResult:
+class MetricsActivities(ResourceBoundActivities):
+    @activity.defn(name=contract.REFRESH_ACTIVITY)
+    async def refresh(self, request: contract.RefreshRequest) -> contract.RefreshResult:
         return await refresh_metrics(self._resources, trigger=request.trigger, force=request.force)
 
-    @activity.defn(name=RETENTION_ACTIVITY)
-    async def retention(self, request: RetentionRequest) -> int:
+    @activity.defn(name=contract.RETENTION_ACTIVITY)
+    async def retention(self, request: contract.RetentionRequest) -> int:
         return await apply_retention(self._resources)
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.metrics_refresh.activities import MetricsActivities
     from workflows.metrics_refresh.contract import (
         REFRESH_WORKFLOW_NAME,
         RETENTION_WORKFLOW_NAME,
@@ -19,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
         RefreshResult,
         RetentionRequest,
     )
-    from workflows.metrics_refresh.interface import MetricsActivityContract
     from workflows.single_activity import run_single_activity
 
 
@@ -27,13 +27,11 @@ with workflow.unsafe.imports_passed_through():
 class MetricsRefreshWorkflow:
     @workflow.run
     async def run(self, request: RefreshRequest) -> RefreshResult:
-        return await run_single_activity(MetricsActivityContract.refresh, request, start_to_close=timedelta(minutes=15))
+        return await run_single_activity(MetricsActivities.refresh, request, start_to_close=timedelta(minutes=15))
 
 
 @workflow.defn(name=RETENTION_WORKFLOW_NAME)
 class MetricsRetentionWorkflow:
     @workflow.run
     async def run(self, request: RetentionRequest) -> int:
-        return await run_single_activity(
-            MetricsActivityContract.retention, request, start_to_close=timedelta(minutes=10)
-        )
+        return await run_single_activity(MetricsActivities.retention, request, start_to_close=timedelta(minutes=10))

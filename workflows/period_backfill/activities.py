@@ -6,30 +6,21 @@ from temporalio import activity
 
 from shared.services import period_backfill
 from workflows.bound_activities import ResourceBoundActivities
-from workflows.period_backfill.contract import (
-    FINISH_ACTIVITY,
-    PERIOD_ACTIVITY,
-    PLAN_ACTIVITY,
-    BackfillPlan,
-    BackfillRequest,
-    FinishTask,
-    PeriodTask,
-)
-from workflows.period_backfill.interface import PeriodBackfillActivityContract
+from workflows.period_backfill import contract
 
 
-class PeriodBackfillActivities(ResourceBoundActivities, PeriodBackfillActivityContract):
-    @activity.defn(name=PLAN_ACTIVITY)
-    async def plan(self, request: BackfillRequest) -> BackfillPlan:
+class PeriodBackfillActivities(ResourceBoundActivities):
+    @activity.defn(name=contract.PLAN_ACTIVITY)
+    async def plan(self, request: contract.BackfillRequest) -> contract.BackfillPlan:
         run_id, labels = await period_backfill.plan(self._resources, request.kind, rewrite=request.rewrite)
-        return BackfillPlan(run_id, labels)
+        return contract.BackfillPlan(run_id, labels)
 
-    @activity.defn(name=PERIOD_ACTIVITY)
-    async def write(self, task: PeriodTask) -> None:
+    @activity.defn(name=contract.PERIOD_ACTIVITY)
+    async def write(self, task: contract.PeriodTask) -> None:
         await period_backfill.write(self._resources, task.run_id, task.kind, task.label, task.done)
 
-    @activity.defn(name=FINISH_ACTIVITY)
-    async def finish(self, task: FinishTask) -> None:
+    @activity.defn(name=contract.FINISH_ACTIVITY)
+    async def finish(self, task: contract.FinishTask) -> None:
         await period_backfill.finish(self._resources, task.run_id, task.status, task.error)
 
 

@@ -1,4 +1,4 @@
-"""The period back-fill workflow's contract: names, payloads (the activity interface is interface.py)."""
+"""The period back-fill workflow's contract: names, payloads."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.period_backfill.activities import PeriodBackfillActivities
     from workflows.period_backfill.contract import (
         WORKFLOW_NAME,
         BackfillRequest,
@@ -22,9 +23,6 @@ with workflow.unsafe.imports_passed_through():
         FinishTask,
         PeriodTask,
     )
-    from workflows.period_backfill.interface import PeriodBackfillActivityContract
-
-Activities = PeriodBackfillActivityContract
 
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_attempts=3)
 
@@ -43,13 +41,13 @@ class PeriodBackfillWorkflow:
     @workflow.run
     async def run(self, request: BackfillRequest) -> BackfillResult:
         plan = await workflow.execute_activity_method(
-            Activities.plan, request, start_to_close_timeout=timedelta(minutes=2), retry_policy=_RETRY
+            PeriodBackfillActivities.plan, request, start_to_close_timeout=timedelta(minutes=2), retry_policy=_RETRY
         )
         self._run_id, self._total = plan.run_id, len(plan.labels)
         try:
             for label in plan.labels:
                 await workflow.execute_activity_method(
-                    Activities.write,
+                    PeriodBackfillActivities.write,
                     PeriodTask(plan.run_id, request.kind, label, self._done),
                     start_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_RETRY,
@@ -57,14 +55,14 @@ class PeriodBackfillWorkflow:
                 self._done += 1
         except Exception as exc:
             await workflow.execute_activity_method(
-                Activities.finish,
+                PeriodBackfillActivities.finish,
                 FinishTask(plan.run_id, "failed", str(exc)[:1000]),
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=_RETRY,
             )
             raise
         await workflow.execute_activity_method(
-            Activities.finish,
+            PeriodBackfillActivities.finish,
             FinishTask(plan.run_id, "succeeded"),
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=_RETRY,

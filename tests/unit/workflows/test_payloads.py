@@ -64,12 +64,14 @@ def _parts(hint: Any) -> tuple[Any, ...]:
 
 
 def _signatures(package: str) -> list[tuple[str, Any]]:
-    """(label, function) for each activity of the interface and each workflow's run method."""
-    interface = importlib.import_module(f"{package}.interface")
+    """(label, function) for each activity of the package and each workflow's run method."""
+    activities = importlib.import_module(f"{package}.activities")
     found: list[tuple[str, Any]] = []
-    for cls_name, cls in inspect.getmembers(interface, inspect.isclass):
-        if cls_name.endswith("ActivityContract"):
-            found += [(f"{cls_name}.{n}", f) for n, f in vars(cls).items() if inspect.iscoroutinefunction(f)]
+    for cls_name, cls in inspect.getmembers(activities, inspect.isclass):
+        if cls.__module__ == activities.__name__:
+            found += [
+                (f"{cls_name}.{n}", f) for n, f in vars(cls).items() if hasattr(f, "__temporal_activity_definition")
+            ]
     for wf in importlib.import_module(package).WORKFLOWS:
         found.append((f"{wf.__name__}.run", wf.run))
     return found
