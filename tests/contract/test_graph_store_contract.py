@@ -51,6 +51,7 @@ from shared.adapters.graph.base import (
     TieRow,
 )
 from shared.adapters.graph.rows import latest_people, latest_ties
+from shared.platform.settings.infrastructure import Neo4jSettings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -75,14 +76,11 @@ def _bolt_peer_store(uri: str) -> GraphStore:
                 raise AssertionError(f"{size}-byte statement would crash FalkorDB's Bolt port (keep < ~4 KB)")
             return await super().execute(query, params, read_only=read_only)
 
+    # no database: the peer ignores it anyway (one graph per Bolt port); a dead peer should fail
+    # the test fast, not retry for 15 s
+    connection = Neo4jSettings(uri=uri, max_pool_size=4, acquisition_timeout_s=5.0, max_retry_time_s=2.0)
     return BoltPeerNeo4jStore(
-        uri=uri,
-        user="neo4j",
-        password=None,
-        database=None,  # the peer ignores database= anyway: there is one graph per Bolt port
-        max_pool_size=4,
-        acquisition_timeout_s=5.0,
-        max_retry_time_s=2.0,  # a dead peer should fail the test fast, not retry for 15 s
+        connection,
         batch_size=BATCH,
         bulk_batch_size=BATCH,
         schema=(),

@@ -12,18 +12,7 @@ def build_graph_store(settings: Settings, *, graph_name: str | None = None) -> G
     if settings.graph.backend == "neo4j":
         from shared.adapters.graph.neo4j_store import Neo4jGraphStore
 
-        return Neo4jGraphStore(
-            uri=settings.graph.neo4j.uri,
-            user=settings.graph.neo4j.user,
-            password=settings.graph.neo4j.password.get_secret_value() if settings.graph.neo4j.password else None,
-            database=settings.graph.neo4j.database,
-            max_pool_size=settings.graph.neo4j.max_pool_size,
-            acquisition_timeout_s=settings.graph.neo4j.acquisition_timeout_s,
-            liveness_check_s=settings.graph.neo4j.liveness_check_s,
-            max_lifetime_s=settings.graph.neo4j.max_lifetime_s,
-            max_retry_time_s=settings.graph.neo4j.max_retry_time_s,
-            batch_size=settings.graph.write_batch,
-        )
+        return Neo4jGraphStore(settings.graph.neo4j, batch_size=settings.graph.write_batch)
     from shared.adapters.graph.falkordb_store import FalkorDBGraphStore
 
     return FalkorDBGraphStore(

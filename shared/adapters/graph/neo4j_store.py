@@ -24,6 +24,7 @@ from shared.adapters.graph.base import (
 )
 from shared.adapters.graph.cypher_store import CypherGraphStore
 from shared.adapters.pool_stats import PoolStats
+from shared.platform.settings.infrastructure import Neo4jSettings
 
 _SCHEMA = ("CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE",)
 _SNAPSHOT_PAGE = 50_000
@@ -36,32 +37,26 @@ class Neo4jGraphStore(CypherGraphStore):
 
     def __init__(
         self,
+        connection: Neo4jSettings,
         *,
-        uri: str,
-        user: str,
-        password: str | None,
-        database: str | None = None,
-        max_pool_size: int = 50,
-        acquisition_timeout_s: float = 30.0,
-        liveness_check_s: float = 30.0,
-        max_lifetime_s: float = 3600.0,
-        max_retry_time_s: float = 15.0,
         batch_size: int = 1000,
         bulk_batch_size: int = 10_000,
         schema: Sequence[str] = _SCHEMA,
     ) -> None:
+        """``connection``: the address, credentials and pool tuning (their defaults live in the settings only)."""
         super().__init__(batch_size, bulk_batch_size)
-        self._max_pool = max_pool_size
+        c = connection
+        self._max_pool = c.max_pool_size
         self._driver: AsyncDriver = AsyncGraphDatabase.driver(
-            uri,
-            auth=(user, password) if password is not None else None,
-            max_connection_pool_size=max_pool_size,
-            connection_acquisition_timeout=acquisition_timeout_s,
-            liveness_check_timeout=liveness_check_s,
-            max_connection_lifetime=max_lifetime_s,
-            max_transaction_retry_time=max_retry_time_s,
+            c.uri,
+            auth=(c.user, c.password.get_secret_value()) if c.password is not None else None,
+            max_connection_pool_size=c.max_pool_size,
+            connection_acquisition_timeout=c.acquisition_timeout_s,
+            liveness_check_timeout=c.liveness_check_s,
+            max_connection_lifetime=c.max_lifetime_s,
+            max_transaction_retry_time=c.max_retry_time_s,
         )
-        self._database = database
+        self._database = c.database
         self._schema = tuple(schema)
 
     async def ping(self) -> None:
