@@ -51,7 +51,7 @@ from shared.adapters.graph.base import (
     TieRow,
 )
 from shared.adapters.graph.rows import latest_people, latest_ties
-from shared.platform.settings.infrastructure import Neo4jSettings
+from shared.platform.settings.infrastructure import FalkorDBSettings, Neo4jSettings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -109,9 +109,8 @@ async def session_store(request: pytest.FixtureRequest) -> AsyncIterator[GraphSt
     run_id: str = request.getfixturevalue("run_id")
     host, port = env.get("CO_FALKORDB_HOST", "127.0.0.1"), int(env.get("CO_FALKORDB_PORT", "6380"))
     graph = f"contract_{run_id}"
-    falkor = FalkorDBGraphStore(
-        host=host, port=port, graph_name=graph, max_connections=4, batch_size=BATCH, bulk_batch_size=BATCH
-    )
+    connection = FalkorDBSettings(host=host, port=port, max_connections=4)
+    falkor = FalkorDBGraphStore(connection, graph_name=graph, batch_size=BATCH, bulk_batch_size=BATCH)
     await falkor.ensure_schema()
     yield falkor
     await falkor.close()

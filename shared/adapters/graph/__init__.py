@@ -15,11 +15,4 @@ def build_graph_store(settings: Settings, *, graph_name: str | None = None) -> G
         return Neo4jGraphStore(settings.graph.neo4j, batch_size=settings.graph.write_batch)
     from shared.adapters.graph.falkordb_store import FalkorDBGraphStore
 
-    return FalkorDBGraphStore(
-        host=settings.graph.falkordb.host,
-        port=settings.graph.falkordb.port,
-        graph_name=name,
-        password=settings.graph.falkordb.password.get_secret_value() if settings.graph.falkordb.password else None,
-        max_connections=settings.graph.falkordb.max_connections,
-        batch_size=settings.graph.write_batch,
-    )
+    return FalkorDBGraphStore(settings.graph.falkordb, graph_name=name, batch_size=settings.graph.write_batch)

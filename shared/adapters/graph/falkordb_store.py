@@ -25,6 +25,7 @@ from shared.adapters.graph.base import (
 )
 from shared.adapters.graph.cypher_store import CypherGraphStore
 from shared.adapters.pool_stats import PoolStats, redis_pool_stats
+from shared.platform.settings.infrastructure import FalkorDBSettings
 
 # compact result-set value types (FalkorDB's wire protocol)
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY = 1, 2, 3, 4, 5, 6
@@ -54,26 +55,18 @@ class FalkorDBGraphStore(CypherGraphStore):
     backend = "falkordb"
 
     def __init__(
-        self,
-        *,
-        host: str,
-        port: int,
-        graph_name: str,
-        password: str | None = None,
-        max_connections: int = 16,
-        pool_timeout_s: float = 5.0,
-        socket_timeout_s: float | None = 60.0,
-        batch_size: int = 1000,
-        bulk_batch_size: int = 10_000,
+        self, connection: FalkorDBSettings, *, graph_name: str, batch_size: int = 1000, bulk_batch_size: int = 10_000
     ) -> None:
+        """``connection``: the address, password and pool size (their defaults live in the settings only)."""
         super().__init__(batch_size, bulk_batch_size)
+        c = connection
         self._pool = aioredis.BlockingConnectionPool(
-            host=host,
-            port=port,
-            password=password,
-            max_connections=max_connections,
-            timeout=pool_timeout_s,
-            socket_timeout=socket_timeout_s,
+            host=c.host,
+            port=c.port,
+            password=c.password.get_secret_value() if c.password is not None else None,
+            max_connections=c.max_connections,
+            timeout=5.0,
+            socket_timeout=60.0,
             socket_connect_timeout=5.0,
             health_check_interval=30,
         )
