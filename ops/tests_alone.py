@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     files = test_files(args.paths, args.skip)
     bouncing = [f for f in files if bounces_servers(f)]
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(lambda f: run_alone(f, args.timeout), [f for f in files if f not in bouncing]))
     results += [run_alone(f, args.timeout) for f in bouncing]
@@ -82,6 +83,9 @@ def main(argv: list[str]) -> int:
         "failures": [{"file": r["file"], "exit": r["exit"], "failed": r.get("failed", [])} for r in failures],
         "skipped_prefixes": args.skip,
         "wall_s": round(time.monotonic() - started, 1),
+        # timeouts and races show up under contention: say how loaded the machine was (1/5/15-minute averages)
+        "load_avg_start": [round(x, 2) for x in load_before],
+        "load_avg_end": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(summary))
     return 1 if failures else 0
