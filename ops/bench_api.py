@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from load.harness import delete_graph
 from ops.bench_api_functions import per_function
 from ops.processes import serve, settings_env
 from shared.adapters.graph import build_graph_store
@@ -72,11 +73,13 @@ async def seed(settings: Settings, people: int) -> list[str]:
 
 
 async def drop_graph(settings: Settings) -> None:
+    """Empty the graph, then remove it (on FalkorDB ``clear`` leaves the empty graph's key)."""
     store = build_graph_store(settings)
     try:
         await store.clear()
     finally:
         await store.close()
+    await delete_graph(settings)
 
 
 async def run_phase(
