@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ops.processes import settings_env
-from shared.adapters.streams import lag
+from shared.adapters.streams import StreamNames, ensure_group, lag
 from shared.platform.resources import Resources
 from shared.platform.settings import Settings
 from shared.services.graph_updater import GraphUpdater
@@ -23,6 +23,7 @@ from tests.conftest import ROOT
 from tests.ingest.helpers import assert_graph_matches, eu_core_events, expected_totals, scoped_pipeline
 
 EVENTS = 50_000
+KILL_AT_REMAINING = (0.85, 0.6, 0.35)  # fractions of the input still unacknowledged at each kill
 
 
 def start_consumer(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
@@ -44,6 +45,20 @@ async def wait_drained(resources: Resources, settings: Settings, timeout_s: floa
             return
         await asyncio.sleep(0.25)
     raise AssertionError(f"stream not drained within {timeout_s}s: {state}")
+
+
+async def wait_remaining_below(resources: Resources, names: StreamNames, remaining: int) -> None:
+    """Polls until fewer than `remaining` entries are undelivered or unacknowledged."""
+    deadline = time.monotonic() + 240
+    state: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        state = await lag(resources.redis, names)
+        if state["lag"] + state["pending"] < remaining:
+            if state["lag"] + state["pending"] == 0:
+                raise AssertionError("the consumers drained the stream between two polls: make the workload larger")
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no progress to {remaining} outstanding within 240 s: {state}")
 
 
 async def wait_registered(resources: Resources, settings: Settings, consumers: set[str]) -> None:
@@ -79,15 +94,15 @@ async def test_sigkill_consumers_lose_and_double_count_nothing(
         CO_CONSUMER_BATCH="500",
     )
     rng = random.Random(consumers)
+    names = stream_names(scoped)
+    await ensure_group(resources.redis, names)  # so the whole input counts as lag before any consumer joins
     procs = {f"c{i}": start_consumer(env, f"c{i}") for i in range(consumers)}
     kills = 0
-    names = stream_names(scoped)
     try:
-        while kills < 3:
-            await asyncio.sleep(rng.uniform(0.8, 2.0))
-            state = await lag(resources.redis, names)
-            if state["lag"] == 0 and state["pending"] == 0:
-                break
+        # Kill on progress, not on a clock: a fast machine drained the stream before the third
+        # timed kill. Each kill waits until another slice of the input is outstanding no more.
+        for threshold in KILL_AT_REMAINING:
+            await wait_remaining_below(resources, names, int(EVENTS * threshold))
             victim = rng.choice(sorted(procs))
             procs[victim].send_signal(signal.SIGKILL)
             procs[victim].wait()
@@ -95,7 +110,6 @@ async def test_sigkill_consumers_lose_and_double_count_nothing(
             replacement = f"{victim}-r{kills}"  # a new name: its predecessor's entries must be claimed
             procs[replacement] = start_consumer(env, replacement)
             del procs[victim]
-        assert kills >= 3, "the consumers finished before three kills: make the workload larger"
         await wait_drained(resources, scoped, timeout_s=240)
         await wait_registered(resources, scoped, set(procs))
     finally:
