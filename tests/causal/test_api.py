@@ -239,13 +239,17 @@ async def test_cancel(api: httpx.AsyncClient, causal_settings: Settings) -> None
     r = await api.post("/v1/analyses", json=spec(refuter_simulations=200), headers=h)
     assert r.status_code == 202
     analysis_id = r.json()["id"]
-    for _ in range(100):
+    # Cancel as soon as the run is under way, not at a late stage: on a quiet CI machine the
+    # refuters (200 simulations) finished in the 0.2 s between two polls, so the cancel met a
+    # finished analysis. From the first running poll the whole analysis (seconds) is still ahead.
+    for _ in range(600):
         status = (await api.get(f"/v1/analyses/{analysis_id}", headers=h)).json()
-        if status["progress"].get("stage", "").startswith("refute"):
+        if status["status"] == "running":
             break
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.05)
+    assert status["status"] == "running", status
     r = await api.post(f"/v1/analyses/{analysis_id}/cancel", headers=h)
-    assert r.status_code == 202
+    assert r.status_code == 202, r.text
     done = await wait_done(api, h, analysis_id)
     assert done["status"] == "cancelled"
     assert (await api.get(f"/v1/analyses/{analysis_id}/result", headers=h)).status_code == 409
