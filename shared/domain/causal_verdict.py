@@ -182,6 +182,18 @@ class AnalysisResult(BaseModel):
     seconds: float = 0.0
 
 
+def zero_bound(spread: float, n: int) -> float:
+    """How far from 0 the mean of ``n`` simulated effects may lie and 0 still be a plausible draw:
+    the half-width of the 95% prediction interval, Student's t with n - 1 degrees of freedom.
+
+    The spread is itself estimated from the n draws; a fixed 1.96 SD failed a null refuter 7.7%
+    of the time at 3 simulations (1.35% with this bound; both vanish by 10 simulations).
+    """
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, n - 1)) * spread * (1 + 1 / n) ** 0.5
+
+
 def judge_refutation(
     refuter: Refuter,
     estimate: Estimate,
@@ -200,8 +212,7 @@ def judge_refutation(
     n = len(effects)
     mean = statistics.fmean(effects)
     spread = statistics.stdev(effects) if n > 1 else 0.0
-    # "consistent with zero": zero within the simulated distribution's central 95% (normal approx.)
-    zero_inside = abs(mean) <= 1.96 * spread if spread > 0 else mean == 0.0
+    zero_inside = abs(mean) <= zero_bound(spread, n) if spread > 0 else mean == 0.0
     if refuter is Refuter.PLACEBO_TREATMENT:
         p = p_value if p_value is not None else 1.0
         passed = zero_inside and p < REFUTER_SIGNIFICANCE

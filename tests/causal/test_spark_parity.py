@@ -65,7 +65,7 @@ async def test_pandas_and_spark_agree_on_150k_rows(cres: Resources, big_org: Win
 
 
 async def test_spark_refuters(cres: Resources, big_org: Window) -> None:
-    spec = big_spec(big_org, refuters=list(Refuter), refuter_simulations=3)
+    spec = big_spec(big_org, refuters=list(Refuter), refuter_simulations=8)
     result, _ = await compute(cres, spec, ProgressState())
     assert result.engine is Engine.SPARK
     by = {r.refuter: r for r in result.refutations}
